@@ -1,0 +1,139 @@
+"""Errors a user can act on.
+
+Every exception here carries a one-line message that says what happened and
+what to do next; the magics turn them into a plain IPython ``UsageError`` so
+the notebook shows that line and no traceback. No message ever contains a
+token, a client secret or a private key.
+
+    OktaMagicError
+    ├── ConfigError            bad org URL, missing client id, bad option
+    ├── LoginError             the sign-in did not produce a token
+    │   ├── StateMismatch      callback ``state`` differs (CSRF defence, RFC 6749 §10.12)
+    │   ├── LoginTimeout       nobody completed the sign-in in time
+    │   ├── AuthorizationDenied the provider redirected back with ``error=...``
+    │   └── TokenExchangeError the token endpoint refused the code / refresh / assertion
+    ├── NotSignedIn            a request was made with no credentials
+    ├── TokenExpired           the one-hour access token has expired and cannot be refreshed
+    ├── RequestError           the request itself is malformed (bad magic input)
+    │   └── HostNotAllowed     a URL on another host would receive the token
+    ├── NetworkError           the org could not be reached
+    └── OktaApiError           the org answered with an error status
+        ├── InsufficientScope  403 + WWW-Authenticate error="insufficient_scope"
+        ├── PermissionDenied   403 E0000006: scope present, admin role forbids it
+        └── RateLimited        429 E0000047 after the retries ran out
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+class OktaMagicError(Exception):
+    """Base class: ``str(exc)`` is the one line shown to the user."""
+
+
+class ConfigError(OktaMagicError):
+    """The configuration (org URL, client id, scopes, redirect URI) is unusable."""
+
+
+class LoginError(OktaMagicError):
+    """The sign-in did not produce a token."""
+
+
+class StateMismatch(LoginError):
+    """The ``state`` in the callback is not the one we sent."""
+
+
+class LoginTimeout(LoginError):
+    """Nobody completed the sign-in before the timeout."""
+
+
+class AuthorizationDenied(LoginError):
+    """The authorization server redirected back with an ``error`` parameter."""
+
+    def __init__(self, message: str, *, error: str, description: str | None = None) -> None:
+        super().__init__(message)
+        self.error = error
+        self.description = description
+
+
+class TokenExchangeError(LoginError):
+    """The token endpoint answered with an RFC 6749 §5.2 error."""
+
+    def __init__(self, message: str, *, error: str | None = None, description: str | None = None) -> None:
+        super().__init__(message)
+        self.error = error
+        self.description = description
+
+
+class NotSignedIn(OktaMagicError):
+    """No token (or API token) is available for the request."""
+
+
+class TokenExpired(OktaMagicError):
+    """The access token has expired and there is no refresh token."""
+
+
+class RequestError(OktaMagicError):
+    """The request given to the magic or API is malformed."""
+
+
+class HostNotAllowed(RequestError):
+    """The URL points at a host other than the signed-in org; the token would leak."""
+
+
+class NetworkError(OktaMagicError):
+    """The org could not be reached (DNS, connection, TLS, timeout)."""
+
+    def __init__(self, message: str, *, host: str) -> None:
+        super().__init__(message)
+        self.host = host
+
+
+@dataclass
+class ApiErrorDetails:
+    """What Okta said about a failed request (its error body and headers)."""
+
+    status: int
+    method: str
+    url: str
+    error_code: str | None = None
+    summary: str | None = None
+    causes: Sequence[str] = field(default_factory=tuple)
+    error_id: str | None = None
+    request_id: str | None = None
+    www_authenticate: Mapping[str, str] = field(default_factory=dict)
+
+
+class OktaApiError(OktaMagicError):
+    """The org answered with an error status; ``details`` holds Okta's error body."""
+
+    def __init__(self, message: str, details: ApiErrorDetails) -> None:
+        super().__init__(message)
+        self.details = details
+
+    @property
+    def status(self) -> int:
+        return self.details.status
+
+    @property
+    def error_code(self) -> str | None:
+        return self.details.error_code
+
+
+class InsufficientScope(OktaApiError):
+    """403 with ``error="insufficient_scope"``: the token lacks the endpoint's scope."""
+
+    def __init__(self, message: str, details: ApiErrorDetails, *, needed: Sequence[str], held: Sequence[str]) -> None:
+        super().__init__(message, details)
+        self.needed = tuple(needed)
+        self.held = tuple(held)
+
+
+class PermissionDenied(OktaApiError):
+    """403 E0000006: the scope is granted but the user's admin role forbids the call."""
+
+
+class RateLimited(OktaApiError):
+    """429 E0000047 and the bounded retries ran out."""
