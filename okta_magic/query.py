@@ -1,0 +1,276 @@
+"""Parse the text given to ``%okta`` / ``%%okta`` into an :class:`ApiRequest`.
+
+Pure string work: no HTTP, no IPython. Two forms are accepted::
+
+    GET /api/v1/users?search=profile.department eq "Engineering"
+
+    %%okta
+    POST /api/v1/groups
+    Accept: application/json
+
+    {"profile": {"name": "{{group_name}}"}}
+
+The method may be omitted (``GET``). The target is a path on the org
+(``/api/v1/...``) or an absolute ``https://`` URL. The query string is split by
+hand (on ``&`` and the first ``=``) so that people can type values with raw
+spaces and quotes; each value is percent-encoded once (RFC 3986 §2.1) and a
+``%XX`` the user already typed is kept as it is, never encoded twice.
+
+``{{name}}`` is replaced by the value of ``name`` in the namespace given, quoted
+for where it stands: a path segment is percent-encoded with nothing kept safe,
+a query value is encoded once, a JSON body gets ``json.dumps`` of the value (a
+bare string inside a JSON string is escaped for it), a header gets ``str``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+from .errors import RequestError
+
+__all__ = ["ApiRequest", "parse_request", "METHODS"]
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_HEADER_LINE = re.compile(r"^([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*:\s?(.*)$")  # RFC 9110 §5.1 token ":" value
+_PERCENT_TRIPLET = re.compile(r"%[0-9A-Fa-f]{2}")
+
+# Characters left as they are (RFC 3986 §3.3 pchar / §3.4 query), everything else is %XX-encoded.
+# "&", "=", "+", "#" and ";" are encoded inside query values so they cannot split or end the query.
+_SAFE_PATH = "-._~!$&'()*+,;=:@/"
+_SAFE_QUERY = "-._~!$'()*,:@/?"
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One Management API request, ready to send.
+
+    Attributes:
+        method: upper-case HTTP method.
+        url_or_path: ``/api/v1/...`` or an absolute URL, percent-encoded, without the query.
+        params: the query as ``(name, value)`` pairs with values decoded (what the user meant).
+        headers: extra request headers from the cell.
+        body: the parsed JSON body, or None when there is none.
+        query: the encoded query string sent on the wire (no leading ``?``).
+    """
+
+    method: str
+    url_or_path: str
+    params: tuple[tuple[str, str], ...] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: Any = None
+    query: str = ""
+
+    @property
+    def target(self) -> str:
+        """The path or URL with its encoded query, as sent."""
+        return f"{self.url_or_path}?{self.query}" if self.query else self.url_or_path
+
+    @property
+    def path(self) -> str:
+        """The path part (``/api/v1/users``) whether the target is a path or a URL."""
+        return urlsplit(self.url_or_path).path or "/"
+
+    def param(self, name: str) -> str | None:
+        """The first value of a query parameter, or None."""
+        for key, value in self.params:
+            if key == name:
+                return value
+        return None
+
+
+def parse_request(text: str, namespace: Mapping[str, Any] | None = None) -> ApiRequest:
+    """Parse a line (``GET /api/v1/users``) or a cell (request line, headers, blank line, JSON body).
+
+    Args:
+        text: the magic's line, or the whole cell.
+        namespace: variables for ``{{name}}`` interpolation (the notebook's user namespace).
+
+    Raises:
+        RequestError: the text is not a request; the message says how to write one.
+    """
+    ns: Mapping[str, Any] = namespace if namespace is not None else {}
+    lines = text.strip("\r\n").splitlines()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if not lines or not lines[0].strip():
+        raise RequestError("No request given: write e.g. GET /api/v1/users?limit=200")
+    method, target = _split_request_line(lines[0].strip())
+    headers, body_text = _split_headers_and_body(lines[1:], ns)
+    url_or_path, query, params = _parse_target(target, ns)
+    body = _parse_body(body_text, ns) if body_text is not None else None
+    return ApiRequest(method, url_or_path, params, headers, body, query)
+
+
+def _split_request_line(line: str) -> tuple[str, str]:
+    first, _, rest = line.partition(" ")
+    if first.upper() in METHODS:
+        method, target = first.upper(), rest.strip()
+        if not target:
+            raise RequestError(f"{method} needs a path: write e.g. {method} /api/v1/users")
+    elif first.startswith(("/", "http://", "https://", "{{")):
+        method, target = "GET", line
+    elif re.fullmatch(r"[A-Za-z]+", first) and rest.strip():
+        raise RequestError(f"Unknown HTTP method {first!r}: use one of {', '.join(METHODS)}")
+    else:
+        raise RequestError(f"Cannot read {line[:60]!r} as a request: write e.g. GET /api/v1/users?limit=200")
+    if not target.startswith(("/", "http://", "https://", "{{")):
+        raise RequestError(
+            f"The path {target[:60]!r} must start with /api/v1/... or be a full https:// URL of the org"
+        )
+    return method, target
+
+
+def _split_headers_and_body(lines: list[str], ns: Mapping[str, Any]) -> tuple[dict[str, str], str | None]:
+    headers: dict[str, str] = {}
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            rest = "\n".join(lines[index + 1 :])
+            return headers, rest if rest.strip() else None
+        if stripped.startswith(("{", "[")):
+            # A JSON body right after the request line (no blank line) is unambiguous: accept it.
+            return headers, "\n".join(lines[index:])
+        match = _HEADER_LINE.match(stripped)
+        if not match:
+            raise RequestError(
+                f"Line {index + 2} ({stripped[:40]!r}) is not a 'Header: value' line: "
+                "put a blank line before the JSON body"
+            )
+        name, value = match.group(1), _interpolate_plain(match.group(2).strip(), ns)
+        if "\r" in value or "\n" in value:
+            raise RequestError(f"The value of header {name} must be a single line")
+        headers[name] = value
+    return headers, None
+
+
+def _lookup(name: str, ns: Mapping[str, Any]) -> Any:
+    if name not in ns:
+        raise RequestError(f"{{{{{name}}}}} names no variable: define {name} in the notebook first")
+    return ns[name]
+
+
+def _interpolate_plain(text: str, ns: Mapping[str, Any]) -> str:
+    return _PLACEHOLDER.sub(lambda m: str(_lookup(m.group(1), ns)), text)
+
+
+def _encode(text: str, safe: str) -> str:
+    """Percent-encode ``text`` once: valid ``%XX`` triplets stay, a lone ``%`` becomes ``%25``."""
+    out: list[str] = []
+    pos = 0
+    for match in _PERCENT_TRIPLET.finditer(text):
+        out.append(quote(text[pos : match.start()], safe=safe))
+        out.append(match.group(0).upper())
+        pos = match.end()
+    out.append(quote(text[pos:], safe=safe))
+    return "".join(out)
+
+
+def _encode_with_values(text: str, ns: Mapping[str, Any], safe: str, value_safe: str) -> str:
+    """Encode literal text with ``safe`` and each interpolated value (as typed by no one) with ``value_safe``."""
+    out: list[str] = []
+    pos = 0
+    for match in _PLACEHOLDER.finditer(text):
+        out.append(_encode(text[pos : match.start()], safe))
+        out.append(quote(str(_lookup(match.group(1), ns)), safe=value_safe))
+        pos = match.end()
+    out.append(_encode(text[pos:], safe))
+    return "".join(out)
+
+
+def _parse_target(target: str, ns: Mapping[str, Any]) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    target, _, fragment = target.partition("#")
+    if fragment and not _PLACEHOLDER.search("#" + fragment):
+        raise RequestError("Remove the '#...' fragment from the URL: it is never sent to the org")
+    location, _, query = target.partition("?")
+    if location.startswith(("http://", "https://")):
+        parts = urlsplit(location)
+        if not parts.hostname:
+            raise RequestError(f"The URL {location[:60]!r} has no host")
+        origin, path = f"{parts.scheme}://{parts.netloc}", parts.path or "/"
+    else:
+        origin, path = "", location
+    if any(ch.isspace() for ch in path) and not _PLACEHOLDER.search(path):
+        raise RequestError(f"The path {path[:60]!r} contains a space: put query values after '?'")
+    # A path segment's value is one segment: "/" inside it must be %2F (RFC 3986 §3.3).
+    encoded_path = _encode_with_values(path, ns, _SAFE_PATH, "")
+    pairs: list[tuple[str, str]] = []
+    encoded: list[str] = []
+    for item in query.split("&") if query else ():
+        if not item.strip():
+            continue
+        name, has_value, value = item.partition("=")
+        name = name.strip()
+        if not name:
+            raise RequestError(f"The query part {item[:40]!r} has no parameter name")
+        enc_name = _encode_with_values(name, ns, _SAFE_QUERY, "")
+        enc_value = _encode_with_values(value, ns, _SAFE_QUERY, "")
+        encoded.append(f"{enc_name}={enc_value}" if has_value else enc_name)
+        pairs.append((unquote(enc_name), unquote(enc_value)))
+    return origin + encoded_path, "&".join(encoded), tuple(pairs)
+
+
+def _parse_body(text: str, ns: Mapping[str, Any]) -> Any:
+    source = _interpolate_json(text, ns)
+    try:
+        return json.loads(source)
+    except json.JSONDecodeError as exc:
+        raise RequestError(
+            f"The body is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+            "check quotes and commas"
+        ) from None
+
+
+def _interpolate_json(text: str, ns: Mapping[str, Any]) -> str:
+    """Replace ``{{name}}`` in JSON text: a whole JSON value or string -> json.dumps(value);
+    inside a longer string -> the escaped text of str(value)."""
+    out: list[str] = []
+    pos, in_string, escaped, string_start = 0, False, False, 0
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string, string_start = True, i
+        if ch == "{" and text.startswith("{{", i):
+            match = _PLACEHOLDER.match(text, i)
+            if match:
+                value = _lookup(match.group(1), ns)
+                if in_string:
+                    whole = string_start == i - 1 and text.startswith('"', match.end())
+                    if whole:
+                        # "{{x}}" is the whole string: the value keeps its JSON type (5, true, [..]).
+                        out.append(text[pos:string_start])
+                        out.append(_dumps(value))
+                        pos = i = match.end() + 1
+                        in_string = False
+                        continue
+                    out.append(text[pos:i])
+                    out.append(_dumps(str(value))[1:-1])
+                else:
+                    out.append(text[pos:i])
+                    out.append(_dumps(value))
+                pos = i = match.end()
+                continue
+        i += 1
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return json.dumps(value, default=str)
+    except (TypeError, ValueError) as exc:
+        raise RequestError(f"A value interpolated into the body cannot be written as JSON: {exc}") from None
