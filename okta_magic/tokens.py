@@ -1,0 +1,353 @@
+"""Access tokens held in kernel memory, and keeping them fresh.
+
+Owns: :class:`Token` (a frozen value whose secrets never appear in its repr,
+str or summary), building one from a token endpoint response (RFC 6749 §5.1),
+from a pasted access token or from an SSWS API key, and :class:`TokenKeeper`,
+which refreshes a token shortly before it expires when a refresh token exists.
+It does not talk HTTP: the refresh itself is a callable passed in (see
+``oauth.refresher``).
+
+Okta says org authorization server access tokens are "not for client
+validation" and their contents may change, so :meth:`Token.claims` decodes the
+payload for display only; expiry comes from ``expires_in`` whenever we have it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from okta_magic.errors import LoginError, OktaMagicError, TokenExpired
+
+__all__ = ["Token", "TokenKeeper", "decode_jwt_claims", "mask_secret", "refresh_if_needed"]
+
+log = logging.getLogger(__name__)
+
+TokenType = Literal["Bearer", "SSWS", "DPoP"]
+
+#: seconds before expiry at which a token counts as expired (clock skew, request time)
+DEFAULT_SKEW = 30.0
+#: seconds before expiry at which a TokenKeeper refreshes
+DEFAULT_LEEWAY = 300.0
+
+
+def mask_secret(secret: str | None) -> str:
+    """Show at most the last 4 characters of a secret: ``…a1b2 [masked]``.
+
+    Secrets shorter than 12 characters are masked entirely, since 4 characters
+    would be a third of them.
+    """
+    if not secret:
+        return "[none]"
+    if len(secret) < 12:
+        return "[masked]"
+    return f"…{secret[-4:]} [masked]"
+
+
+def _b64url_decode(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def decode_jwt_claims(value: str) -> dict[str, Any] | None:
+    """The payload of a compact JWS without verifying its signature, or ``None`` if not a JWT.
+
+    For display and expiry hints only: nothing here proves who issued the token.
+    """
+    parts = value.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(_b64url_decode(parts[1]))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def _scope_tuple(value: object) -> tuple[str, ...]:
+    """Scopes from a space-separated string (RFC 6749 §3.3) or a JSON list (Okta's ``scp``)."""
+    if isinstance(value, str):
+        return tuple(value.split())
+    if isinstance(value, (list, tuple)):
+        return tuple(str(s) for s in value)
+    return ()
+
+
+def _clock_time(epoch: float) -> str:
+    return time.strftime("%H:%M", time.localtime(epoch))
+
+
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+@dataclass(frozen=True)
+class Token:
+    """An access token and what we know about it.
+
+    The secret fields (``access_token``, ``refresh_token``, ``id_token``) are left out
+    of the dataclass repr; ``repr``/``str`` show a masked one-line description.
+    :meth:`authorization_header` is the only method that returns a secret.
+    Times are epoch seconds; ``expires_at`` is ``None`` when unknown (SSWS keys,
+    pasted opaque tokens).
+    """
+
+    access_token: str = field(repr=False)
+    token_type: TokenType = "Bearer"
+    issued_at: float | None = None
+    expires_at: float | None = None
+    scopes_granted: tuple[str, ...] = ()
+    scopes_requested: tuple[str, ...] = ()
+    refresh_token: str | None = field(default=None, repr=False)
+    id_token: str | None = field(default=None, repr=False)
+    issuer: str | None = None
+    client_id: str | None = None
+
+    # -- construction ---------------------------------------------------------------
+
+    @classmethod
+    def from_token_response(
+        cls,
+        body: Mapping[str, Any],
+        *,
+        issuer: str | None,
+        client_id: str | None,
+        scopes_requested: Sequence[str],
+        now: float,
+        previous: Token | None = None,
+    ) -> Token:
+        """Build a token from a successful token endpoint response (RFC 6749 §5.1).
+
+        ``scope`` absent means exactly the requested scopes were granted (§5.1).
+        On a refresh, pass ``previous``: a response without ``refresh_token`` keeps
+        the old one (RFC 6749 §6), and ``id_token`` likewise.
+
+        Raises:
+            LoginError: the response has no ``access_token`` or an unknown ``token_type``.
+        """
+        access_token = body.get("access_token")
+        if not isinstance(access_token, str) or not access_token:
+            raise LoginError("The token endpoint answered without an access token. Sign in again with %okta_login.")
+        raw_type = str(body.get("token_type", "Bearer"))
+        token_type = {"bearer": "Bearer", "dpop": "DPoP"}.get(raw_type.lower())
+        if token_type is None:
+            raise LoginError(f"The token endpoint returned an unsupported token type {raw_type!r}; expected Bearer.")
+        expires_in = body.get("expires_in")
+        expires_at = now + float(expires_in) if isinstance(expires_in, (int, float, str)) and str(expires_in) else None
+        granted = _scope_tuple(body["scope"]) if "scope" in body else tuple(scopes_requested)
+        refresh_token = body.get("refresh_token") or (previous.refresh_token if previous else None)
+        id_token = body.get("id_token") or (previous.id_token if previous else None)
+        return cls(
+            access_token=access_token,
+            token_type=token_type,  # type: ignore[arg-type]
+            issued_at=now,
+            expires_at=expires_at,
+            scopes_granted=granted,
+            scopes_requested=tuple(scopes_requested),
+            refresh_token=refresh_token,
+            id_token=id_token,
+            issuer=issuer,
+            client_id=client_id,
+        )
+
+    @classmethod
+    def from_access_token(cls, access_token: str, issuer: str | None = None) -> Token:
+        """Wrap an access token pasted by the user (e.g. from another tool).
+
+        If it is a JWT, expiry, scopes, client and issuer are read from its claims
+        (unverified); otherwise they stay unknown.
+        """
+        access_token = access_token.strip()
+        if access_token.lower().startswith("bearer "):
+            access_token = access_token[7:].strip()
+        claims = decode_jwt_claims(access_token) or {}
+        exp, iat = claims.get("exp"), claims.get("iat")
+        return cls(
+            access_token=access_token,
+            token_type="Bearer",
+            issued_at=float(iat) if isinstance(iat, (int, float)) else None,
+            expires_at=float(exp) if isinstance(exp, (int, float)) else None,
+            scopes_granted=_scope_tuple(claims.get("scp", claims.get("scope"))),
+            issuer=issuer or (str(claims["iss"]) if "iss" in claims else None),
+            client_id=str(claims["cid"]) if "cid" in claims else None,
+        )
+
+    @classmethod
+    def from_api_token(cls, api_token: str, issuer: str | None = None) -> Token:
+        """Wrap an Okta API token (``Authorization: SSWS ...``); it has no expiry and no scopes."""
+        api_token = api_token.strip()
+        if api_token.upper().startswith("SSWS "):
+            api_token = api_token[5:].strip()
+        return cls(access_token=api_token, token_type="SSWS", issuer=issuer)
+
+    # -- questions ------------------------------------------------------------------
+
+    def claims(self) -> dict[str, Any] | None:
+        """The access token's JWT payload, NOT verified; ``None`` for opaque tokens and SSWS keys.
+
+        For display only: Okta does not support validating org AS tokens in clients.
+        """
+        if self.token_type == "SSWS":
+            return None
+        return decode_jwt_claims(self.access_token)
+
+    def id_token_claims(self) -> dict[str, Any] | None:
+        """The ID token's payload (checked for iss/aud/nonce at sign-in, decoded again here)."""
+        return decode_jwt_claims(self.id_token) if self.id_token else None
+
+    def expires_in(self, now: float) -> float | None:
+        """Seconds until expiry (negative once expired), or ``None`` if unknown."""
+        return None if self.expires_at is None else self.expires_at - now
+
+    def is_expired(self, now: float, skew: float = DEFAULT_SKEW) -> bool:
+        """True when the token expires within ``skew`` seconds; unknown expiry is never expired."""
+        return self.expires_at is not None and now >= self.expires_at - skew
+
+    @property
+    def can_refresh(self) -> bool:
+        """True when a refresh token is held."""
+        return bool(self.refresh_token)
+
+    def authorization_header(self) -> str:
+        """The ``Authorization`` header value, e.g. ``Bearer eyJ...`` or ``SSWS 00a...``.
+
+        This is the ONLY method that returns the secret; never print or log its result.
+        """
+        return f"{self.token_type} {self.access_token}"
+
+    def summary(self, now: float) -> dict[str, Any]:
+        """Safe facts for display: no secret, only decoded (unverified) claims."""
+        claims = self.claims() or {}
+        remaining = self.expires_in(now)
+        return {
+            "token_type": self.token_type,
+            "access_token": mask_secret(self.access_token),
+            "issuer": self.issuer or claims.get("iss"),
+            "client_id": self.client_id or claims.get("cid"),
+            "subject": claims.get("sub"),
+            "user_id": claims.get("uid"),
+            "scopes_granted": list(self.scopes_granted),
+            "scopes_requested": list(self.scopes_requested),
+            "scopes_not_granted": [s for s in self.scopes_requested if s not in self.scopes_granted],
+            "issued_at": _iso(self.issued_at),
+            "expires_at": _iso(self.expires_at),
+            "expires_in_seconds": None if remaining is None else int(remaining),
+            "expired": self.is_expired(now, skew=0),
+            "refresh_token": "held" if self.refresh_token else "none",
+            "id_token": "held" if self.id_token else "none",
+            "claims_unverified": {k: v for k, v in claims.items() if k not in {"jti"}},
+        }
+
+    def __repr__(self) -> str:
+        return f"Token({self.token_type} {mask_secret(self.access_token)}, scopes={' '.join(self.scopes_granted) or '?'}, {self._expiry_phrase(time.time())})"
+
+    __str__ = __repr__
+
+    def _expiry_phrase(self, now: float) -> str:
+        remaining = self.expires_in(now)
+        if remaining is None:
+            return "no expiry known"
+        if remaining <= 0:
+            return f"expired at {_clock_time(self.expires_at or now)}"
+        return f"expires in {max(1, round(remaining / 60))} min"
+
+    def expired_error(self, reason: str | None = None) -> TokenExpired:
+        """The one-line TokenExpired a user sees when this token can no longer be used."""
+        at = _clock_time(self.expires_at) if self.expires_at is not None else "an unknown time"
+        because = f" and could not be refreshed ({reason})" if reason else ""
+        return TokenExpired(f"The one-hour access token expired at {at}{because}. Sign in again with %okta_login.")
+
+
+def refresh_if_needed(
+    token: Token,
+    refresher: Callable[[Token], Token] | None,
+    *,
+    now: float,
+    leeway: float = DEFAULT_LEEWAY,
+) -> Token:
+    """Return ``token``, or a refreshed one if it expires within ``leeway`` seconds.
+
+    A failed refresh keeps the old token while it is still valid (it is retried
+    on the next call).
+
+    Raises:
+        TokenExpired: the token has expired and cannot be refreshed.
+    """
+    if token.expires_at is None or now < token.expires_at - leeway:
+        return token
+    if refresher is not None and token.refresh_token:
+        try:
+            return refresher(token)
+        except OktaMagicError as exc:
+            if not token.is_expired(now):
+                log.warning("token refresh failed, the current token is still valid: %s", exc)
+                return token
+            raise token.expired_error(getattr(exc, "error", None) or "refresh refused") from exc
+    if token.is_expired(now):
+        raise token.expired_error()
+    return token
+
+
+class TokenKeeper:
+    """Holds the current token and refreshes it before expiry (thread-safe).
+
+    Args:
+        token: the token obtained at sign-in.
+        refresher: called with the current token to get a new one (``oauth.refresher(...)``);
+            ``None`` when the token cannot be refreshed.
+        clock: epoch seconds now.
+        leeway: refresh this many seconds before expiry.
+        on_refresh: called with the new token after each successful refresh.
+    """
+
+    def __init__(
+        self,
+        token: Token,
+        refresher: Callable[[Token], Token] | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        leeway: float = DEFAULT_LEEWAY,
+        on_refresh: Callable[[Token], None] | None = None,
+    ) -> None:
+        self._token = token
+        self._refresher = refresher
+        self._clock = clock
+        self._leeway = leeway
+        self._on_refresh = on_refresh
+        self._lock = threading.Lock()
+
+    @property
+    def token(self) -> Token:
+        """The token held now, without refreshing."""
+        return self._token
+
+    def current(self) -> Token:
+        """The token to use for the next request, refreshed first if it is about to expire.
+
+        Raises:
+            TokenExpired: it expired and there is no (working) refresh token.
+        """
+        with self._lock:
+            before = self._token
+            self._token = refresh_if_needed(before, self._refresher, now=self._clock(), leeway=self._leeway)
+            changed = self._token is not before
+        if changed and self._on_refresh is not None:
+            self._on_refresh(self._token)
+        return self._token
+
+    def replace(self, token: Token) -> None:
+        """Swap in a token obtained elsewhere (a new sign-in)."""
+        with self._lock:
+            self._token = token
+
+    def __repr__(self) -> str:
+        return f"TokenKeeper({self._token!r}, refresh={'yes' if self._refresher and self._token.refresh_token else 'no'})"
+
