@@ -1,13 +1,60 @@
 """okta_magic: sign in to an Okta org from a notebook and query its Management API.
 
+In a notebook::
+
     %load_ext okta_magic
-    %okta_login --sandbox --as admin
+    %okta_login --sandbox --as admin          # or --org-url/--client-id for a real org
     users = %okta GET /api/v1/users
 
-The plain Python API (``okta_magic.login``, ``okta_magic.get`` …) works without
-IPython; the magics are a thin layer over it.
+In a script (no IPython needed)::
+
+    import okta_magic
+    okta_magic.login_sandbox("admin")         # or okta_magic.login(org_url=..., client_id=...)
+    users = okta_magic.get("/api/v1/users")
+
+Heavy modules (pandas, the HTTP client, the sandbox) load on first use so that
+``%load_ext okta_magic`` stays fast.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+_API = ("login", "login_sandbox", "use_token", "logout", "get", "request", "http_client", "current_session")
+__all__ = [*_API, "load_ipython_extension", "unload_ipython_extension", "__version__"]
+
+if TYPE_CHECKING:
+    from .api import current_session, get, http_client, login, login_sandbox, logout, request, use_token
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'okta_magic' has no attribute {name!r}")
+
+
+_MAGIC_NAMES = {"line": ("okta_login", "okta", "okta_token", "okta_scopes", "okta_logout"), "cell": ("okta",)}
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register the magics on ``ipython`` (``%load_ext okta_magic``)."""
+    from .magics import OktaMagics
+    from .session import current_session
+
+    ipython.register_magics(OktaMagics(ipython, session=current_session()))
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Remove the magics and stop what the extension started (listener, sandbox)."""
+    from .session import close_current_session
+
+    close_current_session()
+    registry = ipython.magics_manager.magics
+    for kind, names in _MAGIC_NAMES.items():
+        for name in names:
+            registry[kind].pop(name, None)
+    ipython.configurables[:] = [c for c in ipython.configurables if type(c).__name__ != "OktaMagics"]

@@ -1,0 +1,192 @@
+"""The plain Python API: sign in, send requests, get DataFrames, with or without IPython.
+
+The magics call these same functions, so a script gets exactly what a
+notebook gets::
+
+    import okta_magic
+    okta_magic.login(org_url="https://dev-123456.okta.com", client_id="0oa1abc",
+                     scopes="openid okta.users.read")      # opens your browser, waits
+    users = okta_magic.get("/api/v1/users")                   # every page, one DataFrame
+    with okta_magic.http_client() as http:                    # for code of your own
+        http.get("/api/v1/groups")
+"""
+
+from __future__ import annotations
+
+import time
+import webbrowser
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError
+from .session import OktaSession, current_session
+
+if TYPE_CHECKING:
+    import httpx
+    import pandas as pd
+
+    from .coach import FlowExplainer
+    from .config import OktaConfig
+    from .login import LoginFlow
+    from .tokens import Token
+
+__all__ = ["current_session", "login", "login_sandbox", "use_token", "logout", "get", "request", "http_client"]
+
+
+def now() -> float:
+    """Epoch seconds (one place, so displays agree)."""
+    return time.time()
+
+
+# -- signing in ------------------------------------------------------------------
+
+
+def begin(
+    session: OktaSession,
+    config: OktaConfig,
+    *,
+    client_secret: str | None = None,
+    explain: FlowExplainer | None = None,
+    timeout: float = 900,
+    browser: Callable[[str], object] | None = None,
+) -> LoginFlow:
+    """Start an Authorization Code + PKCE sign-in; ``browser`` (if any) is sent the authorize URL."""
+    return session.begin_login(config, client_secret=client_secret, open_browser=browser,
+                               on_step=explain.on_step if explain else None, timeout=timeout)
+
+
+def plain_instructions(flow: LoginFlow) -> str:
+    """What to do when there is no panel: the URL to open and how to paste the redirect back."""
+    return (
+        "Open this URL in your browser and sign in:\n\n"
+        f"    {flow.authorize_url}\n\n"
+        "This kernel is listening for the redirect; requests wait for the sign-in to finish.\n"
+        "If your browser cannot reach this machine (remote kernel), copy the URL it was redirected to "
+        "(it shows an error page) and run:\n\n"
+        "    %okta_login --paste '<that URL>'\n"
+    )
+
+
+def sandbox_options(session: OktaSession, options: Mapping[str, object], *, app: str = "native") -> dict[str, object]:
+    """Fill the org URL, client id and a registered loopback redirect URI from the in-kernel sandbox."""
+    filled = dict(options)
+    filled.update(session.sandbox_settings(app))
+    if options.get("scopes"):
+        filled["scopes"] = options["scopes"]
+    return filled
+
+
+def use_secret(session: OktaSession, secret: str, *, api_token: bool, layers: tuple[Mapping[str, object | None], ...]) -> Token:
+    """Adopt an access token or SSWS API token the user already has."""
+    from .config import check_org_url, from_environ
+    from .tokens import Token
+
+    merged: dict[str, object] = dict(from_environ())
+    for layer in layers:
+        merged.update({k: v for k, v in layer.items() if v})
+    org_url = check_org_url(merged.get("org_url"))  # type: ignore[arg-type]
+    token = Token.from_api_token(secret, issuer=org_url) if api_token else Token.from_access_token(secret, issuer=org_url)
+    from .config import OktaConfig
+
+    config = OktaConfig(org_url=org_url, client_id=str(merged.get("client_id") or token.client_id or "(pasted)"),
+                        scopes=token.scopes_granted)
+    return session.use_token(token, config)
+
+
+def service_login(session: OktaSession, config: OktaConfig, key_path: str, *, key_id: str | None = None) -> Token:
+    """A service app's client credentials with a signed client assertion (private_key_jwt)."""
+    from pathlib import Path
+
+    from .assertion import service_login as _service_login
+
+    try:
+        key = Path(key_path).expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the private key {key_path!r} ({exc.strerror}); give the path of a PEM or JWK file.") from None
+    token = _service_login(config.org_url, config.client_id, key, config.scopes, kid=key_id, http=session._http())
+    return session.use_token(token, config)
+
+
+def device_login(session: OktaSession, config: OktaConfig, *, display: Callable[[str], object]) -> None:
+    """RFC 8628 device authorization: show the code and URL; the token arrives in the background."""
+    from .device import start_device_login
+
+    def done(token: Token) -> None:
+        session.use_token(token, config)
+
+    login = start_device_login(config.org_url, config.client_id, config.scopes, http=session._http(), on_token=done)
+    display(f"On any device, open {login.verification_uri} and enter the code {login.user_code} "
+            f"(or open {login.verification_uri_complete}). Requests wait for you to finish.")
+    session.device_login = login  # type: ignore[attr-defined]
+
+
+# -- public API for scripts ------------------------------------------------------------
+
+
+def login(
+    org_url: str | None = None,
+    client_id: str | None = None,
+    scopes: str | None = None,
+    redirect_uri: str | None = None,
+    *,
+    client_secret: str | None = None,
+    auth_method: str | None = None,
+    open_browser: bool | Callable[[str], object] = True,
+    wait: bool = True,
+    timeout: float = 300,
+) -> Token | LoginFlow:
+    """Sign in with Authorization Code + PKCE; returns the Token (or the flow when ``wait=False``)."""
+    session = current_session()
+    config = session.resolve_config({"org_url": org_url, "client_id": client_id, "scopes": scopes,
+                                     "redirect_uri": redirect_uri, "auth_method": auth_method})
+    browser: Callable[[str], object] | None
+    if open_browser is True:
+        browser = webbrowser.open
+    elif open_browser is False:
+        browser = None
+    else:
+        browser = open_browser
+    flow = session.begin_login(config, client_secret=client_secret, open_browser=browser, timeout=timeout)
+    if not wait:
+        return flow
+    if browser is None:
+        print(plain_instructions(flow))
+    return flow.wait(timeout)
+
+
+def login_sandbox(user: str = "admin", scopes: str | None = None, *, app: str = "native") -> Token:
+    """Start the built-in sandbox org (if needed) and sign in as one of its demo users, unattended."""
+    session = current_session()
+    config = session.resolve_config(sandbox_options(session, {"scopes": scopes}, app=app))
+    flow = session.begin_login(config, open_browser=session.sandbox_browser(user), timeout=60)
+    return flow.wait(60)
+
+
+def use_token(access_token: str, org_url: str | None = None, *, api_token: bool = False) -> Token:
+    """Use an access token (or, with ``api_token=True``, an SSWS key) you already have."""
+    return use_secret(current_session(), access_token, api_token=api_token, layers=({"org_url": org_url},))
+
+
+def logout() -> str:
+    """Revoke where possible and forget the tokens."""
+    return current_session().logout()
+
+
+def get(path: str, *, max_pages: int | None = None, max_rows: int | None = None, **params: Any) -> pd.DataFrame | Any:
+    """GET a Management API path; a JSON array comes back as one DataFrame over every page."""
+    from urllib.parse import urlencode
+
+    text = f"GET {path}" + (("&" if "?" in path else "?") + urlencode(params) if params else "")
+    return request(text, max_pages=max_pages, max_rows=max_rows)
+
+
+def request(text: str, *, namespace: Mapping[str, Any] | None = None, **options: Any) -> Any:
+    """Run a request written as in ``%%okta`` (method, path, headers, body); returns its value."""
+    from .request_api import run
+
+    return run(current_session(), text, dict(namespace or {}), **options).value
+
+
+def http_client() -> httpx.Client:
+    """An ``httpx.Client`` for the signed-in org: base URL set, token attached only for the org's host."""
+    return current_session().client.http

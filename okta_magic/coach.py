@@ -1,0 +1,229 @@
+"""The scope coach: what a token holds, what each request needs, and why a call was refused.
+
+Pure functions over the scope catalogue (``scopes.py``), tokens and API errors,
+returning text; the magics display it. Okta's rules taught here:
+``okta.X.manage`` covers ``okta.X.read``; only the Org Authorization Server
+mints ``okta.*`` scopes; a scope must be granted to the app *and* requested;
+and a granted scope still fails when the user's admin role lacks the
+permission (silent downscoping, Okta "Implement OAuth for Okta").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shlex
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .errors import InsufficientScope, OktaApiError, PermissionDenied
+from .scopes import Catalogue, catalogue, missing_scopes, scope_covers
+
+if TYPE_CHECKING:
+    from .tokens import Token
+
+OIDC_SCOPE_MEANING = {
+    "openid": "an ID token: who signed in (OpenID Connect)",
+    "profile": "the user's name and profile claims in the ID token / userinfo",
+    "email": "the user's email claims",
+    "offline_access": "a refresh token, so the one-hour access token is renewed without a prompt",
+}
+
+
+def _when(epoch: float | None) -> str:
+    if epoch is None:
+        return "unknown"
+    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def describe_token(token: Token, now: float) -> str:
+    """One line for a status bar: who, scopes, time left (never the token)."""
+    claims = token.claims() or {}
+    if token.token_type == "SSWS":
+        return "Using an SSWS API token (acts with its creator's admin role; Okta recommends OAuth instead)"
+    who = claims.get("sub") or claims.get("uid") or "unknown subject"
+    scopes = " ".join(token.scopes_granted) or "(scopes unknown)"
+    if token.expires_at is None:
+        left = "expiry unknown"
+    elif token.is_expired(now):
+        left = "EXPIRED: sign in again with %okta_login"
+    else:
+        left = f"{int(token.expires_in(now) // 60)} min left"
+    return f"Signed in as {who} · scopes: {scopes} · {left}"
+
+
+def token_report(token: Token, now: float) -> str:
+    """The safe summary ``%okta_token`` prints: issuer, client, subject, scopes, times, claims."""
+    claims = token.claims() or {}
+    lines = [
+        f"Token type : {token.token_type} (the token itself stays in kernel memory and is never shown)",
+        f"Issuer     : {token.issuer or claims.get('iss') or 'unknown'}",
+        f"Client     : {token.client_id or claims.get('cid') or 'unknown'}",
+        f"Subject    : {claims.get('sub') or claims.get('uid') or 'unknown'}",
+        f"Issued     : {_when(token.issued_at)}",
+        f"Expires    : {_when(token.expires_at)}"
+        + ("" if token.expires_at is None else
+           f" ({'expired' if token.is_expired(now) else f'{int(token.expires_in(now) // 60)} min left'})"),
+        f"Refreshable: {'yes (offline_access)' if token.refresh_token else 'no'}",
+    ]
+    lines += ["", *compare_scopes(token.scopes_requested, token.scopes_granted)]
+    if claims:
+        lines += ["", "Claims (decoded without the signature; Okta says org tokens are opaque to clients):"]
+        width = max(len(k) for k in claims)
+        for key, value in claims.items():
+            if key in ("iat", "exp", "auth_time") and isinstance(value, (int, float)):
+                value = f"{value} ({_when(float(value))})"
+            lines.append(f"  {key.ljust(width)} : {value}")
+    return "\n".join(lines)
+
+
+def compare_scopes(requested: Sequence[str], granted: Sequence[str]) -> list[str]:
+    """Explain every difference between the scopes asked for and the scopes the token holds."""
+    requested, granted = list(requested), list(granted)
+    lines = [f"Scopes requested: {' '.join(requested) or '(none recorded)'}",
+             f"Scopes granted  : {' '.join(granted) or '(none)'}"]
+    if not requested:
+        return lines
+    for scope in requested:
+        if scope in granted:
+            continue
+        if any(scope_covers(g, scope) for g in granted):
+            lines.append(f"  {scope}: not in the token, but a granted .manage scope covers it.")
+        elif scope in OIDC_SCOPE_MEANING and scope != "offline_access":
+            lines.append(f"  {scope}: an OpenID Connect scope; Okta leaves it out of the access token's scp "
+                         "when it only shapes the ID token.")
+        elif scope == "offline_access":
+            lines.append("  offline_access: not granted, so there is no refresh token; enable the Refresh "
+                         "Token grant type for the app.")
+        else:
+            lines.append(f"  {scope}: requested but NOT granted. In the Admin Console open the app > Okta API "
+                         f"Scopes and Grant {scope} (a super admin can), then sign in again.")
+    for scope in granted:
+        if scope not in requested:
+            lines.append(f"  {scope}: granted although not requested (the server added it).")
+    if len(lines) == 2:
+        lines.append("  Every requested scope was granted.")
+    return lines
+
+
+def scopes_overview(held: Sequence[str], cat: Catalogue | None = None) -> str:
+    """The scopes a token holds and what each unlocks, grouped by API area."""
+    cat = cat or catalogue()
+    if not held:
+        return "The token holds no scopes. Sign in with %okta_login --scopes 'okta.users.read …'."
+    lines = [f"Scopes held ({len(held)}), from the Management API catalogue (Okta spec {cat.version}):"]
+    for scope in held:
+        if scope in OIDC_SCOPE_MEANING:
+            lines.append(f"\n{scope}: {OIDC_SCOPE_MEANING[scope]}")
+            continue
+        ops = cat.operations_for_scope(scope)
+        if not ops:
+            lines.append(f"\n{scope}: unlocks no Management API operation in the catalogue.")
+            continue
+        lines.append(f"\n{scope}: {cat.scope_descriptions.get(scope, '')} ({len(ops)} operations)")
+        by_tag: dict[str, list[str]] = defaultdict(list)
+        for op in ops:
+            by_tag[op.tag].append(f"{op.method} {op.path}")
+        for tag, names in sorted(by_tag.items()):
+            shown = ", ".join(names[:4]) + (f", … (+{len(names) - 4})" if len(names) > 4 else "")
+            lines.append(f"  {tag}: {shown}")
+    return "\n".join(lines)
+
+
+def scope_check(method: str, path: str, held: Sequence[str] | None, cat: Catalogue | None = None) -> str:
+    """Which scope a request needs and whether the held scopes cover it."""
+    cat = cat or catalogue()
+    op = cat.resolve(method, path)
+    if op is None:
+        return f"{method.upper()} {path} is not in the catalogue (Okta spec {cat.version}); it may be newer or not a Management API path."
+    if not op.scopes:
+        return f"{op} ({op.operation_id}) takes no OAuth scope: it is public or needs an SSWS API token."
+    need = " and ".join(op.scopes)
+    line = f"{op} ({op.operation_id}: {op.summary}) needs {need}."
+    if held is None:
+        return line + " Not signed in, so there is no token to check."
+    missing = missing_scopes(held, op.scopes)
+    if not missing:
+        covered = [h for h in held for s in op.scopes if scope_covers(h, s)]
+        return line + f" The token has it ({', '.join(dict.fromkeys(covered))})."
+    return line + f" The token lacks {', '.join(missing)}: {login_line(list(held) + missing)}"
+
+
+def minimal_scopes_line(requests: Iterable[str], cat: Catalogue | None = None) -> str:
+    """The smallest scope set for requests like "GET /api/v1/users", as a ready %okta_login line."""
+    cat = cat or catalogue()
+    pairs, unknown = [], []
+    for text in requests:
+        parts = text.split(None, 1)
+        method, path = (parts[0], parts[1]) if len(parts) == 2 else ("GET", parts[0])
+        (pairs if cat.resolve(method, path) else unknown).append((method.upper(), path.strip()))
+    scopes = cat.minimal_scopes(pairs)
+    lines = []
+    for method, path in pairs:
+        lines.append(f"  {method} {path}: {' and '.join(cat.scopes_for(method, path)) or 'no scope'}")
+    for method, path in unknown:
+        lines.append(f"  {method} {path}: not in the catalogue")
+    lines.append(f"Ask for: {' '.join(scopes) or '(nothing)'}")
+    lines.append(login_line(scopes))
+    return "\n".join(lines)
+
+
+def login_line(scopes: Sequence[str]) -> str:
+    """The exact %okta_login command that asks for ``scopes`` (plus openid)."""
+    wanted = list(dict.fromkeys(["openid", *scopes]))
+    return f"%okta_login --scopes {shlex.quote(' '.join(wanted))}"
+
+
+def request_warning(method: str, path: str, held: Sequence[str] | None, cat: Catalogue | None = None) -> str | None:
+    """A warning (not a block) when the token lacks the scope a request needs."""
+    if not held:
+        return None
+    needed = (cat or catalogue()).scopes_for(method, path)
+    missing = missing_scopes(held, needed)
+    if not missing:
+        return None
+    return (f"Warning: {method.upper()} {path.split('?')[0]} needs {', '.join(missing)}, which this token lacks; "
+            f"sending anyway (the catalogue may be older than your org).")
+
+
+def explain_api_error(exc: OktaApiError, held: Sequence[str]) -> str:
+    """The message for a failed request, with the fix a person can paste."""
+    base = str(exc)
+    if isinstance(exc, InsufficientScope):
+        scopes = [s for s in held if s] + [s for s in exc.needed if s not in held]
+        return f"{base} Fix: {login_line(scopes)}"
+    if isinstance(exc, PermissionDenied):
+        return (f"{base} The token carries the scope, but the signed-in user's admin role does not allow this "
+                "call (Okta's silent downscoping): sign in as an admin whose role allows it.")
+    return base
+
+
+class FlowExplainer:
+    """The ``%okta_login --explain`` view: each step of the sign-in, numbered, as it happens.
+
+    Receives the flow's teaching steps (``LoginFlow(on_step=...)``), whose
+    details already have secrets masked, and hands the whole text to ``render``
+    after each step so a single output area grows in place.
+    """
+
+    def __init__(self, render: Callable[[str], object]) -> None:
+        self._render = render
+        self._blocks: list[str] = []
+
+    def on_step(self, step: Any) -> None:
+        lines = [f"{len(self._blocks) + 1}. {step.title}"]
+        details = dict(step.details)
+        width = max((len(k) for k in details), default=0)
+        for key, value in details.items():
+            text = str(value)
+            if "\n" in text:
+                lines.append(f"   {key}:")
+                lines.extend(f"      {part}" for part in text.splitlines())
+            else:
+                lines.append(f"   {key.ljust(width)} : {text}")
+        self._blocks.append("\n".join(lines))
+        self._render("\n\n".join(self._blocks))
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self._blocks)

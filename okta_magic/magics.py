@@ -1,0 +1,300 @@
+"""The IPython magics: ``%okta_login``, ``%okta``/``%%okta``, ``%okta_token``, ``%okta_scopes``, ``%okta_logout``.
+
+Magics only parse arguments, call the session (``session.py``) and display.
+Every ``OktaMagicError`` becomes a plain ``UsageError`` (IPython hides the
+traceback only for that exact type), so a user's mistake is one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import re
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, needs_local_scope, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.display import display
+from traitlets import Bool, Float, Unicode
+
+from . import coach
+from .errors import OktaApiError, OktaMagicError
+
+if TYPE_CHECKING:
+    from .session import OktaSession
+
+_METHOD = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\b|^/|^https?://", re.I)
+
+
+@contextlib.contextmanager
+def user_errors(session: OktaSession | None = None) -> Iterator[None]:
+    """Turn our errors into a one-line UsageError, with the scope coach's fix for API errors."""
+    try:
+        yield
+    except OktaApiError as exc:
+        held = session.held_scopes() if session is not None else ()
+        raise UsageError(coach.explain_api_error(exc, held)) from None
+    except OktaMagicError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _secret(prompt: str) -> str:
+    """Read a secret without echo (never from the magic line, which lands in history)."""
+    try:
+        value = getpass.getpass(prompt)
+    except Exception as exc:  # no stdin: a headless run, or a front end without input support
+        raise UsageError(f"Cannot prompt for a secret here ({type(exc).__name__}); "
+                         "use the Python API okta_magic.use_token(...) instead.") from None
+    if not value.strip():
+        raise UsageError("Nothing was entered.")
+    return value.strip()
+
+
+@magics_class
+class OktaMagics(Magics):
+    """Sign in to an Okta org and query its Management API from IPython."""
+
+    org_url = Unicode("", help="Okta org URL, e.g. https://dev-123456.okta.com (the Org Authorization Server).").tag(config=True)
+    client_id = Unicode("", help="Client ID of the OIDC app to sign in with (0oa…).").tag(config=True)
+    scopes = Unicode("", help="Space-separated scopes to request, e.g. 'openid okta.users.read'.").tag(config=True)
+    redirect_uri = Unicode("", help="Redirect URI registered in the app; matched exactly by Okta "
+                                    "(default http://localhost:8765/callback).").tag(config=True)
+    login_timeout = Float(900.0, help="Seconds a sign-in waits for the browser before giving up.").tag(config=True)
+    request_wait = Float(300.0, help="Seconds a request waits for a sign-in still in progress.").tag(config=True)
+    progress = Bool(True, help="Show a progress bar on multi-page pulls.").tag(config=True)
+    warn_scopes = Bool(True, help="Warn before a request the token's scopes do not cover.").tag(config=True)
+
+    def __init__(self, shell: Any, session: OktaSession) -> None:
+        super().__init__(shell)
+        self.session = session
+
+    def _traits(self) -> dict[str, object]:
+        return {"org_url": self.org_url, "client_id": self.client_id, "scopes": self.scopes,
+                "redirect_uri": self.redirect_uri}
+
+    def _widgets_available(self) -> bool:
+        return type(self.shell).__name__ != "TerminalInteractiveShell"
+
+    # -- %okta_login -------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("--org-url", help="Org URL (https://<your-org>.okta.com).")
+    @argument("--client-id", help="Client ID of the OIDC app.")
+    @argument("--scopes", help="Scopes to request, space-separated (quote them).")
+    @argument("--redirect-uri", help="Redirect URI registered in the app (exact match).")
+    @argument("--client-secret", action="store_true", help="Web app: prompt for its client secret (no echo).")
+    @argument("--auth-method", choices=["client_secret_basic", "client_secret_post"],
+              help="How a web app sends its secret (default client_secret_basic).")
+    @argument("--sandbox", action="store_true", help="Use the built-in sandbox org (started in this kernel).")
+    @argument("--as", dest="as_user", metavar="USER",
+              help="With --sandbox: sign in as this demo user without a person (admin, readonly, helpdesk, user).")
+    @argument("--app", default="native", help="With --sandbox: which demo app (native, users-only, offline, web).")
+    @argument("--no-widget", action="store_true", help="Print the sign-in URL instead of showing the panel.")
+    @argument("--paste", metavar="URL", help="Finish the sign-in in progress with the URL your browser was redirected to.")
+    @argument("--token", action="store_true", help="Use an access token you already have (prompted, no echo).")
+    @argument("--api-token", action="store_true", help="Use an SSWS API token (prompted, no echo).")
+    @argument("--device", action="store_true", help="Device authorization grant (for remote kernels).")
+    @argument("--private-key", metavar="PATH", help="Service app: sign a client assertion with this PEM/JWK key.")
+    @argument("--key-id", help="Service app: the key's kid.")
+    @argument("--explain", action="store_true", help="Show each step of the flow as it runs (for teaching).")
+    @argument("--wait", action="store_true", help="Block until the sign-in completes.")
+    @line_magic
+    def okta_login(self, line: str) -> Any:
+        """Sign in to an Okta org (Org Authorization Server, Authorization Code + PKCE).
+
+        Shows a panel; its Sign-in link opens your browser at Okta, which redirects
+        back to a one-shot listener on the registered redirect URI. The token stays
+        in this kernel's memory only.
+
+        Example session::
+
+            %load_ext okta_magic
+            %okta_login --org-url https://dev-123456.okta.com --client-id 0oa1abc --scopes "openid okta.users.read"
+            users = %okta GET /api/v1/users
+            %okta_token
+            %okta_logout
+
+        Try it with no Okta tenant::
+
+            %okta_login --sandbox --as helpdesk --scopes "openid okta.users.read"
+
+        Settings come from OKTA_ORG_URL / OKTA_CLIENT_ID / OKTA_SCOPES / OKTA_REDIRECT_URI,
+        then ``%config OktaMagics.org_url = ...``, then these options.
+        """
+        args = parse_argstring(self.okta_login, line)
+        from . import api
+
+        with user_errors(self.session):
+            if args.paste:
+                token = self.session.submit_redirect_url(args.paste)
+                print(coach.describe_token(token, api.now()))
+                return None
+            options = {"org_url": args.org_url, "client_id": args.client_id, "scopes": args.scopes,
+                       "redirect_uri": args.redirect_uri, "auth_method": args.auth_method}
+            if args.token or args.api_token:
+                secret = _secret("Access token: " if args.token else "SSWS API token: ")
+                token = api.use_secret(self.session, secret, api_token=args.api_token,
+                                             layers=(self._traits(), options))
+                if args.api_token:
+                    print("Note: Okta recommends OAuth 2.0 over SSWS API tokens; an API token acts with its "
+                          "creator's full admin role.")
+                print(coach.describe_token(token, api.now()))
+                return None
+            if args.sandbox:
+                options = api.sandbox_options(self.session, options, app=args.app)
+            elif args.as_user:
+                raise UsageError("--as signs in a sandbox demo user: add --sandbox.")
+            config = self.session.resolve_config(self._traits(), options)
+            if args.private_key:
+                token = api.service_login(self.session, config, args.private_key, key_id=args.key_id)
+                print(coach.describe_token(token, api.now()))
+                return None
+            if args.device:
+                return api.device_login(self.session, config, display=print)
+            secret = _secret("Client secret: ") if args.client_secret else None
+            explain = _explainer() if args.explain else None
+            if args.as_user:
+                api.begin(self.session, config, client_secret=secret, explain=explain,
+                                timeout=self.login_timeout, browser=self.session.sandbox_browser(args.as_user))
+                token = self.session.current_token()
+                print(coach.describe_token(token, api.now()))
+                for line_ in coach.compare_scopes(token.scopes_requested, token.scopes_granted)[2:]:
+                    print(line_)
+                return None
+            if args.no_widget or not self._widgets_available():
+                flow = api.begin(self.session, config, client_secret=secret, explain=explain,
+                                       timeout=self.login_timeout)
+                print(api.plain_instructions(flow))
+            else:
+                from .widgets import LoginPanel
+
+                def restart(settings: Any) -> None:
+                    conf = self.session.resolve_config(self._traits(), options, settings)
+                    api.begin(self.session, conf, client_secret=secret, explain=explain,
+                                    timeout=self.login_timeout)
+
+                panel = LoginPanel(self.session, {**config.__dict__, "scopes": " ".join(config.scopes)}, restart)
+                api.begin(self.session, config, client_secret=secret, explain=explain,
+                                timeout=self.login_timeout)
+                panel.refresh()
+                display(panel)
+            if args.wait:
+                self.session.current_token()
+                print(coach.describe_token(self.session.current_token(), api.now()))
+        return None
+
+    # -- %okta / %%okta -------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("-o", "--out", metavar="VAR", help="Store the result in this variable (and show a one-line note).")
+    @argument("--max-pages", type=int, help="Stop after this many pages.")
+    @argument("--max-rows", type=int, help="Stop after this many rows.")
+    @argument("--raw", action="store_true", help="Return the parsed JSON instead of a DataFrame.")
+    @argument("--links", action="store_true", help="Keep _links and _embedded columns.")
+    @argument("--timeout", type=float, help="Seconds to wait for each response (default 30).")
+    @no_var_expand
+    @needs_local_scope
+    @line_cell_magic
+    def okta(self, line: str, cell: str | None = None, local_ns: dict[str, Any] | None = None) -> Any:
+        """Send a Management API request to the signed-in org; JSON arrays come back as DataFrames.
+
+        Line form::
+
+            users = %okta GET /api/v1/users?limit=200
+
+        Cell form (headers, a blank line, then an optional JSON body)::
+
+            %%okta -o engineers
+            GET /api/v1/users?search=profile.department eq "Engineering"
+            Accept: application/json
+
+        ``{{name}}`` inserts a Python variable (encoded for its place: path, query,
+        JSON body). Every ``Link: rel="next"`` page is followed (``--max-pages`` /
+        ``--max-rows`` stop early), rate limits are respected, and errors say what to do.
+        """
+        options, request_text = _split_options(line)
+        args = parse_argstring(self.okta, options)
+        if cell is not None:
+            request_text = cell if not request_text.strip() else request_text + "\n" + cell
+        namespace = {**self.shell.user_ns, **(local_ns or {})}
+        from . import api
+
+        with user_errors(self.session):
+            outcome = api.run_request(
+                self.session, request_text, namespace, max_pages=args.max_pages, max_rows=args.max_rows,
+                raw=args.raw, keep_links=args.links, timeout=args.timeout, progress=self.progress,
+                warn=(lambda m: print(m, file=sys.stderr)) if self.warn_scopes else None,
+            )
+        for note in outcome.notes:
+            print(note, file=sys.stderr)
+        target = args.out or (outcome.fallback_name if outcome.interrupted else None)
+        if target:
+            self.shell.user_ns[target] = outcome.value
+            print(f"{outcome.describe()} → stored in `{target}`.")
+            return None
+        return outcome.value
+
+    # -- small helpers ------------------------------------------------------------------
+
+    @line_magic
+    def okta_token(self, line: str) -> None:
+        """Show what the current token holds: issuer, client, subject, scopes, times, claims (never the token)."""
+        from . import api
+
+        token = self.session.token
+        if token is None:
+            raise UsageError("Not signed in: run %okta_login first (or %okta_login --sandbox --as admin).")
+        print(coach.token_report(token, api.now()))
+
+    @line_magic
+    def okta_logout(self, line: str) -> None:
+        """Revoke the tokens at the org where possible and forget them."""
+        with user_errors(self.session):
+            print(self.session.logout())
+
+    @magic_arguments()
+    @argument("--for", dest="requests", nargs="+", metavar="REQUEST",
+              help='Requests to plan scopes for, each quoted: "GET /api/v1/users" "GET /api/v1/logs".')
+    @argument("request", nargs="*", help="A request to check, e.g. GET /api/v1/groups/{groupId}/users")
+    @line_magic
+    def okta_scopes(self, line: str) -> None:
+        """The scope coach.
+
+        ``%okta_scopes``: the scopes the token holds and what each unlocks.
+        ``%okta_scopes GET /api/v1/groups/{groupId}/users``: the scope it needs and whether you have it.
+        ``%okta_scopes --for "GET /api/v1/users" "GET /api/v1/logs"``: the smallest set of scopes to ask for.
+        """
+        args = parse_argstring(self.okta_scopes, line)
+        token = self.session.token
+        held = list(token.scopes_granted) if token is not None else None
+        if args.requests:
+            print(coach.minimal_scopes_line(args.requests))
+        elif args.request:
+            method, path = (args.request[0], args.request[1]) if len(args.request) > 1 else ("GET", args.request[0])
+            print(coach.scope_check(method, path, held))
+        elif held is None:
+            raise UsageError("Not signed in: run %okta_login first, or ask about a request: "
+                             "%okta_scopes GET /api/v1/users")
+        else:
+            print(coach.scopes_overview(held))
+
+
+def _explainer() -> coach.FlowExplainer:
+    """A teaching view that grows in one output area as the flow's steps happen (from any thread)."""
+    handle = display({"text/plain": "Explaining the sign-in as it runs…"}, raw=True, display_id=True)
+    return coach.FlowExplainer(lambda text: handle.update({"text/plain": text}, raw=True))
+
+
+def _split_options(line: str) -> tuple[str, str]:
+    """Split ``-o var --max-pages 2 GET /path?q="a b"`` into the options and the raw request.
+
+    The request keeps its quotes and spaces exactly (argparse would eat them).
+    """
+    tokens = line.split(" ")
+    for i, token in enumerate(tokens):
+        if token and _METHOD.match(token):
+            return " ".join(tokens[:i]), " ".join(tokens[i:])
+    return line, ""

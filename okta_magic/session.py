@@ -1,0 +1,329 @@
+"""The per-kernel session: one configuration, one token, one sign-in in flight, one client.
+
+``OktaSession`` glues the plain-Python pieces together (config, LoginFlow,
+Token, OktaClient, the in-kernel sandbox) and is what both the magics and the
+module-level API (``okta_magic.login``, ``okta_magic.get`` …) talk to. It holds
+the token in memory only: nothing here writes a file or an environment variable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from . import config as cfg
+from .errors import ConfigError, LoginError, NotSignedIn, OktaMagicError, TokenExpired
+from .scopes import catalogue
+
+if TYPE_CHECKING:
+    from .client import OktaClient, Result
+    from .login import LoginFlow, LoginStatus, Step
+    from .sandbox import Sandbox
+    from .tokens import Token
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[["OktaSession"], None]
+
+
+class OktaSession:
+    """Everything one kernel (or one script) knows about its Okta sign-in."""
+
+    def __init__(
+        self,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self._transport = transport
+        self._clock = clock
+        self._sleep = sleep
+        self._environ = environ
+        self._lock = threading.RLock()
+        self.config: cfg.OktaConfig | None = None
+        self.flow: LoginFlow | None = None
+        self.sandbox: Sandbox | None = None
+        self._token: Token | None = None
+        self._client_secret: str | None = None
+        self._client: OktaClient | None = None
+        self._listeners: list[Listener] = []
+        self.sign_in_wait = 300.0  # how long a request waits for a sign-in still in progress
+
+    # -- configuration -------------------------------------------------
+
+    def resolve_config(self, *layers: Mapping[str, object | None]) -> cfg.OktaConfig:
+        """Environment < each given layer (traits, then options); checked."""
+        return cfg.merge(cfg.from_environ(self._environ), *layers,
+                         known_scopes=catalogue().scope_descriptions)
+
+    # -- observers (the panel) -----------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(session)`` whenever the sign-in state changes; returns an unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(self)
+            except Exception:  # a broken observer must not break the sign-in
+                log.exception("session listener failed")
+
+    # -- the sandbox org -------------------------------------------------
+
+    def start_sandbox(self, *, users: int = 1000, seed: int = 1) -> Sandbox:
+        """Start the built-in sandbox org in this process, once."""
+        with self._lock:
+            if self.sandbox is None:
+                try:
+                    from .sandbox import Sandbox
+                except ImportError as exc:  # the sandbox extra is not installed
+                    raise ConfigError("The sandbox needs its extra: pip install 'okta_magic[sandbox]'.") from exc
+                self.sandbox = Sandbox(port=0, users=users, seed=seed).start()
+            return self.sandbox
+
+    def sandbox_settings(self, app: str = "native") -> dict[str, object]:
+        """Org URL, client id and a redirect URI on a free loopback port, registered with the sandbox app."""
+        sb = self.start_sandbox()
+        if app not in sb.apps:
+            raise ConfigError(f"The sandbox has no app {app!r}; its apps are {', '.join(sb.apps)}.")
+        port = _free_port()
+        redirect_uri = f"http://127.0.0.1:{port}/callback"
+        sb.add_redirect_uri(app, redirect_uri)
+        return {"org_url": sb.url, "client_id": sb.apps[app].client_id, "redirect_uri": redirect_uri}
+
+    def sandbox_browser(self, user: str) -> Callable[[str], object]:
+        """A browser stand-in that signs in to the sandbox as ``user`` through its unattended path.
+
+        It still goes authorize -> 302 -> the redirect URI (our listener) -> token
+        exchange; only the sign-in page is skipped (``sandbox_user``, sandbox only).
+        """
+        sb = self.sandbox
+        if sb is None:
+            raise ConfigError("--as works with --sandbox only.")
+        if user not in sb.demo_users:
+            raise ConfigError(f"No demo user {user!r}; the sandbox's demo users are {', '.join(sb.demo_users)}.")
+
+        def browse(url: str) -> None:
+            def run() -> None:
+                with httpx.Client(follow_redirects=False, timeout=30) as browser:
+                    answer = browser.get(url, params={"sandbox_user": user})
+                    location = answer.headers.get("location")
+                    if answer.status_code in (301, 302, 303) and location:
+                        browser.get(location)
+                    else:
+                        log.warning("sandbox sign-in page answered %s", answer.status_code)
+            threading.Thread(target=run, name="okta-sandbox-browser", daemon=True).start()
+
+        return browse
+
+    # -- signing in --------------------------------------------------------
+
+    def begin_login(
+        self,
+        config: cfg.OktaConfig,
+        *,
+        client_secret: str | None = None,
+        open_browser: Callable[[str], object] | None = None,
+        on_step: Callable[[Step], None] | None = None,
+        timeout: float = 300,
+    ) -> LoginFlow:
+        """Start an Authorization Code + PKCE sign-in; returns at once with the flow."""
+        from .login import LoginFlow
+
+        with self._lock:
+            self._cancel_flow()
+            self.config = config
+            self._client_secret = client_secret
+            self._reset_client()
+            flow = LoginFlow(
+                config.org_url, config.client_id, config.scopes, config.redirect_uri,
+                client_secret=client_secret, auth_method=config.auth_method,
+                http=self._http(), clock=self._clock, timeout=timeout,
+                on_change=self._on_flow_change, on_step=on_step,
+            )
+            self.flow = flow
+        flow.start(open_browser=open_browser)
+        self._notify()
+        return flow
+
+    def _on_flow_change(self, status: LoginStatus) -> None:
+        if status.phase == "signed_in" and status.token is not None:
+            with self._lock:
+                self._token = status.token
+                self._reset_client()
+        self._notify()
+
+    def submit_redirect_url(self, url: str) -> Token:
+        """Finish the sign-in in flight with a redirected URL pasted by the user."""
+        flow = self.flow
+        if flow is None:
+            raise LoginError("No sign-in is in progress: run %okta_login first, then paste the redirected URL.")
+        return flow.submit_redirect_url(url)
+
+    def use_token(self, token: Token, config: cfg.OktaConfig | None = None) -> Token:
+        """Adopt a token obtained elsewhere (pasted access token, SSWS key, device or service login)."""
+        with self._lock:
+            self._cancel_flow()
+            if config is not None:
+                self.config = config
+            self._token = token
+            self._reset_client()
+        self._notify()
+        return token
+
+    @property
+    def token(self) -> Token | None:
+        return self._token
+
+    @property
+    def org_url(self) -> str | None:
+        return self.config.org_url if self.config else None
+
+    def logout(self) -> str:
+        """Revoke the tokens at the server where possible and forget them; says what happened."""
+        from . import oauth
+
+        with self._lock:
+            token, conf = self._token, self.config
+            self._cancel_flow()
+            self._token = None
+            self._reset_client()
+        self._notify()
+        if token is None:
+            return "Not signed in; nothing to forget."
+        if token.token_type == "SSWS" or conf is None:
+            return "Forgot the API token (SSWS tokens are revoked in the Admin Console, not from here)."
+        revoked = []
+        with contextlib.suppress(OktaMagicError, httpx.HTTPError):
+            for secret_kind in ("refresh_token", "access_token"):
+                if oauth.revoke_token(conf.org_url, conf.client_id, token, secret_kind,
+                                      client_secret=self._client_secret, auth_method=conf.auth_method,
+                                      http=self._http()):
+                    revoked.append(secret_kind.replace("_", " "))
+        if revoked:
+            return f"Signed out: revoked the {' and '.join(revoked)} at {conf.host} and forgot them."
+        return f"Signed out: forgot the tokens ({conf.host} could not revoke them; they expire on their own)."
+
+    # -- credentials for requests --------------------------------------------
+
+    def current_token(self, *, wait: bool = True, on_wait: Callable[[str], None] | None = None) -> Token:
+        """The usable token: waits for a sign-in in flight, refreshes when near expiry."""
+        flow = self.flow
+        if self._token is None and flow is not None and not flow.done and wait:
+            if on_wait:
+                on_wait(f"Waiting for the sign-in to finish (up to {self.sign_in_wait:.0f} s)…")
+            try:
+                flow.wait(self.sign_in_wait)
+            except LoginError:
+                raise
+        token = self._token
+        if token is None:
+            raise NotSignedIn("Not signed in: run %okta_login first (or %okta_login --sandbox to try the sandbox).")
+        if token.expires_at is not None and token.expires_in(self._clock()) < 120:
+            token = self._refresh(token)
+        return token
+
+    def _refresh(self, token: Token) -> Token:
+        from . import oauth
+
+        conf = self.config
+        if token.refresh_token and conf is not None:
+            fresh = oauth.refresh_token(conf.org_url, conf.client_id, token, client_secret=self._client_secret,
+                                        auth_method=conf.auth_method, http=self._http())
+            with self._lock:
+                self._token = fresh
+            self._notify()
+            return fresh
+        if token.is_expired(self._clock()):
+            at = time.strftime("%H:%M", time.localtime(token.expires_at or 0))
+            raise TokenExpired(f"The one-hour access token expired at {at}; sign in again with %okta_login "
+                               "(ask for offline_access to have it refreshed for you).")
+        return token
+
+    def authorization_header(self) -> str:
+        """The Authorization header value for the org (the only place the secret leaves the token)."""
+        return self.current_token().authorization_header()
+
+    def held_scopes(self) -> Sequence[str]:
+        token = self._token
+        return tuple(token.scopes_granted) if token else ()
+
+    # -- requests -----------------------------------------------------------------
+
+    @property
+    def client(self) -> OktaClient:
+        """The Management API client for the signed-in org."""
+        from .client import OktaClient
+
+        with self._lock:
+            if self.config is None:
+                raise NotSignedIn("Not signed in: run %okta_login first (or %okta_login --sandbox to try the sandbox).")
+            if self._client is None:
+                self._client = OktaClient(self.config.org_url, self.authorization_header,
+                                          held_scopes=self.held_scopes, transport=self._transport,
+                                          sleep=self._sleep, clock=self._clock)
+            return self._client
+
+    def _reset_client(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _http(self) -> httpx.Client:
+        return httpx.Client(transport=self._transport, timeout=30)
+
+    def _cancel_flow(self) -> None:
+        if self.flow is not None and not self.flow.done:
+            self.flow.cancel()
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop everything this session started: the sign-in listener, the client, the sandbox."""
+        with self._lock:
+            self._cancel_flow()
+            self._reset_client()
+            if self.sandbox is not None:
+                self.sandbox.stop()
+                self.sandbox = None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+_current: OktaSession | None = None
+_current_lock = threading.Lock()
+
+
+def current_session() -> OktaSession:
+    """The process-wide session shared by the magics and the module-level API."""
+    global _current
+    with _current_lock:
+        if _current is None:
+            _current = OktaSession()
+        return _current
+
+
+def close_current_session() -> None:
+    """Stop and forget the process-wide session (used when the extension unloads)."""
+    global _current
+    with _current_lock:
+        if _current is not None:
+            _current.close()
+            _current = None

@@ -1,0 +1,178 @@
+"""The ``%okta_login`` panel: fields, a Sign-in link, live status, paste-back, Sign out.
+
+The panel only lays out widgets and forwards events to an ``OktaSession``; it
+does no HTTP and no OAuth itself. The Sign-in control is a plain link to the
+authorize URL, so a click opens the user's own browser even when the kernel
+runs on another machine. No widget ever holds a token: the status shows who is
+signed in, the scopes and the time left, and the paste field is cleared as
+soon as its URL has been used.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+import ipywidgets as w
+
+from .config import COMMON_SCOPES, parse_scopes
+from .coach import describe_token
+from .errors import OktaMagicError
+
+if TYPE_CHECKING:
+    from .session import OktaSession
+
+_STYLE = {"description_width": "90px"}
+_WIDE = w.Layout(width="34em")
+
+
+class LoginPanel(w.VBox):
+    """Sign in to an Okta org with Authorization Code + PKCE, in the user's own browser."""
+
+    def __init__(
+        self,
+        session: OktaSession,
+        settings: Mapping[str, object],
+        start: Callable[[Mapping[str, object]], object],
+        *,
+        clock: Callable[[], float] = time.time,
+        tick_seconds: float = 30.0,
+    ) -> None:
+        self._session = session
+        self._start = start
+        self._clock = clock
+        scopes = list(parse_scopes(settings.get("scopes"))) or ["openid", "okta.users.read"]  # type: ignore[arg-type]
+        self.org_url = w.Text(value=str(settings.get("org_url") or ""), description="Org URL",
+                              placeholder="https://your-org.okta.com", style=_STYLE, layout=_WIDE,
+                              continuous_update=False)
+        self.client_id = w.Text(value=str(settings.get("client_id") or ""), description="Client ID",
+                                placeholder="0oa… (your OIDC app's Client ID)", style=_STYLE, layout=_WIDE,
+                                continuous_update=False)
+        self.scopes = w.TagsInput(value=scopes, allowed_tags=[], allow_duplicates=False)
+        self.common = w.HBox([self._scope_toggle(s, s in scopes) for s in COMMON_SCOPES],
+                             layout=w.Layout(flex_flow="row wrap"))
+        self.redirect_uri = w.Text(value=str(settings.get("redirect_uri") or ""), description="Redirect URI",
+                                   style=_STYLE, layout=_WIDE, continuous_update=False, disabled=True)
+        self.sign_in = w.HTML()  # a link: opens the authorize URL in the user's own browser
+        self.restart = w.Button(description="New sign-in", icon="refresh", tooltip="Start a fresh sign-in")
+        self.sign_out = w.Button(description="Sign out", icon="sign-out", disabled=True)
+        self.status = w.HTML()
+        self.paste = w.Text(placeholder="…or paste the URL your browser was redirected to", layout=_WIDE,
+                            continuous_update=False)
+        self.use_paste = w.Button(description="Use pasted URL")
+        self.restart.on_click(lambda _: self.begin())
+        self.sign_out.on_click(lambda _: self._sign_out())
+        self.use_paste.on_click(lambda _: self._submit_paste())
+        self.paste.observe(lambda _: self._submit_paste() if self.paste.value.strip() else None, "value")
+        super().__init__([
+            w.HTML("<b>Sign in to Okta</b> (Org Authorization Server, Authorization Code + PKCE)"),
+            self.org_url, self.client_id,
+            w.HBox([w.Label("Scopes", layout=w.Layout(width="94px")), self.scopes]),
+            w.HBox([w.Label("", layout=w.Layout(width="94px")), self.common]),
+            self.redirect_uri,
+            w.HBox([self.sign_in, self.restart, self.sign_out]),
+            self.status,
+            w.HBox([self.paste, self.use_paste]),
+        ])
+        for field in (self.org_url, self.client_id, self.scopes):
+            field.observe(lambda _: self.begin(), "value")
+        self._unsubscribe = session.subscribe(lambda _s: self.refresh())
+        self._ticker = threading.Thread(target=self._tick, args=(tick_seconds,), daemon=True, name="okta-panel")
+        self._ticker.start()
+
+    def _scope_toggle(self, scope: str, on: bool) -> w.ToggleButton:
+        button = w.ToggleButton(value=on, description=scope, layout=w.Layout(width="auto"))
+
+        def flip(change: Mapping[str, object]) -> None:
+            current = list(self.scopes.value)
+            if change["new"] and scope not in current:
+                self.scopes.value = [*current, scope]
+            elif not change["new"] and scope in current:
+                self.scopes.value = [s for s in current if s != scope]
+
+        button.observe(flip, "value")
+        return button
+
+    # -- actions -----------------------------------------------------------------
+
+    def settings(self) -> dict[str, object]:
+        """What the fields say now."""
+        return {"org_url": self.org_url.value, "client_id": self.client_id.value,
+                "scopes": " ".join(self.scopes.value), "redirect_uri": self.redirect_uri.value or None}
+
+    def begin(self) -> None:
+        """(Re)start the sign-in with the fields' values and show its link."""
+        try:
+            self._start(self.settings())
+        except OktaMagicError as exc:
+            self._show_link(None)
+            self._set_status("error", str(exc))
+        self.refresh()
+
+    def _submit_paste(self) -> None:
+        url, self.paste.value = self.paste.value.strip(), ""  # the URL holds a code: never keep it
+        if not url:
+            return
+        try:
+            self._session.submit_redirect_url(url)
+        except OktaMagicError as exc:
+            self._set_status("error", str(exc))
+        else:
+            self.refresh()
+
+    def _sign_out(self) -> None:
+        message = self._session.logout()
+        self._show_link(None)
+        self._set_status("idle", message)
+
+    # -- display ---------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Show the session's state: waiting, signed in (who, scopes, time left) or the error."""
+        session, flow, token = self._session, self._session.flow, self._session.token
+        self.sign_out.disabled = token is None
+        if flow is not None and flow.status.phase == "failed":
+            self._show_link(None)
+            self._set_status("error", flow.status.message)
+        elif token is not None and (flow is None or flow.status.phase == "signed_in"):
+            self._show_link(None)
+            self._set_status("ok", describe_token(token, self._clock()))
+        elif flow is not None and flow.status.phase in ("waiting", "exchanging"):
+            self._show_link(flow.authorize_url)
+            self._set_status("wait", flow.status.message or "Waiting for you to sign in in your browser…")
+        elif flow is not None and flow.status.phase == "cancelled":
+            self._show_link(None)
+            self._set_status("idle", "Sign-in cancelled. Click New sign-in to start again.")
+        if session.config is not None:
+            self.redirect_uri.value = session.config.redirect_uri
+
+    def _show_link(self, url: str | None) -> None:
+        if url is None:
+            self.sign_in.value = ""
+            return
+        href = html.escape(url, quote=True)
+        self.sign_in.value = (
+            f'<a class="okta-magic-sign-in" href="{href}" target="_blank" rel="noopener" '
+            'style="display:inline-block;padding:4px 14px;background:#1662dd;color:white;'
+            'border-radius:3px;text-decoration:none;font-weight:600">Sign in with Okta ↗</a>')
+
+    def _set_status(self, kind: str, message: str) -> None:
+        colour = {"ok": "#0a7a2f", "error": "#b00020", "wait": "#6b4e00"}.get(kind, "#444")
+        self.status.value = (f'<div class="okta-magic-status okta-magic-{kind}" style="color:{colour}">'
+                             f"{html.escape(message)}</div>")
+
+    def _tick(self, seconds: float) -> None:
+        # Keep "time left" honest while the panel is alive (a countdown, not a poll of the server).
+        while self._unsubscribe is not None:
+            time.sleep(seconds)
+            if self._session.token is not None:
+                self.refresh()
+
+    def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None  # type: ignore[assignment]
+        super().close()
