@@ -1,0 +1,408 @@
+"""Turn Okta's JSON (users, groups, apps, System Log events ...) into pandas DataFrames.
+
+This is the only module that imports pandas (and pyarrow), and it does so
+lazily, inside functions, so ``import okta_magic`` stays fast.
+
+Shape of a frame, chosen for analysis:
+
+* nested objects become dotted columns (``profile.login``,
+  ``credentials.provider.type``, ``actor.alternateId``); ``_links`` and
+  ``_embedded`` are dropped unless ``keep_links=True``;
+* attribute names are kept exactly as Okta sent them: custom profile attributes
+  are never renamed, recased or dropped, even when they first appear on a later
+  page (earlier rows then hold missing values);
+* Okta's ISO 8601 timestamps (``2026-01-02T03:04:05.000Z``) become timezone-aware
+  UTC datetimes, nulls become ``NaT``;
+* enumerations (``status``, ``type``, ``signOnMode``, ``eventType``,
+  ``severity``, ``outcome.result``, ``credentials.provider.type`` ...) become
+  categoricals; other strings use pandas' pyarrow-backed ``str`` dtype;
+* arrays stay whole as list cells (``credentials.emails``, ``target``);
+* columns come in a stable order: ``id``, ``status``, the dates (``created``,
+  ``activated``, ``statusChanged``, ``lastLogin``, ``lastUpdated``,
+  ``passwordChanged``), then ``profile.*``, then the rest in order of appearance
+  (System Log events: ``uuid``, ``published``, ``eventType`` ... then
+  ``actor.*``, ``outcome.*``, ``target``, ``client.*``).
+
+A JSON *object* (one user, one group) becomes a :class:`pandas.Series` indexed
+by the same dotted names: an analyst reads one record top to bottom, and
+``record["profile.login"]`` works exactly as on a frame column.
+
+:class:`FrameBuilder` is fed one page at a time. Each page is flattened into
+per-column lists and converted at once into compact Arrow arrays, so the
+page's Python objects can be freed before the next page arrives; ``build()``
+concatenates the arrays. This keeps a 100,000-user pull within a few hundred MB.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    import pyarrow as pa
+
+__all__ = ["FrameBuilder", "to_frame", "to_record", "resource_for_path", "empty_frame"]
+
+_SKIP = ""  # cached column name meaning "not a column" (_links / _embedded)
+_HIDDEN = frozenset({"_links", "_embedded"})
+
+_DATES = ("created", "activated", "statusChanged", "lastLogin", "lastUpdated", "passwordChanged",
+          "lastMembershipUpdated", "published")
+# Leading columns per resource, then column groups (by prefix) in this order, then the rest.
+_LEADING: dict[str | None, tuple[str, ...]] = {
+    None: ("id", "status", *_DATES),
+    "users": ("id", "status", *_DATES),
+    "groups": ("id", "type", *_DATES),
+    "apps": ("id", "name", "label", "status", "signOnMode", *_DATES),
+    "logs": ("uuid", "published", "eventType", "severity", "displayMessage", "legacyEventType", "version"),
+}
+_GROUPS: dict[str | None, tuple[str, ...]] = {
+    "logs": ("actor.", "outcome.", "target", "client."),
+}
+_DEFAULT_GROUPS = ("profile.",)
+
+# Okta's enumerations: by full column name, or by the last dotted component.
+_ENUM_NAMES = frozenset({"outcome.result", "credentials.provider.type", "credentials.provider.name",
+                         "actor.type", "client.zone", "accessibility.selfService", "visibility.autoLaunch"})
+_ENUM_LEAVES = frozenset({"status", "type", "signOnMode", "eventType", "severity", "transitioningToStatus",
+                          "legacyEventType"})
+
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)\Z")
+
+# The usual columns of each collection, for an empty answer (kind: str, ts, cat, list, num).
+_EMPTY: dict[str, tuple[tuple[str, str], ...]] = {
+    "users": (("id", "str"), ("status", "cat"), ("created", "ts"), ("activated", "ts"), ("statusChanged", "ts"),
+              ("lastLogin", "ts"), ("lastUpdated", "ts"), ("passwordChanged", "ts"), ("profile.firstName", "str"),
+              ("profile.lastName", "str"), ("profile.mobilePhone", "str"), ("profile.secondEmail", "str"),
+              ("profile.login", "str"), ("profile.email", "str"), ("type.id", "str"),
+              ("credentials.emails", "list"), ("credentials.provider.type", "cat"),
+              ("credentials.provider.name", "cat")),
+    "groups": (("id", "str"), ("type", "cat"), ("created", "ts"), ("lastUpdated", "ts"),
+               ("lastMembershipUpdated", "ts"), ("profile.name", "str"), ("profile.description", "str"),
+               ("objectClass", "list")),
+    "apps": (("id", "str"), ("name", "str"), ("label", "str"), ("status", "cat"), ("signOnMode", "cat"),
+             ("created", "ts"), ("lastUpdated", "ts"), ("features", "list")),
+    "logs": (("uuid", "str"), ("published", "ts"), ("eventType", "cat"), ("severity", "cat"),
+             ("displayMessage", "str"), ("legacyEventType", "cat"), ("version", "str"), ("actor.id", "str"),
+             ("actor.type", "cat"), ("actor.alternateId", "str"), ("actor.displayName", "str"),
+             ("outcome.result", "cat"), ("outcome.reason", "str"), ("target", "list"),
+             ("client.ipAddress", "str"), ("client.userAgent.rawUserAgent", "str")),
+}
+
+_COLLECTIONS = ("users", "groups", "apps", "logs")
+
+
+def resource_for_path(path: str) -> str | None:
+    """The kind of object a Management API path returns: users, groups, apps, logs or None.
+
+    ``/api/v1/groups/{id}/users`` lists users; ``/api/v1/users/{id}`` is one user.
+    """
+    parts = [p for p in path.split("?", 1)[0].split("/") if p]
+    if len(parts) < 3 or parts[:2] != ["api", "v1"]:
+        return None
+    rest = parts[2:]
+    if rest[-1] in _COLLECTIONS:
+        return rest[-1]
+    if len(rest) >= 2 and rest[-2] in _COLLECTIONS and len(rest) % 2 == 0:
+        return rest[-2]
+    return None
+
+
+def is_enumeration(column: str) -> bool:
+    """True for columns holding one of a few Okta enumeration values (shown as categoricals)."""
+    return column in _ENUM_NAMES or column.rsplit(".", 1)[-1] in _ENUM_LEAVES
+
+
+class _Node:
+    """Cached column names under one dotted prefix (saves building strings per value)."""
+
+    __slots__ = ("prefix", "names", "children", "keep_links")
+
+    def __init__(self, prefix: str, keep_links: bool) -> None:
+        self.prefix = prefix
+        self.names: dict[str, str] = {}
+        self.children: dict[str, _Node | None] = {}
+        self.keep_links = keep_links
+
+    def name(self, key: str) -> str:
+        full = _SKIP if (key in _HIDDEN and not self.keep_links) else self.prefix + key
+        self.names[key] = full
+        return full
+
+    def child(self, key: str) -> _Node | None:
+        node = None if (key in _HIDDEN and not self.keep_links) else _Node(self.prefix + key + ".", self.keep_links)
+        self.children[key] = node
+        return node
+
+
+class _Column:
+    """One column's converted pages: ``chunks[i]`` belongs to page ``pages[i]``."""
+
+    __slots__ = ("name", "pages", "chunks", "timestamp", "objects")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.pages: list[int] = []
+        self.chunks: list[Any] = []  # pyarrow.Array, or a Python list for object columns
+        self.timestamp: bool | None = None  # None: not decided yet
+        self.objects = False  # True once any page needed Python objects (lists, mixed types)
+
+
+class FrameBuilder:
+    """Build one DataFrame from pages of records, converting each page as it arrives.
+
+    Args:
+        resource: ``users``, ``groups``, ``apps``, ``logs`` or None; sets the column
+            order and the columns of an empty result.
+        keep_links: keep ``_links`` and ``_embedded`` as dotted columns.
+    """
+
+    def __init__(self, resource: str | None = None, *, keep_links: bool = False) -> None:
+        self.resource = resource
+        self.keep_links = keep_links
+        self._root = _Node("", keep_links)
+        self._columns: dict[str, _Column] = {}
+        self._page_sizes: list[int] = []
+        self._rows = 0
+
+    @property
+    def rows(self) -> int:
+        """Rows added so far."""
+        return self._rows
+
+    def add(self, records: Sequence[Any]) -> None:
+        """Add one page (a JSON array already parsed); its objects may be dropped afterwards."""
+        n = len(records)
+        if not n:
+            return
+        cols = self._flatten(records, n)
+        page = len(self._page_sizes)
+        converted: list[tuple[_Column, Any]] = []
+        for name, values in cols.items():
+            column = self._columns.get(name)
+            if column is None:
+                column = self._columns[name] = _Column(name)
+            converted.append((column, self._convert(column, values)))
+        del cols
+        # Commit the page in one short step, so an interrupt never leaves half a page behind.
+        self._page_sizes.append(n)
+        self._rows += n
+        for column, chunk in converted:
+            if chunk is not None:
+                column.pages.append(page)
+                column.chunks.append(chunk)
+
+    def _flatten(self, records: Sequence[Any], n: int) -> dict[str, list[Any]]:
+        """Per-column value lists for one page (missing attributes stay None)."""
+        cols: dict[str, list[Any]] = {}
+
+        def walk(obj: dict[str, Any], node: _Node, i: int) -> None:
+            names = node.names
+            for key, value in obj.items():
+                if value.__class__ is dict:
+                    if value:  # an empty object ({} like credentials.password) carries nothing
+                        child = node.children[key] if key in node.children else node.child(key)
+                        if child is not None:
+                            walk(value, child, i)
+                    continue
+                full = names.get(key)
+                if full is None:
+                    full = node.name(key)
+                if full is _SKIP:
+                    continue
+                col = cols.get(full)
+                if col is None:
+                    col = cols[full] = [None] * n
+                col[i] = value
+
+        root = self._root
+        for i, record in enumerate(records):
+            if record.__class__ is dict:
+                walk(record, root, i)
+            else:  # an array of plain values (strings, numbers): one "value" column
+                cols.setdefault("value", [None] * n)[i] = record
+        return cols
+
+    def _convert(self, column: _Column, values: list[Any]) -> Any:
+        """One page of a column as a compact Arrow array, or a Python list when it holds lists/mixed types."""
+        import pyarrow as pa
+
+        if column.objects:
+            return values
+        if column.timestamp is None:
+            first = next((v for v in values if v is not None), None)
+            if first is None:
+                return None  # all missing on this page: filled with nulls at build time
+            column.timestamp = first.__class__ is str and _TIMESTAMP.match(first) is not None
+        if column.timestamp:
+            strings = pa.array(values, type=pa.string(), from_pandas=False) if _all_str(values) else None
+            stamps = _to_timestamps(strings) if strings is not None else None
+            if stamps is not None:
+                return stamps
+            column.timestamp = False  # not all timestamps after all: keep the text
+            column.chunks = [_timestamps_as_text(c) for c in column.chunks]
+        try:
+            array = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            array = None
+        if array is None or pa.types.is_nested(array.type):
+            self._to_objects(column)
+            return values
+        if array.null_count == len(array):
+            return None
+        return array
+
+    def _to_objects(self, column: _Column) -> None:
+        column.objects = True
+        column.timestamp = False
+        column.chunks = [c if isinstance(c, list) else c.to_pylist() for c in column.chunks]
+
+    def build(self) -> pd.DataFrame:
+        """The DataFrame of every page added so far (an empty frame of the resource's columns if none)."""
+        import pandas as pd
+        import pyarrow as pa
+
+        if not self._rows:
+            return empty_frame(self.resource)
+        arrays: list[pa.ChunkedArray] = []
+        names: list[str] = []
+        objects: dict[str, list[Any]] = {}
+        for name in self._ordered_names():
+            column = self._columns[name]
+            target = None if column.objects else _common_type(column)
+            if target is None:  # list cells, or kinds that differ between pages (text and numbers)
+                self._to_objects(column)
+                objects[name] = self._object_values(column)
+                continue
+            arrays.append(self._arrow_column(column, target))
+            names.append(name)
+        table = pa.Table.from_arrays(arrays, names=names)
+        del arrays
+        frame = table.to_pandas(self_destruct=True, split_blocks=True)
+        del table
+        if objects:
+            extra = pd.DataFrame({n: pd.Series(v, dtype=object) for n, v in objects.items()}, index=frame.index)
+            frame = pd.concat([frame, extra], axis=1)[self._ordered_names()]
+        return frame
+
+    def _ordered_names(self) -> list[str]:
+        return order_columns(self._columns, self.resource)
+
+    def _object_values(self, column: _Column) -> list[Any]:
+        out: list[Any] = []
+        chunks = dict(zip(column.pages, column.chunks))
+        for page, size in enumerate(self._page_sizes):
+            chunk = chunks.get(page)
+            if chunk is None:
+                out.extend([None] * size)
+            else:
+                out.extend(chunk if isinstance(chunk, list) else chunk.to_pylist())
+        return out
+
+    def _arrow_column(self, column: _Column, target: pa.DataType) -> pa.ChunkedArray:
+        import pyarrow as pa
+
+        chunks = dict(zip(column.pages, column.chunks))
+        parts = []
+        for page, size in enumerate(self._page_sizes):
+            chunk = chunks.get(page)
+            parts.append(pa.nulls(size, target) if chunk is None else
+                         (chunk if chunk.type == target else chunk.cast(target)))
+        array = pa.chunked_array(parts, type=target)
+        if pa.types.is_string(target) and is_enumeration(column.name):
+            array = array.combine_chunks().dictionary_encode()
+        column.chunks = []
+        return array
+
+
+def _all_str(values: list[Any]) -> bool:
+    return all(v is None or v.__class__ is str for v in values)
+
+
+def _to_timestamps(strings: pa.Array) -> pa.Array | None:
+    """Okta's ISO 8601 text as UTC timestamps (ms, or us when finer), or None when some value is not one."""
+    import pyarrow as pa
+
+    for unit in ("ms", "us", "ns"):
+        try:
+            return strings.cast(pa.timestamp(unit, tz="UTC"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    return None
+
+
+def _timestamps_as_text(chunk: Any) -> Any:
+    import pyarrow as pa
+
+    if isinstance(chunk, list) or not pa.types.is_timestamp(chunk.type):
+        return chunk
+    return chunk.cast(pa.string())
+
+
+def _common_type(column: _Column) -> pa.DataType | None:
+    """The one Arrow type every page of a column can be cast to, or None when the kinds differ."""
+    import pyarrow as pa
+
+    kinds = {c.type for c in column.chunks}
+    if not kinds:
+        return pa.string()
+    if len(kinds) == 1:
+        return kinds.pop()
+    if all(pa.types.is_timestamp(t) for t in kinds):
+        return max(kinds, key=lambda t: ("s", "ms", "us", "ns").index(t.unit))
+    if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in kinds):
+        return pa.float64()
+    if all(pa.types.is_string(t) or pa.types.is_large_string(t) for t in kinds):
+        return pa.large_string()
+    return None
+
+
+def order_columns(names: Iterable[str], resource: str | None = None) -> list[str]:
+    """Stable column order: the resource's leading columns, then its groups (``profile.*`` ...), then the rest."""
+    names = list(names)
+    present = set(names)
+    leading = [n for n in _LEADING.get(resource, _LEADING[None]) if n in present]
+    taken = set(leading)
+    ordered = list(leading)
+    for prefix in _GROUPS.get(resource, _DEFAULT_GROUPS):
+        group = [n for n in names if n not in taken and (n == prefix or n.startswith(prefix))]
+        ordered.extend(group)
+        taken.update(group)
+    ordered.extend(n for n in names if n not in taken)
+    return ordered
+
+
+def empty_frame(resource: str | None = None) -> pd.DataFrame:
+    """An empty DataFrame with the usual columns (and dtypes) of a users/groups/apps/logs list."""
+    import pandas as pd
+
+    columns: dict[str, pd.Series] = {}
+    for name, kind in _EMPTY.get(resource or "", ()):
+        if kind == "ts":
+            columns[name] = pd.Series([], dtype="datetime64[ms, UTC]")
+        elif kind == "cat":
+            columns[name] = pd.Series([], dtype=pd.CategoricalDtype(pd.Index([], dtype="str")))
+        elif kind == "list":
+            columns[name] = pd.Series([], dtype=object)
+        else:
+            columns[name] = pd.Series([], dtype="str")
+    return pd.DataFrame(columns)
+
+
+def to_frame(records: Sequence[Any], resource: str | None = None, *, keep_links: bool = False) -> pd.DataFrame:
+    """A JSON array (list of objects) as a DataFrame shaped for analysis (see the module docstring)."""
+    builder = FrameBuilder(resource, keep_links=keep_links)
+    builder.add(records)
+    return builder.build()
+
+
+def to_record(obj: dict[str, Any], resource: str | None = None, *, keep_links: bool = False) -> pd.Series:
+    """A JSON object as a Series indexed by dotted attribute names (named after its ``id`` when it has one)."""
+    import pandas as pd
+
+    frame = to_frame([obj], resource, keep_links=keep_links)
+    # Built value by value so NaT stays NaT (a row of mixed dtypes would turn it into NaN).
+    values = {name: frame[name].iloc[0] for name in frame.columns}
+    return pd.Series(values, dtype=object, name=obj.get("id", obj.get("uuid")))
