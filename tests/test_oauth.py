@@ -1,0 +1,447 @@
+"""Protocol steps in oauth.py, over httpx.MockTransport (requests recorded and asserted exactly)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from okta_magic import oauth, pkce
+from okta_magic.assertion import client_assertion
+from okta_magic.errors import (
+    AuthorizationDenied,
+    ConfigError,
+    LoginError,
+    NetworkError,
+    StateMismatch,
+    TokenExchangeError,
+)
+from okta_magic.oauth import AuthorizationRequest, ClientAuth, ProviderMetadata
+from okta_magic.tokens import Token
+
+ISSUER = "https://example.okta.com"
+META = ProviderMetadata.okta_org_defaults(ISSUER)
+NOW = 1_750_000_000.0
+SECRET = "s3cr3t/with+special&chars=yes"
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+PEM = KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+
+
+class Recorder:
+    """A MockTransport handler that records requests and answers from a queue or a function."""
+
+    def __init__(self, answer: Callable[[httpx.Request], httpx.Response]) -> None:
+        self.requests: list[httpx.Request] = []
+        self.answer = answer
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        self.requests.append(request)
+        return self.answer(request)
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(transport=httpx.MockTransport(self))
+
+    def form(self, i: int = -1) -> dict[str, str]:
+        return {k: v[0] for k, v in parse_qs(self.requests[i].content.decode(), keep_blank_values=True).items()}
+
+
+def token_body(**extra: object) -> dict[str, object]:
+    body: dict[str, object] = {"token_type": "Bearer", "expires_in": 3600, "access_token": "at-" + "x" * 40, "scope": "openid okta.users.read"}
+    body.update(extra)
+    return body
+
+
+def ok_token(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json=token_body())
+
+
+# -- discovery -----------------------------------------------------------------------------------
+
+
+def discovery_doc(issuer: str = ISSUER, **extra: object) -> dict[str, object]:
+    doc: dict[str, object] = {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/oauth2/v1/authorize",
+        "token_endpoint": f"{issuer}/oauth2/v1/token",
+        "revocation_endpoint": f"{issuer}/oauth2/v1/revoke",
+        "jwks_uri": f"{issuer}/oauth2/v1/keys",
+        "device_authorization_endpoint": f"{issuer}/oauth2/v1/device/authorize",
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "code_challenge_methods_supported": ["S256"],
+    }
+    doc.update(extra)
+    return doc
+
+
+def test_discover_reads_the_document_and_checks_the_issuer() -> None:
+    rec = Recorder(lambda r: httpx.Response(200, json=discovery_doc(authorization_response_iss_parameter_supported=True)))
+    meta = oauth.discover(ISSUER + "/", rec.client())
+    assert str(rec.requests[0].url) == f"{ISSUER}/.well-known/openid-configuration"
+    assert meta.discovered and meta.issuer == ISSUER
+    assert meta.token_endpoint == f"{ISSUER}/oauth2/v1/token"
+    assert meta.device_authorization_endpoint == f"{ISSUER}/oauth2/v1/device/authorize"
+    assert meta.authorization_response_iss_parameter_supported is True
+    assert "jwks_uri" in meta.endpoints()
+
+
+def test_discover_rejects_another_issuer() -> None:
+    rec = Recorder(lambda r: httpx.Response(200, json=discovery_doc(issuer="https://evil.example.com")))
+    with pytest.raises(ConfigError, match="says its issuer is https://evil.example.com; use exactly that"):
+        oauth.discover(ISSUER, rec.client())
+
+
+def test_discover_falls_back_to_org_paths_only_on_404() -> None:
+    meta = oauth.discover(ISSUER, Recorder(lambda r: httpx.Response(404)).client())
+    assert not meta.discovered
+    assert meta.authorization_endpoint == f"{ISSUER}/oauth2/v1/authorize"
+    assert meta.revocation_endpoint == f"{ISSUER}/oauth2/v1/revoke"
+    assert meta.device_authorization_endpoint == f"{ISSUER}/oauth2/v1/device/authorize"
+    with pytest.raises(ConfigError, match="answered HTTP 500"):
+        oauth.discover(ISSUER, Recorder(lambda r: httpx.Response(500)).client())
+    with pytest.raises(ConfigError, match="not an OpenID discovery document"):
+        oauth.discover(ISSUER, Recorder(lambda r: httpx.Response(200, text="<html>")).client())
+
+
+def test_discover_unreachable_is_a_network_error() -> None:
+    def boom(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    with pytest.raises(NetworkError, match="Could not reach example.okta.com") as info:
+        oauth.discover(ISSUER, Recorder(boom).client())
+    assert info.value.host == "example.okta.com"
+
+
+# -- authorization request ----------------------------------------------------------------------------
+
+
+def test_authorize_url_carries_pkce_state_and_nonce_for_openid() -> None:
+    req = AuthorizationRequest.new("0oaNATIVE", "http://127.0.0.1:8765/callback", ["openid", "okta.users.read"])
+    url = req.url(META)
+    parts = urlsplit(url)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == f"{ISSUER}/oauth2/v1/authorize"
+    q = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    assert q == {
+        "client_id": "0oaNATIVE",
+        "response_type": "code",
+        "scope": "openid okta.users.read",
+        "redirect_uri": "http://127.0.0.1:8765/callback",
+        "state": req.state,
+        "code_challenge": pkce.s256_challenge(req.code_verifier),
+        "code_challenge_method": "S256",
+        "nonce": req.nonce,
+    }
+    assert "%20" in url and "+" not in url  # scope separator encoded as %20
+    assert req.code_verifier not in url
+    assert req.code_verifier not in repr(req)
+
+
+def test_no_nonce_without_openid_and_fresh_values_each_time() -> None:
+    a = AuthorizationRequest.new("c", "http://localhost:8765/callback", ["okta.users.read"])
+    b = AuthorizationRequest.new("c", "http://localhost:8765/callback", ["okta.users.read"])
+    assert "nonce" not in parse_qs(urlsplit(a.url(META)).query)
+    assert len({a.state, b.state, a.nonce, b.nonce, a.code_verifier, b.code_verifier}) == 6
+    extra = parse_qs(urlsplit(a.url(META, {"sandbox_user": "admin"})).query)
+    assert extra["sandbox_user"] == ["admin"]
+
+
+# -- parse_callback -----------------------------------------------------------------------------------
+
+REDIRECT = "http://127.0.0.1:8765/callback"
+
+
+def cb(**params: str) -> str:
+    return f"{REDIRECT}?{urlencode(params)}"
+
+
+def test_parse_callback_returns_the_code() -> None:
+    assert oauth.parse_callback(cb(code="abc", state="S"), "S", ISSUER) == "abc"
+    assert oauth.parse_callback("?" + urlencode({"code": "abc", "state": "S"}), "S", ISSUER) == "abc"
+    assert oauth.parse_callback(cb(code="abc", state="S", iss=ISSUER), "S", ISSUER, iss_required=True) == "abc"
+
+
+@pytest.mark.parametrize("state", [None, "", "T", "S "])
+def test_parse_callback_state_mismatch(state: str | None) -> None:
+    params = {"code": "abc"} if state is None else {"code": "abc", "state": state}
+    with pytest.raises(StateMismatch, match="does not belong to this sign-in .state mismatch.") as info:
+        oauth.parse_callback(cb(**params), "S", ISSUER)
+    assert "abc" not in str(info.value)
+
+
+def test_parse_callback_state_is_checked_before_error() -> None:
+    # a forged error redirect (wrong state) must not end the sign-in
+    with pytest.raises(StateMismatch):
+        oauth.parse_callback(cb(error="access_denied", state="forged"), "S", ISSUER)
+
+
+@pytest.mark.parametrize(
+    ("error", "description", "expected"),
+    [
+        ("access_denied", "User cancelled", "Sign-in was cancelled or refused (access_denied: User cancelled). If you did not cancel, ask an Okta admin"),
+        ("invalid_request", "bad redirect", "Okta rejected the sign-in request (invalid_request: bad redirect). Check the client id"),
+        ("unsupported_response_type", None, "Enable the Authorization Code grant for it in Okta Admin Console"),
+        ("login_required", None, "Okta needs you to sign in interactively (login_required)"),
+        ("temporarily_unavailable", None, "Wait a moment"),
+        ("something_new", "odd", "Sign-in failed (something_new: odd). Run %okta_login again."),
+    ],
+)
+def test_parse_callback_errors_give_one_line_hints(error: str, description: str | None, expected: str) -> None:
+    params = {"error": error, "state": "S"}
+    if description:
+        params["error_description"] = description
+    with pytest.raises(AuthorizationDenied) as info:
+        oauth.parse_callback(cb(**params), "S", ISSUER)
+    assert expected in str(info.value)
+    assert "\n" not in str(info.value)
+    assert info.value.error == error and info.value.description == description
+
+
+def test_invalid_scope_names_the_scopes_and_where_to_grant_them() -> None:
+    url = cb(error="invalid_scope", state="S", error_description="The following scopes are not allowed: okta.logs.read")
+    with pytest.raises(AuthorizationDenied) as info:
+        oauth.parse_callback(url, "S", ISSUER, requested_scopes=["openid", "okta.users.read", "okta.logs.read"])
+    message = str(info.value)
+    assert "The scope okta.logs.read must be granted to the app in Okta Admin Console > Applications > the app > Okta API Scopes" in message
+    # no scope named in the description: the okta.* scopes requested are the suspects
+    with pytest.raises(AuthorizationDenied, match="The scopes okta.users.read okta.apps.read must be granted"):
+        oauth.parse_callback(cb(error="invalid_scope", state="S"), "S", ISSUER, requested_scopes=["openid", "okta.users.read", "okta.apps.read"])
+
+
+def test_rfc9207_iss_must_match_and_may_be_required() -> None:
+    with pytest.raises(LoginError, match="came from issuer https://other.example, not https://example.okta.com"):
+        oauth.parse_callback(cb(code="abc", state="S", iss="https://other.example"), "S", ISSUER)
+    with pytest.raises(LoginError, match="no iss parameter"):
+        oauth.parse_callback(cb(code="abc", state="S"), "S", ISSUER, iss_required=True)
+
+
+def test_missing_code_and_implicit_fragment_are_login_errors() -> None:
+    with pytest.raises(LoginError, match="no authorization code"):
+        oauth.parse_callback(cb(state="S"), "S", ISSUER)
+    with pytest.raises(LoginError, match="implicit flow"):
+        oauth.parse_callback(f"{REDIRECT}#access_token=x&state=S", "S", ISSUER)
+
+
+# -- client authentication ----------------------------------------------------------------------------
+
+REQ = AuthorizationRequest.new("0oaNATIVE", REDIRECT, ["openid", "okta.users.read"])
+
+
+def test_public_client_sends_only_client_id_with_the_verifier() -> None:
+    rec = Recorder(ok_token)
+    token = oauth.exchange_code(META, ClientAuth("0oaNATIVE"), REQ, "the-code", rec.client(), now=NOW)
+    request = rec.requests[0]
+    assert request.method == "POST" and str(request.url) == f"{ISSUER}/oauth2/v1/token"
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert "authorization" not in request.headers
+    assert rec.form() == {
+        "grant_type": "authorization_code",
+        "code": "the-code",
+        "redirect_uri": REDIRECT,
+        "code_verifier": REQ.code_verifier,
+        "client_id": "0oaNATIVE",
+    }
+    assert token.scopes_granted == ("openid", "okta.users.read")
+    assert token.expires_at == NOW + 3600 and token.issuer == ISSUER and token.client_id == "0oaNATIVE"
+
+
+def test_client_secret_basic_form_encodes_before_base64() -> None:
+    rec = Recorder(ok_token)
+    auth = ClientAuth("0oa:web client", "client_secret_basic", client_secret=SECRET)
+    oauth.exchange_code(META, auth, REQ, "the-code", rec.client(), now=NOW)
+    header = rec.requests[0].headers["authorization"]
+    # RFC 6749 §2.3.1: application/x-www-form-urlencoded id and secret, then base64
+    expected = base64.b64encode(b"0oa%3Aweb%20client:s3cr3t%2Fwith%2Bspecial%26chars%3Dyes").decode()
+    assert header == f"Basic {expected}"
+    assert "client_id" not in rec.form() and "client_secret" not in rec.form()
+    assert SECRET not in repr(auth)
+
+
+def test_client_secret_post_puts_both_in_the_body() -> None:
+    rec = Recorder(ok_token)
+    oauth.exchange_code(META, ClientAuth("0oaWEB", "client_secret_post", client_secret=SECRET), REQ, "c", rec.client(), now=NOW)
+    form = rec.form()
+    assert form["client_id"] == "0oaWEB" and form["client_secret"] == SECRET
+    assert "authorization" not in rec.requests[0].headers
+
+
+def test_choose_auth_method() -> None:
+    assert ClientAuth.choose("c").method == "none"
+    assert ClientAuth.choose("c", META, client_secret="x").method == "client_secret_basic"
+    post_only = ProviderMetadata(ISSUER, "a", "t", token_endpoint_auth_methods_supported=("client_secret_post",))
+    assert ClientAuth.choose("c", post_only, client_secret="x").method == "client_secret_post"
+    assert ClientAuth.choose("c", META, client_secret="x", method="client_secret_post").method == "client_secret_post"
+    assert ClientAuth.choose("c", META, private_key=PEM).method == "private_key_jwt"
+    with pytest.raises(ConfigError, match="needs the app's client secret"):
+        ClientAuth("c", "client_secret_basic")
+
+
+def test_private_key_jwt_client_credentials() -> None:
+    rec = Recorder(lambda r: httpx.Response(200, json=token_body(scope="okta.users.read okta.groups.read")))
+    auth = ClientAuth("0oaSERVICE", "private_key_jwt", private_key=PEM, kid="key-1")
+    token = oauth.client_credentials(META, auth, ["okta.users.read", "okta.groups.read"], rec.client(), now=NOW)
+    form = rec.form()
+    assert form["grant_type"] == "client_credentials"
+    assert form["scope"] == "okta.users.read okta.groups.read"
+    assert form["client_id"] == "0oaSERVICE"
+    assert form["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    assertion = form["client_assertion"]
+    assert jwt.get_unverified_header(assertion) == {"alg": "RS256", "kid": "key-1", "typ": "JWT"}
+    claims = jwt.decode(assertion, KEY.public_key(), algorithms=["RS256"], audience=META.token_endpoint, options={"verify_exp": False, "verify_iat": False})
+    assert claims["iss"] == claims["sub"] == "0oaSERVICE"
+    assert claims["aud"] == f"{ISSUER}/oauth2/v1/token"
+    assert claims["iat"] == int(NOW) and 0 < claims["exp"] - claims["iat"] <= 3600
+    assert len(claims["jti"]) >= 20
+    assert token.scopes_granted == ("okta.users.read", "okta.groups.read")
+    assert PEM not in repr(auth)
+
+
+def test_assertion_from_jwk_uses_its_kid_and_caps_lifetime() -> None:
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(KEY))
+    jwk["kid"] = "jwk-kid"
+    a = client_assertion("c", "https://x/token", jwk, now=NOW, lifetime=99999)
+    assert jwt.get_unverified_header(a)["kid"] == "jwk-kid"
+    claims = jwt.decode(a, KEY.public_key(), algorithms=["RS256"], audience="https://x/token", options={"verify_exp": False, "verify_iat": False})
+    assert claims["exp"] - claims["iat"] == 3600
+    b = client_assertion("c", "https://x/token", PEM, now=NOW)
+    assert jwt.decode(b, options={"verify_signature": False})["jti"] != claims["jti"]
+
+
+def test_unreadable_or_public_keys_are_config_errors_without_key_text() -> None:
+    with pytest.raises(ConfigError, match="could not be read") as info:
+        client_assertion("c", "https://x/token", "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----", now=NOW)
+    assert "not a key" not in str(info.value)
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key()))
+    with pytest.raises(ConfigError, match="PRIVATE key"):
+        client_assertion("c", "https://x/token", public, now=NOW)
+
+
+# -- token endpoint errors -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        ("invalid_grant", "the authorization code expired or was already used; sign in again with %okta_login"),
+        ("invalid_client", "Okta did not accept the app's credentials (none)"),
+        ("invalid_dpop_proof", "this app requires DPoP; turn off 'Require Demonstrating Proof of Possession (DPoP) header in token requests'"),
+        ("use_dpop_nonce", "this app requires DPoP"),
+        ("unauthorized_client", "may not use the authorization_code grant"),
+    ],
+)
+def test_token_errors_have_hints(error: str, expected: str) -> None:
+    rec = Recorder(lambda r: httpx.Response(400, json={"error": error, "error_description": "Something about it."}))
+    with pytest.raises(TokenExchangeError) as info:
+        oauth.exchange_code(META, ClientAuth("c"), REQ, "the-code-value", rec.client(), now=NOW)
+    message = str(info.value)
+    assert expected in message
+    assert message.startswith(f"The token request was refused: {error} (Something about it.)")
+    assert "the-code-value" not in message and REQ.code_verifier not in message
+    assert info.value.error == error
+
+
+def test_non_oauth_error_and_network_failure() -> None:
+    with pytest.raises(TokenExchangeError, match="HTTP 502 without an OAuth error"):
+        oauth.exchange_code(META, ClientAuth("c"), REQ, "c", Recorder(lambda r: httpx.Response(502, text="bad gateway")).client(), now=NOW)
+
+    def boom(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    with pytest.raises(NetworkError, match="ReadTimeout"):
+        oauth.exchange_code(META, ClientAuth("c"), REQ, "c", Recorder(boom).client(), now=NOW)
+
+
+# -- refresh and revoke ----------------------------------------------------------------------------------------
+
+
+def held_token() -> Token:
+    return Token.from_token_response(
+        token_body(refresh_token="rt-" + "r" * 40), issuer=ISSUER, client_id="c", scopes_requested=["openid", "offline_access"], now=NOW
+    )
+
+
+def test_refresh_sends_refresh_token_and_keeps_it_when_not_rotated() -> None:
+    rec = Recorder(lambda r: httpx.Response(200, json=token_body(access_token="at-new-" + "y" * 40)))
+    old = held_token()
+    new = oauth.refresher(META, ClientAuth("c"), rec.client(), clock=lambda: NOW + 3500)(old)
+    assert rec.form() == {"grant_type": "refresh_token", "refresh_token": old.refresh_token, "client_id": "c"}
+    assert new.access_token.startswith("at-new-") and new.refresh_token == old.refresh_token
+    assert new.expires_at == NOW + 3500 + 3600
+
+
+def test_refresh_errors() -> None:
+    with pytest.raises(TokenExchangeError, match="no refresh token .request offline_access"):
+        oauth.refresh(META, ClientAuth("c"), Token(access_token="a" * 20), Recorder(ok_token).client())
+    rec = Recorder(lambda r: httpx.Response(400, json={"error": "invalid_grant", "error_description": "The refresh token is invalid or expired."}))
+    with pytest.raises(TokenExchangeError, match="the refresh token is invalid, expired or revoked; sign in again"):
+        oauth.refresh(META, ClientAuth("c"), held_token(), rec.client())
+
+
+def test_revoke_revokes_refresh_then_access_token() -> None:
+    rec = Recorder(lambda r: httpx.Response(200))
+    token = held_token()
+    oauth.revoke(META, ClientAuth("c"), token, rec.client())
+    assert [str(r.url) for r in rec.requests] == [f"{ISSUER}/oauth2/v1/revoke"] * 2
+    assert rec.form(0) == {"token": token.refresh_token, "token_type_hint": "refresh_token", "client_id": "c"}
+    assert rec.form(1) == {"token": token.access_token, "token_type_hint": "access_token", "client_id": "c"}
+    bad = Recorder(lambda r: httpx.Response(401, json={"error": "invalid_client"}))
+    with pytest.raises(TokenExchangeError, match="invalid_client"):
+        oauth.revoke(META, ClientAuth("c"), token, bad.client())
+
+
+def test_service_login_discovers_then_asserts() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("openid-configuration"):
+            return httpx.Response(200, json=discovery_doc())
+        return httpx.Response(200, json=token_body(scope="okta.users.read"))
+
+    rec = Recorder(answer)
+    token = oauth.service_login(ISSUER, "0oaSERVICE", PEM, ["okta.users.read"], kid="k", http=rec.client(), clock=lambda: NOW)
+    assert token.scopes_granted == ("okta.users.read",) and token.refresh_token is None
+    assert rec.form()["grant_type"] == "client_credentials"
+
+
+def test_curl_command_masks_secrets_but_shows_the_verifier() -> None:
+    auth = ClientAuth("0oaWEB", "client_secret_basic", client_secret=SECRET)
+    url, body, headers = oauth.token_request(META, auth, {"grant_type": "authorization_code", "code": "code-value-123456", "code_verifier": REQ.code_verifier}, now=NOW)
+    text = oauth.curl_command(url, body, headers)
+    assert text.startswith(f"curl -X POST {ISSUER}/oauth2/v1/token")
+    assert "'Authorization: Basic [masked]'" in text
+    assert SECRET not in text and "code-value-123456" not in text and headers["Authorization"] not in text
+    assert f"code_verifier={REQ.code_verifier}" in text
+
+
+# -- ID token ------------------------------------------------------------------------------------------------
+
+
+def id_token(**claims: object) -> str:
+    base: dict[str, object] = {"iss": ISSUER, "aud": "0oaNATIVE", "sub": "00u1", "exp": int(NOW) + 3600, "iat": int(NOW), "nonce": "N"}
+    base.update(claims)
+    return jwt.encode(base, KEY, algorithm="RS256", headers={"kid": "k1"})
+
+
+def jwks() -> dict[str, object]:
+    key = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key()))
+    key.update(kid="k1", use="sig", alg="RS256")
+    return {"keys": [key]}
+
+
+def test_id_token_checks() -> None:
+    claims = oauth.check_id_token(id_token(), issuer=ISSUER, client_id="0oaNATIVE", nonce="N", now=NOW, jwks=jwks())
+    assert claims["sub"] == "00u1"
+    for bad, what in [
+        ({"nonce": "other"}, "nonce"), ({"iss": "https://x"}, "issuer"), ({"aud": "other"}, "audience"),
+        ({"exp": int(NOW) - 4000}, "expiry"),
+    ]:
+        with pytest.raises(LoginError, match=f"failed its {what} check"):
+            oauth.check_id_token(id_token(**bad), issuer=ISSUER, client_id="0oaNATIVE", nonce="N", now=NOW)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode({"iss": ISSUER, "aud": "0oaNATIVE", "exp": int(NOW) + 60, "nonce": "N"}, other, algorithm="RS256", headers={"kid": "k1"})
+    with pytest.raises(LoginError, match="signature is invalid"):
+        oauth.check_id_token(forged, issuer=ISSUER, client_id="0oaNATIVE", nonce="N", now=NOW, jwks=jwks())
