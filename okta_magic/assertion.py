@@ -3,19 +3,26 @@
 Owns: turning a private key (PEM text or a JWK dict) into a short-lived RS256
 JWT that authenticates an Okta API Services app at the token endpoint. Okta
 requires iss = sub = client_id, aud = the token endpoint URL, a unique jti and
-an ``exp`` at most one hour ahead. The token request itself is ``oauth.py``'s job.
+an ``exp`` at most one hour ahead; and :func:`service_login`, the client
+credentials sign-in of such an app. The token request itself is ``oauth.py``'s job.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping
-from typing import Any
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from okta_magic.errors import ConfigError
 
-__all__ = ["MAX_LIFETIME", "PrivateKey", "client_assertion"]
+if TYPE_CHECKING:
+    import httpx
+
+    from okta_magic.tokens import Token
+
+__all__ = ["MAX_LIFETIME", "PrivateKey", "client_assertion", "service_login"]
 
 #: Okta rejects client assertions whose exp is more than one hour after iat.
 MAX_LIFETIME = 3600.0
@@ -89,3 +96,38 @@ def client_assertion(
     }
     headers = {"kid": kid or jwk_kid} if (kid or jwk_kid) else None
     return jwt.encode(claims, key, algorithm="RS256", headers=headers)
+
+
+def service_login(
+    issuer: str,
+    client_id: str,
+    private_key: PrivateKey,
+    scopes: Sequence[str],
+    kid: str | None = None,
+    http: httpx.Client | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> Token:
+    """Sign in as an Okta API Services app: client credentials with private_key_jwt.
+
+    Okta: private_key_jwt is "the only supported method for OAuth service apps that
+    want to get access tokens with Okta scopes"; the token lasts one hour and comes
+    without a refresh token (call this again instead).
+
+    Raises:
+        ConfigError, TokenExchangeError, NetworkError.
+    """
+    import httpx
+
+    # oauth.py imports this module for signing, so it is imported here, at call time
+    from okta_magic import oauth
+
+    own = http is None
+    client = http or httpx.Client(timeout=30.0)
+    try:
+        metadata = oauth.discover(issuer, client)
+        auth = oauth.ClientAuth(client_id, "private_key_jwt", private_key=private_key, kid=kid)
+        return oauth.client_credentials(metadata, auth, scopes, client, now=clock())
+    finally:
+        if own:
+            client.close()

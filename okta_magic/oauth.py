@@ -55,7 +55,9 @@ __all__ = [
     "refresh",
     "refresher",
     "revoke",
-    "service_login",
+    "refresh_token",
+    "revoke_token",
+    "token_request",
 ]
 
 log = logging.getLogger(__name__)
@@ -603,20 +605,23 @@ def revoke(
     """
     if not metadata.revocation_endpoint:
         raise ConfigError("This provider has no revocation endpoint; the token stays valid until it expires.")
-    now = time.time()
-    pairs = [("refresh_token", token.refresh_token), ("access_token", token.access_token)]
-    for hint, value in pairs:
-        if not value:
-            continue
-        data = {"token": value, "token_type_hint": hint}
-        headers = dict(_FORM)
-        auth.apply(data, headers, metadata.revocation_endpoint, now)
-        try:
-            response = http.post(metadata.revocation_endpoint, data=data, headers=headers)
-        except httpx.TransportError as exc:
-            raise _network_error(metadata.revocation_endpoint, exc) from None
-        if response.status_code != 200:
-            raise _token_error(response, "revocation", auth)
+    for hint, value in (("refresh_token", token.refresh_token), ("access_token", token.access_token)):
+        if value:
+            _revoke_one(metadata, auth, value, hint, http)
+
+
+def _revoke_one(metadata: ProviderMetadata, auth: ClientAuth, value: str, hint: str, http: httpx.Client) -> None:
+    """POST one token to the revocation endpoint (RFC 7009 §2.1); 200 means done (§2.2)."""
+    assert metadata.revocation_endpoint is not None
+    data = {"token": value, "token_type_hint": hint}
+    headers = dict(_FORM)
+    auth.apply(data, headers, metadata.revocation_endpoint, time.time())
+    try:
+        response = http.post(metadata.revocation_endpoint, data=data, headers=headers)
+    except httpx.TransportError as exc:
+        raise _network_error(metadata.revocation_endpoint, exc) from None
+    if response.status_code != 200:
+        raise _token_error(response, "revocation", auth)
 
 
 def client_credentials(
@@ -640,31 +645,62 @@ def client_credentials(
     )
 
 
-def service_login(
+def _with_client(http: httpx.Client | None) -> tuple[httpx.Client, bool]:
+    return (http, False) if http is not None else (httpx.Client(timeout=30.0), True)
+
+
+def refresh_token(
     issuer: str,
     client_id: str,
-    private_key: PrivateKey,
-    scopes: Sequence[str],
-    kid: str | None = None,
-    http: httpx.Client | None = None,
+    token: Token,
     *,
+    client_secret: str | None = None,
+    auth_method: AuthMethod | None = None,
+    http: httpx.Client | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Token:
-    """Sign in as an Okta API Services app: client credentials with private_key_jwt.
-
-    Okta: private_key_jwt is "the only supported method for OAuth service apps that
-    want to get access tokens with Okta scopes"; the token lasts one hour and has no
-    refresh token (sign in again instead).
+    """Discover the issuer's endpoints, then :func:`refresh` (a convenience for callers holding only config).
 
     Raises:
-        ConfigError, TokenExchangeError, NetworkError.
+        TokenExchangeError, ConfigError, NetworkError.
     """
-    own = http is None
-    client = http or httpx.Client(timeout=30.0)
+    client, own = _with_client(http)
     try:
         metadata = discover(issuer, client)
-        auth = ClientAuth(client_id, "private_key_jwt", private_key=private_key, kid=kid)
-        return client_credentials(metadata, auth, scopes, client, now=clock())
+        auth = ClientAuth.choose(client_id, metadata, client_secret=client_secret, method=auth_method)
+        return refresh(metadata, auth, token, client, now=clock())
+    finally:
+        if own:
+            client.close()
+
+
+def revoke_token(
+    issuer: str,
+    client_id: str,
+    token: Token,
+    which: Literal["access_token", "refresh_token"] = "access_token",
+    *,
+    client_secret: str | None = None,
+    auth_method: AuthMethod | None = None,
+    http: httpx.Client | None = None,
+) -> bool:
+    """Revoke one of ``token``'s secrets (RFC 7009); False when there is none to revoke
+    or the provider has no revocation endpoint.
+
+    Raises:
+        TokenExchangeError, ConfigError, NetworkError.
+    """
+    value = token.refresh_token if which == "refresh_token" else token.access_token
+    if not value or token.token_type == "SSWS":
+        return False
+    client, own = _with_client(http)
+    try:
+        metadata = discover(issuer, client)
+        if not metadata.revocation_endpoint:
+            return False
+        auth = ClientAuth.choose(client_id, metadata, client_secret=client_secret, method=auth_method)
+        _revoke_one(metadata, auth, value, which, client)
+        return True
     finally:
         if own:
             client.close()

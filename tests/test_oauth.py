@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from okta_magic import oauth, pkce
-from okta_magic.assertion import client_assertion
+from okta_magic.assertion import client_assertion, service_login
 from okta_magic.errors import (
     AuthorizationDenied,
     ConfigError,
@@ -402,7 +402,7 @@ def test_service_login_discovers_then_asserts() -> None:
         return httpx.Response(200, json=token_body(scope="okta.users.read"))
 
     rec = Recorder(answer)
-    token = oauth.service_login(ISSUER, "0oaSERVICE", PEM, ["okta.users.read"], kid="k", http=rec.client(), clock=lambda: NOW)
+    token = service_login(ISSUER, "0oaSERVICE", PEM, ["okta.users.read"], kid="k", http=rec.client(), clock=lambda: NOW)
     assert token.scopes_granted == ("okta.users.read",) and token.refresh_token is None
     assert rec.form()["grant_type"] == "client_credentials"
 
@@ -445,3 +445,21 @@ def test_id_token_checks() -> None:
     forged = jwt.encode({"iss": ISSUER, "aud": "0oaNATIVE", "exp": int(NOW) + 60, "nonce": "N"}, other, algorithm="RS256", headers={"kid": "k1"})
     with pytest.raises(LoginError, match="signature is invalid"):
         oauth.check_id_token(forged, issuer=ISSUER, client_id="0oaNATIVE", nonce="N", now=NOW, jwks=jwks())
+
+
+def test_config_level_refresh_and_revoke_helpers() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("openid-configuration"):
+            return httpx.Response(200, json=discovery_doc())
+        if request.url.path.endswith("/revoke"):
+            return httpx.Response(200)
+        return httpx.Response(200, json=token_body(access_token="at-fresh-" + "z" * 40))
+
+    rec = Recorder(answer)
+    token = held_token()
+    fresh = oauth.refresh_token(ISSUER, "0oaWEB", token, client_secret=SECRET, http=rec.client(), clock=lambda: NOW + 1)
+    assert fresh.access_token.startswith("at-fresh-")
+    assert rec.requests[-1].headers["authorization"].startswith("Basic ")
+    assert oauth.revoke_token(ISSUER, "0oaWEB", token, "refresh_token", client_secret=SECRET, auth_method="client_secret_post", http=rec.client())
+    assert rec.form() == {"token": token.refresh_token, "token_type_hint": "refresh_token", "client_id": "0oaWEB", "client_secret": SECRET}
+    assert not oauth.revoke_token(ISSUER, "c", Token(access_token="a" * 20), "refresh_token", http=rec.client())
