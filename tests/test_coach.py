@@ -1,0 +1,78 @@
+"""The scope coach's text: token reports, scope checks, minimal scope sets, requested vs granted."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from okta_magic import coach
+from okta_magic.tokens import Token
+
+NOW = 1_800_000_000.0
+
+
+def _jwt(claims: dict) -> str:
+    def seg(obj: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+    return f"{seg({'alg': 'RS256', 'kid': 'k1'})}.{seg(claims)}.c2lnbmF0dXJl"
+
+
+def _token(scopes=("okta.users.read",), requested=("openid", "okta.users.read"), exp=NOW + 1800) -> Token:
+    claims = {"iss": "https://dev-1.okta.com", "aud": "https://dev-1.okta.com", "sub": "helpdesk@example.com",
+              "cid": "0oaNATIVE", "scp": list(scopes), "iat": NOW - 1800, "exp": exp}
+    return Token(access_token=_jwt(claims), issued_at=NOW - 1800, expires_at=exp, scopes_granted=tuple(scopes),
+                 scopes_requested=tuple(requested), issuer="https://dev-1.okta.com", client_id="0oaNATIVE")
+
+
+def test_token_report_shows_who_what_and_when_but_never_the_token():
+    token = _token()
+    text = coach.token_report(token, NOW)
+    assert "helpdesk@example.com" in text and "0oaNATIVE" in text
+    assert "30 min left" in text
+    assert "okta.users.read" in text
+    assert token.access_token not in text
+    assert token.access_token.split(".")[2] not in text  # not even the signature
+
+
+def test_expired_token_says_so():
+    assert "EXPIRED" in coach.describe_token(_token(exp=NOW - 5), NOW)
+
+
+def test_requested_but_not_granted_scopes_are_explained():
+    lines = coach.compare_scopes(["openid", "okta.users.read", "okta.groups.read", "offline_access"],
+                                 ["okta.users.read"])
+    text = "\n".join(lines)
+    assert "okta.groups.read: requested but NOT granted" in text
+    assert "Okta API Scopes" in text
+    assert "offline_access: not granted, so there is no refresh token" in text
+    assert "openid: an OpenID Connect scope" in text
+
+
+def test_everything_granted_is_said_plainly():
+    lines = coach.compare_scopes(["okta.users.read"], ["okta.users.read"])
+    assert lines[-1].strip() == "Every requested scope was granted."
+
+
+def test_scope_check_names_the_scope_and_the_fix():
+    text = coach.scope_check("GET", "/api/v1/groups/{groupId}/users", ["okta.users.read"])
+    assert "needs okta.groups.read" in text
+    assert "lacks okta.groups.read" in text
+    assert "%okta_login --scopes 'openid okta.users.read okta.groups.read'" in text
+    assert "The token has it (okta.groups.manage)" in coach.scope_check("GET", "/api/v1/groups", ["okta.groups.manage"])
+
+
+def test_minimal_scopes_line_is_ready_to_paste():
+    text = coach.minimal_scopes_line(["GET /api/v1/users", "POST /api/v1/users", "GET /api/v1/logs"])
+    assert text.splitlines()[-1] == "%okta_login --scopes 'openid okta.users.manage okta.logs.read'"
+
+
+def test_overview_groups_operations_by_area():
+    text = coach.scopes_overview(["okta.groups.read", "openid"])
+    assert "okta.groups.read" in text and "Group:" in text and "GET /api/v1/groups" in text
+    assert "openid: an ID token" in text
+
+
+def test_warning_before_a_request_the_token_cannot_make():
+    warning = coach.request_warning("GET", "/api/v1/logs?since=2026-01-01", ["okta.users.read"])
+    assert warning and "okta.logs.read" in warning and "sending anyway" in warning
+    assert coach.request_warning("GET", "/api/v1/users", ["okta.users.manage"]) is None
