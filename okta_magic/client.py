@@ -1,0 +1,704 @@
+"""The Management API client: authenticated requests, every page, rate limits and readable errors.
+
+    client = OktaClient("https://dev-123.okta.com", session.authorization_header)
+    result = client.fetch(parse_request("GET /api/v1/users?limit=200"))
+    result.data            # a DataFrame of every user
+
+What it owns:
+
+* **The token's destination.** An :class:`httpx.Auth` adds the Authorization
+  header (``Bearer ...`` or ``SSWS ...``, from the ``credentials`` callable) only
+  to requests whose scheme, host and port are the org's. Absolute URLs on other
+  hosts are refused before sending; ``next`` links on another host are followed
+  on the org's host only for ``/api/v1/...`` paths (rules in
+  :mod:`okta_magic.paging`). No header carrying the token is ever logged.
+* **Paging.** :meth:`OktaClient.pages` follows ``Link: <...>; rel="next"``
+  (RFC 8288) with ``max_pages`` / ``max_rows`` and stops System Log polling on an
+  empty page. Page N+1 is requested on a background thread while the caller's
+  thread parses page N (the socket wait releases the GIL), so against a real org
+  the parsing hides behind the network.
+* **Rate limits and retries** (:mod:`okta_magic.ratelimit`). A 429 waits until
+  ``X-Rate-Limit-Reset`` measured on the answer's ``Date`` header, plus 1 s and
+  jitter, at most ``max_retries`` times, for any method (Okta did not process a
+  request it answered with 429). Requests slow down when 10 % or less of the
+  window remains. GET/HEAD/PUT/DELETE/OPTIONS (idempotent, RFC 9110 §9.2.2) are
+  retried with exponential backoff on connection errors and 500/502/503/504;
+  POST and PATCH never retry on their own. All waiting goes through the
+  injected ``sleep``.
+* **Errors.** Every failure is a typed error from :mod:`okta_magic.errors` with
+  one line saying what to do (:func:`api_error`, :func:`network_error`).
+* **Interrupts.** Ctrl-C during a multi-page GET keeps what arrived:
+  :meth:`OktaClient.fetch` returns the partial result with ``interrupted=True``
+  and a ``note`` for the user.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from . import __version__
+from .errors import (
+    ApiErrorDetails,
+    InsufficientScope,
+    NetworkError,
+    OktaApiError,
+    PermissionDenied,
+    RateLimited,
+    RequestError,
+)
+from .paging import is_log_polling, next_url, origin_of, resolve
+from .query import ApiRequest
+from .ratelimit import Pacer, RateLimit, backoff, retry_wait
+
+__all__ = ["OktaClient", "Page", "Result", "Progress", "api_error", "network_error", "parse_www_authenticate"]
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})  # RFC 9110 §9.2.2
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+DEFAULT_USER_AGENT = f"okta_magic/{__version__} httpx/{httpx.__version__} python/{sys.version.split()[0]}"
+
+
+# -- values ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a pull is doing, for a progress callback (``waiting`` > 0 while it sleeps)."""
+
+    pages: int
+    rows: int
+    remaining: int | None
+    waiting: float = 0.0
+    message: str = ""
+
+
+@dataclass
+class Page:
+    """One answer of a paged pull: its parsed JSON (``data``) and rate-limit state."""
+
+    index: int
+    url: str
+    status: int
+    data: Any
+    rate_limit: RateLimit
+    response: httpx.Response = field(repr=False)
+
+    @property
+    def records(self) -> list[Any]:
+        """The page as a list of records (a JSON object counts as one)."""
+        if isinstance(self.data, list):
+            return self.data
+        return [] if self.data is None else [self.data]
+
+
+@dataclass
+class Result:
+    """What :meth:`OktaClient.fetch` got: the data and how the pull went.
+
+    ``data`` is a DataFrame for a JSON array, a Series for a JSON object (both as
+    parsed JSON with ``raw=True``), the text of a non-JSON answer, or None for an
+    empty one (204).
+    """
+
+    data: Any
+    status: int
+    content_type: str | None
+    url: str
+    pages: int = 0
+    rows: int = 0
+    rate_limit_remaining: int | None = None
+    interrupted: bool = False
+    stopped_early: bool = False
+    next_url: str | None = None
+    elapsed: float = 0.0
+    request_id: str | None = None
+    note: str | None = None
+
+    @property
+    def is_json(self) -> bool:
+        return self.content_type is not None and "json" in self.content_type
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+_AUTH_PARAM = re.compile(r'([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*)')
+
+
+def parse_www_authenticate(value: str | None) -> dict[str, str]:
+    """The auth-params of a ``WWW-Authenticate`` challenge (RFC 7235 §2.1; quoted strings unescaped).
+
+    The scheme is returned under the key ``""``.
+    """
+    if not value:
+        return {}
+    scheme, _, rest = value.strip().partition(" ")
+    if "=" in scheme:  # no scheme, params only
+        scheme, rest = "", value
+    params = {"": scheme}
+    for name, raw in _AUTH_PARAM.findall(rest):
+        if raw.startswith('"'):
+            raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
+        params[name.lower()] = raw
+    return params
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return orjson.loads(response.content) if response.content else None
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _where(response: httpx.Response) -> str:
+    request = response.request
+    return f"{request.method} {request.url.path}"
+
+
+def api_error(response: httpx.Response, *, held_scopes: Sequence[str] = (), retries: int = 0) -> OktaApiError:
+    """The typed error for an error answer, with a one-line message saying what to do next.
+
+    Args:
+        response: an answer with status >= 400.
+        held_scopes: the scopes the token holds (to explain a 403).
+        retries: how many 429 retries were already spent (for the RateLimited message).
+    """
+    from .scopes import catalogue, missing_scopes
+
+    status = response.status_code
+    body = _body(response)
+    challenge = parse_www_authenticate(response.headers.get("www-authenticate"))
+    code = summary = error_id = None
+    causes: list[str] = []
+    if isinstance(body, dict) and ("errorCode" in body or "errorSummary" in body):
+        code, summary, error_id = body.get("errorCode"), body.get("errorSummary"), body.get("errorId")
+        causes = [str(c.get("errorSummary")) for c in body.get("errorCauses") or () if isinstance(c, dict)]
+    elif isinstance(body, dict) and "error" in body:  # OAuth endpoints: RFC 6749 §5.2
+        code, summary = str(body["error"]), body.get("error_description")
+    elif challenge.get("error"):
+        code, summary = challenge["error"], challenge.get("error_description")
+    request = response.request
+    details = ApiErrorDetails(
+        status=status, method=request.method, url=str(request.url), error_code=code, summary=summary,
+        causes=tuple(causes), error_id=error_id, request_id=response.headers.get("x-okta-request-id"),
+        www_authenticate={k: v for k, v in challenge.items() if k},
+    )
+    where = _where(response)
+    said = f"{status} {code}" if code else f"{status} {response.reason_phrase}".rstrip()
+    if summary:
+        said += f" ({summary}"
+        said += f": {'; '.join(causes)})" if causes else ")"
+    tail = f" [errorId {error_id}]" if error_id else ""
+    held = list(held_scopes)
+
+    if status == 403 and (challenge.get("error") == "insufficient_scope" or code is None):
+        needed = [challenge["scope"]] if challenge.get("scope") else list(
+            catalogue().scopes_for(request.method, request.url.path))
+        lacking = missing_scopes(held, needed) if held else needed
+        if challenge.get("error") == "insufficient_scope" or (needed and lacking):
+            scopes = " and ".join(lacking or needed) or "a scope this token lacks"
+            holds = ", ".join(held) if held else "no Okta API scopes we know of"
+            return InsufficientScope(
+                f"{where} needs {scopes}, which the token does not hold (it holds: {holds}). "
+                f"Sign in again with %okta_login asking for {scopes} (the app must be granted it in Okta).",
+                details, needed=needed, held=held,
+            )
+    if status == 403 and code == "E0000006":
+        return PermissionDenied(
+            f"{where} was refused: {said}. The scope is granted but your admin role lacks the permission "
+            f"(Okta's silent downscoping): sign in as an admin whose role allows it.{tail}", details)
+    if status == 429:
+        rate = RateLimit.from_headers(response.headers)
+        limit = f"; limit {rate.limit} per window" if rate.limit else ""
+        return RateLimited(
+            f"{where} still hits Okta's rate limit after {retries} retries ({said}{limit}): wait a minute, "
+            f"then run it again or pull fewer pages (max_pages).{tail}", details)
+    if status == 401:
+        return OktaApiError(
+            f"{where} was refused: {said}. The token is missing, invalid or expired: "
+            f"sign in again with %okta_login.{tail}", details)
+    hint = {
+        400: "Fix the request (path, query or body) and run it again.",
+        403: "Your account may not do this in this org.",
+        404: "Check the id and the path (GET /api/v1/users/{id}, /api/v1/groups ...).",
+        405: f"This endpoint does not accept {request.method}: check the method.",
+        409: "The object changed or already exists: fetch it again and retry.",
+    }.get(status, "Okta could not process it; try again later." if status >= 500 else "")
+    return OktaApiError(f"{where} failed: {said}. {hint}".rstrip() + tail, details)
+
+
+def network_error(exc: httpx.TransportError, url: httpx.URL) -> NetworkError:
+    """A NetworkError naming the host and what to check (never a traceback, never a header)."""
+    host = url.host
+    if isinstance(exc, httpx.TimeoutException):
+        what = f"{host} did not answer in time ({type(exc).__name__})"
+    else:
+        what = f"Could not reach {host} ({type(exc).__name__})"
+    return NetworkError(
+        f"{what}: check the org URL, your network or VPN, and any proxy settings, then try again.", host=host)
+
+
+# -- auth ------------------------------------------------------------------------------------
+
+
+class _OrgAuth(httpx.Auth):
+    """Adds the Authorization header only when the request goes to the org's origin."""
+
+    def __init__(self, org: httpx.URL, credentials: Callable[[], str]) -> None:
+        self._origin = origin_of(org)
+        self._credentials = credentials
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        if origin_of(request.url) == self._origin:
+            request.headers["Authorization"] = self._credentials()
+        yield request
+
+    def __repr__(self) -> str:
+        return f"_OrgAuth(origin={self._origin!r})"
+
+
+# -- the client ------------------------------------------------------------------------------
+
+
+class _Stop(Exception):
+    """Internal: the pull was closed while the worker waited."""
+
+
+class OktaClient:
+    """A Management API client for one org.
+
+    Args:
+        org_url: the org's URL (``https://dev-123.okta.com``), also the only host that sees the token.
+        credentials: returns the Authorization header value (``"Bearer ..."`` / ``"SSWS ..."``);
+            may raise NotSignedIn or TokenExpired.
+        held_scopes: returns the scopes the token holds (used to explain 403s).
+        transport: an httpx transport (``httpx.MockTransport`` in tests).
+        timeout: seconds per request.
+        sleep, clock, random: injected waiting, time (epoch seconds) and jitter in [0, 1).
+        max_retries: retries after a 429, and (idempotent methods) after connection errors or 5xx.
+        progress: True for a tqdm bar on multi-page pulls, False for none, or a callable taking :class:`Progress`.
+        user_agent: the User-Agent header.
+    """
+
+    def __init__(
+        self,
+        org_url: str,
+        credentials: Callable[[], str],
+        *,
+        held_scopes: Callable[[], Sequence[str]] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30,
+        sleep: Callable[[float], object] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        random: Callable[[], float] = random.random,
+        max_retries: int = 4,
+        progress: bool | Callable[[Progress], object] = True,
+        user_agent: str = DEFAULT_USER_AGENT,
+    ) -> None:
+        org = httpx.URL(org_url.rstrip("/"))
+        if org.scheme not in ("http", "https") or not org.host:
+            raise RequestError(f"The org URL {org_url!r} must look like https://your-org.okta.com")
+        self.org_url = str(org.copy_with(path="/")).rstrip("/")
+        self._org = httpx.URL(self.org_url + "/")
+        self._held_scopes = held_scopes
+        self._sleep = sleep
+        self._clock = clock
+        self._random = random
+        self.max_retries = max_retries
+        self.progress = progress
+        self._pacer = Pacer(clock)
+        self._http = httpx.Client(
+            base_url=self.org_url,
+            auth=_OrgAuth(self._org, credentials),
+            transport=transport,
+            timeout=timeout,
+            headers={"Accept": "application/json", "User-Agent": user_agent},
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"OktaClient({self.org_url!r})"
+
+    def __enter__(self) -> OktaClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    @property
+    def http(self) -> httpx.Client:
+        """The authenticated httpx.Client for your own code (base URL = the org; the token only goes to the org)."""
+        return self._http
+
+    @property
+    def host(self) -> str:
+        return self._org.host
+
+    # -- single requests -------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        """Send one request to the org (retrying as the module docstring says); error answers raise.
+
+        Raises:
+            HostNotAllowed, NetworkError, OktaApiError (InsufficientScope, PermissionDenied, RateLimited),
+            NotSignedIn, TokenExpired.
+        """
+        url = resolve(self._org, path_or_url)
+        if params:
+            url = url.copy_merge_params(params)
+        return self._send(method.upper(), url, json=json, headers=headers, timeout=timeout)
+
+    def _send(
+        self,
+        method: str,
+        url: httpx.URL,
+        *,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        notify: Callable[[float, str], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> httpx.Response:
+        bucket = url.path
+        retried_429 = retried_other = 0
+        content = orjson.dumps(json) if json is not None else None
+        send_headers = dict(headers or {})
+        if content is not None:
+            send_headers.setdefault("Content-Type", "application/json")
+        while True:
+            pause = self._pacer.delay(bucket)
+            if pause > 0:
+                rate = self._pacer.last(bucket)
+                left = rate.remaining if rate else None
+                self._wait(pause, f"pacing: {left} requests left in this rate-limit window", notify, stop)
+            request = self._http.build_request(
+                method, url, content=content, headers=send_headers,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            )
+            log.debug("%s %s", method, url)
+            try:
+                response = self._http.send(request)
+            except httpx.TransportError as exc:
+                if method in IDEMPOTENT and retried_other < self.max_retries:
+                    wait = backoff(retried_other, self._random())
+                    retried_other += 1
+                    self._wait(wait, f"{type(exc).__name__}; retrying", notify, stop)
+                    continue
+                raise network_error(exc, url) from None
+            rate = RateLimit.from_headers(response.headers)
+            self._pacer.record(bucket, rate)
+            status = response.status_code
+            if status == 429 and retried_429 < self.max_retries:
+                wait = retry_wait(rate, now=self._clock(), jitter=self._random(), attempt=retried_429)
+                retried_429 += 1
+                self._wait(wait, f"rate limited (429); retry {retried_429}/{self.max_retries}", notify, stop)
+                continue
+            if status in RETRY_STATUSES and method in IDEMPOTENT and retried_other < self.max_retries:
+                wait = backoff(retried_other, self._random())
+                retried_other += 1
+                self._wait(wait, f"server error {status}; retrying", notify, stop)
+                continue
+            if status >= 400:
+                held = tuple(self._held_scopes()) if self._held_scopes else ()
+                raise api_error(response, held_scopes=held, retries=retried_429)
+            return response
+
+    def _wait(self, seconds: float, why: str, notify: Callable[[float, str], None] | None,
+              stop: threading.Event | None) -> None:
+        log.info("waiting %.1f s: %s", seconds, why)
+        if notify is not None:
+            notify(seconds, why)
+        if stop is not None and stop.is_set():
+            raise _Stop()
+        self._sleep(seconds)
+        if stop is not None and stop.is_set():
+            raise _Stop()
+
+    # -- paged pulls -----------------------------------------------------------------------
+
+    def pages(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        max_pages: int | None = None,
+        max_rows: int | None = None,
+    ) -> Iterator[Page]:
+        """Every page of a list, following ``rel="next"``; only GET follows links.
+
+        ``max_rows`` trims the last page. Closing the iterator stops the pull.
+        """
+        pull = _Pull(self, method.upper(), path_or_url, params=params, json=json, headers=headers,
+                     max_pages=max_pages, max_rows=max_rows, progress=False)
+        try:
+            yield from pull
+        finally:
+            pull.close()
+
+    def fetch(
+        self,
+        request: ApiRequest,
+        *,
+        max_pages: int | None = None,
+        max_rows: int | None = None,
+        raw: bool = False,
+        keep_links: bool = False,
+    ) -> Result:
+        """Send a parsed request and gather every page into one result.
+
+        A JSON array becomes a DataFrame (``raw=True``: the list of records), a JSON object a
+        Series (``raw=True``: the dict), other answers their text; 204 gives None.
+        Ctrl-C during a multi-page GET returns what arrived, with ``interrupted=True``.
+        """
+        from .frames import FrameBuilder, resource_for_path, to_record
+
+        started = time.monotonic()
+        pull = _Pull(self, request.method, request.target, json=request.body, headers=request.headers,
+                     max_pages=max_pages, max_rows=max_rows, progress=self.progress)
+        builder = FrameBuilder(resource_for_path(request.path), keep_links=keep_links)
+        records: list[Any] = []
+        first: Page | None = None
+        single: Any = None
+        interrupted = False
+        try:
+            for page in pull:
+                if first is None:
+                    first = page
+                if not isinstance(page.data, list):
+                    single = page.data  # an object, a scalar or a non-JSON answer: one page only
+                    break
+                if raw:
+                    records.extend(page.data)
+                else:
+                    builder.add(page.data)
+                page.data = None  # free the page's objects: the builder holds compact arrays now
+        except KeyboardInterrupt:
+            if request.method != "GET":
+                raise  # a write may or may not have happened: let the user see the interrupt
+            interrupted = True
+        finally:
+            pull.close()
+        response = first.response if first is not None else None
+        data: Any
+        if first is None or pull.is_list:
+            data = records if raw else builder.build()
+        elif isinstance(single, dict):
+            data = single if raw else to_record(single, builder.resource, keep_links=keep_links)
+        elif single is None:
+            data = _plain(response) if response is not None else None
+        else:
+            data = single  # a bare JSON scalar
+        content_type = response.headers.get("content-type") if response is not None else None
+        result = Result(
+            data=data,
+            status=response.status_code if response is not None else 0,
+            content_type=content_type,
+            url=str(response.url) if response is not None else request.target,
+            pages=pull.pages,
+            rows=pull.rows,
+            rate_limit_remaining=pull.remaining,
+            interrupted=interrupted,
+            stopped_early=pull.stopped_early,
+            next_url=str(pull.next) if pull.next is not None else None,
+            elapsed=time.monotonic() - started,
+            request_id=response.headers.get("x-okta-request-id") if response is not None else None,
+        )
+        result.note = _note(result)
+        return result
+
+
+def _plain(response: httpx.Response) -> Any:
+    """A non-JSON answer as text (None when empty, e.g. 204 No Content)."""
+    if not response.content:
+        return None
+    return response.text
+
+
+def _note(result: Result) -> str | None:
+    if result.interrupted:
+        where = f"; the pull stopped before {result.next_url}" if result.next_url else ""
+        return (f"Interrupted after {result.pages} page(s): the {result.rows} rows fetched so far are in the "
+                f"result{where}.")
+    if result.stopped_early:
+        return (f"Stopped after {result.pages} page(s) and {result.rows} rows (max_pages/max_rows); "
+                "more are available.")
+    return None
+
+
+class _Pull:
+    """One paged pull: fetches page N+1 on a worker thread while the caller parses page N."""
+
+    def __init__(
+        self,
+        client: OktaClient,
+        method: str,
+        path_or_url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        max_pages: int | None = None,
+        max_rows: int | None = None,
+        progress: bool | Callable[[Progress], object] = False,
+    ) -> None:
+        self.client = client
+        self.method = method
+        self.url = resolve(client._org, path_or_url)
+        if params:
+            self.url = self.url.copy_merge_params(params)
+        self.json = json
+        self.headers = headers
+        self.max_pages = max_pages
+        self.max_rows = max_rows
+        self.polling = method == "GET" and is_log_polling(self.url.path, self.url.params.keys())
+        self.pages = 0
+        self.rows = 0
+        self.remaining: int | None = None
+        self.stopped_early = False
+        self.is_list = False
+        self.next: httpx.URL | None = None
+        self._progress = progress
+        self._bar: Any = None
+        self._stop = threading.Event()
+        self._executor: ThreadPoolExecutor | None = None
+
+    # progress ------------------------------------------------------------------------------
+
+    def _report(self, waiting: float = 0.0, message: str = "") -> None:
+        if callable(self._progress):
+            self._progress(Progress(self.pages, self.rows, self.remaining, waiting, message))
+            return
+        bar = self._bar
+        if bar is None:
+            return
+        bar.set_postfix(rows=self.rows, remaining=self.remaining, refresh=False)
+        bar.set_description_str(f"waiting {waiting:.0f} s ({message})" if waiting else "okta", refresh=False)
+        bar.n = self.pages
+        bar.refresh()
+
+    def _notify(self, seconds: float, why: str) -> None:
+        if self.pages > 0 or callable(self._progress):
+            self._report(seconds, why)
+
+    def _open_bar(self) -> None:
+        # A bar only for multi-page pulls: opened when the second page is requested.
+        if self._progress is True and self._bar is None:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(desc="okta", unit=" pages", initial=self.pages, leave=False)
+
+    # the pull --------------------------------------------------------------------------------
+
+    def _get(self, url: httpx.URL) -> httpx.Response:
+        return self.client._send(self.method, url, json=self.json, headers=self.headers,
+                                 notify=self._notify, stop=self._stop)
+
+    def __iter__(self) -> Iterator[Page]:
+        response = self._get(self.url)
+        future: Future[httpx.Response] | None = None
+        while True:
+            following = next_url(response, self.client._org) if self.method == "GET" else None
+            self.remaining = RateLimit.from_headers(response.headers).remaining
+            last_allowed = self.max_pages is not None and self.pages + 1 >= self.max_pages
+            # Overlap: ask for the next page before parsing this one, unless this page decides
+            # whether there is a next one (log polling stops on empty; max_rows may be reached).
+            early = following is not None and not last_allowed and not self.polling and self.max_rows is None
+            if early:
+                assert following is not None
+                future = self._submit(following)
+            data = _parse(response)
+            if isinstance(data, list):
+                self.is_list = True
+                if self.max_rows is not None and self.rows + len(data) >= self.max_rows:
+                    keep = self.max_rows - self.rows
+                    if keep < len(data) or following is not None:
+                        self.stopped_early = True
+                    data = data[:keep]
+                    following = None if self.stopped_early else following
+                    if self.stopped_early:
+                        self.next = next_url(response, self.client._org)
+                self.rows += len(data)
+            self.pages += 1
+            if self.polling and isinstance(data, list) and not data:
+                following = None  # Okta always links a next page while polling: an empty page is the end
+            if following is not None and last_allowed:
+                self.stopped_early = True
+                self.next = following
+                following = None
+            page = Page(self.pages - 1, str(response.url), response.status_code, data,
+                        RateLimit.from_headers(response.headers), response)
+            if following is None:
+                if not self.stopped_early:
+                    self.next = None
+                if self._bar is not None or callable(self._progress):
+                    self._report()
+                yield page
+                return
+            if not early:
+                future = self._submit(following)
+            self.next = following
+            if self.pages == 1:
+                self._open_bar()
+            self._report()
+            yield page
+            del page, data
+            assert future is not None
+            response = future.result()
+            future = None
+
+    def _submit(self, url: httpx.URL) -> Future[httpx.Response]:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="okta-page")
+        return self._executor.submit(self._get, url)
+
+    def close(self) -> None:
+        """Stop the worker (a request in flight finishes in the background) and close the bar."""
+        self._stop.set()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _parse(response: httpx.Response) -> Any:
+    """The JSON of an answer (orjson on the raw bytes), or None when it is empty or not JSON."""
+    content = response.content
+    if not content:
+        return None
+    content_type = response.headers.get("content-type", "")
+    if "json" not in content_type and content[:1] not in (b"[", b"{"):
+        return None
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return None

@@ -1,0 +1,138 @@
+"""Okta's rate-limit headers, how long to wait after a 429, and pacing before the limit.
+
+Okta sends ``X-Rate-Limit-Limit``, ``X-Rate-Limit-Remaining`` and
+``X-Rate-Limit-Reset`` (UTC epoch *seconds*) on every Management API answer;
+windows are per endpoint bucket and not aligned to the wall-clock minute
+(Okta: "Rate limits" / "Monitor rate limits"). After a 429 (E0000047) the time
+to wait is ``Reset - Date`` measured on the *server's* ``Date`` header, not on
+the local clock, plus one second, as Okta's own SDK does
+(``request_executor.calculate_backoff``), plus a little jitter so that several
+kernels do not retry in lockstep.
+
+Pacing: when few requests remain in the window (10 % or less), the rest are
+spread over the time left, so a long pull slows down instead of hitting 429.
+
+Nothing here sleeps; the client does, with its injected ``sleep``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+__all__ = ["RateLimit", "retry_wait", "backoff", "Pacer"]
+
+RETRY_PAD = 1.0  # seconds added to Reset - Date (Okta's SDK adds one second)
+MAX_WAIT = 120.0  # an absurd Reset (clock skew, bad header) never freezes the kernel for long
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+PACE_FRACTION = 0.10
+
+
+def _int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        # A proxy may join repeated headers ("50, 50"): the smallest value is the binding one.
+        return min(int(part.strip()) for part in value.split(","))
+    except ValueError:
+        return None
+
+
+def server_time(headers: Mapping[str, str]) -> float | None:
+    """The server's clock (RFC 9110 §6.6.1 ``Date``) as epoch seconds, or None."""
+    value = headers.get("date")
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """The rate-limit state one answer reported (None where a header was absent)."""
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset: int | None = None  # UTC epoch seconds
+    date: float | None = None  # the answer's Date header, epoch seconds
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> RateLimit:
+        return cls(
+            _int(headers.get("x-rate-limit-limit")),
+            _int(headers.get("x-rate-limit-remaining")),
+            _int(headers.get("x-rate-limit-reset")),
+            server_time(headers),
+        )
+
+    def seconds_to_reset(self, now: float) -> float | None:
+        """Seconds until the window resets, measured against the server's clock when known."""
+        if self.reset is None:
+            return None
+        reference = self.date if self.date is not None else now
+        return max(0.0, self.reset - reference)
+
+
+def retry_wait(rate: RateLimit, *, now: float, jitter: float, attempt: int) -> float:
+    """Seconds to wait after a 429: Reset - Date + 1 s + jitter; exponential backoff without a Reset.
+
+    Args:
+        rate: the 429 answer's headers.
+        now: local clock, used only when the answer has no Date header.
+        jitter: a random number in [0, 1).
+        attempt: 0 for the first retry.
+    """
+    to_reset = rate.seconds_to_reset(now)
+    if to_reset is None:
+        return backoff(attempt, jitter)
+    return min(MAX_WAIT, to_reset + RETRY_PAD + jitter)
+
+
+def backoff(attempt: int, jitter: float) -> float:
+    """Exponential backoff with jitter for connection errors and 5xx: 0.5 s, 1 s, 2 s ... capped at 8 s."""
+    return min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * (0.5 + jitter)
+
+
+class Pacer:
+    """Remembers each bucket's last rate-limit state and says how long to pause before the next request.
+
+    The bucket is the request path (``/api/v1/users``): Okta counts per endpoint.
+    """
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._state: dict[str, tuple[RateLimit, float]] = {}
+
+    def record(self, bucket: str, rate: RateLimit) -> None:
+        """Note what an answer in ``bucket`` said (ignored when it carries no rate headers)."""
+        if rate.remaining is not None and rate.reset is not None:
+            self._state[bucket] = (rate, self._clock())
+
+    def last(self, bucket: str) -> RateLimit | None:
+        entry = self._state.get(bucket)
+        return entry[0] if entry else None
+
+    def delay(self, bucket: str) -> float:
+        """Seconds to pause before the next request in ``bucket`` (0 when there is room)."""
+        entry = self._state.get(bucket)
+        if entry is None:
+            return 0.0
+        rate, seen_at = entry
+        assert rate.remaining is not None and rate.reset is not None
+        limit = rate.limit or 0
+        if limit <= 0 or rate.remaining > max(1, int(limit * PACE_FRACTION)):
+            return 0.0
+        # Time left in the window on the server's clock, advanced by what elapsed locally since.
+        to_reset = rate.seconds_to_reset(seen_at)
+        if to_reset is None:
+            return 0.0
+        left = to_reset - (self._clock() - seen_at)
+        if left <= 0:
+            return 0.0
+        if rate.remaining <= 0:
+            return min(MAX_WAIT, left + RETRY_PAD)
+        return min(MAX_WAIT, left / (rate.remaining + 1))
