@@ -1,0 +1,160 @@
+"""The %okta request parser: what is typed becomes exactly what is sent."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+import pytest
+
+from okta_magic.errors import RequestError
+from okta_magic.query import ApiRequest, parse_request
+
+NS = {
+    "uid": "00u1abc",
+    "odd": "a/b c?d",
+    "dept": 'R&D "Lab"',
+    "name": 'Group "One"',
+    "count": 5,
+    "flags": [1, "two"],
+    "token": "abc 123",
+    "when": dt.date(2026, 1, 2),
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "method", "target"),
+    [
+        ("GET /api/v1/users", "GET", "/api/v1/users"),
+        ("/api/v1/users?limit=200", "GET", "/api/v1/users?limit=200"),
+        ("get /api/v1/groups", "GET", "/api/v1/groups"),
+        ("  DELETE /api/v1/users/00u1  ", "DELETE", "/api/v1/users/00u1"),
+        (
+            'GET /api/v1/users?search=profile.department eq "Engineering"',
+            "GET",
+            "/api/v1/users?search=profile.department%20eq%20%22Engineering%22",
+        ),
+        (  # already encoded: left exactly as typed, never %2520
+            "GET /api/v1/users?filter=status%20eq%20%22ACTIVE%22&limit=2",
+            "GET",
+            "/api/v1/users?filter=status%20eq%20%22ACTIVE%22&limit=2",
+        ),
+        (  # lower-case escapes are normalised, a lone % is encoded
+            "GET /api/v1/users?q=50%&x=%2f",
+            "GET",
+            "/api/v1/users?q=50%25&x=%2F",
+        ),
+        (  # '+' is a literal plus in a value (an e-mail address), not a space
+            'GET /api/v1/users?filter=profile.login eq "a+b@example.com"',
+            "GET",
+            "/api/v1/users?filter=profile.login%20eq%20%22a%2Bb%40example.com%22".replace("%40", "@"),
+        ),
+        (
+            "GET /api/v1/users?fields=profile:(firstName, city)",
+            "GET",
+            "/api/v1/users?fields=profile:(firstName,%20city)",
+        ),
+        ("GET https://dev-1.okta.com/api/v1/users?limit=2", "GET", "https://dev-1.okta.com/api/v1/users?limit=2"),
+        ("GET /api/v1/users/{{uid}}/groups", "GET", "/api/v1/users/00u1abc/groups"),
+        ("GET /api/v1/users/{{ odd }}", "GET", "/api/v1/users/a%2Fb%20c%3Fd"),
+        (
+            "GET /api/v1/users?search=profile.department eq {{dept}}&limit={{count}}",
+            "GET",
+            "/api/v1/users?search=profile.department%20eq%20R%26D%20%22Lab%22&limit=5",
+        ),
+        ("GET /api/v1/logs?since={{when}}", "GET", "/api/v1/logs?since=2026-01-02"),
+    ],
+)
+def test_request_line_becomes_the_target_sent(text: str, method: str, target: str) -> None:
+    request = parse_request(text, NS)
+    assert request.method == method
+    assert request.target == target
+
+
+def test_params_hold_the_values_the_user_meant() -> None:
+    request = parse_request('GET /api/v1/users?search=profile.department eq "R&D"&limit=200'.replace(
+        '"R&D"', "{{dept}}"), NS)
+    assert request.params == (("search", 'profile.department eq R&D "Lab"'), ("limit", "200"))
+    assert request.param("limit") == "200"
+    assert request.param("after") is None
+    assert request.path == "/api/v1/users"
+
+
+def test_httpx_sends_the_query_exactly_as_encoded() -> None:
+    request = parse_request('GET /api/v1/users?search=profile.department eq "Engineering"')
+    url = httpx.URL("https://dev-1.okta.com" + request.target)
+    assert url.raw_path == b"/api/v1/users?search=profile.department%20eq%20%22Engineering%22"
+    assert url.params["search"] == 'profile.department eq "Engineering"'
+
+
+def test_cell_with_headers_and_json_body_interpolated_by_position() -> None:
+    cell = """POST /api/v1/groups
+Accept: application/json
+X-Label: {{token}}
+
+{
+  "profile": {"name": "{{name}}", "description": "owned by {{dept}}"},
+  "count": "{{count}}",
+  "flags": {{flags}}
+}
+"""
+    request = parse_request(cell, NS)
+    assert request == ApiRequest(
+        "POST",
+        "/api/v1/groups",
+        (),
+        {"Accept": "application/json", "X-Label": "abc 123"},
+        {
+            "profile": {"name": 'Group "One"', "description": 'owned by R&D "Lab"'},
+            "count": 5,
+            "flags": [1, "two"],
+        },
+        "",
+    )
+
+
+def test_cell_body_may_follow_the_request_line_directly() -> None:
+    request = parse_request('PUT /api/v1/groups/00g1\n{"profile": {"name": "x"}}')
+    assert request.method == "PUT"
+    assert request.body == {"profile": {"name": "x"}}
+    assert request.headers == {}
+
+
+def test_cell_without_body_has_none() -> None:
+    request = parse_request("GET /api/v1/users\nAccept: application/json\n\n")
+    assert request.body is None
+    assert request.headers == {"Accept": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "No request given"),
+        ("   \n  ", "No request given"),
+        ("FETCH /api/v1/users", "Unknown HTTP method 'FETCH'"),
+        ("GET", "GET needs a path"),
+        ("GET api/v1/users", "must start with /api/v1/"),
+        ("users", "Cannot read 'users'"),
+        ("GET /api/v1/users/{{missing}}", "{{missing}} names no variable"),
+        ("GET /api/v1/users?search={{nope}}", "{{nope}} names no variable"),
+        ('POST /api/v1/groups\n\n{"a": {{gone}}}', "{{gone}} names no variable"),
+        ("GET /api/v1/users\nX-A: {{absent}}", "{{absent}} names no variable"),
+        ('POST /api/v1/groups\n\n{"profile": {"name": "x",}}', "The body is not valid JSON"),
+        ("GET /api/v1/users\nnot a header", "is not a 'Header: value' line"),
+        ("GET /api/v1/users#top", "Remove the '#...' fragment"),
+        ("GET /api/v1/my users", "contains a space"),
+        ("GET /api/v1/users?=x", "has no parameter name"),
+        ("GET https:///api/v1/users", "has no host"),
+    ],
+)
+def test_bad_input_gives_a_one_line_hint(text: str, fragment: str) -> None:
+    with pytest.raises(RequestError) as info:
+        parse_request(text, NS)
+    message = str(info.value)
+    assert fragment in message
+    assert "\n" not in message
+
+
+def test_header_values_cannot_smuggle_a_second_header() -> None:
+    with pytest.raises(RequestError, match="single line"):
+        parse_request("GET /api/v1/users\nX-A: {{v}}", {"v": "x\r\nAuthorization: SSWS stolen"})
