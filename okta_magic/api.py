@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 import webbrowser
+from dataclasses import dataclass, field
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     import httpx
     import pandas as pd
 
+    from .client import Result
     from .coach import FlowExplainer
     from .config import OktaConfig
     from .login import LoginFlow
@@ -190,3 +192,75 @@ def request(text: str, *, namespace: Mapping[str, Any] | None = None, **options:
 def http_client() -> httpx.Client:
     """An ``httpx.Client`` for the signed-in org: base URL set, token attached only for the org's host."""
     return current_session().client.http
+
+
+# -- requests ------------------------------------------------------------------------------
+
+
+@dataclass
+class PlainAnswer:
+    """A non-JSON or empty answer (204, text/html …), shown plainly."""
+
+    status: int
+    content_type: str | None
+    text: str | None
+
+    def __repr__(self) -> str:
+        head = f"HTTP {self.status}" + (f" ({self.content_type})" if self.content_type else "")
+        return head + (f"\n{self.text}" if self.text else ": no content")
+
+
+@dataclass
+class Outcome:
+    """What a request produced, for the magic to show or store."""
+
+    value: Any
+    result: Result
+    notes: list[str] = field(default_factory=list)
+
+    fallback_name = "_okta_partial"
+
+    @property
+    def interrupted(self) -> bool:
+        return self.result.interrupted
+
+    def describe(self) -> str:
+        value = self.value
+        shape = getattr(value, "shape", None)
+        if shape is not None and len(shape) == 2:
+            return f"{shape[0]:,} rows × {shape[1]} columns from {self.result.pages} page(s)"
+        if isinstance(value, list):
+            return f"{len(value):,} records"
+        return type(value).__name__
+
+
+def run_request(
+    session: OktaSession,
+    text: str,
+    namespace: Mapping[str, Any],
+    *,
+    max_pages: int | None = None,
+    max_rows: int | None = None,
+    raw: bool = False,
+    keep_links: bool = False,
+    timeout: float | None = None,
+    progress: bool = True,
+    warn: Callable[[str], object] | None = None,
+) -> Outcome:
+    """Parse a ``%okta`` request, wait for a sign-in in flight, warn on a missing scope, send it."""
+    from .coach import request_warning
+    from .query import parse_request
+
+    request = parse_request(text, namespace)
+    client = session.client
+    token = session.current_token(on_wait=warn or print)
+    if warn is not None and token.token_type != "SSWS":
+        warning = request_warning(request.method, request.path, token.scopes_granted)
+        if warning:
+            warn(warning)
+    result = client.fetch(request, max_pages=max_pages, max_rows=max_rows, raw=raw, keep_links=keep_links,
+                          timeout=timeout, progress=progress)
+    value = result.data
+    if value is None or isinstance(value, str):
+        value = PlainAnswer(result.status, result.content_type, value)
+    return Outcome(value, result, [result.note] if result.note else [])

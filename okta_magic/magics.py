@@ -71,7 +71,7 @@ class OktaMagics(Magics):
         super().__init__(shell)
         self.session = session
 
-    def _traits(self) -> dict[str, object]:
+    def _trait_layer(self) -> dict[str, object]:
         return {"org_url": self.org_url, "client_id": self.client_id, "scopes": self.scopes,
                 "redirect_uri": self.redirect_uri}
 
@@ -132,12 +132,13 @@ class OktaMagics(Magics):
                 token = self.session.submit_redirect_url(args.paste)
                 print(coach.describe_token(token, api.now()))
                 return None
-            options = {"org_url": args.org_url, "client_id": args.client_id, "scopes": args.scopes,
-                       "redirect_uri": args.redirect_uri, "auth_method": args.auth_method}
+            options = {"org_url": _unquote(args.org_url), "client_id": _unquote(args.client_id),
+                       "scopes": _unquote(args.scopes), "redirect_uri": _unquote(args.redirect_uri),
+                       "auth_method": args.auth_method}
             if args.token or args.api_token:
                 secret = _secret("Access token: " if args.token else "SSWS API token: ")
                 token = api.use_secret(self.session, secret, api_token=args.api_token,
-                                             layers=(self._traits(), options))
+                                             layers=(self._trait_layer(), options))
                 if args.api_token:
                     print("Note: Okta recommends OAuth 2.0 over SSWS API tokens; an API token acts with its "
                           "creator's full admin role.")
@@ -147,7 +148,7 @@ class OktaMagics(Magics):
                 options = api.sandbox_options(self.session, options, app=args.app)
             elif args.as_user:
                 raise UsageError("--as signs in a sandbox demo user: add --sandbox.")
-            config = self.session.resolve_config(self._traits(), options)
+            config = self.session.resolve_config(self._trait_layer(), options)
             if args.private_key:
                 token = api.service_login(self.session, config, args.private_key, key_id=args.key_id)
                 print(coach.describe_token(token, api.now()))
@@ -172,7 +173,7 @@ class OktaMagics(Magics):
                 from .widgets import LoginPanel
 
                 def restart(settings: Any) -> None:
-                    conf = self.session.resolve_config(self._traits(), options, settings)
+                    conf = self.session.resolve_config(self._trait_layer(), options, settings)
                     api.begin(self.session, conf, client_secret=secret, explain=explain,
                                     timeout=self.login_timeout)
 
@@ -271,7 +272,7 @@ class OktaMagics(Magics):
         token = self.session.token
         held = list(token.scopes_granted) if token is not None else None
         if args.requests:
-            print(coach.minimal_scopes_line(args.requests))
+            print(coach.minimal_scopes_line([_unquote(r) or "" for r in args.requests]))
         elif args.request:
             method, path = (args.request[0], args.request[1]) if len(args.request) > 1 else ("GET", args.request[0])
             print(coach.scope_check(method, path, held))
@@ -286,6 +287,13 @@ def _explainer() -> coach.FlowExplainer:
     """A teaching view that grows in one output area as the flow's steps happen (from any thread)."""
     handle = display({"text/plain": "Explaining the sign-in as it runs…"}, raw=True, display_id=True)
     return coach.FlowExplainer(lambda text: handle.update({"text/plain": text}, raw=True))
+
+
+def _unquote(value: str | None) -> str | None:
+    """Drop one pair of surrounding quotes (IPython's argument splitter keeps them)."""
+    if value and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
 
 
 def _split_options(line: str) -> tuple[str, str]:

@@ -55,6 +55,7 @@ class OktaSession:
         self._token: Token | None = None
         self._client_secret: str | None = None
         self._client: OktaClient | None = None
+        self._oauth_http: httpx.Client | None = None
         self._listeners: list[Listener] = []
         self.sign_in_wait = 300.0  # how long a request waits for a sign-in still in progress
 
@@ -281,7 +282,11 @@ class OktaSession:
             self._client = None
 
     def _http(self) -> httpx.Client:
-        return httpx.Client(transport=self._transport, timeout=30)
+        """One HTTP client for the OAuth endpoints (discovery, token, revoke), reused."""
+        with self._lock:
+            if self._oauth_http is None or self._oauth_http.is_closed:
+                self._oauth_http = httpx.Client(transport=self._transport, timeout=30)
+            return self._oauth_http
 
     def _cancel_flow(self) -> None:
         if self.flow is not None and not self.flow.done:
@@ -294,6 +299,9 @@ class OktaSession:
         with self._lock:
             self._cancel_flow()
             self._reset_client()
+            if self._oauth_http is not None:
+                self._oauth_http.close()
+                self._oauth_http = None
             if self.sandbox is not None:
                 self.sandbox.stop()
                 self.sandbox = None
