@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import time
 import webbrowser
-from dataclasses import dataclass, field
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError

@@ -12,18 +12,18 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import httpx
 
 from . import config as cfg
-from .errors import ConfigError, LoginError, NotSignedIn, OktaMagicError, TokenExpired
+from .errors import ConfigError, LoginError, NotSignedIn, OktaMagicError
 from .scopes import catalogue
+from .tokens import refresh_if_needed
 
 if TYPE_CHECKING:
-    from .client import OktaClient, Result
+    from .client import OktaClient
     from .login import LoginFlow, LoginStatus, Step
     from .sandbox import Sandbox
     from .tokens import Token
@@ -224,33 +224,26 @@ class OktaSession:
         if self._token is None and flow is not None and not flow.done and wait:
             if on_wait:
                 on_wait(f"Waiting for the sign-in to finish (up to {self.sign_in_wait:.0f} s)…")
-            try:
-                flow.wait(self.sign_in_wait)
-            except LoginError:
-                raise
+            flow.wait(self.sign_in_wait)
         token = self._token
         if token is None:
             raise NotSignedIn("Not signed in: run %okta_login first (or %okta_login --sandbox to try the sandbox).")
-        if token.expires_at is not None and token.expires_in(self._clock()) < 120:
-            token = self._refresh(token)
-        return token
-
-    def _refresh(self, token: Token) -> Token:
-        from . import oauth
-
-        conf = self.config
-        if token.refresh_token and conf is not None:
-            fresh = oauth.refresh_token(conf.org_url, conf.client_id, token, client_secret=self._client_secret,
-                                        auth_method=conf.auth_method, http=self._http())
+        fresh = refresh_if_needed(token, self._refresher(), now=self._clock(), leeway=120)
+        if fresh is not token:
             with self._lock:
                 self._token = fresh
             self._notify()
-            return fresh
-        if token.is_expired(self._clock()):
-            at = time.strftime("%H:%M", time.localtime(token.expires_at or 0))
-            raise TokenExpired(f"The one-hour access token expired at {at}; sign in again with %okta_login "
-                               "(ask for offline_access to have it refreshed for you).")
-        return token
+        return fresh
+
+    def _refresher(self) -> Callable[[Token], Token] | None:
+        """Refresh through the org's token endpoint (only tokens with a refresh token get here)."""
+        from . import oauth
+
+        conf = self.config
+        if conf is None:
+            return None
+        return lambda token: oauth.refresh_token(conf.org_url, conf.client_id, token, client_secret=self._client_secret,
+                                                 auth_method=conf.auth_method, http=self._http(), clock=self._clock)
 
     def authorization_header(self) -> str:
         """The Authorization header value for the org (the only place the secret leaves the token)."""

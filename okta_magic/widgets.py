@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
-from .config import COMMON_SCOPES, parse_scopes
 from .coach import describe_token
+from .config import COMMON_SCOPES, parse_scopes
 from .errors import OktaMagicError
 
 if TYPE_CHECKING:
