@@ -471,8 +471,12 @@ class OktaClient:
         max_rows: int | None = None,
         raw: bool = False,
         keep_links: bool = False,
+        timeout: float | None = None,
+        progress: bool | Callable[[Progress], object] | None = None,
     ) -> Result:
         """Send a parsed request and gather every page into one result.
+
+        ``timeout`` (seconds per request) and ``progress`` override the client's for this call.
 
         A JSON array becomes a DataFrame (``raw=True``: the list of records), a JSON object a
         Series (``raw=True``: the dict), other answers their text; 204 gives None.
@@ -482,7 +486,8 @@ class OktaClient:
 
         started = time.monotonic()
         pull = _Pull(self, request.method, request.target, json=request.body, headers=request.headers,
-                     max_pages=max_pages, max_rows=max_rows, progress=self.progress)
+                     max_pages=max_pages, max_rows=max_rows, timeout=timeout,
+                     progress=self.progress if progress is None else progress)
         builder = FrameBuilder(resource_for_path(request.path), keep_links=keep_links)
         records: list[Any] = []
         first: Page | None = None
@@ -567,9 +572,11 @@ class _Pull:
         headers: Mapping[str, str] | None = None,
         max_pages: int | None = None,
         max_rows: int | None = None,
+        timeout: float | None = None,
         progress: bool | Callable[[Progress], object] = False,
     ) -> None:
         self.client = client
+        self.timeout = timeout
         self.method = method
         self.url = resolve(client._org, path_or_url)
         if params:
@@ -618,7 +625,7 @@ class _Pull:
     # the pull --------------------------------------------------------------------------------
 
     def _get(self, url: httpx.URL) -> httpx.Response:
-        return self.client._send(self.method, url, json=self.json, headers=self.headers,
+        return self.client._send(self.method, url, json=self.json, headers=self.headers, timeout=self.timeout,
                                  notify=self._notify, stop=self._stop)
 
     def __iter__(self) -> Iterator[Page]:

@@ -346,8 +346,8 @@ def _common_type(column: _Column) -> pa.DataType | None:
     import pyarrow as pa
 
     kinds = {c.type for c in column.chunks}
-    if not kinds:
-        return pa.string()
+    if not kinds:  # null on every page: Okta's date attributes stay datetimes (all NaT)
+        return pa.timestamp("ms", tz="UTC") if column.name in _DATES else pa.string()
     if len(kinds) == 1:
         return kinds.pop()
     if all(pa.types.is_timestamp(t) for t in kinds):

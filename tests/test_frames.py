@@ -1,0 +1,205 @@
+"""Okta JSON into DataFrames: the shape an analyst expects, page by page."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from okta_magic.frames import FrameBuilder, empty_frame, resource_for_path, to_frame, to_record
+
+
+def user(i: int, **extra: object) -> dict:
+    record = {
+        "id": f"00u{i}",
+        "status": "ACTIVE" if i % 2 else "STAGED",
+        "created": "2026-01-02T03:04:05.000Z",
+        "activated": None,
+        "statusChanged": None,
+        "lastLogin": "2026-02-03T04:05:06.789Z" if i % 3 == 0 else None,
+        "lastUpdated": "2026-01-02T03:04:05.000Z",
+        "passwordChanged": "2026-01-02T03:04:05.000Z",
+        "type": {"id": "oty1"},
+        "profile": {"firstName": f"F{i}", "lastName": f"L{i}", "login": f"u{i}@example.com",
+                    "email": f"u{i}@example.com", "mobilePhone": None},
+        "credentials": {
+            "password": {},
+            "emails": [{"value": f"u{i}@example.com", "status": "VERIFIED", "type": "PRIMARY"}],
+            "provider": {"type": "OKTA", "name": "OKTA"},
+        },
+        "_links": {"self": {"href": f"https://dev-1.okta.com/api/v1/users/00u{i}"}},
+    }
+    record.update(extra)
+    return record
+
+
+def test_nested_objects_become_dotted_columns_and_links_are_dropped() -> None:
+    frame = to_frame([user(1), user(2)], "users")
+    assert "profile.login" in frame.columns
+    assert "credentials.provider.type" in frame.columns
+    assert "type.id" in frame.columns
+    assert not [c for c in frame.columns if c.startswith(("_links", "_embedded"))]
+    assert "credentials.password" not in frame.columns  # an empty object carries nothing
+    assert frame["profile.login"].tolist() == ["u1@example.com", "u2@example.com"]
+
+
+def test_links_kept_on_request() -> None:
+    frame = to_frame([user(1)], "users", keep_links=True)
+    assert frame["_links.self.href"].tolist() == ["https://dev-1.okta.com/api/v1/users/00u1"]
+
+
+def test_dtypes_are_analysis_ready() -> None:
+    frame = to_frame([user(i) for i in range(1, 7)], "users")
+    assert str(frame["created"].dtype) == "datetime64[ms, UTC]"
+    assert frame["created"].iloc[0] == pd.Timestamp("2026-01-02T03:04:05Z")
+    assert frame["lastLogin"].isna().sum() == 4  # nulls are NaT
+    assert frame["lastLogin"].iloc[2] == pd.Timestamp("2026-02-03T04:05:06.789Z")
+    assert isinstance(frame["status"].dtype, pd.CategoricalDtype)
+    assert set(frame["status"].cat.categories) == {"ACTIVE", "STAGED"}
+    assert isinstance(frame["credentials.provider.type"].dtype, pd.CategoricalDtype)
+    assert frame["profile.login"].dtype == "str"
+    emails = frame["credentials.emails"].iloc[0]
+    assert emails == [{"value": "u1@example.com", "status": "VERIFIED", "type": "PRIMARY"}]
+    assert frame["profile.mobilePhone"].isna().all()  # a null attribute still has its column
+
+
+def test_custom_attribute_first_seen_on_page_three_keeps_its_exact_name() -> None:
+    builder = FrameBuilder("users")
+    builder.add([user(1), user(2)])
+    builder.add([user(3), user(4)])
+    late = user(5)
+    late["profile"]["employeeID_Custom"] = "E-5"
+    late["profile"]["costCENTER"] = 42
+    builder.add([late, user(6)])
+    frame = builder.build()
+    assert builder.rows == 6
+    assert frame["profile.employeeID_Custom"].tolist()[4] == "E-5"
+    assert frame["profile.employeeID_Custom"].isna().tolist() == [True] * 4 + [False, True]
+    assert frame["profile.costCENTER"].iloc[4] == 42
+    assert frame["id"].tolist() == [f"00u{i}" for i in range(1, 7)]
+
+
+def test_column_order_is_stable() -> None:
+    shuffled = {k: v for k, v in reversed(list(user(1, zeta="z").items()))}
+    frame = to_frame([shuffled], "users")
+    columns = list(frame.columns)
+    assert columns[:8] == ["id", "status", "created", "activated", "statusChanged", "lastLogin", "lastUpdated",
+                           "passwordChanged"]
+    profile = [c for c in columns if c.startswith("profile.")]
+    assert columns[8 : 8 + len(profile)] == profile
+    assert set(columns[8 + len(profile):]) == {"type.id", "credentials.emails", "credentials.provider.type",
+                                               "credentials.provider.name", "zeta"}
+    # the same data in another key order gives the same columns
+    assert list(to_frame([user(1, zeta="z")], "users").columns[:8]) == columns[:8]
+
+
+@pytest.mark.parametrize(
+    ("resource", "columns"),
+    [
+        ("users", ["id", "status", "created", "profile.login"]),
+        ("groups", ["id", "type", "profile.name", "objectClass"]),
+        ("apps", ["id", "name", "label", "status", "signOnMode"]),
+        ("logs", ["uuid", "published", "eventType", "severity", "actor.id", "outcome.result", "target"]),
+    ],
+)
+def test_empty_array_gives_the_resource_columns(resource: str, columns: list[str]) -> None:
+    frame = to_frame([], resource)
+    assert len(frame) == 0
+    assert set(columns) <= set(frame.columns)
+    stamp = "published" if resource == "logs" else "created"
+    assert str(frame[stamp].dtype) == "datetime64[ms, UTC]"
+
+
+def test_empty_array_of_unknown_resource_is_an_empty_frame() -> None:
+    frame = empty_frame(None)
+    assert frame.shape == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("path", "resource"),
+    [
+        ("/api/v1/users", "users"),
+        ("/api/v1/users?limit=2", "users"),
+        ("/api/v1/users/00u1", "users"),
+        ("/api/v1/groups/00g1/users", "users"),
+        ("/api/v1/users/00u1/groups", "groups"),
+        ("/api/v1/apps", "apps"),
+        ("/api/v1/logs", "logs"),
+        ("/api/v1/authorizationServers", None),
+        ("/oauth2/v1/keys", None),
+    ],
+)
+def test_resource_from_path(path: str, resource: str | None) -> None:
+    assert resource_for_path(path) == resource
+
+
+LOG_EVENT = {
+    "uuid": "dc9fd3c0-598c-11ef-8478-2b7584bf8d5a",
+    "published": "2024-08-13T15:58:20.353Z",
+    "eventType": "user.session.start",
+    "version": "0",
+    "severity": "INFO",
+    "legacyEventType": "core.user_auth.login_success",
+    "displayMessage": "User login to Okta",
+    "actor": {"id": "00u1", "type": "User", "alternateId": "admin@example.com", "displayName": "Admin",
+              "detailEntry": None},
+    "client": {"userAgent": {"rawUserAgent": "Mozilla/5.0", "os": "Mac OS X", "browser": "CHROME"},
+               "zone": "null", "device": "Computer", "ipAddress": "10.0.0.1",
+               "geographicalContext": {"city": "Paris", "country": "France",
+                                       "geolocation": {"lat": 48.85, "lon": 2.35}}},
+    "outcome": {"result": "SUCCESS", "reason": None},
+    "target": [{"id": "00u1", "type": "User", "alternateId": "admin@example.com", "displayName": "Admin"}],
+    "transaction": {"type": "WEB", "id": "ZrsA", "detail": {}},
+    "debugContext": {"debugData": {"requestUri": "/idp/idx/identify"}},
+}
+
+
+def test_system_log_events_flatten_actor_client_outcome_and_keep_target_as_a_list() -> None:
+    second = dict(LOG_EVENT, uuid="e2", severity="WARN", outcome={"result": "FAILURE", "reason": "INVALID"})
+    frame = to_frame([LOG_EVENT, second], "logs")
+    assert list(frame.columns[:5]) == ["uuid", "published", "eventType", "severity", "displayMessage"]
+    assert frame["actor.alternateId"].tolist() == ["admin@example.com"] * 2
+    assert frame["client.geographicalContext.geolocation.lat"].tolist() == [48.85, 48.85]
+    assert frame["outcome.result"].tolist() == ["SUCCESS", "FAILURE"]
+    assert isinstance(frame["outcome.result"].dtype, pd.CategoricalDtype)
+    assert isinstance(frame["eventType"].dtype, pd.CategoricalDtype)
+    assert frame["target"].iloc[0] == LOG_EVENT["target"]
+    assert str(frame["published"].dtype) == "datetime64[ms, UTC]"
+    columns = list(frame.columns)
+    actor = [c for c in columns if c.startswith("actor.")]
+    assert columns.index(actor[0]) < columns.index("outcome.result") < columns.index("target") \
+        < columns.index("client.ipAddress")
+
+
+def test_an_object_is_one_readable_record() -> None:
+    record = to_record(user(3))
+    assert isinstance(record, pd.Series)
+    assert record.name == "00u3"
+    assert record["profile.login"] == "u3@example.com"
+    assert record["created"] == pd.Timestamp("2026-01-02T03:04:05Z")
+    assert record["activated"] is pd.NaT
+    assert list(record.index[:2]) == ["id", "status"]
+
+
+def test_mixed_kinds_across_pages_are_kept_not_lost() -> None:
+    builder = FrameBuilder()
+    builder.add([{"id": "1", "profile": {"badge": 7, "hired": "2020-01-01T00:00:00.000Z"}}])
+    builder.add([{"id": "2", "profile": {"badge": "B-8", "hired": "soon"}}])
+    frame = builder.build()
+    assert frame["profile.badge"].tolist() == [7, "B-8"]
+    assert frame["profile.hired"].tolist()[1] == "soon"
+    assert frame["profile.hired"].notna().all()
+
+
+def test_integers_and_floats_across_pages_become_numbers() -> None:
+    builder = FrameBuilder()
+    builder.add([{"n": 1}])
+    builder.add([{"n": 2.5}])
+    builder.add([{"m": None}])
+    frame = builder.build()
+    assert frame["n"].tolist()[:2] == [1.0, 2.5]
+    assert frame["m"].isna().all()
+
+
+def test_an_array_of_plain_values_is_one_column() -> None:
+    frame = to_frame(["a", "b"])
+    assert frame["value"].tolist() == ["a", "b"]
