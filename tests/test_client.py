@@ -1,0 +1,486 @@
+"""The Management API client against a fake Okta (httpx.MockTransport): paging, host rule, waits, errors."""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import orjson
+import pandas as pd
+import pytest
+
+from okta_magic.client import OktaClient, Progress, api_error, parse_www_authenticate
+from okta_magic.errors import (
+    HostNotAllowed,
+    InsufficientScope,
+    NetworkError,
+    NotSignedIn,
+    OktaApiError,
+    PermissionDenied,
+    RateLimited,
+)
+from okta_magic.query import parse_request
+
+ORG = "https://dev-1.okta.com"
+TOKEN = "eyJ.secret-token.sig"
+EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+
+
+class FakeTime:
+    """A clock and a sleep that only moves the clock; records every wait."""
+
+    def __init__(self) -> None:
+        self.now = EPOCH
+        self.waits: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
+def http_date(epoch: float) -> str:
+    return email.utils.formatdate(epoch, usegmt=True)
+
+
+class FakeOkta:
+    """Serves /api/v1/users from a list, 2 per page, with Link headers; records every request."""
+
+    def __init__(self, users: int = 5, *, link_host: str = ORG, joined_links: bool = False,
+                 link_path: str = "/api/v1/users") -> None:
+        self.users = [{"id": f"00u{i}", "status": "ACTIVE", "profile": {"login": f"u{i}@example.com"}}
+                      for i in range(users)]
+        self.link_host = link_host
+        self.link_path = link_path
+        self.joined_links = joined_links
+        self.requests: list[httpx.Request] = []
+        self.before: Callable[[httpx.Request, int], httpx.Response | None] | None = None
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.before is not None:
+            answer = self.before(request, len(self.requests))
+            if answer is not None:
+                return answer
+        if request.url.path != "/api/v1/users":
+            return okta_error(404, "E0000007", "Not found: Resource not found: x (User)")
+        after = int(request.url.params.get("after", "0"))
+        limit = int(request.url.params.get("limit", "2"))
+        chunk = self.users[after : after + limit]
+        links = [f'<{self.link_host}/api/v1/users?limit={limit}>; rel="self"']
+        if after + limit < len(self.users):
+            links.append(f'<{self.link_host}{self.link_path}?after={after + limit}&limit={limit}>; rel="next"')
+        headers = [("Content-Type", "application/json"), ("X-Rate-Limit-Limit", "600"),
+                   ("X-Rate-Limit-Remaining", "599"), ("X-Rate-Limit-Reset", str(int(EPOCH) + 60)),
+                   ("Date", http_date(EPOCH))]
+        if self.joined_links:
+            headers.append(("Link", ", ".join(links)))
+        else:
+            headers += [("Link", link) for link in links]
+        return httpx.Response(200, headers=headers, content=orjson.dumps(chunk))
+
+
+def okta_error(status: int, code: str, summary: str, causes: tuple[str, ...] = (), **headers: str) -> httpx.Response:
+    body = {"errorCode": code, "errorSummary": summary, "errorLink": code, "errorId": "oaeTEST123",
+            "errorCauses": [{"errorSummary": c} for c in causes]}
+    return httpx.Response(status, json=body, headers={"X-Okta-Request-Id": "req-1", **headers})
+
+
+def make_client(handler: Callable[[httpx.Request], httpx.Response], fake: FakeTime | None = None,
+                **options: Any) -> OktaClient:
+    fake = fake or FakeTime()
+    options.setdefault("progress", False)
+    return OktaClient(ORG, lambda: f"Bearer {TOKEN}", transport=httpx.MockTransport(handler),
+                      sleep=fake.sleep, clock=fake.clock, random=lambda: 0.5, **options)
+
+
+def ids(result: Any) -> list[str]:
+    return result.data["id"].tolist()
+
+
+# -- paging --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("joined", [False, True], ids=["one-line-per-rel", "joined-line"])
+def test_every_page_is_followed_whatever_the_link_header_form(joined: bool) -> None:
+    okta = FakeOkta(5, joined_links=joined)
+    result = make_client(okta).fetch(parse_request("GET /api/v1/users?limit=2"))
+    assert ids(result) == ["00u0", "00u1", "00u2", "00u3", "00u4"]
+    assert result.pages == 3 and result.rows == 5
+    assert not result.stopped_early and not result.interrupted and result.note is None
+    assert [r.url.params.get("after") for r in okta.requests] == [None, "2", "4"]
+
+
+def test_pages_iterator_and_limits() -> None:
+    okta = FakeOkta(5)
+    client = make_client(okta)
+    pages = list(client.pages("GET", "/api/v1/users", params={"limit": 2}))
+    assert [len(p.records) for p in pages] == [2, 2, 1]
+    assert pages[0].rate_limit.remaining == 599
+    result = client.fetch(parse_request("GET /api/v1/users?limit=2"), max_pages=2)
+    assert ids(result) == ["00u0", "00u1", "00u2", "00u3"]
+    assert result.stopped_early and "max_pages" in (result.note or "")
+    assert result.next_url == f"{ORG}/api/v1/users?after=4&limit=2"
+    result = client.fetch(parse_request("GET /api/v1/users?limit=2"), max_rows=3)
+    assert ids(result) == ["00u0", "00u1", "00u2"]
+    assert result.stopped_early
+
+
+def test_next_link_on_another_name_of_the_org_is_followed_on_the_org_host() -> None:
+    okta = FakeOkta(4, link_host="https://dev-1-admin.okta.com")
+    result = make_client(okta).fetch(parse_request("GET /api/v1/users?limit=2"))
+    assert ids(result) == ["00u0", "00u1", "00u2", "00u3"]
+    assert {r.url.host for r in okta.requests} == {"dev-1.okta.com"}
+    assert all(r.headers["Authorization"] == f"Bearer {TOKEN}" for r in okta.requests)
+
+
+def test_next_link_on_another_host_outside_the_management_api_is_refused() -> None:
+    okta = FakeOkta(4, link_host="https://evil.example.com", link_path="/collect")
+    with pytest.raises(HostNotAllowed) as info:
+        make_client(okta).fetch(parse_request("GET /api/v1/users?limit=2"))
+    assert "evil.example.com" in str(info.value) and "only sent to dev-1.okta.com" in str(info.value)
+    assert len(okta.requests) == 1
+
+
+def test_absolute_url_on_another_host_is_refused_before_sending() -> None:
+    okta = FakeOkta()
+    client = make_client(okta)
+    for target in ("https://evil.example.com/api/v1/users", "http://dev-1.okta.com/api/v1/users",
+                   "https://dev-1.okta.com:8443/api/v1/users"):
+        with pytest.raises(HostNotAllowed, match="is not on the signed-in org dev-1.okta.com"):
+            client.fetch(parse_request(f"GET {target}"))
+    assert okta.requests == []
+    assert ids(client.fetch(parse_request(f"GET {ORG}/api/v1/users?limit=9"))) == [f"00u{i}" for i in range(5)]
+
+
+def test_the_token_only_goes_to_the_org() -> None:
+    seen: dict[str, str | None] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen[request.url.host] = request.headers.get("Authorization")
+        return httpx.Response(200, json=[])
+
+    client = make_client(handler)
+    client.http.get("/api/v1/users")
+    client.http.get("https://other.example.com/api/v1/users")
+    client.http.get("https://dev-1.okta.com.evil.example.com/api/v1/users")
+    assert seen == {"dev-1.okta.com": f"Bearer {TOKEN}", "other.example.com": None,
+                    "dev-1.okta.com.evil.example.com": None}
+    assert TOKEN not in repr(client) and TOKEN not in repr(client.http.auth)
+
+
+def test_log_polling_stops_on_the_first_empty_page() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url)
+        n = len(calls)
+        events = [] if n == 3 else [{"uuid": f"e{n}", "published": "2026-01-01T00:00:00.000Z",
+                                      "eventType": "user.session.start"}]
+        nxt = f'<{ORG}/api/v1/logs?after=c{n}>; rel="next"'  # Okta always sends next while polling
+        return httpx.Response(200, json=events, headers={"Link": nxt})
+
+    result = make_client(handler).fetch(parse_request("GET /api/v1/logs?since=2026-01-01T00:00:00Z"))
+    assert result.data["uuid"].tolist() == ["e1", "e2"]
+    assert len(calls) == 3 and result.pages == 3
+    assert str(result.data["published"].dtype) == "datetime64[ms, UTC]"
+
+
+def test_bounded_log_query_follows_next_links_even_past_an_empty_page() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url)
+        n = len(calls)
+        events = [] if n == 1 else [{"uuid": f"e{n}"}]
+        headers = {"Link": f'<{ORG}/api/v1/logs?until=x&after=c{n}>; rel="next"'} if n < 2 else {}
+        return httpx.Response(200, json=events, headers=headers)
+
+    result = make_client(handler).fetch(parse_request("GET /api/v1/logs?since=a&until=b"))
+    assert result.data["uuid"].tolist() == ["e2"]
+
+
+# -- answers that are not lists ------------------------------------------------------------------
+
+
+def test_object_answer_is_a_record_and_204_is_none_and_text_is_text() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "DELETE":
+            return httpx.Response(204)
+        if request.url.path.endswith("/me"):
+            return httpx.Response(200, json={"id": "00u1", "status": "ACTIVE", "profile": {"login": "a@b"}})
+        return httpx.Response(200, text="hello", headers={"Content-Type": "text/plain"})
+
+    client = make_client(handler)
+    me = client.fetch(parse_request("GET /api/v1/users/me"))
+    assert isinstance(me.data, pd.Series) and me.data["profile.login"] == "a@b"
+    assert client.fetch(parse_request("GET /api/v1/users/me"), raw=True).data["profile"] == {"login": "a@b"}
+    gone = client.fetch(parse_request("DELETE /api/v1/users/00u1"))
+    assert gone.status == 204 and gone.data is None
+    text = client.fetch(parse_request("GET /robots.txt"))
+    assert text.data == "hello" and text.content_type == "text/plain"
+
+
+def test_post_sends_the_json_body() -> None:
+    sent = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append((request.method, request.headers["Content-Type"], orjson.loads(request.content)))
+        return httpx.Response(200, json={"id": "00g1", "profile": {"name": "G"}})
+
+    result = make_client(handler).fetch(parse_request('POST /api/v1/groups\n\n{"profile": {"name": "G"}}'))
+    assert sent == [("POST", "application/json", {"profile": {"name": "G"}})]
+    assert result.data["id"] == "00g1"
+
+
+def test_raw_gives_the_records() -> None:
+    result = make_client(FakeOkta(3)).fetch(parse_request("GET /api/v1/users?limit=2"), raw=True)
+    assert [u["id"] for u in result.data] == ["00u0", "00u1", "00u2"]
+
+
+# -- rate limits and retries ---------------------------------------------------------------------
+
+
+def too_many(reset_in: int = 30) -> httpx.Response:
+    return okta_error(429, "E0000047", "API call exceeded rate limit due to too many requests.",
+                      **{"X-Rate-Limit-Limit": "10", "X-Rate-Limit-Remaining": "0",
+                         "X-Rate-Limit-Reset": str(int(EPOCH) + reset_in), "Date": http_date(EPOCH)})
+
+
+def test_429_waits_until_reset_by_the_server_date_then_retries() -> None:
+    okta = FakeOkta(4)
+    okta.before = lambda request, n: too_many(30) if n == 2 else None
+    fake = FakeTime()
+    fake.now = EPOCH + 5000  # the local clock is off: the wait must follow the server's Date header
+    events: list[Progress] = []
+    result = make_client(okta, fake, progress=events.append).fetch(parse_request("GET /api/v1/users?limit=2"))
+    assert ids(result) == ["00u0", "00u1", "00u2", "00u3"]
+    assert fake.waits == [30 + 1 + 0.5]  # Reset - Date + 1 s + jitter
+    assert any(e.waiting == 31.5 and "429" in e.message for e in events)
+
+
+def test_429_retries_are_bounded_then_rate_limited() -> None:
+    okta = FakeOkta()
+    okta.before = lambda request, n: too_many(10)
+    fake = FakeTime()
+    with pytest.raises(RateLimited) as info:
+        make_client(okta, fake, max_retries=3).fetch(parse_request("GET /api/v1/users"))
+    assert len(okta.requests) == 4 and len(fake.waits) == 3
+    message = str(info.value)
+    assert "still hits Okta's rate limit after 3 retries" in message and "E0000047" in message
+    assert info.value.details.error_id == "oaeTEST123" and info.value.details.request_id == "req-1"
+
+
+def test_requests_slow_down_when_few_remain_in_the_window() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[], headers={"X-Rate-Limit-Limit": "100", "X-Rate-Limit-Remaining": "4",
+                                                     "X-Rate-Limit-Reset": str(int(EPOCH) + 50),
+                                                     "Date": http_date(EPOCH)})
+
+    fake = FakeTime()
+    client = make_client(handler, fake)
+    client.request("GET", "/api/v1/users")
+    assert fake.waits == []
+    client.request("GET", "/api/v1/users")
+    assert fake.waits == [pytest.approx(50 / 5)]  # the 50 s left spread over the 4 remaining (+1)
+    client.request("GET", "/api/v1/groups")  # another bucket is not slowed
+    assert len(fake.waits) == 1
+
+
+def test_5xx_is_retried_for_get_but_never_for_post() -> None:
+    okta = FakeOkta(1)
+    okta.before = lambda request, n: httpx.Response(503) if n <= 2 else None
+    fake = FakeTime()
+    result = make_client(okta, fake).fetch(parse_request("GET /api/v1/users"))
+    assert ids(result) == ["00u0"] and len(fake.waits) == 2 and fake.waits[1] > fake.waits[0]
+
+    posts = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        posts.append(request)
+        return httpx.Response(503, json={"errorCode": "E0000009", "errorSummary": "Internal Server Error"})
+
+    with pytest.raises(OktaApiError, match="503 E0000009"):
+        make_client(handler).request("POST", "/api/v1/users", json={"profile": {}})
+    assert len(posts) == 1
+
+
+def test_connection_errors_are_retried_for_get_then_reported_as_network_error() -> None:
+    okta = FakeOkta(1)
+
+    def flaky(request: httpx.Request, n: int) -> httpx.Response | None:
+        if n == 1:
+            raise httpx.ConnectError("connection refused", request=request)
+        return None
+
+    okta.before = flaky
+    assert ids(make_client(okta).fetch(parse_request("GET /api/v1/users"))) == ["00u0"]
+
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("name resolution failed", request=request)
+
+    fake = FakeTime()
+    with pytest.raises(NetworkError) as info:
+        make_client(down, fake, max_retries=2).request("GET", "/api/v1/users")
+    assert len(fake.waits) == 2
+    assert info.value.host == "dev-1.okta.com"
+    assert str(info.value) == ("Could not reach dev-1.okta.com (ConnectError): check the org URL, your network "
+                               "or VPN, and any proxy settings, then try again.")
+    posted = []
+
+    def down_post(request: httpx.Request) -> httpx.Response:
+        posted.append(request)
+        raise httpx.ConnectError("refused", request=request)
+
+    with pytest.raises(NetworkError):
+        make_client(down_post).request("POST", "/api/v1/groups", json={})
+    assert len(posted) == 1
+
+
+# -- error messages -------------------------------------------------------------------------------
+
+
+def answer(response: httpx.Response, method: str = "GET", path: str = "/api/v1/groups",
+           held: tuple[str, ...] = ("okta.users.read",)) -> OktaApiError:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return response
+
+    with pytest.raises(OktaApiError) as info:
+        make_client(handler, held_scopes=lambda: held).request(method, path)
+    message = str(info.value)
+    assert "\n" not in message and TOKEN not in message
+    return info.value
+
+
+def test_401_says_sign_in_again() -> None:
+    error = answer(okta_error(401, "E0000011", "Invalid token provided", **{
+        "WWW-Authenticate": f'Bearer authorization_uri="{ORG}/oauth2/v1/authorize", realm="{ORG}", '
+                            'error="invalid_token", error_description="The access token is invalid."'}))
+    assert str(error) == ("GET /api/v1/groups was refused: 401 E0000011 (Invalid token provided). The token is "
+                          "missing, invalid or expired: sign in again with %okta_login. [errorId oaeTEST123]")
+    assert error.details.www_authenticate["error"] == "invalid_token"
+
+
+def test_403_insufficient_scope_from_the_header_names_needed_and_held() -> None:
+    header = (f'Bearer authorization_uri="{ORG}/oauth2/v1/authorize", realm="{ORG}", scope="okta.groups.read", '
+              'error="insufficient_scope", error_description="The access token provided does not contain the '
+              'required scopes.", resource="/api/v1/groups"')
+    error = answer(httpx.Response(403, headers={"WWW-Authenticate": header}))
+    assert isinstance(error, InsufficientScope)
+    assert error.needed == ("okta.groups.read",) and error.held == ("okta.users.read",)
+    assert str(error) == ("GET /api/v1/groups needs okta.groups.read, which the token does not hold (it holds: "
+                          "okta.users.read). Sign in again with %okta_login asking for okta.groups.read (the app "
+                          "must be granted it in Okta).")
+
+
+def test_403_without_header_uses_the_scope_catalogue() -> None:
+    error = answer(httpx.Response(403), path="/api/v1/apps")
+    assert isinstance(error, InsufficientScope)
+    assert error.needed == ("okta.apps.read",)
+    assert "needs okta.apps.read" in str(error)
+
+
+def test_403_e0000006_is_silent_downscoping() -> None:
+    error = answer(okta_error(403, "E0000006", "You do not have permission to perform the requested action"),
+                   path="/api/v1/users", held=("okta.users.read",))
+    assert isinstance(error, PermissionDenied)
+    assert str(error) == ("GET /api/v1/users was refused: 403 E0000006 (You do not have permission to perform the "
+                          "requested action). The scope is granted but your admin role lacks the permission "
+                          "(Okta's silent downscoping): sign in as an admin whose role allows it. "
+                          "[errorId oaeTEST123]")
+
+
+def test_404_400_405_messages() -> None:
+    not_found = answer(okta_error(404, "E0000007", "Not found: Resource not found: 00ux (User)"),
+                       path="/api/v1/users/00ux")
+    assert str(not_found) == ("GET /api/v1/users/00ux failed: 404 E0000007 (Not found: Resource not found: 00ux "
+                              "(User)). Check the id and the path (GET /api/v1/users/{id}, /api/v1/groups ...). "
+                              "[errorId oaeTEST123]")
+    bad = answer(okta_error(400, "E0000001", "Api validation failed: login",
+                            ("login: An object with this field already exists in the current organization",)),
+                 method="POST", path="/api/v1/users")
+    assert str(bad) == ("POST /api/v1/users failed: 400 E0000001 (Api validation failed: login: login: An object "
+                        "with this field already exists in the current organization). Fix the request (path, "
+                        "query or body) and run it again. [errorId oaeTEST123]")
+    assert bad.details.causes == ("login: An object with this field already exists in the current organization",)
+    wrong = answer(okta_error(405, "E0000022", "The endpoint does not support the provided HTTP method"),
+                   method="PUT", path="/api/v1/users")
+    assert "405 E0000022" in str(wrong) and "does not accept PUT: check the method" in str(wrong)
+    oauth = answer(httpx.Response(400, json={"error": "invalid_dpop_proof",
+                                             "error_description": "The DPoP proof JWT header is missing."}),
+                   method="POST", path="/oauth2/v1/token")
+    assert str(oauth).startswith("POST /oauth2/v1/token failed: 400 invalid_dpop_proof (The DPoP proof JWT header "
+                                 "is missing.)")
+
+
+def test_credentials_errors_reach_the_caller() -> None:
+    def no_token() -> str:
+        raise NotSignedIn("Not signed in: run %okta_login first.")
+
+    client = OktaClient(ORG, no_token, transport=httpx.MockTransport(FakeOkta()), progress=False)
+    with pytest.raises(NotSignedIn):
+        client.request("GET", "/api/v1/users")
+
+
+def test_parse_www_authenticate_handles_quoted_commas_and_escapes() -> None:
+    params = parse_www_authenticate('Bearer realm="a, b", error="insufficient_scope", scope=okta.users.read, '
+                                    'error_description="say \\"hi\\""')
+    assert params == {"": "Bearer", "realm": "a, b", "error": "insufficient_scope", "scope": "okta.users.read",
+                      "error_description": 'say "hi"'}
+
+
+def test_api_error_for_a_bare_response() -> None:
+    response = httpx.Response(418, request=httpx.Request("GET", f"{ORG}/api/v1/teapot"))
+    assert str(api_error(response)) == "GET /api/v1/teapot failed: 418 I'm a teapot."
+
+
+# -- interrupts ------------------------------------------------------------------------------------
+
+
+def test_ctrl_c_during_a_pull_keeps_the_rows_already_fetched() -> None:
+    okta = FakeOkta(9)
+
+    def interrupt(request: httpx.Request, n: int) -> httpx.Response | None:
+        if n == 3:
+            raise KeyboardInterrupt
+        return None
+
+    okta.before = interrupt
+    result = make_client(okta).fetch(parse_request("GET /api/v1/users?limit=2"))
+    assert result.interrupted
+    assert ids(result) == ["00u0", "00u1", "00u2", "00u3"]
+    assert result.note == (f"Interrupted after 2 page(s): the 4 rows fetched so far are in the result; the pull "
+                           f"stopped before {ORG}/api/v1/users?after=4&limit=2.")
+
+
+def test_ctrl_c_during_a_rate_limit_wait_keeps_the_rows() -> None:
+    okta = FakeOkta(6)
+    okta.before = lambda request, n: too_many(20) if n == 2 else None
+
+    def sleep(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    client = OktaClient(ORG, lambda: f"Bearer {TOKEN}", transport=httpx.MockTransport(okta), sleep=sleep,
+                        progress=False)
+    result = client.fetch(parse_request("GET /api/v1/users?limit=2"))
+    assert result.interrupted and ids(result) == ["00u0", "00u1"]
+
+
+def test_ctrl_c_during_a_post_is_not_swallowed() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        make_client(handler).fetch(parse_request('POST /api/v1/groups\n\n{"profile": {"name": "G"}}'))
+
+
+def test_progress_bar_shows_only_on_multi_page_pulls(capsys: pytest.CaptureFixture[str]) -> None:
+    client = make_client(FakeOkta(5), progress=True)
+    client.fetch(parse_request("GET /api/v1/users?limit=10"))
+    assert "pages" not in capsys.readouterr().err
+    client.fetch(parse_request("GET /api/v1/users?limit=2"))
+    assert "pages" in capsys.readouterr().err
