@@ -52,6 +52,7 @@ __all__ = [
     "fetch_jwks",
     "normalize_issuer",
     "parse_callback",
+    "post_token",
     "refresh",
     "refresher",
     "revoke",
@@ -330,9 +331,10 @@ def parse_callback(
 ) -> str:
     """Validate the redirect back from the authorization server and return the code.
 
-    Checks, in order: RFC 9207 ``iss`` (must equal ``issuer`` when present, and be
-    present when ``iss_required``), ``state`` (constant time, RFC 6749 §10.12),
-    ``error`` (§4.1.2.1), then ``code``.
+    Checks, in order: ``state`` (constant time, RFC 6749 §10.12; first, so a forged
+    redirect without our state is only ever a :class:`StateMismatch`), RFC 9207
+    ``iss`` (must equal ``issuer`` when present, and be present when
+    ``iss_required``), ``error`` (§4.1.2.1), then ``code``.
 
     Args:
         url: the full redirect URL (or just its ``?query``).
@@ -349,16 +351,16 @@ def parse_callback(
     params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
     if not params and parts.fragment:
         raise LoginError("The redirect carries its result after '#' (implicit flow); this sign-in needs response_type=code. Run %okta_login again.")
+    if not pkce.states_equal(expected_state, params.get("state")):
+        raise StateMismatch(
+            "The sign-in response does not belong to this sign-in (state mismatch). Use the newest sign-in link, or run %okta_login again."
+        )
     iss = params.get("iss")
     if iss is not None and iss != normalize_issuer(issuer) and iss != issuer:
         # RFC 9207 §2.4: a different issuer means a mix-up; never send the code anywhere
         raise LoginError(f"The sign-in response came from issuer {iss}, not {normalize_issuer(issuer)}; it was ignored. Run %okta_login again.")
     if iss is None and iss_required:
         raise LoginError("The sign-in response has no iss parameter although the provider promises one (RFC 9207); run %okta_login again.")
-    if not pkce.states_equal(expected_state, params.get("state")):
-        raise StateMismatch(
-            "The sign-in response does not belong to this sign-in (state mismatch). Use the newest sign-in link, or run %okta_login again."
-        )
     if "error" in params:
         error = params["error"] or "unknown_error"
         description = params.get("error_description") or None
@@ -477,10 +479,15 @@ def _token_error(response: httpx.Response, grant: str, auth: ClientAuth) -> Toke
     return TokenExchangeError(f"The token request was refused: {error}{desc}; {text}.", error=error, description=description)
 
 
-def _post_token(
+def post_token(
     metadata: ProviderMetadata, auth: ClientAuth, data: dict[str, str], http: httpx.Client, now: float
 ) -> dict[str, Any]:
-    """POST a token request (RFC 6749 §3.2) and return the JSON body of a 200."""
+    """POST a token request (RFC 6749 §3.2) with client authentication; the JSON body of a 200.
+
+    Raises:
+        TokenExchangeError: any other status (``.error`` holds the RFC 6749 §5.2 code).
+        NetworkError.
+    """
     headers = dict(_FORM)
     auth.apply(data, headers, metadata.token_endpoint, now)
     try:
@@ -543,7 +550,7 @@ def exchange_code(
         "redirect_uri": request.redirect_uri,
         "code_verifier": request.code_verifier,
     }
-    body = _post_token(metadata, auth, data, http, now)
+    body = post_token(metadata, auth, data, http, now)
     return Token.from_token_response(
         body, issuer=metadata.issuer, client_id=auth.client_id, scopes_requested=request.scopes, now=now
     )
@@ -570,7 +577,7 @@ def refresh(
     data = {"grant_type": "refresh_token", "refresh_token": token.refresh_token}
     if scopes:
         data["scope"] = " ".join(scopes)
-    body = _post_token(metadata, auth, data, http, now)
+    body = post_token(metadata, auth, data, http, now)
     return Token.from_token_response(
         body, issuer=metadata.issuer, client_id=auth.client_id,
         scopes_requested=tuple(scopes) if scopes else token.scopes_requested, now=now, previous=token,
@@ -639,7 +646,7 @@ def client_credentials(
     """
     now = time.time() if now is None else now
     data = {"grant_type": "client_credentials", "scope": " ".join(scopes)}
-    body = _post_token(metadata, auth, data, http, now)
+    body = post_token(metadata, auth, data, http, now)
     return Token.from_token_response(
         body, issuer=metadata.issuer, client_id=auth.client_id, scopes_requested=scopes, now=now
     )
