@@ -225,13 +225,21 @@ def api_error(response: httpx.Response, *, held_scopes: Sequence[str] = (), retr
         return RateLimited(
             f"{where} still hits Okta's rate limit after {retries} retries ({said}{limit}): wait a minute, "
             f"then run it again or pull fewer pages (max_pages).{tail}", details)
+    if status == 401 and code == "E0000015":
+        return OktaApiError(
+            f"{where} was refused: {said}. The feature is not enabled in this org: "
+            f"an Okta administrator has to turn it on.{tail}", details)
+    if code in ("invalid_dpop_proof", "use_dpop_nonce"):
+        return OktaApiError(
+            f"{where} failed: {said}. The app requires DPoP-bound tokens, which okta_magic does not send: "
+            f"turn off 'Require DPoP' in the app's settings in Okta.{tail}", details)
     if status == 401:
         return OktaApiError(
             f"{where} was refused: {said}. The token is missing, invalid or expired: "
             f"sign in again with %okta_login.{tail}", details)
     hint = {
         400: "Fix the request (path, query or body) and run it again.",
-        403: "Your account may not do this in this org.",
+        403: "" if code else "Your account may not do this in this org.",
         404: "Check the id and the path (GET /api/v1/users/{id}, /api/v1/groups ...).",
         405: f"This endpoint does not accept {request.method}: check the method.",
         409: "The object changed or already exists: fetch it again and retry.",
