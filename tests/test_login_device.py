@@ -1,0 +1,128 @@
+"""Device authorization grant (RFC 8628) polling rules, over httpx.MockTransport."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+
+from okta_magic.device import start_device_login
+from okta_magic.errors import AuthorizationDenied, ConfigError, LoginTimeout, TokenExchangeError
+from okta_magic.login import LoginStatus
+from okta_magic.tokens import Token
+
+ISSUER = "https://example.okta.com"
+
+
+class FakeOrg:
+    """Answers discovery, device authorization, then token polls from a script of errors."""
+
+    def __init__(self, polls: list[str | None], *, device_status: int = 200, device_error: str | None = None) -> None:
+        self.polls = list(polls)
+        self.device_status = device_status
+        self.device_error = device_error
+        self.token_forms: list[dict[str, str]] = []
+        self.device_forms: list[dict[str, str]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        form = {k: v[0] for k, v in parse_qs(request.read().decode()).items()}
+        if path.endswith("openid-configuration"):
+            return httpx.Response(404)  # exercise the Okta org AS fallback paths
+        if path == "/oauth2/v1/device/authorize":
+            self.device_forms.append(form)
+            if self.device_status != 200:
+                return httpx.Response(self.device_status, json={"error": self.device_error, "error_description": "Nope."})
+            return httpx.Response(200, json={
+                "device_code": "dev-code-secret", "user_code": "WDJB-MJHT", "verification_uri": f"{ISSUER}/activate",
+                "verification_uri_complete": f"{ISSUER}/activate?user_code=WDJB-MJHT", "expires_in": 600, "interval": 5,
+            })
+        assert path == "/oauth2/v1/token"
+        self.token_forms.append(form)
+        outcome = self.polls.pop(0)
+        if outcome is None:
+            return httpx.Response(200, json={"access_token": "at-" + "d" * 40, "token_type": "Bearer", "expires_in": 3600, "scope": "okta.users.read"})
+        return httpx.Response(400, json={"error": outcome, "error_description": outcome.replace("_", " ")})
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_750_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run(org: FakeOrg, clock: Clock | None = None) -> tuple[object, list[float], list[LoginStatus], list[Token]]:
+    clock = clock or Clock()
+    slept: list[float] = []
+    statuses: list[LoginStatus] = []
+    tokens: list[Token] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.now += seconds
+
+    login = start_device_login(
+        ISSUER, "0oaNATIVE", ["openid", "okta.users.read"], http=httpx.Client(transport=httpx.MockTransport(org)),
+        clock=clock, sleep=sleep, on_change=statuses.append, on_token=tokens.append,
+    )
+    return login, slept, statuses, tokens
+
+
+def test_pending_then_slow_down_then_token() -> None:
+    org = FakeOrg(["authorization_pending", "slow_down", "authorization_pending", None])
+    login, slept, statuses, tokens = run(org)
+    assert login.user_code == "WDJB-MJHT"  # type: ignore[attr-defined]
+    assert login.verification_uri == f"{ISSUER}/activate"  # type: ignore[attr-defined]
+    token = login.wait(10)  # type: ignore[attr-defined]
+    assert token.scopes_granted == ("okta.users.read",)
+    assert tokens == [token]
+    # RFC 8628 §3.5: slow_down adds 5 s to the interval for all later polls
+    assert slept == [5, 5, 10, 10]
+    assert org.device_forms == [{"client_id": "0oaNATIVE", "scope": "openid okta.users.read"}]
+    assert org.token_forms[0] == {
+        "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": "dev-code-secret", "client_id": "0oaNATIVE",
+    }
+    assert [s.phase for s in statuses] == ["waiting", "signed_in"]
+    assert "WDJB-MJHT" in statuses[0].message and "dev-code-secret" not in repr(login)
+
+
+def test_access_denied_and_expired_token() -> None:
+    login, *_ = run(FakeOrg(["authorization_pending", "access_denied"]))
+    with pytest.raises(AuthorizationDenied, match="refused or cancelled .access_denied."):
+        login.wait(10)  # type: ignore[attr-defined]
+    login, *_ = run(FakeOrg(["expired_token"]))
+    with pytest.raises(LoginTimeout, match="The device code WDJB-MJHT expired"):
+        login.wait(10)  # type: ignore[attr-defined]
+
+
+def test_client_side_expiry_stops_polling() -> None:
+    org = FakeOrg(["authorization_pending"] * 200)
+    login, slept, *_ = run(org)
+    with pytest.raises(LoginTimeout, match="expired before the sign-in was completed"):
+        login.wait(10)  # type: ignore[attr-defined]
+    assert sum(slept) >= 600 and len(org.token_forms) < 125
+
+
+def test_device_endpoint_refusal_names_the_fix() -> None:
+    with pytest.raises(TokenExchangeError, match="unauthorized_client .Nope..; enable the Device Authorization grant"):
+        run(FakeOrg([], device_status=400, device_error="unauthorized_client"))
+
+
+def test_cancel_stops_a_waiting_device_login() -> None:
+    org = FakeOrg(["authorization_pending"] * 5)
+    login = start_device_login(ISSUER, "c", "openid", http=httpx.Client(transport=httpx.MockTransport(org)))
+    login.cancel()
+    assert login.done and login.status.phase == "cancelled"
+    with pytest.raises(Exception, match="cancelled"):
+        login.wait(1)
+
+
+def test_no_device_endpoint_is_a_config_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"issuer": ISSUER, "authorization_endpoint": f"{ISSUER}/a", "token_endpoint": f"{ISSUER}/t"})
+
+    with pytest.raises(ConfigError, match="does not offer the device authorization grant"):
+        start_device_login(ISSUER, "c", "openid", http=httpx.Client(transport=httpx.MockTransport(handler)))
