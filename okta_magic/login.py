@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -291,7 +291,7 @@ class LoginFlow:
                 self._step("callback", "Okta redirected back with an error", {"state": "matches", "result": str(exc)})
                 self._finish("failed", str(exc), error=exc)
                 raise
-            params = dict(p.split("=", 1) if "=" in p else (p, "") for p in urlsplit(url).query.split("&") if p)
+            params = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
             self._step("callback", "Okta redirected the browser back with a one-time code", {
                 "code": mask_secret(code),
                 "state": "matches the state sent (compared in constant time)",

@@ -76,6 +76,10 @@ class _Server(ThreadingHTTPServer):
         log.debug("loopback connection from %s failed", client_address[0], exc_info=True)
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     server_version = "okta_magic-loopback"
@@ -197,7 +201,7 @@ class LoopbackListener:
         return self
 
     def _bind(self, address: str, port: int, *, required: bool) -> _Server | None:
-        server_class = type("_Server6", (_Server,), {"address_family": socket.AF_INET6}) if ":" in address else _Server
+        server_class: type[_Server] = _Server6 if ":" in address else _Server
         try:
             server = server_class((address, port), _Handler)
         except OSError as exc:

@@ -440,7 +440,7 @@ class ClientAuth:
 
 # -- token endpoint -------------------------------------------------------------------------
 
-_TOKEN_HINTS = {
+_TOKEN_HINTS: dict[str, str | dict[str, str]] = {
     "invalid_grant": {
         "authorization_code": "the authorization code expired or was already used; sign in again with %okta_login",
         "refresh_token": "the refresh token is invalid, expired or revoked; sign in again with %okta_login",
