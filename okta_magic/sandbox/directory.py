@@ -1,0 +1,343 @@
+"""The sandbox org's in-memory store: users, groups, memberships, apps, admin roles, System Log.
+
+Owns the objects and their serialized JSON (cached per object, because a
+100,000-user pull re-reads every user once and serialization is the hot path),
+ordered listings with cursor positions, and every mutation (under one lock, since
+the HTTP server thread and the test thread both reach in). It does not know HTTP,
+paging parameters or permissions.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+import secrets
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import orjson
+
+from okta_magic.sandbox import data
+from okta_magic.sandbox.data import DemoApp, DemoUser, SeedData, iso
+from okta_magic.sandbox.search import Predicate
+
+ROLE_LABELS = {
+    "SUPER_ADMIN": "Super Administrator",
+    "ORG_ADMIN": "Organizational Administrator",
+    "APP_ADMIN": "Application Administrator",
+    "USER_ADMIN": "Group Administrator",
+    "HELP_DESK_ADMIN": "Help Desk Administrator",
+    "READ_ONLY_ADMIN": "Read-only Administrator",
+    "REPORT_ADMIN": "Report Administrator",
+    "GROUP_MEMBERSHIP_ADMIN": "Group Membership Administrator",
+}
+
+
+class Listing:
+    """An ordered id list with each id's insertion sequence number, so a cursor survives changes.
+
+    A cursor is the id of the last object returned; its sequence number (kept even
+    after the object is deleted) tells where the next page starts.
+    """
+
+    __slots__ = ("ids", "seqs")
+
+    def __init__(self, ids: list[str], seq: dict[str, int]) -> None:
+        self.ids = ids
+        self.seqs = [seq[i] for i in ids]
+
+    def start_after(self, seq: int) -> int:
+        return bisect.bisect_right(self.seqs, seq)
+
+
+class Directory:
+    """Every object of the org, in list order, with JSON caches."""
+
+    def __init__(self, seeded: SeedData, clock: Callable[[], float], rng: random.Random) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        self._rng = rng
+        self.base_url = ""
+        self.users: dict[str, dict[str, Any]] = {u["id"]: u for u in seeded.users}
+        # Insertion order numbers of every object ever created (never removed: cursors of
+        # deleted objects still resolve). Listings are always in this order.
+        self.seq: dict[str, int] = {}
+        for oid in [u["id"] for u in seeded.users] + [g["id"] for g in seeded.groups] + [a["id"] for a in seeded.apps]:
+            self.seq[oid] = len(self.seq)
+        self.by_login: dict[str, str] = {u["profile"]["login"].lower(): u["id"] for u in seeded.users}
+        self.demo_users: dict[str, DemoUser] = seeded.demo_users
+        self.groups: dict[str, dict[str, Any]] = {g["id"]: g for g in seeded.groups}
+        self.members: dict[str, dict[str, None]] = {gid: dict.fromkeys(uids) for gid, uids in seeded.members.items()}
+        self.everyone_id = seeded.groups[0]["id"]
+        self.apps: dict[str, dict[str, Any]] = {a["id"]: a for a in seeded.apps}
+        self.app_groups: dict[str, list[str]] = dict(seeded.app_groups)
+        self.roles: dict[str, list[dict[str, Any]]] = {}
+        for uid, role_types in seeded.roles.items():
+            for role in role_types:
+                self.assign_role(uid, role)
+        self.events: list[dict[str, Any]] = []
+        self._event_keys: list[tuple[str, int]] = []
+        self._event_json: dict[int, bytes] = {}
+        self._seq = 0
+        for event in seeded.events:
+            self._append_event(event)
+        self.api_tokens: dict[str, str] = {}
+        self.version = 0
+        self._user_json: dict[str, bytes] = {}
+        self._listings: dict[Any, Listing] = {}
+
+    # ---- serialization -------------------------------------------------------------
+
+    def set_base_url(self, url: str) -> None:
+        """Links carry absolute URLs on the org host, so caches depend on it."""
+        with self.lock:
+            self.base_url = url
+            self._user_json.clear()
+
+    def user_json(self, uid: str) -> bytes:
+        """A user as Okta lists it (``_links`` with ``self`` only), serialized once."""
+        cached = self._user_json.get(uid)
+        if cached is None:
+            user = self.users[uid]
+            cached = orjson.dumps({**user, "_links": {"self": {"href": f"{self.base_url}/api/v1/users/{uid}"}}})
+            self._user_json[uid] = cached
+        return cached
+
+    def user_detail(self, uid: str) -> dict[str, Any]:
+        """A user as ``GET /api/v1/users/{id}`` returns it: with lifecycle links for its status."""
+        user = self.users[uid]
+        base = f"{self.base_url}/api/v1/users/{uid}"
+        links: dict[str, Any] = {}
+        status = user["status"]
+        ops = {
+            "STAGED": ("activate",), "PROVISIONED": ("reactivate", "deactivate"),
+            "ACTIVE": ("suspend", "resetPassword", "expirePassword", "deactivate"),
+            "SUSPENDED": ("unsuspend", "deactivate"), "LOCKED_OUT": ("unlock", "deactivate"),
+            "PASSWORD_EXPIRED": ("resetPassword", "deactivate"), "RECOVERY": ("resetPassword", "deactivate"),
+            "DEPROVISIONED": ("activate",),
+        }[status]
+        paths = {"resetPassword": "reset_password", "expirePassword": "expire_password"}
+        for op in ops:
+            links[op] = {"href": f"{base}/lifecycle/{paths.get(op, op)}", "method": "POST"}
+        links["schema"] = {"href": f"{self.base_url}/api/v1/meta/schemas/user/osc{data.USER_TYPE_ID[3:]}"}
+        links["self"] = {"href": base}
+        links["type"] = {"href": f"{self.base_url}/api/v1/meta/types/user/{user['type']['id']}"}
+        return {**user, "_links": links}
+
+    def group_json(self, gid: str) -> dict[str, Any]:
+        group = self.groups[gid]
+        base = f"{self.base_url}/api/v1/groups/{gid}"
+        return {**group, "_links": {"logo": data._LOGOS, "users": {"href": f"{base}/users"},
+                                    "apps": {"href": f"{base}/apps"}}}
+
+    def app_json(self, app_id: str) -> dict[str, Any]:
+        app = self.apps[app_id]
+        base = f"{self.base_url}/api/v1/apps/{app_id}"
+        links: dict[str, Any] = {
+            "uploadLogo": {"href": f"{base}/logo", "hints": {"allow": ["POST"]}},
+            "appLinks": [{"name": app["name"], "href": f"{self.base_url}/home/{app['name']}/{app_id}/2",
+                          "type": "text/html"}],
+            "profileEnrollment": {"href": f"{self.base_url}/api/v1/policies/rstsandboxenroll05d7"},
+            "policies": {"href": f"{base}/policies", "hints": {"allow": ["PUT"]}},
+            "groups": {"href": f"{base}/groups"},
+            "logo": [{"name": "medium", "href": "https://ok12static.oktacdn.com/assets/img/logos/default.6770228fb0dab49a1695ef440a5279bb.png",
+                      "type": "image/png"}],
+            "accessPolicy": {"href": f"{self.base_url}/api/v1/policies/rstsandboxaccess5d7"},
+            "users": {"href": f"{base}/users"},
+        }
+        lifecycle = "deactivate" if app["status"] == "ACTIVE" else "activate"
+        links[lifecycle] = {"href": f"{base}/lifecycle/{lifecycle}"}
+        return {**app, "_links": links}
+
+    def event_json(self, index: int) -> bytes:
+        cached = self._event_json.get(index)
+        if cached is None:
+            cached = self._event_json[index] = orjson.dumps(self.events[index])
+        return cached
+
+    # ---- lookups -------------------------------------------------------------------
+
+    def find_user(self, id_or_login: str) -> str | None:
+        """The id of a user given its id or its login (Okta accepts both, login case-insensitively)."""
+        if id_or_login in self.users:
+            return id_or_login
+        return self.by_login.get(id_or_login.lower())
+
+    def listing(self, key: Any, build: Callable[[], list[str]]) -> Listing:
+        """A cached ordered listing; invalidated whenever the directory changes."""
+        with self.lock:
+            full_key = (self.version, key)
+            found = self._listings.get(full_key)
+            if found is None:
+                if len(self._listings) > 64:
+                    self._listings.clear()
+                found = self._listings[full_key] = Listing(build(), self.seq)
+            return found
+
+    def user_ids(self, include_deprovisioned: bool = False) -> list[str]:
+        """The org's users in list order (the default listing omits DEPROVISIONED, like Okta)."""
+        return list(self.listing(("users", include_deprovisioned), lambda: [
+            uid for uid, u in self.users.items() if include_deprovisioned or u["status"] != "DEPROVISIONED"]).ids)
+
+    def matching_users(self, key: Any, predicate: Predicate) -> Listing:
+        return self.listing(key, lambda: [uid for uid, u in self.users.items() if predicate(u)])
+
+    def groups_of(self, uid: str) -> list[str]:
+        return [gid for gid, members in self.members.items() if uid in members]
+
+    def app_user_ids(self, app_id: str) -> list[str]:
+        """Users assigned to an app through its groups, in user list order."""
+        assigned: dict[str, None] = {}
+        for gid in self.app_groups.get(app_id, []):
+            assigned.update(self.members.get(gid, {}))
+        return [uid for uid in self.users if uid in assigned and self.users[uid]["status"] != "DEPROVISIONED"]
+
+    # ---- mutations -----------------------------------------------------------------
+
+    def touch(self, uid: str | None = None) -> None:
+        self.version += 1
+        if uid is not None:
+            self._user_json.pop(uid, None)
+
+    def new_id(self, prefix: str) -> str:
+        with self.lock:
+            while True:
+                oid = data.okta_id(self._rng, prefix)
+                if oid not in self.users and oid not in self.groups and oid not in self.apps:
+                    return oid
+
+    def add_user(self, user: dict[str, Any]) -> None:
+        with self.lock:
+            self.seq[user["id"]] = len(self.seq)
+            self.users[user["id"]] = user
+            self.by_login[user["profile"]["login"].lower()] = user["id"]
+            self.members[self.everyone_id][user["id"]] = None
+            self.touch(user["id"])
+
+    def replace_profile(self, uid: str, profile: dict[str, Any]) -> None:
+        with self.lock:
+            user = self.users[uid]
+            old_login = user["profile"]["login"].lower()
+            user["profile"] = profile
+            user["lastUpdated"] = iso(self.clock())
+            if profile["login"].lower() != old_login:
+                self.by_login.pop(old_login, None)
+                self.by_login[profile["login"].lower()] = uid
+            self.touch(uid)
+
+    def set_status(self, uid: str, status: str, **timestamps: bool) -> None:
+        with self.lock:
+            user = self.users[uid]
+            now = iso(self.clock())
+            user["status"] = status
+            user["statusChanged"] = now
+            user["lastUpdated"] = now
+            for name, flag in timestamps.items():
+                if flag:
+                    user[name] = now
+            self.touch(uid)
+
+    def remove_user(self, uid: str) -> None:
+        with self.lock:
+            user = self.users.pop(uid)
+            self.by_login.pop(user["profile"]["login"].lower(), None)
+            for members in self.members.values():
+                members.pop(uid, None)
+            self.roles.pop(uid, None)
+            self.touch(uid)
+
+    def add_group(self, group: dict[str, Any]) -> None:
+        with self.lock:
+            self.seq[group["id"]] = len(self.seq)
+            self.groups[group["id"]] = group
+            self.members[group["id"]] = {}
+            self.touch()
+
+    def remove_group(self, gid: str) -> None:
+        with self.lock:
+            del self.groups[gid]
+            del self.members[gid]
+            for gids in self.app_groups.values():
+                if gid in gids:
+                    gids.remove(gid)
+            self.touch()
+
+    def set_membership(self, gid: str, uid: str, member: bool) -> None:
+        with self.lock:
+            if member:
+                self.members[gid][uid] = None
+            else:
+                self.members[gid].pop(uid, None)
+            self.groups[gid]["lastMembershipUpdated"] = iso(self.clock())
+            self.touch()
+
+    def assign_role(self, uid: str, role: str) -> None:
+        created = iso(self.clock())
+        assignment = {
+            "id": "ra1" + secrets.token_hex(7)[:14] + data.ORG_SUFFIX,
+            "label": ROLE_LABELS.get(role, role.replace("_", " ").title()),
+            "type": role,
+            "status": "ACTIVE",
+            "created": created,
+            "lastUpdated": created,
+            "assignmentType": "USER",
+        }
+        self.roles.setdefault(uid, []).append(assignment)
+
+    def role_types(self, uid: str | None) -> set[str]:
+        if uid is None:
+            return set()
+        return {r["type"] for r in self.roles.get(uid, ())}
+
+    def register_demo_apps(self, apps: Iterable[DemoApp]) -> None:
+        """Add the demo OAuth clients as OPENID_CONNECT apps (app id = client id), assigned to the demo users."""
+        demo_group = next(g["id"] for g in self.groups.values() if g["profile"]["name"] == "Sandbox Demo Users")
+        created = iso(self.clock() - 30 * data.DAY)
+        for app in apps:
+            response_types = ["code", "token"] if "implicit" in app.grant_types else ["code"]
+            obj = data.app_object(
+                app.client_id, "oidc_client", app.label or app.name, "OPENID_CONNECT", "ACTIVE", created, created,
+                extra_settings={"oauthClient": {
+                    "client_uri": None, "logo_uri": None, "redirect_uris": list(app.redirect_uris),
+                    "response_types": response_types, "grant_types": list(app.grant_types),
+                    "application_type": app.application_type, "consent_method": "REQUIRED",
+                    "issuer_mode": "ORG_URL", "wildcard_redirect": "DISABLED"}},
+                credentials={"oauthClient": {"autoKeyRotation": True, "client_id": app.client_id,
+                                             "token_endpoint_auth_method": app.token_endpoint_auth_method}},
+            )
+            self.apps[app.client_id] = obj
+            self.seq.setdefault(app.client_id, len(self.seq))
+            self.app_groups[app.client_id] = [demo_group]
+        self.touch()
+
+    # ---- System Log ----------------------------------------------------------------
+
+    def _append_event(self, event: dict[str, Any]) -> None:
+        self._seq += 1
+        key = (event["published"], self._seq)
+        # Events are kept in (published, sequence) order; API actions append at "now".
+        index = bisect.bisect_right(self._event_keys, key)
+        if index == len(self.events):
+            self.events.append(event)
+            self._event_keys.append(key)
+        else:
+            self.events.insert(index, event)
+            self._event_keys.insert(index, key)
+            self._event_json.clear()
+
+    def add_event(self, event: dict[str, Any]) -> None:
+        with self.lock:
+            self._append_event(event)
+
+    def event_key(self, index: int) -> tuple[str, int]:
+        return self._event_keys[index]
+
+    def event_index_after(self, key: tuple[str, int]) -> int:
+        return bisect.bisect_right(self._event_keys, key)
+
+    def event_index_before(self, key: tuple[str, int]) -> int:
+        return bisect.bisect_left(self._event_keys, key)
+
+    def event_index_from(self, published: str) -> int:
+        return bisect.bisect_left(self._event_keys, (published, 0))

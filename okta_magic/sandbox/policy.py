@@ -1,0 +1,190 @@
+"""What the sandbox org lets a request do: scopes, admin roles, rate limits, fault-injection knobs.
+
+Scope rules come from the packaged scope catalogue (Okta's OpenAPI spec; ``.manage``
+covers ``.read``). Role rules follow Okta's standard admin roles, reduced to the
+Management API subset the sandbox serves. Rate limits are per endpoint bucket over
+a 60-second window that starts with the bucket's first request (Okta's windows are
+not aligned to the minute) and runs on the sandbox clock. Knobs inject latency,
+5xx, 429 and dropped connections with their own seeded random generator.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from okta_magic.scopes import catalogue, missing_scopes
+
+WINDOW_SECONDS = 60
+DEFAULT_RATE_LIMITS: dict[str, int] = {
+    "/api/v1": 1200,
+    "/api/v1/users": 600,
+    "/api/v1/users/{id}": 2000,
+    "/api/v1/groups": 500,
+    "/api/v1/groups/{id}": 1000,
+    "/api/v1/apps": 100,
+    "/api/v1/apps/{id}": 500,
+    "/api/v1/logs": 120,
+}
+
+FULL_ADMIN = frozenset({"SUPER_ADMIN", "ORG_ADMIN"})
+READ_ADMIN = frozenset({"READ_ONLY_ADMIN", "REPORT_ADMIN"})
+HELP_DESK = frozenset({"HELP_DESK_ADMIN", "USER_ADMIN", "GROUP_MEMBERSHIP_ADMIN"})
+HELP_DESK_LIFECYCLE = frozenset({"unlock", "reset_password", "unsuspend"})
+
+
+def needed_scopes(method: str, path: str) -> tuple[str, ...]:
+    """The scopes Okta requires for a request; empty for operations outside the catalogue."""
+    return catalogue().scopes_for(method, path)
+
+
+def first_missing_scope(method: str, path: str, held: Iterable[str], self_read: bool) -> str | None:
+    """The scope to name in ``WWW-Authenticate`` when the token lacks one, else None.
+
+    ``okta.users.read.self`` is enough to read one's own user ("Scope naming":
+    ``.self`` limits the scope to the signed-in user).
+    """
+    held = list(held)
+    needed = needed_scopes(method, path)
+    if not needed:
+        return None
+    if self_read and method == "GET" and "okta.users.read.self" in held:
+        return None
+    missing = missing_scopes(held, needed)
+    return missing[0] if missing else None
+
+
+def role_allows(roles: set[str], method: str, path: str, is_self: bool) -> bool:
+    """True when the caller's admin roles permit the call (403 E0000006 otherwise)."""
+    if roles & FULL_ADMIN:
+        return True
+    parts = [p for p in path.split("/") if p][2:]  # drop "api", "v1"
+    resource = parts[0] if parts else ""
+    if is_self and method == "GET" and resource == "users" and (len(parts) == 2 or parts[2:] == ["groups"]):
+        return True
+    if roles & READ_ADMIN and method == "GET" and resource in ("users", "groups", "apps", "logs"):
+        return True
+    if roles & HELP_DESK:
+        if method == "GET" and resource in ("users", "groups") and "roles" not in parts:
+            return True
+        if method == "POST" and resource == "users" and len(parts) == 4 and parts[2] == "lifecycle":
+            return parts[3] in HELP_DESK_LIFECYCLE
+    if "APP_ADMIN" in roles:
+        if resource == "apps" or (method == "GET" and resource in ("users", "groups")):
+            return True
+    return False
+
+
+def _bucket_regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}/]+\})", template)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts) + r"(?:/|\Z)")
+
+
+@dataclass
+class Window:
+    start: float = 0.0
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: int
+
+
+class RateLimiter:
+    """Per-bucket request counters; the most specific bucket that matches a path wins."""
+
+    def __init__(self, limits: Mapping[str, int] | None, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._limits: dict[str, int] = dict(DEFAULT_RATE_LIMITS)
+        self._limits.update(limits or {})
+        self._windows: dict[str, Window] = {}
+        self._order: list[tuple[str, re.Pattern[str]]] = []
+        self._resort()
+
+    def _resort(self) -> None:
+        def rank(template: str) -> tuple[int, int]:
+            return (-template.count("/"), template.count("{"))
+
+        self._order = [(t, _bucket_regex(t)) for t in sorted(self._limits, key=rank)]
+
+    def set_limit(self, bucket: str, per_minute: int) -> None:
+        with self._lock:
+            self._limits[bucket] = per_minute
+            self._windows.pop(bucket, None)
+            self._resort()
+
+    def bucket_for(self, path: str) -> str:
+        for template, regex in self._order:
+            if regex.match(path):
+                return template
+        return "/api/v1"
+
+    def hit(self, path: str) -> RateDecision:
+        """Count one request against its bucket and say whether it may proceed."""
+        bucket = self.bucket_for(path)
+        now = self._clock()
+        with self._lock:
+            limit = self._limits[bucket]
+            window = self._windows.setdefault(bucket, Window(now, 0))
+            if now >= window.start + WINDOW_SECONDS or now < window.start:
+                window.start, window.count = now, 0
+            reset = int(window.start + WINDOW_SECONDS + 0.999)
+            if window.count >= limit:
+                return RateDecision(False, limit, 0, reset)
+            window.count += 1
+            return RateDecision(True, limit, limit - window.count, reset)
+
+    def peek(self, path: str) -> RateDecision:
+        """The headers for a forced 429 (the ``rate_429`` knob): current limit, nothing left."""
+        bucket = self.bucket_for(path)
+        now = self._clock()
+        with self._lock:
+            window = self._windows.setdefault(bucket, Window(now, 0))
+            return RateDecision(False, self._limits[bucket], 0, int(window.start + WINDOW_SECONDS + 0.999))
+
+
+class Knobs:
+    """Test knobs: added latency, random 5xx, random 429, dropped connections (seeded RNG)."""
+
+    def __init__(self, seed: int, latency: float = 0.0, error_rate: float = 0.0, rate_429: float = 0.0,
+                 drop_rate: float = 0.0) -> None:
+        self._rng = random.Random(seed ^ 0x5A17D0)
+        self._lock = threading.Lock()
+        self.latency = latency
+        self.error_rate = error_rate
+        self.rate_429 = rate_429
+        self.drop_rate = drop_rate
+
+    def __repr__(self) -> str:
+        return (f"Knobs(latency={self.latency}, error_rate={self.error_rate}, rate_429={self.rate_429}, "
+                f"drop_rate={self.drop_rate})")
+
+    def set(self, latency: float | None = None, error_rate: float | None = None, rate_429: float | None = None,
+            drop_rate: float | None = None) -> None:
+        with self._lock:
+            for name, value in (("latency", latency), ("error_rate", error_rate), ("rate_429", rate_429),
+                                ("drop_rate", drop_rate)):
+                if value is not None:
+                    if value < 0 or (name != "latency" and value > 1):
+                        raise ValueError(f"{name} must be between 0 and 1 (latency: seconds >= 0)")
+                    setattr(self, name, float(value))
+
+    def roll(self, rate: float) -> bool:
+        if rate <= 0:
+            return False
+        if rate >= 1:
+            return True
+        with self._lock:
+            return self._rng.random() < rate
+
+    def pick(self, options: tuple[int, ...]) -> int:
+        with self._lock:
+            return options[int(self._rng.random() * len(options))]

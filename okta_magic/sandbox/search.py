@@ -1,0 +1,264 @@
+"""Okta's SCIM-like ``search`` and ``filter`` expressions: parse once, evaluate against JSON objects.
+
+Grammar (RFC 7644 §3.4.2.2 subset, as Okta documents it for ``/api/v1/users``):
+``attrPath op "value"``, ``attrPath pr``, ``and``, ``or``, ``not``, parentheses.
+Operators: eq, sw, co, gt, ge, lt, le, pr (no ``ne``, like Okta). Attribute names are
+case-sensitive; operators and values are case-insensitive. Which attribute may use
+which operator is up to the caller (``allow``), because ``search`` and ``filter``
+differ (Okta: "co works only on firstName, lastName, email and login").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+Predicate = Callable[[dict[str, Any]], bool]
+OPERATORS = ("eq", "sw", "co", "gt", "ge", "lt", "le", "pr")
+
+_TOKEN = re.compile(r'\s*(?:(\()|(\))|"((?:[^"\\]|\\.)*)"|([^\s()"]+))')
+
+
+class SearchError(ValueError):
+    """The expression is not valid (Okta answers 400 E0000031 "Invalid search criteria.")."""
+
+
+class _Tok:
+    __slots__ = ("kind", "text")
+
+    def __init__(self, kind: str, text: str) -> None:
+        self.kind = kind  # "(" ")" "str" "word"
+        self.text = text
+
+
+def _tokenize(text: str) -> list[_Tok]:
+    tokens: list[_Tok] = []
+    pos = 0
+    text = text.strip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            raise SearchError(f"Unexpected character at position {pos}.")
+        if m.group(1):
+            tokens.append(_Tok("(", "("))
+        elif m.group(2):
+            tokens.append(_Tok(")", ")"))
+        elif m.group(3) is not None:
+            tokens.append(_Tok("str", re.sub(r"\\(.)", r"\1", m.group(3))))
+        else:
+            tokens.append(_Tok("word", m.group(4)))
+        pos = m.end()
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return tokens
+
+
+def _getter(path: str) -> Callable[[dict[str, Any]], Any]:
+    parts = path.split(".")
+    if len(parts) == 1:
+        key = parts[0]
+        return lambda obj: obj.get(key)
+    if len(parts) == 2:
+        a, b = parts
+
+        def get2(obj: dict[str, Any]) -> Any:
+            inner = obj.get(a)
+            return inner.get(b) if isinstance(inner, dict) else None
+
+        return get2
+
+    def get_n(obj: dict[str, Any]) -> Any:
+        cur: Any = obj
+        for part in parts:
+            if not isinstance(cur, dict):
+                return None
+            cur = cur.get(part)
+        return cur
+
+    return get_n
+
+
+def _literal(tok: _Tok) -> Any:
+    if tok.kind == "str":
+        return tok.text
+    word = tok.text.lower()
+    if word == "true":
+        return True
+    if word == "false":
+        return False
+    if word == "null":
+        return None
+    try:
+        return int(tok.text)
+    except ValueError:
+        try:
+            return float(tok.text)
+        except ValueError:
+            raise SearchError(f"Invalid value {tok.text!r}: quote string values.") from None
+
+
+def _norm(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _compare(op: str, actual: Any, wanted: Any) -> bool:
+    if actual is None:
+        return wanted is None and op == "eq"
+    if isinstance(actual, list):
+        return any(_compare(op, item, wanted) for item in actual)
+    if isinstance(actual, bool) or isinstance(wanted, bool):
+        if op != "eq":
+            return False
+        if isinstance(wanted, str):
+            return str(actual).lower() == wanted
+        return actual == wanted
+    if isinstance(actual, str):
+        a = actual.lower()
+        w = wanted if isinstance(wanted, str) else str(wanted).lower()
+    elif isinstance(actual, (int, float)) and isinstance(wanted, (int, float)):
+        a, w = actual, wanted
+    else:
+        a, w = str(actual).lower(), str(wanted).lower()
+    if op == "eq":
+        return bool(a == w)
+    if op == "sw":
+        return isinstance(a, str) and a.startswith(str(w))
+    if op == "co":
+        return isinstance(a, str) and str(w) in a
+    try:
+        if op == "gt":
+            return bool(a > w)
+        if op == "ge":
+            return bool(a >= w)
+        if op == "lt":
+            return bool(a < w)
+        if op == "le":
+            return bool(a <= w)
+    except TypeError:
+        return False
+    raise SearchError(f"Unknown operator {op!r}.")
+
+
+class _Parser:
+    def __init__(self, tokens: list[_Tok], allow: Callable[[str, str], bool]) -> None:
+        self.tokens = tokens
+        self.i = 0
+        self.allow = allow
+
+    def peek_word(self) -> str | None:
+        if self.i < len(self.tokens) and self.tokens[self.i].kind == "word":
+            return self.tokens[self.i].text.lower()
+        return None
+
+    def next(self) -> _Tok:
+        if self.i >= len(self.tokens):
+            raise SearchError("The expression ended too early.")
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
+
+    def parse(self) -> Predicate:
+        pred = self.parse_or()
+        if self.i != len(self.tokens):
+            raise SearchError(f"Unexpected {self.tokens[self.i].text!r}.")
+        return pred
+
+    def parse_or(self) -> Predicate:
+        parts = [self.parse_and()]
+        while self.peek_word() == "or":
+            self.i += 1
+            parts.append(self.parse_and())
+        if len(parts) == 1:
+            return parts[0]
+        return lambda obj: any(p(obj) for p in parts)
+
+    def parse_and(self) -> Predicate:
+        parts = [self.parse_unary()]
+        while self.peek_word() == "and":
+            self.i += 1
+            parts.append(self.parse_unary())
+        if len(parts) == 1:
+            return parts[0]
+        return lambda obj: all(p(obj) for p in parts)
+
+    def parse_unary(self) -> Predicate:
+        tok = self.next()
+        if tok.kind == "(":
+            inner = self.parse_or()
+            if self.next().kind != ")":
+                raise SearchError("Missing ')'.")
+            return inner
+        if tok.kind == "word" and tok.text.lower() == "not":
+            if not self.allow("", "not"):
+                raise SearchError("'not' is not supported here.")
+            inner = self.parse_unary()
+            return lambda obj: not inner(obj)
+        if tok.kind != "word":
+            raise SearchError(f"Expected an attribute name, found {tok.text!r}.")
+        attr = tok.text
+        op_tok = self.next()
+        op = op_tok.text.lower()
+        if op_tok.kind != "word" or op not in OPERATORS:
+            raise SearchError(f"Unknown operator {op_tok.text!r}.")
+        if not self.allow(attr, op):
+            raise SearchError(f"Operator {op!r} is not supported for {attr!r}.")
+        get = _getter(attr)
+        if op == "pr":
+            return lambda obj: get(obj) is not None
+        wanted = _norm(_literal(self.next()))
+        if op == "eq" and isinstance(wanted, str):
+            def eq(obj: dict[str, Any]) -> bool:
+                actual = get(obj)
+                if isinstance(actual, str):
+                    return actual.lower() == wanted
+                return _compare("eq", actual, wanted)
+
+            return eq
+        return lambda obj: _compare(op, get(obj), wanted)
+
+
+def compile_expression(text: str, allow: Callable[[str, str], bool] | None = None) -> Predicate:
+    """A predicate for a search/filter expression; ``allow(attr, op)`` rejects what the endpoint refuses."""
+    if not text or not text.strip():
+        raise SearchError("The expression is empty.")
+    return _Parser(_tokenize(text), allow or (lambda attr, op: True)).parse()
+
+
+# Okta: ``co`` only on these four profile attributes.
+CONTAINS_ATTRIBUTES = frozenset({"profile.firstName", "profile.lastName", "profile.email", "profile.login"})
+# Okta: ``filter`` on /api/v1/users only on these, ``eq`` only except lastUpdated.
+USER_FILTER_ATTRIBUTES = frozenset({"status", "lastUpdated", "id", "profile.login", "profile.email",
+                                    "profile.firstName", "profile.lastName"})
+
+
+def allow_user_search(attr: str, op: str) -> bool:
+    """The rules of ``/api/v1/users?search=``."""
+    if op == "co":
+        return attr in CONTAINS_ATTRIBUTES
+    return True
+
+
+def allow_user_filter(attr: str, op: str) -> bool:
+    """The rules of ``/api/v1/users?filter=``."""
+    if op == "not":
+        return False
+    if attr not in USER_FILTER_ATTRIBUTES:
+        return False
+    if attr == "lastUpdated":
+        return op in ("eq", "gt", "ge", "lt", "le")
+    return op == "eq"
+
+
+def allow_group_filter(attr: str, op: str) -> bool:
+    """The rules of ``/api/v1/groups?filter=`` (type, id, timestamps)."""
+    if op == "not":
+        return False
+    if attr in ("lastUpdated", "lastMembershipUpdated", "created"):
+        return op in ("eq", "gt", "ge", "lt", "le")
+    return attr in ("type", "id") and op == "eq"
+
+
+def allow_log_filter(attr: str, op: str) -> bool:
+    """System Log ``filter``: any attribute but ``published`` (Okta refuses it), eq/sw/co/pr and ranges."""
+    return attr != "published"

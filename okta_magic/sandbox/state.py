@@ -1,0 +1,48 @@
+"""The shared state one running sandbox org hands to its route handlers.
+
+A plain container so that ``oauth`` (the authorization server) and ``api`` (the
+Management API) see the same directory, token authority, clock and knobs
+without importing each other.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from okta_magic.sandbox.data import DemoApp
+from okta_magic.sandbox.directory import Directory
+from okta_magic.sandbox.policy import Knobs, RateLimiter
+from okta_magic.sandbox.tokens import TokenAuthority
+
+
+class SandboxClock:
+    """Real time plus an offset that only moves forward (``Sandbox.advance_clock``)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("the sandbox clock only moves forward")
+        self.offset += seconds
+
+
+@dataclass
+class OrgState:
+    """Everything the handlers of one sandbox org share."""
+
+    directory: Directory
+    authority: TokenAuthority
+    limiter: RateLimiter
+    knobs: Knobs
+    clock: SandboxClock
+    apps: dict[str, DemoApp]
+    url: str = ""
+    clients: dict[str, DemoApp] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.clients = {app.client_id: app for app in self.apps.values()}

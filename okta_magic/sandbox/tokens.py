@@ -1,0 +1,216 @@
+"""Signing keys and JWTs of the sandbox org: access tokens, ID tokens, client assertions.
+
+Owns the org's RS256 signing key (published at ``/oauth2/v1/keys``), minting of
+access and ID tokens, their validation against the sandbox clock, revocation
+(RFC 7009) and verification of ``private_key_jwt`` client assertions
+(RFC 7523 §3). It knows nothing about HTTP.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+ACCESS_TOKEN_LIFETIME = 3600  # Okta's org AS: fixed at one hour
+ID_TOKEN_LIFETIME = 3600
+ASSERTION_MAX_AHEAD = 3600  # Okta: a client assertion's exp may be at most 1 h ahead
+
+
+def new_rsa_key() -> rsa.RSAPrivateKey:
+    """A fresh 2048-bit RSA key (the size Okta requires for RS256)."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def private_pem(key: rsa.RSAPrivateKey) -> str:
+    """PKCS#8 PEM of a private key (only handed to the demo service app)."""
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode("ascii")
+
+
+def _b64uint(value: int) -> str:
+    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def public_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, str]:
+    """The public half as a JWK (RFC 7517), the shape Okta serves in its key set."""
+    numbers = key.public_key().public_numbers()
+    return {"kty": "RSA", "alg": "RS256", "kid": kid, "use": "sig", "e": _b64uint(numbers.e), "n": _b64uint(numbers.n)}
+
+
+def half_hash(value: str) -> str:
+    """OIDC Core §3.1.3.6 at_hash: left half of SHA-256, base64url."""
+    digest = hashlib.sha256(value.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode("ascii")
+
+
+@dataclass
+class AccessGrant:
+    """What a valid access token allows: who, through which app, with which scopes."""
+
+    jti: str
+    client_id: str
+    scopes: tuple[str, ...]
+    user_id: str | None
+    subject: str
+    expires_at: int
+    claims: dict[str, Any] = field(repr=False, default_factory=dict)
+
+
+class TokenAuthority:
+    """Mints and checks the org's tokens; revocation is remembered by ``jti``."""
+
+    def __init__(self, issuer_getter: Any, clock: Any) -> None:
+        self._issuer = issuer_getter  # callable: the org URL is known only once the port is bound
+        self._clock = clock
+        self._key = new_rsa_key()
+        self.kid = secrets.token_urlsafe(32)[:43]
+        self._public = self._key.public_key()
+        self._revoked: set[str] = set()
+        self._cache: dict[str, AccessGrant] = {}
+        self._used_assertions: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"TokenAuthority(kid={self.kid!r})"
+
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        """The JSON Web Key Set for ``/oauth2/v1/keys``."""
+        return {"keys": [public_jwk(self._key, self.kid)]}
+
+    def mint_access_token(
+        self, *, client_id: str, scopes: Sequence[str], user_id: str | None, subject: str, origin: str | None = None
+    ) -> tuple[str, AccessGrant]:
+        """An RS256 access token shaped like Okta's org AS tokens (claims ver, jti, iss, aud, cid, uid, scp, sub)."""
+        now = int(self._clock())
+        issuer = self._issuer()
+        jti = "AT." + secrets.token_urlsafe(32)
+        claims: dict[str, Any] = {
+            "ver": 1,
+            "jti": jti,
+            "iss": issuer,
+            "aud": issuer,
+            "iat": now,
+            "exp": now + ACCESS_TOKEN_LIFETIME,
+            "cid": client_id,
+        }
+        if user_id is not None:
+            claims["uid"] = user_id
+        claims["scp"] = list(scopes)
+        claims["sub"] = subject
+        token = jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
+        grant = AccessGrant(jti, client_id, tuple(scopes), user_id, subject, now + ACCESS_TOKEN_LIFETIME, claims)
+        if origin is not None:
+            grant.claims = {**claims, "_origin": origin}
+        with self._lock:
+            self._cache[token] = grant
+        return token, grant
+
+    def mint_id_token(
+        self, *, client_id: str, user: Mapping[str, Any], nonce: str | None, access_token: str | None, auth_time: int
+    ) -> str:
+        """An OIDC ID token (OIDC Core §2) for a signed-in demo user; nonce echoed when sent."""
+        now = int(self._clock())
+        profile = user["profile"]
+        claims: dict[str, Any] = {
+            "sub": user["id"],
+            "name": f"{profile['firstName']} {profile['lastName']}",
+            "email": profile["email"],
+            "ver": 1,
+            "iss": self._issuer(),
+            "aud": client_id,
+            "iat": now,
+            "exp": now + ID_TOKEN_LIFETIME,
+            "jti": "ID." + secrets.token_urlsafe(32),
+            "amr": ["pwd"],
+            "idp": "00o" + user["id"][3:],
+            "preferred_username": profile["login"],
+            "auth_time": auth_time,
+        }
+        if nonce is not None:
+            claims["nonce"] = nonce
+        if access_token is not None:
+            claims["at_hash"] = half_hash(access_token)
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
+
+    def check_access_token(self, token: str) -> AccessGrant | None:
+        """The grant behind a token, or None when it is malformed, forged, expired or revoked."""
+        grant = self._cache.get(token)
+        if grant is None:
+            try:
+                claims = jwt.decode(
+                    token,
+                    self._public,
+                    algorithms=["RS256"],
+                    audience=self._issuer(),
+                    issuer=self._issuer(),
+                    options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+                )
+            except jwt.PyJWTError:
+                return None
+            grant = AccessGrant(
+                claims["jti"], claims["cid"], tuple(claims.get("scp", ())), claims.get("uid"), claims["sub"],
+                int(claims["exp"]), claims,
+            )
+            with self._lock:
+                self._cache[token] = grant
+        if grant.jti in self._revoked or grant.expires_at <= self._clock():
+            return None
+        return grant
+
+    def revoke_jti(self, jti: str) -> None:
+        """Make every copy of the token with this id invalid (RFC 7009 §2.1)."""
+        with self._lock:
+            self._revoked.add(jti)
+
+    def revoke_origin(self, origin: str) -> None:
+        """Revoke every access token minted from one authorization code (RFC 6749 §4.1.2 replay rule)."""
+        with self._lock:
+            for grant in self._cache.values():
+                if grant.claims.get("_origin") == origin:
+                    self._revoked.add(grant.jti)
+
+    def verify_client_assertion(
+        self, assertion: str, *, client_id: str, public_key_pem: str, audience: str
+    ) -> str | None:
+        """None when a private_key_jwt assertion is valid (RFC 7523 §3), else the reason it is not.
+
+        The signature is checked with the app's registered public key; ``exp`` against
+        the sandbox clock and no more than one hour ahead; ``jti`` only once.
+        """
+        try:
+            claims = jwt.decode(
+                assertion,
+                serialization.load_pem_public_key(public_key_pem.encode("ascii")),  # type: ignore[arg-type]
+                algorithms=["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"],
+                audience=audience,
+                options={"verify_exp": False, "verify_iat": False, "verify_nbf": False, "require": ["exp", "jti"]},
+            )
+        except jwt.InvalidAudienceError:
+            return "The audience claim for client_assertion must be the endpoint invoked for the request."
+        except jwt.PyJWTError:
+            return "The client_assertion signature is invalid."
+        now = self._clock()
+        if claims.get("iss") != client_id or claims.get("sub") != client_id:
+            return "The client_assertion token must have 'iss' and 'sub' equal to the client_id."
+        exp = claims["exp"]
+        if not isinstance(exp, (int, float)) or exp <= now:
+            return "The client_assertion token is expired."
+        if exp > now + ASSERTION_MAX_AHEAD:
+            return "The client_assertion token has an expiration too far into the future."
+        jti = str(claims["jti"])
+        with self._lock:
+            if jti in self._used_assertions:
+                return "The client_assertion token has already been used."
+            self._used_assertions.add(jti)
+        return None
