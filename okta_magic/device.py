@@ -98,7 +98,10 @@ class DeviceLogin:
     def wait(self, timeout: float | None = None) -> Token:
         """Block until the device sign-in ends; return the token or raise its error."""
         if not self._done.wait(timeout):
-            raise LoginTimeout(f"Still waiting for the device sign-in after {timeout:.0f} s; enter the code {self.user_code} at {self.verification_uri}.")
+            raise LoginTimeout(
+                f"Still waiting for the device sign-in after {timeout:.0f} s; enter the code {self.user_code} at "
+                f"{self.verification_uri}."
+            )
         if self._status.token is not None:
             return self._status.token
         raise self._status.error or LoginError(self._status.message)
@@ -106,7 +109,11 @@ class DeviceLogin:
     def cancel(self) -> None:
         """Stop polling (the code stays valid at Okta until it expires)."""
         self._cancelled.set()
-        self._finish("cancelled", "Device sign-in cancelled.", error=LoginError("The device sign-in was cancelled. Run %okta_login --device to start again."))
+        self._finish(
+            "cancelled",
+            "Device sign-in cancelled.",
+            error=LoginError("The device sign-in was cancelled. Run %okta_login --device to start again."),
+        )
 
     # -- polling thread ---------------------------------------------------------------------------
 
@@ -128,7 +135,12 @@ class DeviceLogin:
             if self._cancelled.is_set():
                 return
             if self._clock() >= self.expires_at:
-                self._fail(LoginTimeout(f"The device code {self.user_code} expired before the sign-in was completed. Run %okta_login --device again."))
+                self._fail(
+                    LoginTimeout(
+                        f"The device code {self.user_code} expired before the sign-in was completed. Run "
+                        "%okta_login --device again."
+                    )
+                )
                 return
             now = self._clock()
             try:
@@ -141,12 +153,21 @@ class DeviceLogin:
                     log.debug("device poll: slow_down, interval now %s s", interval)
                     continue
                 if exc.error == "access_denied":
-                    self._fail(AuthorizationDenied(
-                        "The device sign-in was refused or cancelled (access_denied). If you did not cancel, ask an Okta admin to assign you to the app.",
-                        error="access_denied", description=exc.description,
-                    ))
+                    self._fail(
+                        AuthorizationDenied(
+                            "The device sign-in was refused or cancelled (access_denied). If you did not cancel, "
+                            "ask an Okta admin to assign you to the app.",
+                            error="access_denied",
+                            description=exc.description,
+                        )
+                    )
                 elif exc.error == "expired_token":
-                    self._fail(LoginTimeout(f"The device code {self.user_code} expired before the sign-in was completed. Run %okta_login --device again."))
+                    self._fail(
+                        LoginTimeout(
+                            f"The device code {self.user_code} expired before the sign-in was completed. Run "
+                            "%okta_login --device again."
+                        )
+                    )
                 else:
                     self._fail(exc)
                 return
@@ -159,7 +180,11 @@ class DeviceLogin:
                 return
             try:
                 token = Token.from_token_response(
-                    body, issuer=self._metadata.issuer, client_id=self._auth.client_id, scopes_requested=self._scopes, now=now
+                    body,
+                    issuer=self._metadata.issuer,
+                    client_id=self._auth.client_id,
+                    scopes_requested=self._scopes,
+                    now=now,
                 )
             except OktaMagicError as exc:
                 self._fail(exc)
@@ -175,7 +200,9 @@ class DeviceLogin:
     def _fail(self, exc: OktaMagicError) -> None:
         self._finish("failed", str(exc), error=exc)
 
-    def _finish(self, phase: Phase, message: str, *, token: Token | None = None, error: OktaMagicError | None = None) -> None:
+    def _finish(
+        self, phase: Phase, message: str, *, token: Token | None = None, error: OktaMagicError | None = None
+    ) -> None:
         with self._lock:
             if self._done.is_set():
                 return
@@ -227,10 +254,14 @@ def start_device_login(
     auth = oauth.ClientAuth(client_id)
     data = {"client_id": client_id, "scope": " ".join(scope_list)}
     try:
-        response = client.post(metadata.device_authorization_endpoint, data=data, headers={"Accept": "application/json"})
+        response = client.post(
+            metadata.device_authorization_endpoint, data=data, headers={"Accept": "application/json"}
+        )
     except httpx.TransportError as exc:
         host = httpx.URL(metadata.device_authorization_endpoint).host
-        raise NetworkError(f"Could not reach {host} ({type(exc).__name__}). Check the org URL and your network connection.", host=host) from None
+        raise NetworkError(
+            f"Could not reach {host} ({type(exc).__name__}). Check the org URL and your network connection.", host=host
+        ) from None
     body: Any
     try:
         body = response.json()
@@ -240,14 +271,17 @@ def start_device_login(
         error = body.get("error") if isinstance(body, dict) else None
         description = body.get("error_description") if isinstance(body, dict) else None
         hint = {
-            "unauthorized_client": "enable the Device Authorization grant for the app in Okta Admin Console > Applications > the app > General",
+            "unauthorized_client": "enable the Device Authorization grant for the app in Okta Admin Console > "
+            "Applications > the app > General",
             "invalid_client": "check the client id (the device grant needs a native app)",
-            "invalid_scope": "grant the scopes to the app in Okta Admin Console > Applications > the app > Okta API Scopes",
+            "invalid_scope": "grant the scopes to the app in Okta Admin Console > Applications > the app > Okta "
+            "API Scopes",
         }.get(str(error), "check the app's settings in Okta Admin Console")
         desc = f" ({' '.join(str(description).split())})" if description else ""
         raise TokenExchangeError(
             f"The device sign-in was refused: {error or f'HTTP {response.status_code}'}{desc}; {hint}.",
-            error=str(error) if error else None, description=str(description) if description else None,
+            error=str(error) if error else None,
+            description=str(description) if description else None,
         )
     for required in ("device_code", "user_code", "verification_uri"):
         if not body.get(required):
@@ -256,7 +290,9 @@ def start_device_login(
     login = DeviceLogin(
         user_code=str(body["user_code"]),
         verification_uri=str(body["verification_uri"]),
-        verification_uri_complete=str(body["verification_uri_complete"]) if body.get("verification_uri_complete") else None,
+        verification_uri_complete=str(body["verification_uri_complete"])
+        if body.get("verification_uri_complete")
+        else None,
         expires_at=now + float(body.get("expires_in", 600)),
         interval=float(body.get("interval", DEFAULT_INTERVAL)),
         device_code=str(body["device_code"]),

@@ -172,7 +172,9 @@ class LoginFlow:
                 raise
             url = self.authorize_url
             assert url is not None
-            self._set(LoginStatus("waiting", f"Waiting for you to sign in at {urlsplit(self.issuer).netloc} in your browser…"))
+            self._set(
+                LoginStatus("waiting", f"Waiting for you to sign in at {urlsplit(self.issuer).netloc} in your browser…")
+            )
         if open_browser is not None:
             try:
                 open_browser(url)
@@ -201,7 +203,10 @@ class LoginFlow:
         if self._status.phase == "idle":
             raise LoginError("The sign-in has not been started; call start() first.")
         if not self._done.wait(timeout):
-            raise LoginTimeout(f"Still waiting for the sign-in after {timeout:.0f} s; finish it in the browser, or run %okta_login again.")
+            raise LoginTimeout(
+                f"Still waiting for the sign-in after {timeout:.0f} s; finish it in the browser, or run "
+                "%okta_login again."
+            )
         status = self._status
         if status.token is not None:
             return status.token
@@ -211,8 +216,11 @@ class LoginFlow:
 
     def cancel(self) -> None:
         """Stop waiting: close the listener and mark the flow cancelled (no-op once done)."""
-        self._finish("cancelled", "Sign-in cancelled. Run %okta_login to start again.",
-                     error=LoginError("The sign-in was cancelled. Run %okta_login to start again."))
+        self._finish(
+            "cancelled",
+            "Sign-in cancelled. Run %okta_login to start again.",
+            error=LoginError("The sign-in was cancelled. Run %okta_login to start again."),
+        )
 
     def keeper(self) -> TokenKeeper:
         """A TokenKeeper for the signed-in token, refreshing it when a refresh token was issued.
@@ -223,7 +231,9 @@ class LoginFlow:
         token = self._status.token
         if token is None or self.metadata is None or self._auth is None:
             raise LoginError("Not signed in yet; wait for the sign-in to finish.")
-        refresh = oauth.refresher(self.metadata, self._auth, self._http, clock=self._clock) if token.refresh_token else None
+        refresh = (
+            oauth.refresher(self.metadata, self._auth, self._http, clock=self._clock) if token.refresh_token else None
+        )
         return TokenKeeper(token, refresh, clock=self._clock)
 
     # -- steps ---------------------------------------------------------------------------------
@@ -232,30 +242,47 @@ class LoginFlow:
         """Discovery, client authentication and a fresh authorization request."""
         metadata = oauth.discover(self.issuer, self._http)
         self.metadata = metadata
-        self._step("discovery", "Discover the org authorization server's endpoints", {
-            "issuer": metadata.issuer,
-            "source": f"{self.issuer}/.well-known/openid-configuration" if metadata.discovered
-            else "Okta org authorization server defaults (no discovery document)",
-            **metadata.endpoints(),
-            "pkce_methods": " ".join(metadata.code_challenge_methods_supported) or "(not advertised)",
-        })
+        self._step(
+            "discovery",
+            "Discover the org authorization server's endpoints",
+            {
+                "issuer": metadata.issuer,
+                "source": f"{self.issuer}/.well-known/openid-configuration"
+                if metadata.discovered
+                else "Okta org authorization server defaults (no discovery document)",
+                **metadata.endpoints(),
+                "pkce_methods": " ".join(metadata.code_challenge_methods_supported) or "(not advertised)",
+            },
+        )
         self._auth = oauth.ClientAuth.choose(
-            self.client_id, metadata, client_secret=self._client_secret, method=self._auth_method  # type: ignore[arg-type]
+            self.client_id,
+            metadata,
+            client_secret=self._client_secret,
+            method=self._auth_method,  # type: ignore[arg-type]
         )
         request = oauth.AuthorizationRequest.new(self.client_id, self.redirect_uri, self.scopes)
         self._request = request
-        self._step("pkce", "Make a one-time PKCE secret and its challenge (RFC 7636)", {
-            "code_verifier": f"{mask_secret(request.code_verifier)} (43 random characters; kept in this kernel until the token request)",
-            "code_challenge": request.code_challenge,
-            "code_challenge_method": "S256 = BASE64URL(SHA256(code_verifier))",
-            "why": "only this kernel can redeem the code, even if someone else sees it",
-        })
+        self._step(
+            "pkce",
+            "Make a one-time PKCE secret and its challenge (RFC 7636)",
+            {
+                "code_verifier": f"{mask_secret(request.code_verifier)} (43 random characters; kept in this "
+                "kernel until the token request)",
+                "code_challenge": request.code_challenge,
+                "code_challenge_method": "S256 = BASE64URL(SHA256(code_verifier))",
+                "why": "only this kernel can redeem the code, even if someone else sees it",
+            },
+        )
         self.authorize_url = request.url(metadata)
-        self._step("authorize", "Send the browser to Okta's authorize endpoint", {
-            "url": self.authorize_url,
-            **request.params(),
-            "client_authentication": self._auth.method,
-        })
+        self._step(
+            "authorize",
+            "Send the browser to Okta's authorize endpoint",
+            {
+                "url": self.authorize_url,
+                **request.params(),
+                "client_authentication": self._auth.method,
+            },
+        )
 
     def _on_listener_callback(self, url: str) -> CallbackReply:
         try:
@@ -266,37 +293,55 @@ class LoginFlow:
             return CallbackReply(True, "Sign-in failed", str(exc), 400)
         who = (token.claims() or {}).get("sub") or (token.id_token_claims() or {}).get("preferred_username")
         as_whom = f" as {who}" if who else ""
-        return CallbackReply(True, "Signed in", f"You are signed in to {urlsplit(self.issuer).netloc}{as_whom}. Return to your notebook; you can close this tab.")
+        return CallbackReply(
+            True,
+            "Signed in",
+            f"You are signed in to {urlsplit(self.issuer).netloc}{as_whom}. Return to your notebook; you can "
+            "close this tab.",
+        )
 
     def _complete(self, url: str) -> Token:
         """Validate a callback, exchange the code and finish; the one path for listener and paste-back."""
         with self._callback_lock:
             phase = self._status.phase
             if phase in _TERMINAL:
-                raise LoginError(f"This sign-in is already over ({phase.replace('_', ' ')}); run %okta_login to start a new one.")
+                raise LoginError(
+                    f"This sign-in is already over ({phase.replace('_', ' ')}); run %okta_login to start a new one."
+                )
             if phase != "waiting" or self._request is None or self.metadata is None or self._auth is None:
                 raise LoginError("The sign-in has not been started; run %okta_login first.")
             request, metadata, auth = self._request, self.metadata, self._auth
             try:
                 code = oauth.parse_callback(
-                    url, request.state, metadata.issuer, metadata.authorization_response_iss_parameter_supported,
+                    url,
+                    request.state,
+                    metadata.issuer,
+                    metadata.authorization_response_iss_parameter_supported,
                     requested_scopes=request.scopes,
                 )
             except StateMismatch:
-                self._step("callback", "A redirect arrived that does not belong to this sign-in", {
-                    "state": "MISMATCH: ignored; still waiting for the real redirect (RFC 6749 §10.12)",
-                })
+                self._step(
+                    "callback",
+                    "A redirect arrived that does not belong to this sign-in",
+                    {
+                        "state": "MISMATCH: ignored; still waiting for the real redirect (RFC 6749 §10.12)",
+                    },
+                )
                 raise
             except OktaMagicError as exc:
                 self._step("callback", "Okta redirected back with an error", {"state": "matches", "result": str(exc)})
                 self._finish("failed", str(exc), error=exc)
                 raise
             params = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-            self._step("callback", "Okta redirected the browser back with a one-time code", {
-                "code": mask_secret(code),
-                "state": "matches the state sent (compared in constant time)",
-                "iss": params.get("iss", "(not sent)"),
-            })
+            self._step(
+                "callback",
+                "Okta redirected the browser back with a one-time code",
+                {
+                    "code": mask_secret(code),
+                    "state": "matches the state sent (compared in constant time)",
+                    "iss": params.get("iss", "(not sent)"),
+                },
+            )
             self._set(LoginStatus("exchanging", "Exchanging the code for a token…"))
             try:
                 token = self._exchange(code, request, metadata, auth)
@@ -311,20 +356,33 @@ class LoginFlow:
         self, code: str, request: oauth.AuthorizationRequest, metadata: oauth.ProviderMetadata, auth: oauth.ClientAuth
     ) -> Token:
         now = self._clock()
-        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": request.redirect_uri, "code_verifier": request.code_verifier}
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": request.redirect_uri,
+            "code_verifier": request.code_verifier,
+        }
         url, body, headers = oauth.token_request(metadata, auth, form, now=now)
-        self._step("token_request", "Redeem the code at the token endpoint with the PKCE verifier", {
-            "curl": oauth.curl_command(url, body, headers),
-            "code_verifier": f"{request.code_verifier} (shown now: it is used up by this request)",
-            "check": "Okta hashes the verifier and compares it with the code_challenge sent earlier",
-        })
+        self._step(
+            "token_request",
+            "Redeem the code at the token endpoint with the PKCE verifier",
+            {
+                "curl": oauth.curl_command(url, body, headers),
+                "code_verifier": f"{request.code_verifier} (shown now: it is used up by this request)",
+                "check": "Okta hashes the verifier and compares it with the code_challenge sent earlier",
+            },
+        )
         token = oauth.exchange_code(metadata, auth, request, code, self._http, now=now)
         id_claims, jwks = None, None
         if token.id_token:
             jwks = oauth.fetch_jwks(metadata, self._http)
             id_claims = oauth.check_id_token(
-                token.id_token, issuer=metadata.issuer, client_id=self.client_id,
-                nonce=request.nonce if request.wants_openid else None, now=now, jwks=jwks,
+                token.id_token,
+                issuer=metadata.issuer,
+                client_id=self.client_id,
+                nonce=request.nonce if request.wants_openid else None,
+                now=now,
+                jwks=jwks,
             )
         not_granted = [s for s in request.scopes if s not in token.scopes_granted]
         details = {
@@ -334,7 +392,9 @@ class LoginFlow:
             "scopes_not_granted": " ".join(not_granted) or "(none)",
             "expires_in": f"{token.expires_in(now):.0f} s" if token.expires_at else "unknown",
             "refresh_token": "issued" if token.refresh_token else "not issued (request offline_access to get one)",
-            "claims (decoded, not verified)": json.dumps(token.claims(), indent=2, sort_keys=True) if token.claims() else "(opaque token)",
+            "claims (decoded, not verified)": json.dumps(token.claims(), indent=2, sort_keys=True)
+            if token.claims()
+            else "(opaque token)",
         }
         if id_claims is not None:
             details["id_token"] = "checked: iss, aud, exp, nonce" + (" and signature" if jwks is not None else "")
@@ -352,7 +412,9 @@ class LoginFlow:
         )
         self._finish("failed", str(exc), error=exc)
 
-    def _finish(self, phase: Phase, message: str, *, token: Token | None = None, error: OktaMagicError | None = None) -> None:
+    def _finish(
+        self, phase: Phase, message: str, *, token: Token | None = None, error: OktaMagicError | None = None
+    ) -> None:
         with self._lock:
             if self._done.is_set():
                 return

@@ -58,12 +58,12 @@ class CallbackReply:
 def _page(reply: CallbackReply) -> bytes:
     colour = "#0a7a2f" if reply.status < 400 else "#b00020"
     return (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(reply.title)} - okta_magic</title></head>"
-        "<body style=\"font-family:system-ui,sans-serif;max-width:36em;margin:4em auto\">"
-        f"<h1 style=\"color:{colour}\">{html.escape(reply.title)}</h1>"
+        '<body style="font-family:system-ui,sans-serif;max-width:36em;margin:4em auto">'
+        f'<h1 style="color:{colour}">{html.escape(reply.title)}</h1>'
         f"<p>{html.escape(reply.message)}</p></body></html>"
-    ).encode("utf-8")
+    ).encode()
 
 
 class _Server(ThreadingHTTPServer):
@@ -189,7 +189,10 @@ class LoopbackListener:
                 log.debug("also listening on [::1]:%s", self.port)
         for server in self._servers:
             thread = threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"okta-loopback-{self.port}", daemon=True
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name=f"okta-loopback-{self.port}",
+                daemon=True,
             )
             thread.start()
             self._threads.append(thread)
@@ -270,12 +273,16 @@ class LoopbackListener:
         url = f"{self._parts.scheme}://{netloc}{path_and_query}"
         with self._handle_lock:
             if self._finished:
-                return CallbackReply(False, "Already finished", "This sign-in is already over. Return to your notebook.", 410)
+                return CallbackReply(
+                    False, "Already finished", "This sign-in is already over. Return to your notebook.", 410
+                )
             try:
                 reply = self._on_callback(url)
             except Exception:  # noqa: BLE001 - a bug in the callback must not kill the listener
                 log.exception("the sign-in callback handler failed")
-                return CallbackReply(False, "Sign-in error", "Something went wrong handling this redirect; see the notebook.", 500)
+                return CallbackReply(
+                    False, "Sign-in error", "Something went wrong handling this redirect; see the notebook.", 500
+                )
             if reply.final:
                 self._finished = True
             return reply

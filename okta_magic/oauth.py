@@ -80,7 +80,8 @@ def _host(url: str) -> str:
 def _network_error(url: str, exc: httpx.TransportError) -> NetworkError:
     host = _host(url)
     return NetworkError(
-        f"Could not reach {host} ({type(exc).__name__}). Check the org URL and your network connection, then try again.",
+        f"Could not reach {host} ({type(exc).__name__}). Check the org URL and your network connection, then try "
+        "again.",
         host=host,
     )
 
@@ -130,7 +131,11 @@ class ProviderMetadata:
             device_authorization_endpoint=f"{base}/device/authorize",
             introspection_endpoint=f"{base}/introspect",
             token_endpoint_auth_methods_supported=(
-                "client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none",
+                "client_secret_basic",
+                "client_secret_post",
+                "client_secret_jwt",
+                "private_key_jwt",
+                "none",
             ),
             code_challenge_methods_supported=("S256",),
             discovered=False,
@@ -164,14 +169,20 @@ class ProviderMetadata:
             code_challenge_methods_supported=many("code_challenge_methods_supported"),
             grant_types_supported=many("grant_types_supported"),
             scopes_supported=many("scopes_supported"),
-            authorization_response_iss_parameter_supported=doc.get("authorization_response_iss_parameter_supported") is True,
+            authorization_response_iss_parameter_supported=doc.get("authorization_response_iss_parameter_supported")
+            is True,
         )
 
     def endpoints(self) -> dict[str, str]:
         """The endpoints found, by name (for display)."""
         names = (
-            "authorization_endpoint", "token_endpoint", "revocation_endpoint", "jwks_uri", "userinfo_endpoint",
-            "device_authorization_endpoint", "introspection_endpoint",
+            "authorization_endpoint",
+            "token_endpoint",
+            "revocation_endpoint",
+            "jwks_uri",
+            "userinfo_endpoint",
+            "device_authorization_endpoint",
+            "introspection_endpoint",
         )
         return {name: getattr(self, name) for name in names if getattr(self, name)}
 
@@ -202,7 +213,9 @@ def discover(issuer: str, http: httpx.Client) -> ProviderMetadata:
     except ValueError:
         doc = None
     if not isinstance(doc, dict):
-        raise ConfigError(f"{url} is not an OpenID discovery document; check the org URL (e.g. https://yourorg.okta.com).")
+        raise ConfigError(
+            f"{url} is not an OpenID discovery document; check the org URL (e.g. https://yourorg.okta.com)."
+        )
     metadata = ProviderMetadata.from_document(doc)
     if metadata.issuer != issuer:
         raise ConfigError(
@@ -288,13 +301,20 @@ class AuthorizationRequest:
 # -- the redirect back ------------------------------------------------------------------
 
 _DENIAL_HINTS = {
-    "access_denied": "Sign-in was cancelled or refused{desc}. If you did not cancel, ask an Okta admin to assign you to the app, then run %okta_login again.",
-    "invalid_request": "Okta rejected the sign-in request{desc}. Check the client id, scopes and redirect URI, then run %okta_login again.",
-    "unauthorized_client": "The app may not use the authorization code flow{desc}. Enable the Authorization Code grant for it in Okta Admin Console > Applications > the app > General.",
-    "unsupported_response_type": "The app does not allow response_type=code{desc}. Enable the Authorization Code grant for it in Okta Admin Console > Applications > the app > General.",
-    "login_required": "Okta needs you to sign in interactively{desc}. Run %okta_login again and complete the sign-in page.",
-    "consent_required": "Okta needs your consent for the requested scopes{desc}. Run %okta_login again and approve them.",
-    "interaction_required": "Okta needs you to complete a step in the browser{desc}. Run %okta_login again and finish the sign-in page.",
+    "access_denied": "Sign-in was cancelled or refused{desc}. If you did not cancel, ask an Okta admin to assign "
+    "you to the app, then run %okta_login again.",
+    "invalid_request": "Okta rejected the sign-in request{desc}. Check the client id, scopes and redirect URI, "
+    "then run %okta_login again.",
+    "unauthorized_client": "The app may not use the authorization code flow{desc}. Enable the Authorization Code "
+    "grant for it in Okta Admin Console > Applications > the app > General.",
+    "unsupported_response_type": "The app does not allow response_type=code{desc}. Enable the Authorization Code "
+    "grant for it in Okta Admin Console > Applications > the app > General.",
+    "login_required": "Okta needs you to sign in interactively{desc}. Run %okta_login again and complete the "
+    "sign-in page.",
+    "consent_required": "Okta needs your consent for the requested scopes{desc}. Run %okta_login again and "
+    "approve them.",
+    "interaction_required": "Okta needs you to complete a step in the browser{desc}. Run %okta_login again and "
+    "finish the sign-in page.",
     "server_error": "Okta had an internal error during sign-in{desc}. Wait a moment and run %okta_login again.",
     "temporarily_unavailable": "Okta is temporarily unavailable{desc}. Wait a moment and run %okta_login again.",
 }
@@ -350,21 +370,33 @@ def parse_callback(
     query = parts.query or (url.strip()[1:] if url.strip().startswith("?") else "")
     params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
     if not params and parts.fragment:
-        raise LoginError("The redirect carries its result after '#' (implicit flow); this sign-in needs response_type=code. Run %okta_login again.")
+        raise LoginError(
+            "The redirect carries its result after '#' (implicit flow); this sign-in needs response_type=code. "
+            "Run %okta_login again."
+        )
     if not pkce.states_equal(expected_state, params.get("state")):
         raise StateMismatch(
-            "The sign-in response does not belong to this sign-in (state mismatch). Use the newest sign-in link, or run %okta_login again."
+            "The sign-in response does not belong to this sign-in (state mismatch). Use the newest sign-in link, "
+            "or run %okta_login again."
         )
     iss = params.get("iss")
     if iss is not None and iss != normalize_issuer(issuer) and iss != issuer:
         # RFC 9207 §2.4: a different issuer means a mix-up; never send the code anywhere
-        raise LoginError(f"The sign-in response came from issuer {iss}, not {normalize_issuer(issuer)}; it was ignored. Run %okta_login again.")
+        raise LoginError(
+            f"The sign-in response came from issuer {iss}, not {normalize_issuer(issuer)}; it was ignored. Run "
+            "%okta_login again."
+        )
     if iss is None and iss_required:
-        raise LoginError("The sign-in response has no iss parameter although the provider promises one (RFC 9207); run %okta_login again.")
+        raise LoginError(
+            "The sign-in response has no iss parameter although the provider promises one (RFC 9207); run "
+            "%okta_login again."
+        )
     if "error" in params:
         error = params["error"] or "unknown_error"
         description = params.get("error_description") or None
-        raise AuthorizationDenied(denial_message(error, description, requested_scopes), error=error, description=description)
+        raise AuthorizationDenied(
+            denial_message(error, description, requested_scopes), error=error, description=description
+        )
     code = params.get("code")
     if not code:
         raise LoginError("The sign-in response has no authorization code. Run %okta_login again.")
@@ -435,7 +467,9 @@ class ClientAuth:
         elif self.method == "private_key_jwt":
             assert self.private_key is not None
             data["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-            data["client_assertion"] = client_assertion(self.client_id, token_endpoint, self.private_key, now=now, kid=self.kid)
+            data["client_assertion"] = client_assertion(
+                self.client_id, token_endpoint, self.private_key, now=now, kid=self.kid
+            )
 
 
 # -- token endpoint -------------------------------------------------------------------------
@@ -447,12 +481,17 @@ _TOKEN_HINTS: dict[str, str | dict[str, str]] = {
         DEVICE_CODE_GRANT: "the device code is invalid or expired; start the device sign-in again",
         "client_credentials": "the client assertion was refused; check the app's public key and the kid",
     },
-    "invalid_client": "Okta did not accept the app's credentials ({method}); check the client id and the app's Client authentication setting",
-    "unauthorized_client": "the app may not use the {grant} grant; enable it in Okta Admin Console > Applications > the app > General > Grant type",
+    "invalid_client": "Okta did not accept the app's credentials ({method}); check the client id and the app's "
+    "Client authentication setting",
+    "unauthorized_client": "the app may not use the {grant} grant; enable it in Okta Admin Console > "
+    "Applications > the app > General > Grant type",
     "unsupported_grant_type": "the server does not support the {grant} grant",
-    "invalid_scope": "the scopes are not granted to the app; grant them in Okta Admin Console > Applications > the app > Okta API Scopes",
-    "invalid_dpop_proof": "this app requires DPoP; turn off 'Require Demonstrating Proof of Possession (DPoP) header in token requests' for it in Okta Admin Console, then sign in again",
-    "use_dpop_nonce": "this app requires DPoP; turn off 'Require Demonstrating Proof of Possession (DPoP) header in token requests' for it in Okta Admin Console, then sign in again",
+    "invalid_scope": "the scopes are not granted to the app; grant them in Okta Admin Console > Applications > "
+    "the app > Okta API Scopes",
+    "invalid_dpop_proof": "this app requires DPoP; turn off 'Require Demonstrating Proof of Possession (DPoP) "
+    "header in token requests' for it in Okta Admin Console, then sign in again",
+    "use_dpop_nonce": "this app requires DPoP; turn off 'Require Demonstrating Proof of Possession (DPoP) header "
+    "in token requests' for it in Okta Admin Console, then sign in again",
     "access_denied": "access was denied",
 }
 
@@ -476,7 +515,9 @@ def _token_error(response: httpx.Response, grant: str, auth: ClientAuth) -> Toke
     else:
         text = "sign in again with %okta_login, or check the app's settings in Okta Admin Console"
     desc = f" ({_one_line(description)})" if description else ""
-    return TokenExchangeError(f"The token request was refused: {error}{desc}; {text}.", error=error, description=description)
+    return TokenExchangeError(
+        f"The token request was refused: {error}{desc}; {text}.", error=error, description=description
+    )
 
 
 def post_token(
@@ -572,15 +613,21 @@ def refresh(
         NetworkError.
     """
     if not token.refresh_token:
-        raise TokenExchangeError("This sign-in has no refresh token (request offline_access to get one); sign in again with %okta_login.")
+        raise TokenExchangeError(
+            "This sign-in has no refresh token (request offline_access to get one); sign in again with %okta_login."
+        )
     now = time.time() if now is None else now
     data = {"grant_type": "refresh_token", "refresh_token": token.refresh_token}
     if scopes:
         data["scope"] = " ".join(scopes)
     body = post_token(metadata, auth, data, http, now)
     return Token.from_token_response(
-        body, issuer=metadata.issuer, client_id=auth.client_id,
-        scopes_requested=tuple(scopes) if scopes else token.scopes_requested, now=now, previous=token,
+        body,
+        issuer=metadata.issuer,
+        client_id=auth.client_id,
+        scopes_requested=tuple(scopes) if scopes else token.scopes_requested,
+        now=now,
+        previous=token,
     )
 
 
@@ -763,16 +810,25 @@ def _verify_signature(id_token: str, jwks: Mapping[str, Any]) -> None:
         keyset = jwt.PyJWKSet.from_dict(dict(jwks))
         candidates = [k for k in keyset.keys if header.get("kid") in (None, k.key_id)]
         if not candidates:
-            raise LoginError("The ID token is signed with a key the provider does not publish; sign in again with %okta_login.")
+            raise LoginError(
+                "The ID token is signed with a key the provider does not publish; sign in again with %okta_login."
+            )
         alg = str(header.get("alg", "RS256"))
         for key in candidates:
             try:
-                jwt.decode(id_token, key.key, algorithms=[alg], options={"verify_aud": False, "verify_exp": False, "verify_iat": False, "verify_nbf": False})
+                jwt.decode(
+                    id_token,
+                    key.key,
+                    algorithms=[alg],
+                    options={"verify_aud": False, "verify_exp": False, "verify_iat": False, "verify_nbf": False},
+                )
                 return
             except jwt.InvalidSignatureError:
                 continue
     except LoginError:
         raise
     except jwt.PyJWTError as exc:
-        raise LoginError(f"The ID token could not be verified ({type(exc).__name__}); sign in again with %okta_login.") from None
+        raise LoginError(
+            f"The ID token could not be verified ({type(exc).__name__}); sign in again with %okta_login."
+        ) from None
     raise LoginError("The ID token signature is invalid; sign in again with %okta_login.")

@@ -247,7 +247,9 @@ class Token:
         }
 
     def __repr__(self) -> str:
-        return f"Token({self.token_type} {mask_secret(self.access_token)}, scopes={' '.join(self.scopes_granted) or '?'}, {self._expiry_phrase(time.time())})"
+        scopes = " ".join(self.scopes_granted) or "?"
+        expiry = self._expiry_phrase(time.time())
+        return f"Token({self.token_type} {mask_secret(self.access_token)}, scopes={scopes}, {expiry})"
 
     __str__ = __repr__
 
@@ -349,5 +351,6 @@ class TokenKeeper:
             self._token = token
 
     def __repr__(self) -> str:
-        return f"TokenKeeper({self._token!r}, refresh={'yes' if self._refresher and self._token.refresh_token else 'no'})"
-
+        return (
+            f"TokenKeeper({self._token!r}, refresh={'yes' if self._refresher and self._token.refresh_token else 'no'})"
+        )

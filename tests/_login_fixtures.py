@@ -108,5 +108,7 @@ class Browser:
                 data[self.press] = form.buttons[self.press]
             target = urljoin(str(response.url), form.action or str(response.url))
             visited.append(target)
-            response = self.http.post(target, data=data) if form.method == "post" else self.http.get(target, params=data)
+            response = (
+                self.http.post(target, data=data) if form.method == "post" else self.http.get(target, params=data)
+            )
         raise AssertionError(f"the sign-in did not reach the redirect URI in {max_steps} steps: {visited}")

@@ -33,16 +33,33 @@ class FakeOrg:
         if path == "/oauth2/v1/device/authorize":
             self.device_forms.append(form)
             if self.device_status != 200:
-                return httpx.Response(self.device_status, json={"error": self.device_error, "error_description": "Nope."})
-            return httpx.Response(200, json={
-                "device_code": "dev-code-secret", "user_code": "WDJB-MJHT", "verification_uri": f"{ISSUER}/activate",
-                "verification_uri_complete": f"{ISSUER}/activate?user_code=WDJB-MJHT", "expires_in": 600, "interval": 5,
-            })
+                return httpx.Response(
+                    self.device_status, json={"error": self.device_error, "error_description": "Nope."}
+                )
+            return httpx.Response(
+                200,
+                json={
+                    "device_code": "dev-code-secret",
+                    "user_code": "WDJB-MJHT",
+                    "verification_uri": f"{ISSUER}/activate",
+                    "verification_uri_complete": f"{ISSUER}/activate?user_code=WDJB-MJHT",
+                    "expires_in": 600,
+                    "interval": 5,
+                },
+            )
         assert path == "/oauth2/v1/token"
         self.token_forms.append(form)
         outcome = self.polls.pop(0)
         if outcome is None:
-            return httpx.Response(200, json={"access_token": "at-" + "d" * 40, "token_type": "Bearer", "expires_in": 3600, "scope": "okta.users.read"})
+            return httpx.Response(
+                200,
+                json={
+                    "access_token": "at-" + "d" * 40,
+                    "token_type": "Bearer",
+                    "expires_in": 3600,
+                    "scope": "okta.users.read",
+                },
+            )
         return httpx.Response(400, json={"error": outcome, "error_description": outcome.replace("_", " ")})
 
 
@@ -65,8 +82,14 @@ def run(org: FakeOrg, clock: Clock | None = None) -> tuple[object, list[float], 
         clock.now += seconds
 
     login = start_device_login(
-        ISSUER, "0oaNATIVE", ["openid", "okta.users.read"], http=httpx.Client(transport=httpx.MockTransport(org)),
-        clock=clock, sleep=sleep, on_change=statuses.append, on_token=tokens.append,
+        ISSUER,
+        "0oaNATIVE",
+        ["openid", "okta.users.read"],
+        http=httpx.Client(transport=httpx.MockTransport(org)),
+        clock=clock,
+        sleep=sleep,
+        on_change=statuses.append,
+        on_token=tokens.append,
     )
     return login, slept, statuses, tokens
 
@@ -83,7 +106,9 @@ def test_pending_then_slow_down_then_token() -> None:
     assert slept == [5, 5, 10, 10]
     assert org.device_forms == [{"client_id": "0oaNATIVE", "scope": "openid okta.users.read"}]
     assert org.token_forms[0] == {
-        "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": "dev-code-secret", "client_id": "0oaNATIVE",
+        "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+        "device_code": "dev-code-secret",
+        "client_id": "0oaNATIVE",
     }
     assert [s.phase for s in statuses] == ["waiting", "signed_in"]
     assert "WDJB-MJHT" in statuses[0].message and "dev-code-secret" not in repr(login)
@@ -122,7 +147,9 @@ def test_cancel_stops_a_waiting_device_login() -> None:
 
 def test_no_device_endpoint_is_a_config_error() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"issuer": ISSUER, "authorization_endpoint": f"{ISSUER}/a", "token_endpoint": f"{ISSUER}/t"})
+        return httpx.Response(
+            200, json={"issuer": ISSUER, "authorization_endpoint": f"{ISSUER}/a", "token_endpoint": f"{ISSUER}/t"}
+        )
 
     with pytest.raises(ConfigError, match="does not offer the device authorization grant"):
         start_device_login(ISSUER, "c", "openid", http=httpx.Client(transport=httpx.MockTransport(handler)))

@@ -107,7 +107,13 @@ def test_timeout_calls_back_and_frees_the_port() -> None:
 
 
 @pytest.mark.parametrize(
-    "uri", ["https://127.0.0.1:8765/callback", "http://0.0.0.0:8765/callback", "http://example.com:8765/cb", "http://127.0.0.1/cb"]
+    "uri",
+    [
+        "https://127.0.0.1:8765/callback",
+        "http://0.0.0.0:8765/callback",
+        "http://example.com:8765/cb",
+        "http://127.0.0.1/cb",
+    ],
 )
 def test_only_loopback_http_redirects_with_a_port_are_accepted(uri: str) -> None:
     with pytest.raises(ConfigError, match="loopback|no port"):

@@ -31,7 +31,9 @@ META = ProviderMetadata.okta_org_defaults(ISSUER)
 NOW = 1_750_000_000.0
 SECRET = "s3cr3t/with+special&chars=yes"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-PEM = KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+PEM = KEY.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+).decode()
 
 
 class Recorder:
@@ -54,7 +56,12 @@ class Recorder:
 
 
 def token_body(**extra: object) -> dict[str, object]:
-    body: dict[str, object] = {"token_type": "Bearer", "expires_in": 3600, "access_token": "at-" + "x" * 40, "scope": "openid okta.users.read"}
+    body: dict[str, object] = {
+        "token_type": "Bearer",
+        "expires_in": 3600,
+        "access_token": "at-" + "x" * 40,
+        "scope": "openid okta.users.read",
+    }
     body.update(extra)
     return body
 
@@ -74,7 +81,12 @@ def discovery_doc(issuer: str = ISSUER, **extra: object) -> dict[str, object]:
         "revocation_endpoint": f"{issuer}/oauth2/v1/revoke",
         "jwks_uri": f"{issuer}/oauth2/v1/keys",
         "device_authorization_endpoint": f"{issuer}/oauth2/v1/device/authorize",
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "none",
+        ],
         "code_challenge_methods_supported": ["S256"],
     }
     doc.update(extra)
@@ -82,7 +94,9 @@ def discovery_doc(issuer: str = ISSUER, **extra: object) -> dict[str, object]:
 
 
 def test_discover_reads_the_document_and_checks_the_issuer() -> None:
-    rec = Recorder(lambda r: httpx.Response(200, json=discovery_doc(authorization_response_iss_parameter_supported=True)))
+    rec = Recorder(
+        lambda r: httpx.Response(200, json=discovery_doc(authorization_response_iss_parameter_supported=True))
+    )
     meta = oauth.discover(ISSUER + "/", rec.client())
     assert str(rec.requests[0].url) == f"{ISSUER}/.well-known/openid-configuration"
     assert meta.discovered and meta.issuer == ISSUER
@@ -184,8 +198,17 @@ def test_parse_callback_state_is_checked_before_error() -> None:
 @pytest.mark.parametrize(
     ("error", "description", "expected"),
     [
-        ("access_denied", "User cancelled", "Sign-in was cancelled or refused (access_denied: User cancelled). If you did not cancel, ask an Okta admin"),
-        ("invalid_request", "bad redirect", "Okta rejected the sign-in request (invalid_request: bad redirect). Check the client id"),
+        (
+            "access_denied",
+            "User cancelled",
+            "Sign-in was cancelled or refused (access_denied: User cancelled). If you did not cancel, ask an "
+            "Okta admin",
+        ),
+        (
+            "invalid_request",
+            "bad redirect",
+            "Okta rejected the sign-in request (invalid_request: bad redirect). Check the client id",
+        ),
         ("unsupported_response_type", None, "Enable the Authorization Code grant for it in Okta Admin Console"),
         ("login_required", None, "Okta needs you to sign in interactively (login_required)"),
         ("temporarily_unavailable", None, "Wait a moment"),
@@ -208,10 +231,18 @@ def test_invalid_scope_names_the_scopes_and_where_to_grant_them() -> None:
     with pytest.raises(AuthorizationDenied) as info:
         oauth.parse_callback(url, "S", ISSUER, requested_scopes=["openid", "okta.users.read", "okta.logs.read"])
     message = str(info.value)
-    assert "The scope okta.logs.read must be granted to the app in Okta Admin Console > Applications > the app > Okta API Scopes" in message
+    assert (
+        "The scope okta.logs.read must be granted to the app in Okta Admin Console > Applications > the app > "
+        "Okta API Scopes" in message
+    )
     # no scope named in the description: the okta.* scopes requested are the suspects
     with pytest.raises(AuthorizationDenied, match="The scopes okta.users.read okta.apps.read must be granted"):
-        oauth.parse_callback(cb(error="invalid_scope", state="S"), "S", ISSUER, requested_scopes=["openid", "okta.users.read", "okta.apps.read"])
+        oauth.parse_callback(
+            cb(error="invalid_scope", state="S"),
+            "S",
+            ISSUER,
+            requested_scopes=["openid", "okta.users.read", "okta.apps.read"],
+        )
 
 
 def test_rfc9207_iss_must_match_and_may_be_required() -> None:
@@ -265,7 +296,9 @@ def test_client_secret_basic_form_encodes_before_base64() -> None:
 
 def test_client_secret_post_puts_both_in_the_body() -> None:
     rec = Recorder(ok_token)
-    oauth.exchange_code(META, ClientAuth("0oaWEB", "client_secret_post", client_secret=SECRET), REQ, "c", rec.client(), now=NOW)
+    oauth.exchange_code(
+        META, ClientAuth("0oaWEB", "client_secret_post", client_secret=SECRET), REQ, "c", rec.client(), now=NOW
+    )
     form = rec.form()
     assert form["client_id"] == "0oaWEB" and form["client_secret"] == SECRET
     assert "authorization" not in rec.requests[0].headers
@@ -293,7 +326,13 @@ def test_private_key_jwt_client_credentials() -> None:
     assert form["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
     assertion = form["client_assertion"]
     assert jwt.get_unverified_header(assertion) == {"alg": "RS256", "kid": "key-1", "typ": "JWT"}
-    claims = jwt.decode(assertion, KEY.public_key(), algorithms=["RS256"], audience=META.token_endpoint, options={"verify_exp": False, "verify_iat": False})
+    claims = jwt.decode(
+        assertion,
+        KEY.public_key(),
+        algorithms=["RS256"],
+        audience=META.token_endpoint,
+        options={"verify_exp": False, "verify_iat": False},
+    )
     assert claims["iss"] == claims["sub"] == "0oaSERVICE"
     assert claims["aud"] == f"{ISSUER}/oauth2/v1/token"
     assert claims["iat"] == int(NOW) and 0 < claims["exp"] - claims["iat"] <= 3600
@@ -307,7 +346,13 @@ def test_assertion_from_jwk_uses_its_kid_and_caps_lifetime() -> None:
     jwk["kid"] = "jwk-kid"
     a = client_assertion("c", "https://x/token", jwk, now=NOW, lifetime=99999)
     assert jwt.get_unverified_header(a)["kid"] == "jwk-kid"
-    claims = jwt.decode(a, KEY.public_key(), algorithms=["RS256"], audience="https://x/token", options={"verify_exp": False, "verify_iat": False})
+    claims = jwt.decode(
+        a,
+        KEY.public_key(),
+        algorithms=["RS256"],
+        audience="https://x/token",
+        options={"verify_exp": False, "verify_iat": False},
+    )
     assert claims["exp"] - claims["iat"] == 3600
     b = client_assertion("c", "https://x/token", PEM, now=NOW)
     assert jwt.decode(b, options={"verify_signature": False})["jti"] != claims["jti"]
@@ -315,7 +360,9 @@ def test_assertion_from_jwk_uses_its_kid_and_caps_lifetime() -> None:
 
 def test_unreadable_or_public_keys_are_config_errors_without_key_text() -> None:
     with pytest.raises(ConfigError, match="could not be read") as info:
-        client_assertion("c", "https://x/token", "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----", now=NOW)
+        client_assertion(
+            "c", "https://x/token", "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----", now=NOW
+        )
     assert "not a key" not in str(info.value)
     public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key()))
     with pytest.raises(ConfigError, match="PRIVATE key"):
@@ -330,7 +377,11 @@ def test_unreadable_or_public_keys_are_config_errors_without_key_text() -> None:
     [
         ("invalid_grant", "the authorization code expired or was already used; sign in again with %okta_login"),
         ("invalid_client", "Okta did not accept the app's credentials (none)"),
-        ("invalid_dpop_proof", "this app requires DPoP; turn off 'Require Demonstrating Proof of Possession (DPoP) header in token requests'"),
+        (
+            "invalid_dpop_proof",
+            "this app requires DPoP; turn off 'Require Demonstrating Proof of Possession (DPoP) header in token "
+            "requests'",
+        ),
         ("use_dpop_nonce", "this app requires DPoP"),
         ("unauthorized_client", "may not use the authorization_code grant"),
     ],
@@ -348,7 +399,14 @@ def test_token_errors_have_hints(error: str, expected: str) -> None:
 
 def test_non_oauth_error_and_network_failure() -> None:
     with pytest.raises(TokenExchangeError, match="HTTP 502 without an OAuth error"):
-        oauth.exchange_code(META, ClientAuth("c"), REQ, "c", Recorder(lambda r: httpx.Response(502, text="bad gateway")).client(), now=NOW)
+        oauth.exchange_code(
+            META,
+            ClientAuth("c"),
+            REQ,
+            "c",
+            Recorder(lambda r: httpx.Response(502, text="bad gateway")).client(),
+            now=NOW,
+        )
 
     def boom(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("slow", request=request)
@@ -362,7 +420,11 @@ def test_non_oauth_error_and_network_failure() -> None:
 
 def held_token() -> Token:
     return Token.from_token_response(
-        token_body(refresh_token="rt-" + "r" * 40), issuer=ISSUER, client_id="c", scopes_requested=["openid", "offline_access"], now=NOW
+        token_body(refresh_token="rt-" + "r" * 40),
+        issuer=ISSUER,
+        client_id="c",
+        scopes_requested=["openid", "offline_access"],
+        now=NOW,
     )
 
 
@@ -378,7 +440,11 @@ def test_refresh_sends_refresh_token_and_keeps_it_when_not_rotated() -> None:
 def test_refresh_errors() -> None:
     with pytest.raises(TokenExchangeError, match="no refresh token .request offline_access"):
         oauth.refresh(META, ClientAuth("c"), Token(access_token="a" * 20), Recorder(ok_token).client())
-    rec = Recorder(lambda r: httpx.Response(400, json={"error": "invalid_grant", "error_description": "The refresh token is invalid or expired."}))
+    rec = Recorder(
+        lambda r: httpx.Response(
+            400, json={"error": "invalid_grant", "error_description": "The refresh token is invalid or expired."}
+        )
+    )
     with pytest.raises(TokenExchangeError, match="the refresh token is invalid, expired or revoked; sign in again"):
         oauth.refresh(META, ClientAuth("c"), held_token(), rec.client())
 
@@ -409,7 +475,12 @@ def test_service_login_discovers_then_asserts() -> None:
 
 def test_curl_command_masks_secrets_but_shows_the_verifier() -> None:
     auth = ClientAuth("0oaWEB", "client_secret_basic", client_secret=SECRET)
-    url, body, headers = oauth.token_request(META, auth, {"grant_type": "authorization_code", "code": "code-value-123456", "code_verifier": REQ.code_verifier}, now=NOW)
+    url, body, headers = oauth.token_request(
+        META,
+        auth,
+        {"grant_type": "authorization_code", "code": "code-value-123456", "code_verifier": REQ.code_verifier},
+        now=NOW,
+    )
     text = oauth.curl_command(url, body, headers)
     assert text.startswith(f"curl -X POST {ISSUER}/oauth2/v1/token")
     assert "'Authorization: Basic [masked]'" in text
@@ -421,7 +492,14 @@ def test_curl_command_masks_secrets_but_shows_the_verifier() -> None:
 
 
 def id_token(**claims: object) -> str:
-    base: dict[str, object] = {"iss": ISSUER, "aud": "0oaNATIVE", "sub": "00u1", "exp": int(NOW) + 3600, "iat": int(NOW), "nonce": "N"}
+    base: dict[str, object] = {
+        "iss": ISSUER,
+        "aud": "0oaNATIVE",
+        "sub": "00u1",
+        "exp": int(NOW) + 3600,
+        "iat": int(NOW),
+        "nonce": "N",
+    }
     base.update(claims)
     return jwt.encode(base, KEY, algorithm="RS256", headers={"kid": "k1"})
 
@@ -436,13 +514,20 @@ def test_id_token_checks() -> None:
     claims = oauth.check_id_token(id_token(), issuer=ISSUER, client_id="0oaNATIVE", nonce="N", now=NOW, jwks=jwks())
     assert claims["sub"] == "00u1"
     for bad, what in [
-        ({"nonce": "other"}, "nonce"), ({"iss": "https://x"}, "issuer"), ({"aud": "other"}, "audience"),
+        ({"nonce": "other"}, "nonce"),
+        ({"iss": "https://x"}, "issuer"),
+        ({"aud": "other"}, "audience"),
         ({"exp": int(NOW) - 4000}, "expiry"),
     ]:
         with pytest.raises(LoginError, match=f"failed its {what} check"):
             oauth.check_id_token(id_token(**bad), issuer=ISSUER, client_id="0oaNATIVE", nonce="N", now=NOW)
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    forged = jwt.encode({"iss": ISSUER, "aud": "0oaNATIVE", "exp": int(NOW) + 60, "nonce": "N"}, other, algorithm="RS256", headers={"kid": "k1"})
+    forged = jwt.encode(
+        {"iss": ISSUER, "aud": "0oaNATIVE", "exp": int(NOW) + 60, "nonce": "N"},
+        other,
+        algorithm="RS256",
+        headers={"kid": "k1"},
+    )
     with pytest.raises(LoginError, match="signature is invalid"):
         oauth.check_id_token(forged, issuer=ISSUER, client_id="0oaNATIVE", nonce="N", now=NOW, jwks=jwks())
 
@@ -460,6 +545,19 @@ def test_config_level_refresh_and_revoke_helpers() -> None:
     fresh = oauth.refresh_token(ISSUER, "0oaWEB", token, client_secret=SECRET, http=rec.client(), clock=lambda: NOW + 1)
     assert fresh.access_token.startswith("at-fresh-")
     assert rec.requests[-1].headers["authorization"].startswith("Basic ")
-    assert oauth.revoke_token(ISSUER, "0oaWEB", token, "refresh_token", client_secret=SECRET, auth_method="client_secret_post", http=rec.client())
-    assert rec.form() == {"token": token.refresh_token, "token_type_hint": "refresh_token", "client_id": "0oaWEB", "client_secret": SECRET}
+    assert oauth.revoke_token(
+        ISSUER,
+        "0oaWEB",
+        token,
+        "refresh_token",
+        client_secret=SECRET,
+        auth_method="client_secret_post",
+        http=rec.client(),
+    )
+    assert rec.form() == {
+        "token": token.refresh_token,
+        "token_type_hint": "refresh_token",
+        "client_id": "0oaWEB",
+        "client_secret": SECRET,
+    }
     assert not oauth.revoke_token(ISSUER, "c", Token(access_token="a" * 20), "refresh_token", http=rec.client())

@@ -34,8 +34,13 @@ def provider() -> Iterator[dict[str, str]]:
         pytest.fail("tests/oidc/node_modules is missing: run `npm ci --prefix tests/oidc` once, then rerun the tests")
     redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
     proc = subprocess.Popen(
-        ["node", "server.js"], cwd=HERE, env={"PATH": _path(), "REDIRECT_URI": redirect_uri},
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ["node", "server.js"],
+        cwd=HERE,
+        env={"PATH": _path(), "REDIRECT_URI": redirect_uri},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         line = _readline(proc, timeout=30)
@@ -76,8 +81,13 @@ def test_sign_in_with_discovery_pkce_and_id_token(provider: dict[str, str]) -> N
     statuses: list[LoginStatus] = []
     steps: list[Step] = []
     flow = LoginFlow(
-        provider["issuer"], provider["client_id"], ["openid", "profile", "email"], provider["redirect_uri"],
-        timeout=60, on_change=statuses.append, on_step=steps.append,
+        provider["issuer"],
+        provider["client_id"],
+        ["openid", "profile", "email"],
+        provider["redirect_uri"],
+        timeout=60,
+        on_change=statuses.append,
+        on_step=steps.append,
     )
     url = flow.start()
     assert url.startswith(provider["issuer"] + "/auth?")  # discovered, not Okta's /oauth2/v1/authorize

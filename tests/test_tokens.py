@@ -22,8 +22,16 @@ def make_jwt(**claims: object) -> str:
 
 
 ACCESS = make_jwt(
-    ver=1, jti="AT.abc", iss=ISSUER, aud=ISSUER, iat=int(NOW), exp=int(NOW) + 3600, cid="0oaCLIENT",
-    uid="00uADMIN", scp=["okta.users.read", "openid"], sub="admin@example.com",
+    ver=1,
+    jti="AT.abc",
+    iss=ISSUER,
+    aud=ISSUER,
+    iat=int(NOW),
+    exp=int(NOW) + 3600,
+    cid="0oaCLIENT",
+    uid="00uADMIN",
+    scp=["okta.users.read", "openid"],
+    sub="admin@example.com",
 )
 REFRESH = "refresh-secret-value-0123456789"
 ID_TOKEN = make_jwt(iss=ISSUER, aud="0oaCLIENT", sub="00uADMIN", nonce="n", exp=int(NOW) + 3600)
@@ -31,12 +39,19 @@ ID_TOKEN = make_jwt(iss=ISSUER, aud="0oaCLIENT", sub="00uADMIN", nonce="n", exp=
 
 def full_token(**overrides: object) -> Token:
     body = {
-        "token_type": "Bearer", "expires_in": 3600, "access_token": ACCESS, "scope": "okta.users.read openid",
-        "refresh_token": REFRESH, "id_token": ID_TOKEN,
+        "token_type": "Bearer",
+        "expires_in": 3600,
+        "access_token": ACCESS,
+        "scope": "okta.users.read openid",
+        "refresh_token": REFRESH,
+        "id_token": ID_TOKEN,
     }
     body.update(overrides)
     return Token.from_token_response(
-        body, issuer=ISSUER, client_id="0oaCLIENT", scopes_requested=["openid", "okta.users.read", "okta.groups.read"],
+        body,
+        issuer=ISSUER,
+        client_id="0oaCLIENT",
+        scopes_requested=["openid", "okta.users.read", "okta.groups.read"],
         now=NOW,
     )
 
@@ -91,7 +106,9 @@ def test_claims_decode_without_verification_and_none_for_opaque() -> None:
 def test_scope_absent_means_requested_scopes_were_granted() -> None:
     # RFC 6749 §5.1: scope is OPTIONAL if identical to the scope requested
     body = {"access_token": ACCESS, "token_type": "Bearer", "expires_in": 3600}
-    token = Token.from_token_response(body, issuer=ISSUER, client_id="c", scopes_requested=["openid", "okta.users.read"], now=NOW)
+    token = Token.from_token_response(
+        body, issuer=ISSUER, client_id="c", scopes_requested=["openid", "okta.users.read"], now=NOW
+    )
     assert token.scopes_granted == ("openid", "okta.users.read")
     assert token.expires_at == NOW + 3600
     assert token.refresh_token is None
@@ -100,7 +117,9 @@ def test_scope_absent_means_requested_scopes_were_granted() -> None:
 def test_refresh_response_without_refresh_token_keeps_the_old_one() -> None:
     old = full_token()
     body = {"access_token": make_jwt(x=1), "token_type": "Bearer", "expires_in": 3600}
-    new = Token.from_token_response(body, issuer=ISSUER, client_id="c", scopes_requested=["openid"], now=NOW + 10, previous=old)
+    new = Token.from_token_response(
+        body, issuer=ISSUER, client_id="c", scopes_requested=["openid"], now=NOW + 10, previous=old
+    )
     assert new.refresh_token == REFRESH
     assert new.id_token == ID_TOKEN
 
@@ -109,9 +128,13 @@ def test_bad_token_responses_are_login_errors_without_secrets() -> None:
     with pytest.raises(LoginError, match="without an access token"):
         Token.from_token_response({"token_type": "Bearer"}, issuer=None, client_id=None, scopes_requested=[], now=NOW)
     with pytest.raises(LoginError, match="unsupported token type 'mac'") as info:
-        Token.from_token_response({"access_token": ACCESS, "token_type": "mac"}, issuer=None, client_id=None, scopes_requested=[], now=NOW)
+        Token.from_token_response(
+            {"access_token": ACCESS, "token_type": "mac"}, issuer=None, client_id=None, scopes_requested=[], now=NOW
+        )
     assert ACCESS not in str(info.value)
-    dpop = Token.from_token_response({"access_token": ACCESS, "token_type": "DPoP"}, issuer=None, client_id=None, scopes_requested=[], now=NOW)
+    dpop = Token.from_token_response(
+        {"access_token": ACCESS, "token_type": "DPoP"}, issuer=None, client_id=None, scopes_requested=[], now=NOW
+    )
     assert dpop.authorization_header() == f"DPoP {ACCESS}"
 
 
@@ -171,7 +194,9 @@ def test_keeper_refreshes_within_leeway_and_reports() -> None:
     def refresher(old: Token) -> Token:
         calls.append(old)
         body = {"access_token": make_jwt(n=len(calls)), "token_type": "Bearer", "expires_in": 3600}
-        return Token.from_token_response(body, issuer=ISSUER, client_id="c", scopes_requested=[], now=clock.now, previous=old)
+        return Token.from_token_response(
+            body, issuer=ISSUER, client_id="c", scopes_requested=[], now=clock.now, previous=old
+        )
 
     keeper = TokenKeeper(full_token(), refresher, clock=clock, on_refresh=seen.append)
     first = keeper.current()
