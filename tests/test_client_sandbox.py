@@ -1,0 +1,164 @@
+"""The client over real HTTP against the sandbox org: paging, search, 429 recovery, errors, writes, interrupts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+
+from okta_magic.client import OktaClient
+from okta_magic.errors import InsufficientScope, OktaApiError, PermissionDenied
+from okta_magic.query import parse_request
+from okta_magic.sandbox import Sandbox
+
+READ_SCOPES = ["okta.users.read", "okta.groups.read", "okta.apps.read", "okta.logs.read"]
+
+
+@pytest.fixture(scope="module")
+def sb() -> Iterator[Sandbox]:
+    with Sandbox(port=0, users=5000, seed=7) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(autouse=True)
+def calm(sb: Sandbox) -> Iterator[None]:
+    sb.set_knobs(latency=0.0, error_rate=0.0, rate_429=0.0, drop_rate=0.0)
+    yield
+    sb.set_knobs(latency=0.0, error_rate=0.0, rate_429=0.0, drop_rate=0.0)
+
+
+class SandboxSleep:
+    """An injected sleep that moves the sandbox's clock instead of waiting."""
+
+    def __init__(self, sb: Sandbox) -> None:
+        self.sb = sb
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.sb.advance_clock(seconds)
+
+
+def client(sb: Sandbox, *, user: str = "admin", scopes: list[str] | None = None, **options: Any) -> OktaClient:
+    granted = scopes if scopes is not None else [*READ_SCOPES, "okta.groups.manage"]
+    token = sb.issue_token(user=user, app="native", scopes=granted)
+    options.setdefault("progress", False)
+    options.setdefault("sleep", SandboxSleep(sb))
+    return OktaClient(sb.url, lambda: f"Bearer {token}", held_scopes=lambda: granted, **options)
+
+
+def test_5000_users_across_pages_match_the_orgs_own_list(sb: Sandbox) -> None:
+    with client(sb) as c:
+        result = c.fetch(parse_request("GET /api/v1/users?limit=200"))
+    frame = result.data
+    expected = sb.user_ids()
+    assert frame["id"].tolist() == expected
+    assert frame["id"].is_unique
+    assert result.pages == -(-len(expected) // 200) and result.rows == len(expected)
+    assert str(frame["created"].dtype) == "datetime64[ms, UTC]"
+    assert frame["lastLogin"].isna().any() or str(frame["lastLogin"].dtype) == "datetime64[ms, UTC]"
+    assert isinstance(frame["status"].dtype, pd.CategoricalDtype)
+    assert "DEPROVISIONED" not in set(frame["status"].astype(str))  # a plain list omits them, as Okta does
+    assert frame["profile.login"].dtype == "str"
+    assert isinstance(frame["credentials.emails"].iloc[0], list)
+    assert list(frame.columns[:2]) == ["id", "status"]
+
+
+def test_search_with_quotes_and_spaces(sb: Sandbox) -> None:
+    with client(sb) as c:
+        everyone = c.fetch(parse_request('GET /api/v1/users?search=status eq "ACTIVE" or status eq "SUSPENDED"'
+                                         "&limit=200")).data
+        department = everyone["profile.department"].dropna().iloc[0]
+        engineers = c.fetch(parse_request("GET /api/v1/users?search=profile.department eq {{d}}&limit=200",
+                                          {"d": f'"{department}"'})).data
+        assert len(engineers) > 0
+        assert set(engineers["profile.department"]) == {department}
+        login = everyone["profile.login"].iloc[3]
+        one = c.fetch(parse_request(f'GET /api/v1/users?filter=profile.login eq "{login}"')).data
+        assert one["profile.login"].tolist() == [login]
+
+
+def test_429_in_the_middle_of_a_pull_loses_and_repeats_nothing(sb: Sandbox) -> None:
+    sb.set_rate_limit("/api/v1/users", 8)
+    try:
+        sleep = SandboxSleep(sb)
+        with client(sb, sleep=sleep, max_retries=10) as c:
+            result = c.fetch(parse_request("GET /api/v1/users?limit=200"))
+        assert result.data["id"].tolist() == sb.user_ids()
+        assert sleep.waits  # it did wait (or pace) for the window to reset
+    finally:
+        sb.set_rate_limit("/api/v1/users", 600)
+        sb.advance_clock(61)
+
+
+def test_random_429_and_5xx_are_recovered(sb: Sandbox) -> None:
+    sb.set_knobs(rate_429=0.2, error_rate=0.1)
+    with client(sb, max_retries=10) as c:
+        result = c.fetch(parse_request("GET /api/v1/users?limit=500"))
+    assert result.data["id"].tolist() == sb.user_ids()
+
+
+def test_401_for_a_bad_token(sb: Sandbox) -> None:
+    with OktaClient(sb.url, lambda: "Bearer not-a-token", progress=False) as c:
+        with pytest.raises(OktaApiError) as info:
+            c.fetch(parse_request("GET /api/v1/users"))
+    assert info.value.status == 401
+    assert "sign in again with %okta_login" in str(info.value)
+
+
+def test_403_insufficient_scope_names_the_missing_scope(sb: Sandbox) -> None:
+    with client(sb, scopes=["okta.users.read"]) as c:
+        with pytest.raises(InsufficientScope) as info:
+            c.fetch(parse_request("GET /api/v1/groups"))
+    assert info.value.needed == ("okta.groups.read",)
+    assert str(info.value).startswith("GET /api/v1/groups needs okta.groups.read, which the token does not hold "
+                                      "(it holds: okta.users.read).")
+
+
+def test_403_e0000006_when_the_role_forbids_it(sb: Sandbox) -> None:
+    with client(sb, user="readonly") as c:
+        with pytest.raises(PermissionDenied) as info:
+            c.fetch(parse_request('POST /api/v1/groups\n\n{"profile": {"name": "Not allowed"}}'))
+    assert info.value.error_code == "E0000006"
+    assert "silent downscoping" in str(info.value)
+
+
+def test_404_and_400_messages(sb: Sandbox) -> None:
+    with client(sb) as c:
+        with pytest.raises(OktaApiError) as missing:
+            c.fetch(parse_request("GET /api/v1/users/00uNOPE"))
+        with pytest.raises(OktaApiError) as bad:
+            c.fetch(parse_request("GET /api/v1/users?limit=2&after=not-a-cursor"))
+    assert missing.value.status == 404 and "404 E0000007" in str(missing.value)
+    assert "Check the id and the path" in str(missing.value)
+    assert bad.value.status == 400 and str(bad.value).startswith("GET /api/v1/users failed: 400 E00000")
+
+
+def test_post_with_a_json_body_creates_a_group(sb: Sandbox) -> None:
+    with client(sb) as c:
+        created = c.fetch(parse_request('POST /api/v1/groups\n\n{"profile": {"name": "{{n}}", "description": "d"}}',
+                                        {"n": 'Analysts "EU"'})).data
+        assert created["profile.name"] == 'Analysts "EU"'
+        found = c.fetch(parse_request("GET /api/v1/groups/{{gid}}", {"gid": created["id"]})).data
+        assert found["id"] == created["id"]
+
+
+def test_interrupted_pull_keeps_its_rows(sb: Sandbox) -> None:
+    calls = 0
+
+    class Interrupting(httpx.HTTPTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            nonlocal calls
+            calls += 1
+            if calls == 4:
+                raise KeyboardInterrupt
+            return super().handle_request(request)
+
+    with client(sb, transport=Interrupting()) as c:
+        result = c.fetch(parse_request("GET /api/v1/users?limit=100"))
+    assert result.interrupted
+    assert result.data["id"].tolist() == sb.user_ids()[:300]
+    assert "300 rows" in (result.note or "")
