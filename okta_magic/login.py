@@ -115,6 +115,7 @@ class LoginFlow:
         self._lock = threading.RLock()
         self._callback_lock = threading.Lock()
         self._done = threading.Event()
+        self._finishing = False
         self._status = LoginStatus("idle", "Not started.")
         self._listener: LoopbackListener | None = None
         self._timer: threading.Timer | None = None
@@ -416,17 +417,19 @@ class LoginFlow:
         self, phase: Phase, message: str, *, token: Token | None = None, error: OktaMagicError | None = None
     ) -> None:
         with self._lock:
-            if self._done.is_set():
+            if self._finishing:
                 return
+            self._finishing = True
             listener, self._listener = self._listener, None
             timer, self._timer = self._timer, None
-            self._set(LoginStatus(phase, message, token=token, error=error))
-            self._done.set()
         if timer is not None:
             timer.cancel()
         if listener is not None:
-            # safe from the listener's own handler thread: the reply still goes out on its open connection
+            # Free the port before anyone hears the result, so a new sign-in can bind it at once.
+            # Safe from the listener's own handler thread: the reply still goes out on its open connection.
             listener.close()
+        self._set(LoginStatus(phase, message, token=token, error=error))
+        self._done.set()
 
     def _set(self, status: LoginStatus) -> None:
         self._status = status
