@@ -116,10 +116,8 @@ def oauth_error(error: str, description: str, status: int = 400, headers: dict[s
 
 def single_params(pairs: dict[str, list[str]]) -> tuple[dict[str, str], str | None]:
     """Parameters as single values; RFC 6749 §3.1: a parameter must not be sent more than once."""
-    for name, values in pairs.items():
-        if len(values) > 1:
-            return {}, name
-    return {name: values[0] for name, values in pairs.items()}, None
+    duplicate = next((name for name, values in pairs.items() if len(values) > 1), None)
+    return {name: values[0] for name, values in pairs.items()}, duplicate
 
 
 def with_params(uri: str, params: dict[str, str], fragment: bool) -> str:

@@ -1,0 +1,406 @@
+"""The sandbox's Org Authorization Server, over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import jwt
+import pytest
+from _sandbox_fixtures import authorize_params, exchange, redirect_params, sign_in, unattended_code
+
+from okta_magic.sandbox import Sandbox
+
+
+@pytest.fixture(scope="module")
+def sb() -> Iterator[Sandbox]:
+    with Sandbox(port=0, users=60, seed=3) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture()
+def fresh() -> Iterator[Sandbox]:
+    """A sandbox of its own, for tests that move the clock."""
+    with Sandbox(port=0, users=20, seed=4) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture()
+def http(sb: Sandbox) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=sb.url, follow_redirects=False) as client:
+        yield client
+
+
+def api_get(sb: Sandbox, token: str, path: str = "/api/v1/users?limit=1") -> httpx.Response:
+    return httpx.get(sb.url + path, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_discovery_lists_the_org_endpoints(sb: Sandbox, http: httpx.Client) -> None:
+    meta = http.get("/.well-known/openid-configuration").json()
+    assert meta["issuer"] == sb.url and not sb.url.endswith("/")
+    for key, path in (("authorization_endpoint", "/oauth2/v1/authorize"), ("token_endpoint", "/oauth2/v1/token"),
+                      ("revocation_endpoint", "/oauth2/v1/revoke"), ("jwks_uri", "/oauth2/v1/keys"),
+                      ("userinfo_endpoint", "/oauth2/v1/userinfo"), ("introspection_endpoint", "/oauth2/v1/introspect"),
+                      ("device_authorization_endpoint", "/oauth2/v1/device/authorize"),
+                      ("end_session_endpoint", "/oauth2/v1/logout")):
+        assert meta[key] == sb.url + path
+    assert set(meta["grant_types_supported"]) >= {"authorization_code", "implicit", "refresh_token",
+                                                  "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"}
+    assert set(meta["token_endpoint_auth_methods_supported"]) >= {"client_secret_basic", "client_secret_post",
+                                                                  "private_key_jwt", "none"}
+    assert meta["code_challenge_methods_supported"] == ["S256"]
+    assert "okta.users.read" in meta["scopes_supported"]
+    assert http.get("/.well-known/oauth-authorization-server").json()["issuer"] == sb.url
+
+
+def test_sign_in_page_form_yields_a_code_and_tokens(sb: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sb)
+    page = http.get("/oauth2/v1/authorize", params=auth.params)
+    html = page.text
+    assert '<form id="okta-sign-in" method="post" action="/oauth2/v1/authorize/login">' in html
+    assert 'id="okta-signin-submit"' in html and ">Sign in<" in html and 'name="cancel"' in html
+    for user in sb.demo_users.values():
+        assert user.password in html  # every demo password is shown on the page
+    back = redirect_params(sign_in(http, sb, auth))
+    assert back["state"] == auth.params["state"]
+    token = exchange(http, auth, back["code"])
+    assert token.status_code == 200, token.text
+    body = token.json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
+    assert body["scope"] == "openid okta.users.read" and "refresh_token" not in body
+    assert token.headers["cache-control"] == "no-store"
+    id_claims = jwt.decode(body["id_token"], options={"verify_signature": False})
+    assert id_claims["nonce"] == auth.params["nonce"] and id_claims["sub"] == sb.demo_users["admin"].id
+    assert api_get(sb, body["access_token"]).status_code == 200
+
+
+def test_access_token_claims_and_signature_match_the_key_set(sb: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sb, scope="okta.users.read okta.groups.read")
+    token = exchange(http, auth, unattended_code(http, auth, "readonly")).json()["access_token"]
+    jwks = jwt.PyJWKSet.from_dict(http.get("/oauth2/v1/keys").json())
+    kid = jwt.get_unverified_header(token)["kid"]
+    key = next(k for k in jwks.keys if k.key_id == kid)
+    claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=sb.url, issuer=sb.url)
+    assert claims["ver"] == 1 and claims["jti"] and claims["exp"] - claims["iat"] == 3600
+    assert claims["cid"] == sb.apps["native"].client_id
+    assert claims["uid"] == sb.demo_users["readonly"].id and claims["sub"] == sb.demo_users["readonly"].login
+    assert claims["scp"] == ["okta.users.read", "okta.groups.read"]
+
+
+def test_wrong_password_shows_the_page_again_with_an_error(sb: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sb)
+    page = http.get("/oauth2/v1/authorize", params=auth.params)
+    txn = page.text.split('name="txn" value="')[1].split('"')[0]
+    again = http.post("/oauth2/v1/authorize/login", data={"txn": txn, "username": "admin", "password": "nope"})
+    assert again.status_code == 200 and 'id="okta-sign-in"' in again.text and "Unable to sign in" in again.text
+    # The same transaction still works with the right password.
+    ok = http.post("/oauth2/v1/authorize/login", data={"txn": txn, "username": "admin@example.com",
+                                                       "password": sb.demo_users["admin"].password})
+    assert "code" in redirect_params(ok)
+
+
+def test_cancel_redirects_with_access_denied(sb: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sb)
+    page = http.get("/oauth2/v1/authorize", params=auth.params)
+    txn = page.text.split('name="txn" value="')[1].split('"')[0]
+    back = redirect_params(http.post("/oauth2/v1/authorize/login", data={"txn": txn, "cancel": "1"}))
+    assert back["error"] == "access_denied" and back["state"] == auth.params["state"]
+
+
+def test_unattended_sandbox_user_yields_a_code(sb: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sb)
+    response = http.get("/oauth2/v1/authorize", params={**auth.params, "sandbox_user": "helpdesk"})
+    back = redirect_params(response)
+    assert response.headers["location"].startswith(auth.params["redirect_uri"] + "?")
+    assert back["state"] == auth.params["state"]
+    token = exchange(http, auth, back["code"]).json()
+    claims = jwt.decode(token["access_token"], options={"verify_signature": False})
+    assert claims["uid"] == sb.demo_users["helpdesk"].id
+
+
+def test_wrong_code_verifier_is_refused(sb: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sb)
+    refused = exchange(http, auth, unattended_code(http, auth), code_verifier=secrets.token_urlsafe(48))
+    assert refused.status_code == 400
+    assert refused.json() == {"error": "invalid_grant", "error_description": "PKCE verification failed."}
+
+
+def test_reused_code_is_refused_and_revokes_its_token(sb: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sb)
+    code = unattended_code(http, auth)
+    first = exchange(http, auth, code)
+    assert first.status_code == 200
+    second = exchange(http, auth, code)
+    assert second.status_code == 400 and second.json()["error"] == "invalid_grant"
+    assert api_get(sb, first.json()["access_token"]).status_code == 401  # RFC 6749 §4.1.2
+
+
+def test_expired_code_is_refused(fresh: Sandbox) -> None:
+    with httpx.Client(base_url=fresh.url) as http:
+        auth = authorize_params(fresh)
+        code = unattended_code(http, auth)
+        fresh.advance_clock(301)
+        refused = exchange(http, auth, code)
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+
+
+def test_redirect_uri_must_match_the_authorize_one(sb: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sb)
+    refused = exchange(http, auth, unattended_code(http, auth), redirect_uri=sb.apps["native"].redirect_uris[1])
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+
+
+def test_unregistered_redirect_uri_gets_an_error_page_not_a_redirect(sb: Sandbox, http: httpx.Client) -> None:
+    for uri in ("http://127.0.0.1:9999/callback", "http://localhost:8765/callback/", "http://localhost:8765/other"):
+        auth = authorize_params(sb, redirect_uri=uri)
+        page = http.get("/oauth2/v1/authorize", params=auth.params)
+        assert page.status_code == 400 and "location" not in page.headers
+        assert "The &#x27;redirect_uri&#x27; parameter must be a Login redirect URI in the client app settings" \
+            in page.text
+    bad_client = http.get("/oauth2/v1/authorize", params={**authorize_params(sb).params, "client_id": "0oanope"})
+    assert bad_client.status_code == 400 and "location" not in bad_client.headers
+
+
+def test_added_redirect_uri_is_accepted(sb: Sandbox, http: httpx.Client) -> None:
+    uri = "http://127.0.0.1:54321/callback"
+    sb.add_redirect_uri("native", uri)
+    auth = authorize_params(sb, redirect_uri=uri)
+    assert http.get("/oauth2/v1/authorize", params=auth.params).status_code == 200
+
+
+def test_missing_or_plain_pkce_is_an_error_redirect(sb: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sb, code_challenge=None, code_challenge_method=None)  # type: ignore[arg-type]
+    back = redirect_params(http.get("/oauth2/v1/authorize", params=auth.params))
+    assert back["error"] == "invalid_request" and "PKCE" in back["error_description"]
+    assert back["state"] == auth.params["state"]
+    plain = authorize_params(sb, code_challenge_method="plain")
+    back = redirect_params(http.get("/oauth2/v1/authorize", params=plain.params))
+    assert back["error"] == "invalid_request" and "plain" in back["error_description"]
+
+
+def test_scope_not_granted_to_the_app_is_invalid_scope(sb: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sb, app="users-only", scope="openid okta.groups.read")
+    back = redirect_params(http.get("/oauth2/v1/authorize", params=auth.params))
+    assert back == {"error": "invalid_scope", "state": auth.params["state"],
+                    "error_description": "One or more scopes are not configured for the authorization server "
+                                         "resource."}
+
+
+def test_unsupported_response_type(sb: Sandbox, http: httpx.Client) -> None:
+    back = redirect_params(http.get("/oauth2/v1/authorize", params=authorize_params(sb, response_type="foo").params))
+    assert back["error"] == "unsupported_response_type"
+
+
+def test_implicit_grant_returns_the_token_in_the_fragment(sb: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sb, response_type="token", scope="okta.users.read")
+    response = http.get("/oauth2/v1/authorize", params={**auth.params, "sandbox_user": "admin"})
+    assert "#" in response.headers["location"] and "?" not in response.headers["location"].split("#")[0]
+    back = redirect_params(response)
+    assert back["token_type"] == "Bearer" and back["expires_in"] == "3600" and back["state"] == auth.params["state"]
+    assert api_get(sb, back["access_token"]).status_code == 200
+    # Apps without the implicit grant cannot use it.
+    refused = redirect_params(http.get("/oauth2/v1/authorize", params={
+        **authorize_params(sb, app="users-only", response_type="token", scope="okta.users.read").params,
+        "sandbox_user": "admin"}))
+    assert refused["error"] == "unauthorized_client"
+
+
+def test_refresh_token_only_with_offline_access(sb: Sandbox, http: httpx.Client) -> None:
+    without = authorize_params(sb, app="offline", scope="openid okta.users.read")
+    assert "refresh_token" not in exchange(http, without, unattended_code(http, without)).json()
+    # The native app is not granted offline_access at all.
+    native = redirect_params(http.get("/oauth2/v1/authorize", params=authorize_params(
+        sb, scope="openid offline_access").params))
+    assert native["error"] == "invalid_scope"
+    auth = authorize_params(sb, app="offline", scope="openid offline_access okta.users.read")
+    first = exchange(http, auth, unattended_code(http, auth)).json()
+    assert first["refresh_token"]
+    client_id = sb.apps["offline"].client_id
+    refreshed = http.post("/oauth2/v1/token", data={"grant_type": "refresh_token", "client_id": client_id,
+                                                    "refresh_token": first["refresh_token"]})
+    assert refreshed.status_code == 200, refreshed.text
+    second = refreshed.json()
+    assert second["refresh_token"] != first["refresh_token"] and api_get(sb, second["access_token"]).status_code == 200
+    # Rotation: the used refresh token no longer works.
+    replay = http.post("/oauth2/v1/token", data={"grant_type": "refresh_token", "client_id": client_id,
+                                                 "refresh_token": first["refresh_token"]})
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+
+
+def test_confidential_web_app_authenticates_with_basic_or_post(sb: Sandbox, http: httpx.Client) -> None:
+    web = sb.apps["web"]
+    assert web.client_secret
+    for style in ("basic", "post"):
+        auth = authorize_params(sb, app="web", scope="openid okta.users.read", code_challenge=None,
+                                code_challenge_method=None)  # type: ignore[arg-type]
+        code = unattended_code(http, auth)
+        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": auth.params["redirect_uri"]}
+        if style == "basic":
+            response = http.post("/oauth2/v1/token", data=data, auth=(web.client_id, web.client_secret))
+        else:
+            response = http.post("/oauth2/v1/token", data={**data, "client_id": web.client_id,
+                                                          "client_secret": web.client_secret})
+        assert response.status_code == 200, response.text
+    wrong = http.post("/oauth2/v1/token", data={"grant_type": "authorization_code", "code": "x",
+                                                "redirect_uri": web.redirect_uris[0]},
+                      auth=(web.client_id, "wrong-secret"))
+    assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
+
+
+def _assertion(sb: Sandbox, **claims: object) -> str:
+    now = int(sb.clock())
+    app = sb.apps["service"]
+    body = {"iss": app.client_id, "sub": app.client_id, "aud": f"{sb.url}/oauth2/v1/token", "iat": now,
+            "exp": now + 300, "jti": str(uuid.uuid4())}
+    body.update(claims)
+    assert app.private_key_pem
+    return jwt.encode(body, app.private_key_pem, algorithm="RS256")
+
+
+def _client_credentials(http: httpx.Client, assertion: str, scope: str = "okta.users.read") -> httpx.Response:
+    return http.post("/oauth2/v1/token", data={
+        "grant_type": "client_credentials", "scope": scope,
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion})
+
+
+def test_client_credentials_with_a_signed_assertion(sb: Sandbox, http: httpx.Client) -> None:
+    assertion = _assertion(sb)
+    response = _client_credentials(http, assertion, "okta.users.read okta.logs.read")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["scope"] == "okta.users.read okta.logs.read" and "refresh_token" not in body
+    assert api_get(sb, body["access_token"]).status_code == 200
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert claims["sub"] == sb.apps["service"].client_id and "uid" not in claims
+    # The assertion's jti is single-use.
+    assert _client_credentials(http, assertion).json()["error"] == "invalid_client"
+
+
+def test_client_credentials_refusals(sb: Sandbox, http: httpx.Client) -> None:
+    wrong_aud = _client_credentials(http, _assertion(sb, aud=f"{sb.url}/oauth2/v1/authorize"))
+    assert wrong_aud.status_code == 401 and wrong_aud.json()["error"] == "invalid_client"
+    too_far = _client_credentials(http, _assertion(sb, exp=int(sb.clock()) + 7200))
+    assert too_far.status_code == 401
+    expired = _client_credentials(http, _assertion(sb, exp=int(sb.clock()) - 10))
+    assert expired.status_code == 401
+    other_key = jwt.encode({"iss": sb.apps["service"].client_id, "sub": sb.apps["service"].client_id,
+                            "aud": f"{sb.url}/oauth2/v1/token", "exp": int(sb.clock()) + 60, "jti": "x1"},
+                           "not-the-key" * 4, algorithm="HS256")
+    assert _client_credentials(http, other_key).status_code == 401
+    assert _client_credentials(http, _assertion(sb), "okta.users.manage").json()["error"] == "invalid_scope"
+    assert _client_credentials(http, _assertion(sb), "openid").json()["error"] == "invalid_scope"
+    # A public app may not use client credentials.
+    public = http.post("/oauth2/v1/token", data={"grant_type": "client_credentials", "scope": "okta.users.read",
+                                                 "client_id": sb.apps["native"].client_id})
+    assert public.json()["error"] == "unauthorized_client"
+
+
+def test_revoked_access_and_refresh_tokens_stop_working(sb: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sb, app="offline", scope="offline_access okta.users.read")
+    tokens = exchange(http, auth, unattended_code(http, auth)).json()
+    client_id = sb.apps["offline"].client_id
+    assert api_get(sb, tokens["access_token"]).status_code == 200
+    revoked = http.post("/oauth2/v1/revoke", data={"token": tokens["access_token"], "client_id": client_id,
+                                                   "token_type_hint": "access_token"})
+    assert revoked.status_code == 200
+    assert api_get(sb, tokens["access_token"]).status_code == 401
+    http.post("/oauth2/v1/revoke", data={"token": tokens["refresh_token"], "client_id": client_id})
+    refresh = http.post("/oauth2/v1/token", data={"grant_type": "refresh_token", "client_id": client_id,
+                                                  "refresh_token": tokens["refresh_token"]})
+    assert refresh.json()["error"] == "invalid_grant"
+    introspection = http.post("/oauth2/v1/introspect", data={"token": tokens["access_token"], "client_id": client_id})
+    assert introspection.json() == {"active": False}
+
+
+def test_introspect_and_userinfo(sb: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sb, scope="openid profile email okta.users.read")
+    token = exchange(http, auth, unattended_code(http, auth, "user")).json()["access_token"]
+    info = http.post("/oauth2/v1/introspect", data={"token": token, "client_id": sb.apps["native"].client_id}).json()
+    assert info["active"] is True and info["uid"] == sb.demo_users["user"].id and "okta.users.read" in info["scope"]
+    me = http.get("/oauth2/v1/userinfo", headers={"Authorization": f"Bearer {token}"}).json()
+    assert me["sub"] == sb.demo_users["user"].id and me["email"] == sb.demo_users["user"].login
+    no_openid = sb.issue_token(user="user", scopes=["okta.users.read"])
+    denied = http.get("/oauth2/v1/userinfo", headers={"Authorization": f"Bearer {no_openid}"})
+    assert denied.status_code == 403 and 'error="insufficient_scope"' in denied.headers["www-authenticate"]
+
+
+def test_device_grant_pending_slow_down_then_tokens(fresh: Sandbox) -> None:
+    with httpx.Client(base_url=fresh.url) as http:
+        client_id = fresh.apps["native"].client_id
+        start = http.post("/oauth2/v1/device/authorize", data={"client_id": client_id,
+                                                               "scope": "openid okta.users.read"}).json()
+        assert start["verification_uri"] == f"{fresh.url}/activate" and start["interval"] == 5
+        assert start["verification_uri_complete"].endswith(start["user_code"])
+        poll = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": start["device_code"],
+                "client_id": client_id}
+        assert http.post("/oauth2/v1/token", data=poll).json()["error"] == "authorization_pending"
+        assert http.post("/oauth2/v1/token", data=poll).json()["error"] == "slow_down"
+        page = http.get("/activate", params={"user_code": start["user_code"]})
+        assert page.status_code == 200 and start["user_code"] in page.text
+        approved = http.post("/activate", data={"user_code": start["user_code"], "username": "readonly",
+                                                "password": fresh.demo_users["readonly"].password})
+        assert approved.status_code == 200 and "Device activated" in approved.text
+        fresh.advance_clock(11)
+        token = http.post("/oauth2/v1/token", data=poll)
+        assert token.status_code == 200, token.text
+        assert api_get(fresh, token.json()["access_token"]).status_code == 200
+        assert http.post("/oauth2/v1/token", data=poll).json()["error"] == "invalid_grant"  # single use
+
+
+def test_device_grant_denied_and_expired(fresh: Sandbox) -> None:
+    with httpx.Client(base_url=fresh.url) as http:
+        client_id = fresh.apps["native"].client_id
+
+        def begin() -> dict[str, str]:
+            return http.post("/oauth2/v1/device/authorize", data={"client_id": client_id,
+                                                                  "scope": "okta.users.read"}).json()
+
+        def poll(device_code: str) -> str:
+            return http.post("/oauth2/v1/token", data={"grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                                                       "device_code": device_code, "client_id": client_id}
+                             ).json()["error"]
+
+        denied = begin()
+        http.post("/activate", data={"user_code": denied["user_code"], "cancel": "1"})
+        assert poll(denied["device_code"]) == "access_denied"
+        expired = begin()
+        fresh.advance_clock(601)
+        assert poll(expired["device_code"]) == "expired_token"
+        users_only = http.post("/oauth2/v1/device/authorize", data={"client_id": fresh.apps["users-only"].client_id,
+                                                                    "scope": "okta.users.read"})
+        assert users_only.json()["error"] == "unauthorized_client"
+
+
+def test_expired_access_token_is_refused(fresh: Sandbox) -> None:
+    token = fresh.issue_token(user="admin", app="native", scopes=["okta.users.read"])
+    assert api_get(fresh, token).status_code == 200
+    fresh.advance_clock(3601)
+    expired = api_get(fresh, token)
+    assert expired.status_code == 401 and 'error="invalid_token"' in expired.headers["www-authenticate"]
+
+
+def test_duplicate_parameters_are_invalid_request(sb: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sb)
+    query = httpx.QueryParams(auth.params).add("scope", "openid")
+    back = redirect_params(http.get("/oauth2/v1/authorize", params=query))
+    assert back["error"] == "invalid_request"
+
+
+def test_demo_apps_match_the_documented_registry(sb: Sandbox) -> None:
+    assert set(sb.apps) == {"native", "users-only", "offline", "web", "service"}
+    native = sb.apps["native"]
+    assert "http://localhost:8765/callback" in native.redirect_uris and "http://127.0.0.1:8769/callback" in \
+        native.redirect_uris
+    assert {"okta.users.manage", "okta.groups.manage", "okta.logs.read", "okta.apps.read"} <= set(native.scopes)
+    assert "offline_access" not in native.scopes and "offline_access" in sb.apps["offline"].scopes
+    assert sb.apps["users-only"].scopes == ["openid", "profile", "email", "okta.users.read"]
+    assert sb.apps["service"].token_endpoint_auth_method == "private_key_jwt"
+    assert sb.apps["web"].client_secret not in repr(sb.apps["web"])
+    assert "PRIVATE KEY" not in repr(sb.apps["service"])
+    assert {u.name: u.role for u in sb.demo_users.values()} == {
+        "admin": "SUPER_ADMIN", "readonly": "READ_ONLY_ADMIN", "helpdesk": "HELP_DESK_ADMIN", "user": None}
+    assert time.time() > 0
