@@ -1,0 +1,233 @@
+"""A real JupyterLab server and a real Chromium for the panel's end-to-end test.
+
+``JupyterLab`` starts ``jupyter lab`` on a free loopback port with a random token,
+its own config, data, runtime, settings and workspace folders (so a person's own
+Lab settings, open tabs or IPython profile never leak in), while the kernel spec
+and the widgets lab extension are still found where the environment installed them
+(``sys.prefix/share/jupyter``). ``launch_chromium`` drives the system Chromium
+through Playwright, headless, with a fresh profile. ``NotebookPage`` runs cells the
+way a person does (select, Shift+Enter) and waits on concrete selectors only.
+
+This module is imported by tests/test_browser.py through ``sys.path`` (tests/ is
+not a package).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Locator, Page, Playwright
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+# Generous but bounded waits (milliseconds, Playwright's unit).
+LAB_START_S = 90.0
+PAGE_MS = 60_000      # JupyterLab's first load compiles nothing but fetches ~10 MB of bundles
+KERNEL_MS = 60_000    # kernel start, first import of the package, sandbox start
+STEP_MS = 30_000      # one click or one cell that does little
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class JupyterLab:
+    """``jupyter lab`` in a child process group, serving ``root``; stop() ends it and its kernels."""
+
+    def __init__(self, root: Path, home: Path) -> None:
+        self.root = root
+        self.home = home
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.log_path = home / "jupyter-lab.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _environ(self) -> dict[str, str]:
+        env = dict(os.environ)
+        # Only the per-user folders are private; sys.prefix/share/jupyter (kernel spec,
+        # @jupyter-widgets/jupyterlab-manager) stays on Jupyter's search path.
+        for name, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                          ("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTERLAB_SETTINGS_DIR", "lab-settings"),
+                          ("JUPYTERLAB_WORKSPACES_DIR", "lab-workspaces"), ("IPYTHONDIR", "ipython")):
+            path = self.home / sub
+            path.mkdir(parents=True, exist_ok=True)
+            env[name] = str(path)
+        env.pop("JUPYTER_PATH", None)
+        env.pop("JUPYTER_PREFER_ENV_PATH", None)
+        # The kernel imports okta_magic from this checkout even when it is not pip-installed.
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+        env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # keeps the kernel's debugger warning out of cell outputs
+        return env
+
+    def _quiet_settings(self) -> None:
+        """No news prompt or update check toasts over the screenshots (and no network)."""
+        folder = self.home / "lab-settings" / "@jupyterlab" / "apputils-extension"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "notification.jupyterlab-settings").write_text(
+            json.dumps({"fetchNews": "false", "checkForUpdates": False}), encoding="utf-8")
+
+    def start(self) -> JupyterLab:
+        self._quiet_settings()
+        command = [
+            sys.executable, "-m", "jupyterlab", "--no-browser",
+            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
+            "--ServerApp.open_browser=False", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            # window.jupyterapp lets the test wait for the kernel's real connection (the toolbar's
+            # indicator reads "idle" before the kernel's websocket even opens).
+            "--LabApp.expose_app_in_browser=True",
+        ]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            command.append("--allow-root")  # CI containers run as root; Jupyter refuses that otherwise
+        log = self.log_path.open("wb")
+        self._proc = subprocess.Popen(command, cwd=self.root, env=self._environ(), stdout=log,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + LAB_START_S
+        status = f"{self.url}/api/status?token={self.token}"
+        while time.monotonic() < deadline:
+            assert self._proc is not None
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited with {self._proc.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(status, timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.25)  # polling a server that is starting; there is no event to wait on
+        raise RuntimeError(f"jupyter lab did not answer within {LAB_START_S:.0f} s:\n{self.log()}")
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")[-6000:]
+        except OSError:
+            return "(no log)"
+
+    def notebook_url(self, name: str) -> str:
+        return f"{self.url}/lab/tree/{name}?token={self.token}&reset"
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGINT)  # jupyter server: shut kernels down cleanly
+        proc.send_signal(signal.SIGINT)  # (the second ^C skips the "are you sure" prompt)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the group this module started: server + kernels
+            proc.wait(timeout=10)
+
+
+def write_notebook(path: Path, cells: list[str]) -> Path:
+    """An .ipynb with these code cells and the environment's python3 kernel."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    nbformat.write(nb, str(path))
+    return path
+
+
+def launch_chromium(playwright: Playwright, profile: Path, *, width: int = 1280, height: int = 900) -> BrowserContext:
+    """Debian's Chromium, headless, fresh profile (Playwright's own browsers cannot be downloaded here)."""
+    return playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+        viewport={"width": width, "height": height}, device_scale_factor=1,
+    )
+
+
+class Shots:
+    """Numbered screenshots of each step, in a folder named after the case."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.png"):
+            old.unlink()
+        self._n = 0
+
+    def take(self, page: Page, step: str, *, locator: Locator | None = None, **options: Any) -> Path:
+        self._n += 1
+        path = self.folder / f"{self._n:02d}-{step}.png"
+        if locator is not None:
+            locator.screenshot(path=str(path), **options)
+        else:
+            page.screenshot(path=str(path), **options)
+        return path
+
+
+_KERNEL_READY = """() => {
+  const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const kernel = widget && widget.sessionContext && widget.sessionContext.session
+                 && widget.sessionContext.session.kernel;
+  return !!kernel && kernel.connectionStatus === "connected" && kernel.status === "idle";
+}"""
+
+
+class NotebookPage:
+    """A notebook open in JupyterLab, driven the way a person would."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def open(self, url: str) -> NotebookPage:
+        self.page.goto(url, timeout=PAGE_MS)
+        self.page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=PAGE_MS)
+        self.wait_kernel_idle(KERNEL_MS)
+        return self
+
+    def wait_kernel_idle(self, timeout: float = KERNEL_MS) -> None:
+        """Until the notebook's kernel is connected and idle (keys pressed earlier can be lost)."""
+        self.page.wait_for_function(_KERNEL_READY, timeout=timeout)
+
+    def cell(self, index: int) -> Locator:
+        return self.page.locator(".jp-Notebook .jp-Cell").nth(index)
+
+    def output(self, index: int) -> Locator:
+        return self.cell(index).locator(".jp-OutputArea")
+
+    def run(self, index: int, timeout: float = KERNEL_MS) -> Locator:
+        """Select the cell, Shift+Enter, wait until its prompt shows an execution count; returns its output area."""
+        cell = self.cell(index)
+        cell.locator(".jp-InputArea-editor").click()
+        self.page.keyboard.press("Shift+Enter")
+        # "[*]:" while it runs, "[n]:" when done.
+        cell.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[\d+\]")).wait_for(timeout=timeout)
+        return self.output(index)
+
+    def errors(self, index: int) -> list[str]:
+        """Text of any error or stderr output of the cell (for failure messages)."""
+        return self.output(index).locator(
+            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts()
