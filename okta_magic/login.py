@@ -350,7 +350,10 @@ class LoginFlow:
                 self._finish("failed", str(exc), error=exc)
                 raise
             host = urlsplit(self.issuer).netloc
-            self._finish("signed_in", f"Signed in to {host} with {len(token.scopes_granted)} scopes.", token=token)
+            who = (token.claims() or {}).get("sub") or (token.id_token_claims() or {}).get("sub")
+            as_whom = f" as {who}" if who else ""
+            count = len(token.scopes_granted)
+            self._finish("signed_in", f"Signed in to {host}{as_whom} with {count} scopes.", token=token)
             return token
 
     def _exchange(

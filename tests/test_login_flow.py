@@ -96,6 +96,8 @@ def test_sign_in_through_the_sign_in_page(sb: Sandbox, redirect_uri: str) -> Non
     token = flow.wait(10)
     assert flow.done and flow.status.phase == "signed_in" and flow.status.token is token
     assert [s.phase for s in statuses] == ["waiting", "exchanging", "signed_in"]
+    host = urlsplit(sb.url).netloc
+    assert flow.status.message == f"Signed in to {host} as {sb.demo_users['admin'].login} with 4 scopes."
     assert set(token.scopes_granted) == set(READ)
     assert token.token_type == "Bearer" and token.issuer == sb.url
     assert token.claims()["uid"] == sb.demo_users["admin"].id  # type: ignore[index]

@@ -120,10 +120,22 @@ def test_only_loopback_http_redirects_with_a_port_are_accepted(uri: str) -> None
         LoopbackListener(uri, Callbacks())
 
 
-def test_localhost_binds_ipv4_loopback_only() -> None:
+def ipv6_loopback_available() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def test_localhost_binds_the_loopback_addresses_only() -> None:
     with LoopbackListener("http://localhost:0/callback", Callbacks(), timeout=30) as listener:
         assert listener.redirect_uri == f"http://localhost:{listener.port}/callback"
         assert httpx.get(f"http://127.0.0.1:{listener.port}/nothing").status_code == 404
+        if ipv6_loopback_available():
+            # a browser that resolves localhost to ::1 reaches it too
+            assert httpx.get(f"http://[::1]:{listener.port}/nothing").status_code == 404
         # never on every interface: find a non-loopback address of this machine, if any, and check it is closed
         probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
