@@ -324,10 +324,10 @@ def _invalid_scope_message(description: str | None, requested: Sequence[str]) ->
     named = [s for s in requested if description and re.search(rf"(?<![\w.]){re.escape(s)}(?![\w.])", description)]
     suspects = named or [s for s in requested if s.startswith("okta.")] or list(requested)
     which = " ".join(suspects) if suspects else "requested"
-    lead = "The scope" if len(suspects) == 1 else "The scopes"
+    noun = "The scope" if len(suspects) == 1 else "The scopes"
     desc = f" ({_one_line(description)})" if description else ""
     return (
-        f"Okta refused the scopes (invalid_scope){desc}. {lead} {which} must be granted to the app in "
+        f"Okta refused the scopes (invalid_scope){desc}. {noun} {which} must be granted to the app in "
         "Okta Admin Console > Applications > the app > Okta API Scopes, or request fewer with --scopes."
     )
 

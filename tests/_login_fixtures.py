@@ -1,4 +1,4 @@
-"""Test helpers for the sign-in tests: a browser stand-in and a free-port finder.
+"""Shared pieces for the sign-in tests: a browser stand-in and a free-port finder.
 
 Imported explicitly (``from _login_fixtures import Browser``); not a conftest plugin.
 The stand-in does what a person's browser does during a sign-in: it follows the

@@ -532,7 +532,7 @@ def test_id_token_checks() -> None:
         oauth.check_id_token(forged, issuer=ISSUER, client_id="0oaNATIVE", nonce="N", now=NOW, jwks=jwks())
 
 
-def test_config_level_refresh_and_revoke_helpers() -> None:
+def test_config_level_refresh_and_revoke_functions() -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("openid-configuration"):
             return httpx.Response(200, json=discovery_doc())
