@@ -640,9 +640,6 @@ class ManagementApi:
         if order not in ("ASCENDING", "DESCENDING"):
             raise ApiProblem(400, "E0000001", "Api validation failed: sortOrder",
                              ("sortOrder: must be ASCENDING or DESCENDING",))
-        if "since" in p and "after" in p:
-            raise ApiProblem(400, "E0000001", "Api validation failed: since",
-                             ("since and after cannot be used together",))
         now = self.s.clock()
         until = self._timestamp(p["until"], "until") if "until" in p else None
         since = self._timestamp(p["since"], "since") if "since" in p else None
@@ -704,8 +701,8 @@ class ManagementApi:
         query = call.request.url.query
         response.headers.append("Link", f'<{base}{"?" + query if query else ""}>; rel="self"')
         if cursor is not None:
-            params = {k: v for k, v in call.params.items() if k not in ("after", "since")}
-            params = {"after": cursor, **params}
+            # The next link keeps the request's bounds (since/until), so a bounded request stays bounded.
+            params = {"after": cursor, **{k: v for k, v in call.params.items() if k != "after"}}
             response.headers.append("Link", f'<{base}?{urlencode(params)}>; rel="next"')
 
     def _timestamp(self, value: str, name: str) -> str:

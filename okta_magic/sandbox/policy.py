@@ -133,10 +133,11 @@ class RateLimiter:
         now = self._clock()
         with self._lock:
             limit = self._limits[bucket]
-            window = self._windows.setdefault(bucket, Window(now, 0))
-            if now >= window.start + WINDOW_SECONDS or now < window.start:
-                window.start, window.count = now, 0
-            reset = int(window.start + WINDOW_SECONDS + 0.999)
+            window = self._windows.setdefault(bucket, Window(float(int(now)), 0))
+            if now >= window.start + WINDOW_SECONDS or now < window.start - 1:
+                # Whole seconds, so X-Rate-Limit-Reset is exactly the window's end.
+                window.start, window.count = float(int(now)), 0
+            reset = int(window.start) + WINDOW_SECONDS
             if window.count >= limit:
                 return RateDecision(False, limit, 0, reset)
             window.count += 1
@@ -147,8 +148,8 @@ class RateLimiter:
         bucket = self.bucket_for(path)
         now = self._clock()
         with self._lock:
-            window = self._windows.setdefault(bucket, Window(now, 0))
-            return RateDecision(False, self._limits[bucket], 0, int(window.start + WINDOW_SECONDS + 0.999))
+            window = self._windows.setdefault(bucket, Window(float(int(now)), 0))
+            return RateDecision(False, self._limits[bucket], 0, int(window.start) + WINDOW_SECONDS)
 
 
 class Knobs:

@@ -55,25 +55,21 @@ def _tokenize(text: str) -> list[_Tok]:
 
 
 def _getter(path: str) -> Callable[[dict[str, Any]], Any]:
+    """A dotted-path reader; through a list (e.g. System Log ``target.id``) it yields every element's value."""
     parts = path.split(".")
     if len(parts) == 1:
         key = parts[0]
         return lambda obj: obj.get(key)
-    if len(parts) == 2:
-        a, b = parts
-
-        def get2(obj: dict[str, Any]) -> Any:
-            inner = obj.get(a)
-            return inner.get(b) if isinstance(inner, dict) else None
-
-        return get2
 
     def get_n(obj: dict[str, Any]) -> Any:
         cur: Any = obj
         for part in parts:
-            if not isinstance(cur, dict):
+            if isinstance(cur, dict):
+                cur = cur.get(part)
+            elif isinstance(cur, list):
+                cur = [item.get(part) for item in cur if isinstance(item, dict)]
+            else:
                 return None
-            cur = cur.get(part)
         return cur
 
     return get_n
