@@ -34,7 +34,6 @@ What it owns:
 
 from __future__ import annotations
 
-import gc
 import logging
 import random
 import re
@@ -502,11 +501,6 @@ class OktaClient:
         first: Page | None = None
         single: Any = None
         interrupted = False
-        # A big pull allocates millions of small objects that all survive until their page is
-        # converted; the cyclic GC would rescan them again and again (a third of the time), and
-        # nothing here makes reference cycles. Pause it for the pull, as bulk JSON loaders do.
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
         try:
             for page in pull:
                 if first is None:
@@ -525,12 +519,10 @@ class OktaClient:
             interrupted = True
         finally:
             pull.close()
-            if gc_was_enabled:
-                gc.enable()
         response = first.response if first is not None else None
         data: Any
         if first is None or pull.is_list:
-            data = records if raw else _without_gc(builder.build)
+            data = records if raw else builder.build()
         elif isinstance(single, dict):
             data = single if raw else to_record(single, builder.resource, keep_links=keep_links)
         elif single is None:
@@ -554,17 +546,6 @@ class OktaClient:
         )
         result.note = _note(result)
         return result
-
-
-def _without_gc(build: Callable[[], Any]) -> Any:
-    """Run ``build`` with the cyclic GC paused (see :meth:`OktaClient.fetch`)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return build()
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _plain(response: httpx.Response) -> Any:

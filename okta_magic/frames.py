@@ -157,11 +157,11 @@ class FrameBuilder:
         cols = self._flatten(records, n)
         page = len(self._page_sizes)
         converted: list[tuple[_Column, Any]] = []
-        for name, values in cols.items():
+        for name, (values, kinds) in cols.items():
             column = self._columns.get(name)
             if column is None:
                 column = self._columns[name] = _Column(name)
-            converted.append((column, self._convert(column, values)))
+            converted.append((column, self._convert(column, values, kinds)))
         del cols
         # Commit the page in one short step, so an interrupt never leaves half a page behind.
         self._page_sizes.append(n)
@@ -171,22 +171,24 @@ class FrameBuilder:
                 column.pages.append(page)
                 column.chunks.append(chunk)
 
-    def _flatten(self, records: Sequence[Any], n: int) -> dict[str, list[Any]]:
+    def _flatten(self, records: Sequence[Any], n: int) -> dict[str, tuple[list[Any], set[type]]]:
         """Per-column value lists for one page (missing attributes stay None).
 
         Works column by column (one list comprehension per attribute) rather than
         value by value: the pages of a list share their shape, so this is several
         times faster than walking each record.
         """
-        cols: dict[str, list[Any]] = {}
+        cols: dict[str, tuple[list[Any], set[type]]] = {}
         objects = records if all(r.__class__ is dict for r in records) else None
         if objects is None:  # an array of plain values (strings, numbers), perhaps mixed with objects
-            cols["value"] = [None if r.__class__ is dict else r for r in records]
+            plain = [None if r.__class__ is dict else r for r in records]
+            cols["value"] = (plain, set(map(type, plain)))
             objects = [r if r.__class__ is dict else _EMPTY_DICT for r in records]
         self._columns_of(objects, "", cols)
         return cols
 
-    def _columns_of(self, objects: Sequence[dict[str, Any]], prefix: str, cols: dict[str, list[Any]]) -> None:
+    def _columns_of(self, objects: Sequence[dict[str, Any]], prefix: str,
+                    cols: dict[str, tuple[list[Any], set[type]]]) -> None:
         for key in _keys(objects):
             if key in _HIDDEN and not self.keep_links:
                 continue
@@ -197,31 +199,37 @@ class FrameBuilder:
                 nested = [v if v.__class__ is dict else _EMPTY_DICT for v in values]
                 self._columns_of(nested, name + ".", cols)
                 if len(kinds - {dict, type(None)}):  # a scalar where other records have an object: keep it too
-                    cols[name] = [None if v.__class__ is dict else v for v in values]
+                    scalars = [None if v.__class__ is dict else v for v in values]
+                    cols[name] = (scalars, kinds - {dict} | {type(None)})
                 continue
-            if kinds == {type(None)} and name not in self._columns and name not in cols:
-                cols[name] = values  # a column that is null so far: still a column
-                continue
-            cols[name] = values
+            cols[name] = (values, kinds)  # a column even when null so far
 
-    def _convert(self, column: _Column, values: list[Any]) -> Any:
+    def _convert(self, column: _Column, values: list[Any], kinds: set[type]) -> Any:
         """One page of a column as a compact Arrow array, or a Python list when it holds lists/mixed types."""
         import pyarrow as pa
 
         if column.objects:
             return values
-        if column.timestamp is None:
-            first = next((v for v in values if v is not None), None)
-            if first is None:
-                return None  # all missing on this page: filled with nulls at build time
-            column.timestamp = first.__class__ is str and _TIMESTAMP.match(first) is not None
+        present = kinds - {type(None)}
+        if not present:
+            return None  # all missing on this page: filled with nulls at build time
+        if list in present:
+            self._to_objects(column)
+            return values
+        if present == {str}:
+            strings = pa.array(values, type=pa.string())  # the type given: no inference pass
+            if column.timestamp is None:
+                first = next(v for v in values if v is not None)
+                column.timestamp = _TIMESTAMP.match(first) is not None
+            if column.timestamp:
+                stamps = _to_timestamps(strings)
+                if stamps is not None:
+                    return stamps
+                self._demote_timestamps(column)
+            return strings
         if column.timestamp:
-            strings = pa.array(values, type=pa.string(), from_pandas=False) if _all_str(values) else None
-            stamps = _to_timestamps(strings) if strings is not None else None
-            if stamps is not None:
-                return stamps
-            column.timestamp = False  # not all timestamps after all: keep the text
-            column.chunks = [_timestamps_as_text(c) for c in column.chunks]
+            self._demote_timestamps(column)
+        column.timestamp = False
         try:
             array = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
@@ -229,9 +237,12 @@ class FrameBuilder:
         if array is None or pa.types.is_nested(array.type):
             self._to_objects(column)
             return values
-        if array.null_count == len(array):
-            return None
         return array
+
+    def _demote_timestamps(self, column: _Column) -> None:
+        """Not every value is a timestamp after all: keep the column as text."""
+        column.timestamp = False
+        column.chunks = [_timestamps_as_text(c) for c in column.chunks]
 
     def _to_objects(self, column: _Column) -> None:
         column.objects = True
@@ -313,10 +324,6 @@ def _keys(objects: Sequence[dict[str, Any]]) -> list[str]:
             if key not in seen:
                 seen[key] = None
     return list(seen)
-
-
-def _all_str(values: list[Any]) -> bool:
-    return all(v is None or v.__class__ is str for v in values)
 
 
 def _to_timestamps(strings: pa.Array) -> pa.Array | None:
