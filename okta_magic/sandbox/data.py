@@ -392,6 +392,9 @@ def _groups(rng: random.Random, users: list[dict[str, Any]], anchor: float) -> t
     return groups, members
 
 
+_LINK_NAMES = {"BOOKMARK": "login", "saasure": "admin", "oidc_client": "oidc_client_link"}
+
+
 def app_object(app_id: str, name: str, label: str, sign_on_mode: str, status: str, created: str, updated: str,
                extra_settings: dict[str, Any] | None = None, credentials: dict[str, Any] | None = None) -> dict[str, Any]:
     """An application in Okta's list shape (``_links`` filled in per org URL at serialization time)."""
@@ -413,7 +416,9 @@ def app_object(app_id: str, name: str, label: str, sign_on_mode: str, status: st
         "lastUpdated": updated,
         "created": created,
         "accessibility": {"selfService": False, "errorRedirectUrl": None, "loginRedirectUrl": None},
-        "visibility": {"autoSubmitToolbar": False, "hide": {"iOS": False, "web": False}, "appLinks": {name: True}},
+        "visibility": ({"autoLaunch": False} if sign_on_mode == "BOOKMARK" else {})
+        | {"autoSubmitToolbar": False, "hide": {"iOS": False, "web": False},
+           "appLinks": {_LINK_NAMES.get(sign_on_mode, _LINK_NAMES.get(name, name)): True}},
         "features": [],
         "signOnMode": sign_on_mode,
         "credentials": creds,

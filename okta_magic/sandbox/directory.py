@@ -136,8 +136,8 @@ class Directory:
         base = f"{self.base_url}/api/v1/apps/{app_id}"
         links: dict[str, Any] = {
             "uploadLogo": {"href": f"{base}/logo", "hints": {"allow": ["POST"]}},
-            "appLinks": [{"name": app["name"], "href": f"{self.base_url}/home/{app['name']}/{app_id}/2",
-                          "type": "text/html"}],
+            "appLinks": [{"name": link, "href": f"{self.base_url}/home/{app['name']}/{app_id}/2",
+                          "type": "text/html"} for link in app["visibility"]["appLinks"]],
             "profileEnrollment": {"href": f"{self.base_url}/api/v1/policies/rstsandboxenroll05d7"},
             "policies": {"href": f"{base}/policies", "hints": {"allow": ["PUT"]}},
             "groups": {"href": f"{base}/groups"},
@@ -294,6 +294,7 @@ class Directory:
         """Add the demo OAuth clients as OPENID_CONNECT apps (app id = client id), assigned to the demo users."""
         demo_group = next(g["id"] for g in self.groups.values() if g["profile"]["name"] == "Sandbox Demo Users")
         created = iso(self.clock() - 30 * data.DAY)
+        kid = next((a["credentials"]["signing"].get("kid") for a in self.apps.values() if a["name"] == "saasure"), None)
         for app in apps:
             response_types = ["code", "token"] if "implicit" in app.grant_types else ["code"]
             obj = data.app_object(
@@ -303,7 +304,8 @@ class Directory:
                     "response_types": response_types, "grant_types": list(app.grant_types),
                     "application_type": app.application_type, "consent_method": "REQUIRED",
                     "issuer_mode": "ORG_URL", "wildcard_redirect": "DISABLED"}},
-                credentials={"oauthClient": {"autoKeyRotation": True, "client_id": app.client_id,
+                credentials={"signing": {"kid": kid},
+                             "oauthClient": {"autoKeyRotation": True, "client_id": app.client_id,
                                              "token_endpoint_auth_method": app.token_endpoint_auth_method}},
             )
             self.apps[app.client_id] = obj
