@@ -1,0 +1,240 @@
+"""End to end in a real browser: ``%okta_login --sandbox``'s panel in JupyterLab, a person's sign-in, then ``%okta``.
+
+JupyterLab serves a fresh notebook; Debian's Chromium (driven by Playwright) runs its
+cells with the keyboard, clicks the panel's "Sign in with Okta" link, signs in on the
+sandbox org's own page (reading the demo password off that page, as a person would),
+and checks what a person checks: the "Signed in" page, the panel's status, and the
+users table ``%okta GET /api/v1/users`` renders.
+
+Two ways back from the browser to the kernel:
+
+* redirect: the browser follows Okta's redirect to the kernel's loopback listener
+  (RFC 8252 §7.3);
+* paste: the browser cannot reach the listener (a remote kernel); the person copies
+  the URL it was redirected to into the panel's paste field.
+
+Screenshots of every step go to ``test-artifacts/browser/<case>/NN-step.png``.
+Without /usr/bin/chromium the tests skip, except in CI (``CI`` set), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/ is not a package
+
+import _lab  # noqa: E402
+from _lab import KERNEL_MS, PAGE_MS, STEP_MS, JupyterLab, NotebookPage, Shots  # noqa: E402
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Locator, Page, Playwright
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = _lab.REPO / "test-artifacts" / "browser"
+DEMO_USER = "admin"
+
+CELLS = [
+    "%load_ext okta_magic\n%okta_login --sandbox",
+    "%okta GET /api/v1/users",
+    "import okta_magic\nprint('org users:', len(okta_magic.current_session().sandbox.user_ids()))",
+]
+
+
+def _need_chromium() -> None:
+    if Path(_lab.CHROMIUM).exists():
+        return
+    message = f"{_lab.CHROMIUM} is missing (apt-get install chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(message + "; CI must run the browser tests", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    _need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory, playwright: Playwright) -> Iterator[JupyterLab]:
+    root = tmp_path_factory.mktemp("notebooks")
+    server = JupyterLab(root, tmp_path_factory.mktemp("jupyter-home"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def browser(playwright: Playwright, tmp_path: Path) -> Iterator[BrowserContext]:
+    context = _lab.launch_chromium(playwright, tmp_path / "chromium-profile")
+    context.set_default_timeout(STEP_MS)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def _shots(case: str) -> Shots:
+    shots = Shots(ARTIFACTS / case)
+    print(f"\nscreenshots: {shots.folder}")
+    return shots
+
+
+def _open_panel(lab: JupyterLab, browser: BrowserContext, case: str, shots: Shots) -> tuple[NotebookPage, Locator]:
+    """Open a fresh notebook, run ``%okta_login --sandbox``; the panel waits with its Sign-in link."""
+    _lab.write_notebook(lab.root / f"{case}.ipynb", CELLS)
+    page = browser.new_page()
+    notebook = NotebookPage(page).open(lab.notebook_url(f"{case}.ipynb"))
+    shots.take(page, "notebook-open")
+    panel = notebook.run(0, timeout=KERNEL_MS)
+    link = panel.locator("a.okta-magic-sign-in")
+    link.wait_for(timeout=KERNEL_MS)
+    status = panel.locator(".okta-magic-status")
+    assert "okta-magic-wait" in (status.get_attribute("class") or ""), status.inner_text()
+    assert link.inner_text().startswith("Sign in with Okta")
+    assert link.get_attribute("target") == "_blank"
+    shots.take(page, "panel-waiting", locator=panel)
+    return notebook, panel
+
+
+def _sign_in_page(browser: BrowserContext, link: Locator, shots: Shots) -> Page:
+    """Click the panel's link; the sandbox's sign-in page opens in a new tab."""
+    with browser.expect_page(timeout=STEP_MS) as opened:
+        link.click()
+    signin = opened.value
+    signin.locator("form#okta-sign-in").wait_for(timeout=PAGE_MS)
+    assert signin.url.split("?")[0].endswith("/oauth2/v1/authorize")
+    shots.take(signin, "sign-in-page", locator=signin.locator("main"))
+    return signin
+
+
+def _type_credentials(signin: Page, user: str, shots: Shots) -> None:
+    """Type the demo user's name and the password the page itself shows for it."""
+    row = signin.locator("tr").filter(has=signin.locator("td:first-child code", has_text=re.compile(f"^{user}$")))
+    password = row.locator("td").nth(1).inner_text().strip()
+    assert password, "the sign-in page shows no password for the demo user"
+    signin.locator("#okta-sign-in input[name=username]").fill(user)
+    signin.locator("#okta-sign-in input[name=password]").press_sequentially(password)
+    shots.take(signin, "sign-in-filled", locator=signin.locator("main"))
+
+
+def _expect_signed_in(notebook: NotebookPage, panel: Locator, shots: Shots) -> str:
+    """The panel's status turns to "Signed in as …" and its Sign-in link goes away."""
+    notebook.page.bring_to_front()
+    ok = panel.locator(".okta-magic-status.okta-magic-ok")
+    ok.wait_for(timeout=KERNEL_MS)
+    text = ok.inner_text()
+    assert text.startswith(f"Signed in as {DEMO_USER}"), text
+    assert "okta.users.read" in text and "min left" in text, text
+    assert panel.locator("a.okta-magic-sign-in").count() == 0
+    shots.take(notebook.page, "panel-signed-in", locator=panel)
+    return text
+
+
+def _expect_users_table(notebook: NotebookPage, shots: Shots) -> None:
+    """``%okta GET /api/v1/users`` renders the DataFrame's table, holding every user of the org."""
+    output = notebook.run(1, timeout=KERNEL_MS)
+    table = output.locator("table.dataframe")
+    table.wait_for(timeout=KERNEL_MS)
+    assert table.locator("tbody tr").count() > 0
+    headers = table.locator("thead th").all_inner_texts()
+    assert "id" in headers and "status" in headers, headers
+    assert table.locator("tbody td", has_text=re.compile(r"^00u")).count() > 0  # Okta user ids
+    shots.take(notebook.page, "users-table", locator=output)
+    shape = re.search(r"([\d,]+) rows × (\d+) columns", output.inner_text())
+    assert shape, "the table has no 'N rows × M columns' footer"
+    counted = notebook.run(2, timeout=KERNEL_MS).locator(".jp-OutputArea-output").first.inner_text()
+    org_users = int(re.search(r"org users: (\d+)", counted).group(1))  # type: ignore[union-attr]
+    assert int(shape.group(1).replace(",", "")) == org_users  # every page was followed
+
+
+def test_sign_in_in_the_browser_redirects_to_the_kernel(lab: JupyterLab, browser: BrowserContext) -> None:
+    shots = _shots("redirect")
+    notebook, panel = _open_panel(lab, browser, "redirect", shots)
+    redirect_uri = _redirect_uri(panel)
+    signin = _sign_in_page(browser, panel.locator("a.okta-magic-sign-in"), shots)
+    _type_credentials(signin, DEMO_USER, shots)
+    signin.locator("#okta-signin-submit").click()
+
+    done = signin.get_by_role("heading", name="Signed in")
+    done.wait_for(timeout=KERNEL_MS)
+    assert signin.url.startswith(redirect_uri + "?")
+    assert "Return to your notebook" in signin.locator("body").inner_text()
+    shots.take(signin, "listener-signed-in", clip={"x": 0, "y": 0, "width": 1280, "height": 300})
+
+    _expect_signed_in(notebook, panel, shots)
+    _expect_users_table(notebook, shots)
+
+
+def test_sign_in_by_pasting_the_redirected_url(lab: JupyterLab, browser: BrowserContext) -> None:
+    shots = _shots("paste")
+    notebook, panel = _open_panel(lab, browser, "paste", shots)
+    redirect_uri = _redirect_uri(panel)
+    signin = _sign_in_page(browser, panel.locator("a.okta-magic-sign-in"), shots)
+    blocked = _unreachable(browser, signin, redirect_uri)
+    _type_credentials(signin, DEMO_USER, shots)
+    signin.locator("#okta-signin-submit").click()
+
+    signin.wait_for_url(re.compile(r"^chrome-error://"), timeout=STEP_MS)  # "This site can't be reached"
+    assert len(blocked) == 1
+    redirected = blocked[0]
+    assert redirected.startswith(redirect_uri + "?")
+    query = parse_qs(urlsplit(redirected).query)
+    assert query.get("code") and query.get("state"), redirected
+    shots.take(signin, "redirect-unreachable", clip={"x": 0, "y": 0, "width": 1280, "height": 400})
+
+    # The listener never heard of it: the panel still waits.
+    notebook.page.bring_to_front()
+    assert "okta-magic-wait" in (panel.locator(".okta-magic-status").get_attribute("class") or "")
+    field = panel.get_by_placeholder("paste the URL your browser was redirected to")
+    field.fill(redirected)
+    shots.take(notebook.page, "url-pasted", locator=panel)
+    panel.get_by_role("button", name="Use pasted URL").click()
+
+    _expect_signed_in(notebook, panel, shots)
+    assert field.input_value() == ""  # the pasted URL held a code: the panel does not keep it
+    _expect_users_table(notebook, shots)
+
+
+def _redirect_uri(panel: Locator) -> str:
+    """The loopback redirect URI the sign-in uses: the link's ``redirect_uri``, shown in the panel too."""
+    href = panel.locator("a.okta-magic-sign-in").get_attribute("href") or ""
+    redirect_uri = parse_qs(urlsplit(href).query)["redirect_uri"][0]
+    shown = panel.locator(".widget-text", has=panel.page.locator("label", has_text="Redirect URI")).locator("input")
+    assert shown.input_value() == redirect_uri
+    assert urlsplit(redirect_uri).hostname in ("127.0.0.1", "localhost")
+    return redirect_uri
+
+
+def _unreachable(browser: BrowserContext, page: Page, redirect_uri: str) -> list[str]:
+    """Make the loopback listener unreachable from this tab, as from a browser on another machine.
+
+    Playwright's own routing never sees a redirect's target, so this uses the
+    DevTools Fetch domain, which pauses every request including redirect hops,
+    and fails the ones to the listener as "connection refused". Returns the list
+    the refused URLs are added to.
+    """
+    cdp = browser.new_cdp_session(page)
+    refused: list[str] = []
+
+    def paused(event: dict[str, Any]) -> None:
+        refused.append(event["request"]["url"])
+        cdp.send("Fetch.failRequest", {"requestId": event["requestId"], "errorReason": "ConnectionRefused"})
+
+    cdp.on("Fetch.requestPaused", paused)
+    cdp.send("Fetch.enable", {"patterns": [{"urlPattern": redirect_uri + "*", "requestStage": "Request"}]})
+    return refused
