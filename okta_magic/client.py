@@ -391,6 +391,7 @@ class OktaClient:
         timeout: float | None = None,
         notify: Callable[[float, str], None] | None = None,
         stop: threading.Event | None = None,
+        stream: bool = False,
     ) -> httpx.Response:
         bucket = url.path
         retried_429 = retried_other = 0
@@ -410,7 +411,9 @@ class OktaClient:
             )
             log.debug("%s %s", method, url)
             try:
-                response = self._http.send(request)
+                response = self._http.send(request, stream=True)
+                if not stream or response.status_code >= 400:
+                    response.read()  # error bodies are small; a streamed success is read by the caller
             except httpx.TransportError as exc:
                 if method in IDEMPOTENT and retried_other < self.max_retries:
                     wait = backoff(retried_other, self._random())
@@ -604,6 +607,7 @@ class _Pull:
         self._bar: Any = None
         self._stop = threading.Event()
         self._executor: ThreadPoolExecutor | None = None
+        self._pending: Future[httpx.Response] | None = None
 
     # progress ------------------------------------------------------------------------------
 
@@ -632,9 +636,25 @@ class _Pull:
 
     # the pull --------------------------------------------------------------------------------
 
-    def _get(self, url: httpx.URL) -> httpx.Response:
+    def _get(self, url: httpx.URL, *, stream: bool = False) -> httpx.Response:
         return self.client._send(self.method, url, json=self.json, headers=self.headers, timeout=self.timeout,
-                                 notify=self._notify, stop=self._stop)
+                                 notify=self._notify, stop=self._stop, stream=stream)
+
+    def _body(self, future: Future[httpx.Response], url: httpx.URL) -> httpx.Response:
+        """The prefetched answer with its body read here, on the caller's thread.
+
+        The worker only sends the request and reads the status line and headers; the body
+        waits in the socket while this thread parses the previous page, so the two threads
+        do not fight over the GIL. A connection lost while reading is retried (GET only).
+        """
+        response = future.result()
+        self._pending = None
+        try:
+            response.read()
+        except httpx.TransportError:
+            response.close()
+            return self._get(url)
+        return response
 
     def __iter__(self) -> Iterator[Page]:
         response = self._get(self.url)
@@ -685,24 +705,35 @@ class _Pull:
             self._report()
             yield page
             del page, data
-            assert future is not None
-            response = future.result()
+            assert future is not None and following is not None
+            response = self._body(future, following)
             future = None
 
     def _submit(self, url: httpx.URL) -> Future[httpx.Response]:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="okta-page")
-        return self._executor.submit(self._get, url)
+        future = self._executor.submit(self._get, url, stream=True)
+        self._pending = future
+        return future
 
     def close(self) -> None:
         """Stop the worker (a request in flight finishes in the background) and close the bar."""
         self._stop.set()
+        if self._pending is not None:
+            # A prefetched answer nobody will read: give its connection back to the pool.
+            self._pending.add_done_callback(_close_unread)
+            self._pending = None
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def _close_unread(future: Future[httpx.Response]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        future.result().close()
 
 
 def _parse(response: httpx.Response) -> Any:
