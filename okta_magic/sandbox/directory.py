@@ -80,8 +80,9 @@ class Directory:
         self._event_keys: list[tuple[str, int]] = []
         self._event_json: dict[int, bytes] = {}
         self._seq = 0
-        for event in seeded.events:
-            self._append_event(event)
+        self.events = list(seeded.events)  # already in published order
+        self._event_keys = [(e["published"], i + 1) for i, e in enumerate(self.events)]
+        self._seq = len(self.events)
         self.api_tokens: dict[str, str] = {}
         self.version = 0
         self._user_json: dict[str, bytes] = {}
