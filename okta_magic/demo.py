@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         executed = run_notebook(args.notebook, args.out)
     except Exception as exc:  # show the failing cell's error, not nbclient's internals
-        print(f"The quickstart failed: {str(exc).strip().splitlines()[-1] if str(exc).strip() else exc!r}",
+        print(f"{args.notebook.name} failed: {str(exc).strip().splitlines()[-1] if str(exc).strip() else exc!r}",
               file=sys.stderr)
         return 1
     print(f"Executed {args.notebook.name} against the sandbox org in {time.perf_counter() - started:.1f} s.")

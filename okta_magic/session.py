@@ -118,7 +118,7 @@ class OktaSession:
         def browse(url: str) -> None:
             def run() -> None:
                 with httpx.Client(follow_redirects=False, timeout=30) as browser:
-                    answer = browser.get(url, params={"sandbox_user": user})
+                    answer = browser.get(httpx.URL(url).copy_add_param("sandbox_user", user))
                     location = answer.headers.get("location")
                     if answer.status_code in (301, 302, 303) and location:
                         browser.get(location)
