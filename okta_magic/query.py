@@ -38,6 +38,7 @@ __all__ = ["ApiRequest", "parse_request", "METHODS"]
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_ANY_PLACEHOLDER = re.compile(r"\{\{.*?\}\}")
 _HEADER_LINE = re.compile(r"^([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*:\s?(.*)$")  # RFC 9110 §5.1 token ":" value
 _PERCENT_TRIPLET = re.compile(r"%[0-9A-Fa-f]{2}")
 
@@ -96,6 +97,10 @@ def parse_request(text: str, namespace: Mapping[str, Any] | None = None) -> ApiR
         RequestError: the text is not a request; the message says how to write one.
     """
     ns: Mapping[str, Any] = namespace if namespace is not None else {}
+    for match in _ANY_PLACEHOLDER.finditer(text):
+        if not _PLACEHOLDER.fullmatch(match.group(0)):
+            raise RequestError(f"{match.group(0)} is not a variable name: only {{{{name}}}} can be inserted; "
+                               f"assign the value first (x = ...) and write {{{{x}}}}")
     lines = text.strip("\r\n").splitlines()
     while lines and not lines[0].strip():
         lines.pop(0)

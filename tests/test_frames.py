@@ -203,3 +203,10 @@ def test_integers_and_floats_across_pages_become_numbers() -> None:
 def test_an_array_of_plain_values_is_one_column() -> None:
     frame = to_frame(["a", "b"])
     assert frame["value"].tolist() == ["a", "b"]
+
+
+def test_empty_user_list_keeps_the_profile_columns_analysts_select():
+    frame = to_frame([], "users")
+    assert len(frame) == 0
+    for column in ("profile.login", "profile.department", "profile.title", "profile.city", "lastLogin"):
+        assert column in frame.columns

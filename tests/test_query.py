@@ -158,3 +158,10 @@ def test_bad_input_gives_a_one_line_hint(text: str, fragment: str) -> None:
 def test_header_values_cannot_smuggle_a_second_header() -> None:
     with pytest.raises(RequestError, match="single line"):
         parse_request("GET /api/v1/users\nX-A: {{v}}", {"v": "x\r\nAuthorization: SSWS stolen"})
+
+
+def test_an_expression_in_braces_is_refused_not_sent_literally():
+    from okta_magic.errors import RequestError
+
+    with pytest.raises(RequestError, match=r"\{\{uid.iloc\[0\]\}\} is not a variable name"):
+        parse_request("GET /api/v1/users/{{uid.iloc[0]}}/roles", {"uid": ["00u1"]})
