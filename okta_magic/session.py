@@ -172,6 +172,11 @@ class OktaSession:
             raise LoginError("No sign-in is in progress: run %okta_login first, then paste the redirected URL.")
         return flow.submit_redirect_url(url)
 
+    def cancel_login(self) -> None:
+        """Stop the sign-in in flight (its listener closes); a token already held is kept."""
+        with self._lock:
+            self._cancel_flow()
+
     def use_token(self, token: Token, config: cfg.OktaConfig | None = None) -> Token:
         """Adopt a token obtained elsewhere (pasted access token, SSWS key, device or service login)."""
         with self._lock:

@@ -108,8 +108,10 @@ class LoginPanel(w.VBox):
         try:
             self._start(self.settings())
         except OktaMagicError as exc:
+            self._session.cancel_login()  # an old link must not stay usable beside new values
             self._show_link(None)
             self._set_status("error", str(exc))
+            return
         self.refresh()
 
     def _submit_paste(self) -> None:
