@@ -58,11 +58,15 @@ def bench(users: int, requests: int) -> None:
             pull = time.perf_counter() - pull_started
     finally:
         sb.stop()
-    print(f"users={users:>7}: start-up {ready - started:6.2f} s (seeding {seeded - started:.2f} s, "
-          f"serving {ready - seeded:.2f} s)")
+    print(
+        f"users={users:>7}: start-up {ready - started:6.2f} s (seeding {seeded - started:.2f} s, "
+        f"serving {ready - seeded:.2f} s)"
+    )
     for label, times in (("cold", cold), ("warm", warm)):
-        print(f"               200-user page {label}: median {statistics.median(times) * 1000:6.1f} ms, "
-              f"p95 {percentile(times, 0.95) * 1000:6.1f} ms over {len(times)} requests")
+        print(
+            f"               200-user page {label}: median {statistics.median(times) * 1000:6.1f} ms, "
+            f"p95 {percentile(times, 0.95) * 1000:6.1f} ms over {len(times)} requests"
+        )
     print(f"               whole listing (warm): {pages} pages in {pull:.2f} s")
 
 

@@ -28,12 +28,21 @@ class Authorize:
     verifier: str
 
 
-def authorize_params(sb: Sandbox, app: str = "native", scope: str = "openid okta.users.read", **extra: str) -> Authorize:
+def authorize_params(
+    sb: Sandbox, app: str = "native", scope: str = "openid okta.users.read", **extra: str
+) -> Authorize:
     v = verifier()
     demo = sb.apps[app]
-    params = {"client_id": demo.client_id, "redirect_uri": demo.redirect_uris[0], "response_type": "code",
-              "scope": scope, "state": secrets.token_urlsafe(8), "code_challenge": challenge(v),
-              "code_challenge_method": "S256", "nonce": secrets.token_urlsafe(8)}
+    params = {
+        "client_id": demo.client_id,
+        "redirect_uri": demo.redirect_uris[0],
+        "response_type": "code",
+        "scope": scope,
+        "state": secrets.token_urlsafe(8),
+        "code_challenge": challenge(v),
+        "code_challenge_method": "S256",
+        "nonce": secrets.token_urlsafe(8),
+    }
     params.update(extra)
     return Authorize({k: v for k, v in params.items() if v is not None}, v)
 
@@ -51,13 +60,20 @@ def sign_in(http: httpx.Client, sb: Sandbox, auth: Authorize, user: str = "admin
     assert page.status_code == 200, page.text
     txn = re.search(r'name="txn" value="([^"]+)"', page.text)
     assert txn is not None
-    return http.post("/oauth2/v1/authorize/login", data={
-        "txn": txn.group(1), "username": user, "password": sb.demo_users[user].password})
+    return http.post(
+        "/oauth2/v1/authorize/login",
+        data={"txn": txn.group(1), "username": user, "password": sb.demo_users[user].password},
+    )
 
 
 def exchange(http: httpx.Client, auth: Authorize, code: str, **overrides: str) -> httpx.Response:
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": auth.params["redirect_uri"],
-            "code_verifier": auth.verifier, "client_id": auth.params["client_id"]}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": auth.params["redirect_uri"],
+        "code_verifier": auth.verifier,
+        "client_id": auth.params["client_id"],
+    }
     data.update(overrides)
     return http.post("/oauth2/v1/token", data={k: v for k, v in data.items() if v is not None})
 

@@ -32,7 +32,7 @@ def client_for(sb: Sandbox, user: str, scopes: list[str] | None = None) -> httpx
 def next_link(response: httpx.Response) -> str | None:
     for line in response.headers.get_list("link"):
         if line.endswith('rel="next"'):
-            return line[1:line.index(">")]
+            return line[1 : line.index(">")]
     return None
 
 
@@ -103,14 +103,27 @@ def test_sparse_custom_attribute_first_appears_after_page_two(admin: httpx.Clien
 def test_seeded_statuses_and_timestamps_look_like_okta(sb: Sandbox, admin: httpx.Client) -> None:
     users = pull(admin, "/api/v1/users?search=id%20pr&limit=200")
     statuses = {u["status"] for u in users}
-    assert statuses == {"ACTIVE", "STAGED", "PROVISIONED", "RECOVERY", "PASSWORD_EXPIRED", "LOCKED_OUT",
-                        "SUSPENDED", "DEPROVISIONED"}
+    assert statuses == {
+        "ACTIVE",
+        "STAGED",
+        "PROVISIONED",
+        "RECOVERY",
+        "PASSWORD_EXPIRED",
+        "LOCKED_OUT",
+        "SUSPENDED",
+        "DEPROVISIONED",
+    }
     assert sum(u["status"] == "ACTIVE" for u in users) > len(users) / 2
     assert any(u["lastLogin"] is None for u in users)
     stale = sb.clock() - 90 * 86400
-    assert any(u["lastLogin"] and email.utils.parsedate_to_datetime(
-        "Mon, 01 Jan 2024 00:00:00 GMT") and u["lastLogin"] < _iso(stale) for u in users)
+    assert any(
+        u["lastLogin"]
+        and email.utils.parsedate_to_datetime("Mon, 01 Jan 2024 00:00:00 GMT")
+        and u["lastLogin"] < _iso(stale)
+        for u in users
+    )
     import re
+
     stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\Z")
     for u in users[:50]:
         for key in ("created", "lastUpdated"):
@@ -119,6 +132,7 @@ def test_seeded_statuses_and_timestamps_look_like_okta(sb: Sandbox, admin: httpx
 
 def _iso(epoch: float) -> str:
     import time
+
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(epoch))
 
 
@@ -157,8 +171,16 @@ def test_search_semantics(sb: Sandbox, admin: httpx.Client) -> None:
     assert all(u["profile"]["lastName"] == "O'Brien" for u in quoted)
 
 
-@pytest.mark.parametrize("expr", ['profile.title co "Engineer"', 'profile.lastName ne "Smith"',
-                                  'profile.lastName eq "unterminated', "status eq", '(status eq "ACTIVE"'])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        'profile.title co "Engineer"',
+        'profile.lastName ne "Smith"',
+        'profile.lastName eq "unterminated',
+        "status eq",
+        '(status eq "ACTIVE"',
+    ],
+)
 def test_invalid_search_is_e0000031(admin: httpx.Client, expr: str) -> None:
     status, code, _ = okta_error(admin.get("/api/v1/users", params={"search": expr}))
     assert (status, code) == (400, "E0000031")
@@ -216,8 +238,13 @@ def test_malformed_and_invalid_bodies(admin: httpx.Client) -> None:
 
 
 def test_create_update_lifecycle_and_delete_a_user(sb: Sandbox, admin: httpx.Client) -> None:
-    profile = {"firstName": "Testy", "lastName": "McTest", "email": "testy@example.com", "login": "testy@example.com",
-               "favouriteColour": "teal"}
+    profile = {
+        "firstName": "Testy",
+        "lastName": "McTest",
+        "email": "testy@example.com",
+        "login": "testy@example.com",
+        "favouriteColour": "teal",
+    }
     created = admin.post("/api/v1/users", params={"activate": "false"}, json={"profile": profile})
     assert created.status_code == 200, created.text
     user = created.json()
@@ -278,8 +305,10 @@ def test_apps_roles_and_app_users(sb: Sandbox, admin: httpx.Client) -> None:
 
 
 def test_missing_bad_and_revoked_tokens_are_401(sb: Sandbox) -> None:
-    expected = (f'Bearer authorization_uri="{sb.url}/oauth2/v1/authorize", realm="{sb.url}", '
-                'error="invalid_token", error_description="The access token is invalid."')
+    expected = (
+        f'Bearer authorization_uri="{sb.url}/oauth2/v1/authorize", realm="{sb.url}", '
+        'error="invalid_token", error_description="The access token is invalid."'
+    )
     for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "SSWS wrong"}):
         response = httpx.get(f"{sb.url}/api/v1/users", headers=headers)
         assert response.status_code == 401 and response.headers["www-authenticate"] == expected
@@ -293,7 +322,8 @@ def test_insufficient_scope_header_exactly_as_okta(sb: Sandbox) -> None:
     assert response.headers["www-authenticate"] == (
         f'Bearer authorization_uri="{sb.url}/oauth2/v1/authorize", realm="{sb.url}", scope="okta.groups.read", '
         'error="insufficient_scope", error_description="The access token provided does not contain the required '
-        'scopes.", resource="/api/v1/groups"')
+        'scopes.", resource="/api/v1/groups"'
+    )
     with client_for(sb, "admin", ["okta.users.read"]) as client:
         assert 'scope="okta.users.manage"' in client.post("/api/v1/users", json={}).headers["www-authenticate"]
     with client_for(sb, "admin", ["okta.groups.manage"]) as client:  # .manage covers .read
@@ -301,8 +331,14 @@ def test_insufficient_scope_header_exactly_as_okta(sb: Sandbox) -> None:
 
 
 def test_admin_roles_limit_calls_with_e0000006(sb: Sandbox) -> None:
-    scopes = ["okta.users.read", "okta.users.manage", "okta.groups.read", "okta.apps.read", "okta.logs.read",
-              "okta.roles.read"]
+    scopes = [
+        "okta.users.read",
+        "okta.users.manage",
+        "okta.groups.read",
+        "okta.apps.read",
+        "okta.logs.read",
+        "okta.roles.read",
+    ]
     with client_for(sb, "readonly", scopes) as readonly:
         assert readonly.get("/api/v1/logs").status_code == 200
         assert okta_error(readonly.post("/api/v1/users", json={"profile": {}})) == (403, "E0000006", [])
@@ -331,10 +367,19 @@ def test_ssws_api_token_acts_as_the_user(sb: Sandbox) -> None:
 
 
 def test_every_api_response_carries_request_id_and_rate_headers(sb: Sandbox, admin: httpx.Client) -> None:
-    for response in (admin.get("/api/v1/users?limit=1"), admin.get("/api/v1/users/nope"),
-                     httpx.get(f"{sb.url}/api/v1/users"), admin.get("/api/v1/logs?limit=1")):
-        for header in ("x-okta-request-id", "x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset",
-                       "date"):
+    for response in (
+        admin.get("/api/v1/users?limit=1"),
+        admin.get("/api/v1/users/nope"),
+        httpx.get(f"{sb.url}/api/v1/users"),
+        admin.get("/api/v1/logs?limit=1"),
+    ):
+        for header in (
+            "x-okta-request-id",
+            "x-rate-limit-limit",
+            "x-rate-limit-remaining",
+            "x-rate-limit-reset",
+            "date",
+        ):
             assert header in response.headers, (response.url, header)
     assert "x-okta-request-id" in httpx.get(f"{sb.url}/.well-known/openid-configuration").headers
     assert admin.get("/api/v1/users?limit=1").headers["content-type"] == "application/json"
@@ -344,8 +389,7 @@ def test_every_api_response_carries_request_id_and_rate_headers(sb: Sandbox, adm
 
 
 def test_low_limit_gives_429_with_consistent_headers() -> None:
-    with Sandbox(port=0, users=20, seed=2, rate_limits={"/api/v1/users": 3}) as sb, \
-            client_for(sb, "admin") as client:
+    with Sandbox(port=0, users=20, seed=2, rate_limits={"/api/v1/users": 3}) as sb, client_for(sb, "admin") as client:
         remaining = [client.get("/api/v1/users").headers["x-rate-limit-remaining"] for _ in range(3)]
         assert remaining == ["2", "1", "0"]
         limited = client.get("/api/v1/users")
@@ -397,22 +441,42 @@ def test_system_log_bounded_request_ends_without_next(sb: Sandbox, admin: httpx.
     events = pull(admin, str(first.url))
     assert events and all(since <= e["published"] < until for e in events)
     assert len({e["uuid"] for e in events}) == len(events)
-    descending = pull(admin, "/api/v1/logs?" + str(httpx.QueryParams(
-        {"since": since, "until": until, "limit": 100, "sortOrder": "DESCENDING"})))
+    descending = pull(
+        admin,
+        "/api/v1/logs?"
+        + str(httpx.QueryParams({"since": since, "until": until, "limit": 100, "sortOrder": "DESCENDING"})),
+    )
     assert [e["uuid"] for e in descending] == [e["uuid"] for e in reversed(events)]
 
 
 def test_system_log_filter_and_shape(sb: Sandbox, admin: httpx.Client) -> None:
     starts = admin.get("/api/v1/logs", params={"filter": 'eventType eq "user.session.start"', "limit": 50}).json()
     assert starts and {e["eventType"] for e in starts} == {"user.session.start"}
-    failures = admin.get("/api/v1/logs", params={
-        "filter": 'eventType eq "user.session.start" and outcome.result eq "FAILURE"', "limit": 1000}).json()
+    failures = admin.get(
+        "/api/v1/logs",
+        params={"filter": 'eventType eq "user.session.start" and outcome.result eq "FAILURE"', "limit": 1000},
+    ).json()
     assert failures and all(e["outcome"]["result"] == "FAILURE" for e in failures)
     actor = starts[0]["actor"]["id"]
     mine = admin.get("/api/v1/logs", params={"filter": f'actor.id eq "{actor}"'}).json()
     assert mine and all(e["actor"]["id"] == actor for e in mine)
-    assert set(starts[0]) >= {"uuid", "published", "eventType", "version", "severity", "legacyEventType",
-                              "displayMessage", "actor", "client", "outcome", "target", "transaction",
-                              "debugContext", "authenticationContext", "securityContext", "request"}
+    assert set(starts[0]) >= {
+        "uuid",
+        "published",
+        "eventType",
+        "version",
+        "severity",
+        "legacyEventType",
+        "displayMessage",
+        "actor",
+        "client",
+        "outcome",
+        "target",
+        "transaction",
+        "debugContext",
+        "authenticationContext",
+        "securityContext",
+        "request",
+    }
     assert okta_error(admin.get("/api/v1/logs", params={"after": "garbage"}))[:2] == (400, "E0000029")
     assert len(admin.get("/api/v1/logs", params={"limit": 5000}).json()) <= 1000

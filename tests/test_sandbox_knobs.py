@@ -79,9 +79,13 @@ def test_same_seed_same_org_other_seed_other_org() -> None:
 
 
 def test_cli_prints_the_org_apps_and_people_and_stops_on_ctrl_c() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "okta_magic.sandbox", "--port", "0", "--users", "10"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "okta_magic.sandbox", "--port", "0", "--users", "10"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         assert proc.stdout is not None
         lines = []
@@ -92,8 +96,15 @@ def test_cli_prints_the_org_apps_and_people_and_stops_on_ctrl_c() -> None:
         text = "".join(lines)
         url = text.split("sandbox org: ")[1].split()[0]
         assert httpx.get(f"{url}/.well-known/openid-configuration").json()["issuer"] == url
-        for expected in ("0oasandboxnative05d7", "http://localhost:8765/callback", "okta.users.read",
-                         "admin@example.com", "Admin-sandbox-1", "SUPER_ADMIN", "sandbox_user"):
+        for expected in (
+            "0oasandboxnative05d7",
+            "http://localhost:8765/callback",
+            "okta.users.read",
+            "admin@example.com",
+            "Admin-sandbox-1",
+            "SUPER_ADMIN",
+            "sandbox_user",
+        ):
             assert expected in text
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0

@@ -41,16 +41,30 @@ def api_get(sb: Sandbox, token: str, path: str = "/api/v1/users?limit=1") -> htt
 def test_discovery_lists_the_org_endpoints(sb: Sandbox, http: httpx.Client) -> None:
     meta = http.get("/.well-known/openid-configuration").json()
     assert meta["issuer"] == sb.url and not sb.url.endswith("/")
-    for key, path in (("authorization_endpoint", "/oauth2/v1/authorize"), ("token_endpoint", "/oauth2/v1/token"),
-                      ("revocation_endpoint", "/oauth2/v1/revoke"), ("jwks_uri", "/oauth2/v1/keys"),
-                      ("userinfo_endpoint", "/oauth2/v1/userinfo"), ("introspection_endpoint", "/oauth2/v1/introspect"),
-                      ("device_authorization_endpoint", "/oauth2/v1/device/authorize"),
-                      ("end_session_endpoint", "/oauth2/v1/logout")):
+    for key, path in (
+        ("authorization_endpoint", "/oauth2/v1/authorize"),
+        ("token_endpoint", "/oauth2/v1/token"),
+        ("revocation_endpoint", "/oauth2/v1/revoke"),
+        ("jwks_uri", "/oauth2/v1/keys"),
+        ("userinfo_endpoint", "/oauth2/v1/userinfo"),
+        ("introspection_endpoint", "/oauth2/v1/introspect"),
+        ("device_authorization_endpoint", "/oauth2/v1/device/authorize"),
+        ("end_session_endpoint", "/oauth2/v1/logout"),
+    ):
         assert meta[key] == sb.url + path
-    assert set(meta["grant_types_supported"]) >= {"authorization_code", "implicit", "refresh_token",
-                                                  "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"}
-    assert set(meta["token_endpoint_auth_methods_supported"]) >= {"client_secret_basic", "client_secret_post",
-                                                                  "private_key_jwt", "none"}
+    assert set(meta["grant_types_supported"]) >= {
+        "authorization_code",
+        "implicit",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    }
+    assert set(meta["token_endpoint_auth_methods_supported"]) >= {
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
+    }
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert "okta.users.read" in meta["scopes_supported"]
     assert http.get("/.well-known/oauth-authorization-server").json()["issuer"] == sb.url
@@ -97,8 +111,10 @@ def test_wrong_password_shows_the_page_again_with_an_error(sb: Sandbox, http: ht
     again = http.post("/oauth2/v1/authorize/login", data={"txn": txn, "username": "admin", "password": "nope"})
     assert again.status_code == 200 and 'id="okta-sign-in"' in again.text and "Unable to sign in" in again.text
     # The same transaction still works with the right password.
-    ok = http.post("/oauth2/v1/authorize/login", data={"txn": txn, "username": "admin@example.com",
-                                                       "password": sb.demo_users["admin"].password})
+    ok = http.post(
+        "/oauth2/v1/authorize/login",
+        data={"txn": txn, "username": "admin@example.com", "password": sb.demo_users["admin"].password},
+    )
     assert "code" in redirect_params(ok)
 
 
@@ -158,8 +174,10 @@ def test_unregistered_redirect_uri_gets_an_error_page_not_a_redirect(sb: Sandbox
         auth = authorize_params(sb, redirect_uri=uri)
         page = http.get("/oauth2/v1/authorize", params=auth.params)
         assert page.status_code == 400 and "location" not in page.headers
-        assert "The &#x27;redirect_uri&#x27; parameter must be a Login redirect URI in the client app settings" \
+        assert (
+            "The &#x27;redirect_uri&#x27; parameter must be a Login redirect URI in the client app settings"
             in page.text
+        )
     bad_client = http.get("/oauth2/v1/authorize", params={**authorize_params(sb).params, "client_id": "0oanope"})
     assert bad_client.status_code == 400 and "location" not in bad_client.headers
 
@@ -184,9 +202,11 @@ def test_missing_or_plain_pkce_is_an_error_redirect(sb: Sandbox, http: httpx.Cli
 def test_scope_not_granted_to_the_app_is_invalid_scope(sb: Sandbox, http: httpx.Client) -> None:
     auth = authorize_params(sb, app="users-only", scope="openid okta.groups.read")
     back = redirect_params(http.get("/oauth2/v1/authorize", params=auth.params))
-    assert back == {"error": "invalid_scope", "state": auth.params["state"],
-                    "error_description": "One or more scopes are not configured for the authorization server "
-                                         "resource."}
+    assert back == {
+        "error": "invalid_scope",
+        "state": auth.params["state"],
+        "error_description": "One or more scopes are not configured for the authorization server resource.",
+    }
 
 
 def test_unsupported_response_type(sb: Sandbox, http: httpx.Client) -> None:
@@ -202,9 +222,15 @@ def test_implicit_grant_returns_the_token_in_the_fragment(sb: Sandbox, http: htt
     assert back["token_type"] == "Bearer" and back["expires_in"] == "3600" and back["state"] == auth.params["state"]
     assert api_get(sb, back["access_token"]).status_code == 200
     # Apps without the implicit grant cannot use it.
-    refused = redirect_params(http.get("/oauth2/v1/authorize", params={
-        **authorize_params(sb, app="users-only", response_type="token", scope="okta.users.read").params,
-        "sandbox_user": "admin"}))
+    refused = redirect_params(
+        http.get(
+            "/oauth2/v1/authorize",
+            params={
+                **authorize_params(sb, app="users-only", response_type="token", scope="okta.users.read").params,
+                "sandbox_user": "admin",
+            },
+        )
+    )
     assert refused["error"] == "unauthorized_client"
 
 
@@ -212,21 +238,26 @@ def test_refresh_token_only_with_offline_access(sb: Sandbox, http: httpx.Client)
     without = authorize_params(sb, app="offline", scope="openid okta.users.read")
     assert "refresh_token" not in exchange(http, without, unattended_code(http, without)).json()
     # The native app is not granted offline_access at all.
-    native = redirect_params(http.get("/oauth2/v1/authorize", params=authorize_params(
-        sb, scope="openid offline_access").params))
+    native = redirect_params(
+        http.get("/oauth2/v1/authorize", params=authorize_params(sb, scope="openid offline_access").params)
+    )
     assert native["error"] == "invalid_scope"
     auth = authorize_params(sb, app="offline", scope="openid offline_access okta.users.read")
     first = exchange(http, auth, unattended_code(http, auth)).json()
     assert first["refresh_token"]
     client_id = sb.apps["offline"].client_id
-    refreshed = http.post("/oauth2/v1/token", data={"grant_type": "refresh_token", "client_id": client_id,
-                                                    "refresh_token": first["refresh_token"]})
+    refreshed = http.post(
+        "/oauth2/v1/token",
+        data={"grant_type": "refresh_token", "client_id": client_id, "refresh_token": first["refresh_token"]},
+    )
     assert refreshed.status_code == 200, refreshed.text
     second = refreshed.json()
     assert second["refresh_token"] != first["refresh_token"] and api_get(sb, second["access_token"]).status_code == 200
     # Rotation: the used refresh token no longer works.
-    replay = http.post("/oauth2/v1/token", data={"grant_type": "refresh_token", "client_id": client_id,
-                                                 "refresh_token": first["refresh_token"]})
+    replay = http.post(
+        "/oauth2/v1/token",
+        data={"grant_type": "refresh_token", "client_id": client_id, "refresh_token": first["refresh_token"]},
+    )
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
 
 
@@ -234,37 +265,52 @@ def test_confidential_web_app_authenticates_with_basic_or_post(sb: Sandbox, http
     web = sb.apps["web"]
     assert web.client_secret
     for style in ("basic", "post"):
-        auth = authorize_params(sb, app="web", scope="openid okta.users.read", code_challenge=None,
-                                code_challenge_method=None)  # type: ignore[arg-type]
+        auth = authorize_params(
+            sb, app="web", scope="openid okta.users.read", code_challenge=None, code_challenge_method=None
+        )  # type: ignore[arg-type]
         code = unattended_code(http, auth)
         data = {"grant_type": "authorization_code", "code": code, "redirect_uri": auth.params["redirect_uri"]}
         if style == "basic":
             response = http.post("/oauth2/v1/token", data=data, auth=(web.client_id, web.client_secret))
         else:
-            response = http.post("/oauth2/v1/token", data={**data, "client_id": web.client_id,
-                                                          "client_secret": web.client_secret})
+            response = http.post(
+                "/oauth2/v1/token", data={**data, "client_id": web.client_id, "client_secret": web.client_secret}
+            )
         assert response.status_code == 200, response.text
-    wrong = http.post("/oauth2/v1/token", data={"grant_type": "authorization_code", "code": "x",
-                                                "redirect_uri": web.redirect_uris[0]},
-                      auth=(web.client_id, "wrong-secret"))
+    wrong = http.post(
+        "/oauth2/v1/token",
+        data={"grant_type": "authorization_code", "code": "x", "redirect_uri": web.redirect_uris[0]},
+        auth=(web.client_id, "wrong-secret"),
+    )
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
 
 
 def _assertion(sb: Sandbox, **claims: object) -> str:
     now = int(sb.clock())
     app = sb.apps["service"]
-    body = {"iss": app.client_id, "sub": app.client_id, "aud": f"{sb.url}/oauth2/v1/token", "iat": now,
-            "exp": now + 300, "jti": str(uuid.uuid4())}
+    body = {
+        "iss": app.client_id,
+        "sub": app.client_id,
+        "aud": f"{sb.url}/oauth2/v1/token",
+        "iat": now,
+        "exp": now + 300,
+        "jti": str(uuid.uuid4()),
+    }
     body.update(claims)
     assert app.private_key_pem
     return jwt.encode(body, app.private_key_pem, algorithm="RS256")
 
 
 def _client_credentials(http: httpx.Client, assertion: str, scope: str = "okta.users.read") -> httpx.Response:
-    return http.post("/oauth2/v1/token", data={
-        "grant_type": "client_credentials", "scope": scope,
-        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-        "client_assertion": assertion})
+    return http.post(
+        "/oauth2/v1/token",
+        data={
+            "grant_type": "client_credentials",
+            "scope": scope,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": assertion,
+        },
+    )
 
 
 def test_client_credentials_with_a_signed_assertion(sb: Sandbox, http: httpx.Client) -> None:
@@ -287,15 +333,25 @@ def test_client_credentials_refusals(sb: Sandbox, http: httpx.Client) -> None:
     assert too_far.status_code == 401
     expired = _client_credentials(http, _assertion(sb, exp=int(sb.clock()) - 10))
     assert expired.status_code == 401
-    other_key = jwt.encode({"iss": sb.apps["service"].client_id, "sub": sb.apps["service"].client_id,
-                            "aud": f"{sb.url}/oauth2/v1/token", "exp": int(sb.clock()) + 60, "jti": "x1"},
-                           "not-the-key" * 4, algorithm="HS256")
+    other_key = jwt.encode(
+        {
+            "iss": sb.apps["service"].client_id,
+            "sub": sb.apps["service"].client_id,
+            "aud": f"{sb.url}/oauth2/v1/token",
+            "exp": int(sb.clock()) + 60,
+            "jti": "x1",
+        },
+        "not-the-key" * 4,
+        algorithm="HS256",
+    )
     assert _client_credentials(http, other_key).status_code == 401
     assert _client_credentials(http, _assertion(sb), "okta.users.manage").json()["error"] == "invalid_scope"
     assert _client_credentials(http, _assertion(sb), "openid").json()["error"] == "invalid_scope"
     # A public app may not use client credentials.
-    public = http.post("/oauth2/v1/token", data={"grant_type": "client_credentials", "scope": "okta.users.read",
-                                                 "client_id": sb.apps["native"].client_id})
+    public = http.post(
+        "/oauth2/v1/token",
+        data={"grant_type": "client_credentials", "scope": "okta.users.read", "client_id": sb.apps["native"].client_id},
+    )
     assert public.json()["error"] == "unauthorized_client"
 
 
@@ -304,13 +360,17 @@ def test_revoked_access_and_refresh_tokens_stop_working(sb: Sandbox, http: httpx
     tokens = exchange(http, auth, unattended_code(http, auth)).json()
     client_id = sb.apps["offline"].client_id
     assert api_get(sb, tokens["access_token"]).status_code == 200
-    revoked = http.post("/oauth2/v1/revoke", data={"token": tokens["access_token"], "client_id": client_id,
-                                                   "token_type_hint": "access_token"})
+    revoked = http.post(
+        "/oauth2/v1/revoke",
+        data={"token": tokens["access_token"], "client_id": client_id, "token_type_hint": "access_token"},
+    )
     assert revoked.status_code == 200
     assert api_get(sb, tokens["access_token"]).status_code == 401
     http.post("/oauth2/v1/revoke", data={"token": tokens["refresh_token"], "client_id": client_id})
-    refresh = http.post("/oauth2/v1/token", data={"grant_type": "refresh_token", "client_id": client_id,
-                                                  "refresh_token": tokens["refresh_token"]})
+    refresh = http.post(
+        "/oauth2/v1/token",
+        data={"grant_type": "refresh_token", "client_id": client_id, "refresh_token": tokens["refresh_token"]},
+    )
     assert refresh.json()["error"] == "invalid_grant"
     introspection = http.post("/oauth2/v1/introspect", data={"token": tokens["access_token"], "client_id": client_id})
     assert introspection.json() == {"active": False}
@@ -331,18 +391,28 @@ def test_introspect_and_userinfo(sb: Sandbox, http: httpx.Client) -> None:
 def test_device_grant_pending_slow_down_then_tokens(fresh: Sandbox) -> None:
     with httpx.Client(base_url=fresh.url) as http:
         client_id = fresh.apps["native"].client_id
-        start = http.post("/oauth2/v1/device/authorize", data={"client_id": client_id,
-                                                               "scope": "openid okta.users.read"}).json()
+        start = http.post(
+            "/oauth2/v1/device/authorize", data={"client_id": client_id, "scope": "openid okta.users.read"}
+        ).json()
         assert start["verification_uri"] == f"{fresh.url}/activate" and start["interval"] == 5
         assert start["verification_uri_complete"].endswith(start["user_code"])
-        poll = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": start["device_code"],
-                "client_id": client_id}
+        poll = {
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "device_code": start["device_code"],
+            "client_id": client_id,
+        }
         assert http.post("/oauth2/v1/token", data=poll).json()["error"] == "authorization_pending"
         assert http.post("/oauth2/v1/token", data=poll).json()["error"] == "slow_down"
         page = http.get("/activate", params={"user_code": start["user_code"]})
         assert page.status_code == 200 and start["user_code"] in page.text
-        approved = http.post("/activate", data={"user_code": start["user_code"], "username": "readonly",
-                                                "password": fresh.demo_users["readonly"].password})
+        approved = http.post(
+            "/activate",
+            data={
+                "user_code": start["user_code"],
+                "username": "readonly",
+                "password": fresh.demo_users["readonly"].password,
+            },
+        )
         assert approved.status_code == 200 and "Device activated" in approved.text
         fresh.advance_clock(11)
         token = http.post("/oauth2/v1/token", data=poll)
@@ -356,13 +426,19 @@ def test_device_grant_denied_and_expired(fresh: Sandbox) -> None:
         client_id = fresh.apps["native"].client_id
 
         def begin() -> dict[str, str]:
-            return http.post("/oauth2/v1/device/authorize", data={"client_id": client_id,
-                                                                  "scope": "okta.users.read"}).json()
+            return http.post(
+                "/oauth2/v1/device/authorize", data={"client_id": client_id, "scope": "okta.users.read"}
+            ).json()
 
         def poll(device_code: str) -> str:
-            return http.post("/oauth2/v1/token", data={"grant_type": "urn:ietf:params:oauth:grant-type:device_code",
-                                                       "device_code": device_code, "client_id": client_id}
-                             ).json()["error"]
+            return http.post(
+                "/oauth2/v1/token",
+                data={
+                    "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                    "device_code": device_code,
+                    "client_id": client_id,
+                },
+            ).json()["error"]
 
         denied = begin()
         http.post("/activate", data={"user_code": denied["user_code"], "cancel": "1"})
@@ -370,8 +446,10 @@ def test_device_grant_denied_and_expired(fresh: Sandbox) -> None:
         expired = begin()
         fresh.advance_clock(601)
         assert poll(expired["device_code"]) == "expired_token"
-        users_only = http.post("/oauth2/v1/device/authorize", data={"client_id": fresh.apps["users-only"].client_id,
-                                                                    "scope": "okta.users.read"})
+        users_only = http.post(
+            "/oauth2/v1/device/authorize",
+            data={"client_id": fresh.apps["users-only"].client_id, "scope": "okta.users.read"},
+        )
         assert users_only.json()["error"] == "unauthorized_client"
 
 
@@ -393,8 +471,10 @@ def test_duplicate_parameters_are_invalid_request(sb: Sandbox, http: httpx.Clien
 def test_demo_apps_match_the_documented_registry(sb: Sandbox) -> None:
     assert set(sb.apps) == {"native", "users-only", "offline", "web", "service"}
     native = sb.apps["native"]
-    assert "http://localhost:8765/callback" in native.redirect_uris and "http://127.0.0.1:8769/callback" in \
-        native.redirect_uris
+    assert (
+        "http://localhost:8765/callback" in native.redirect_uris
+        and "http://127.0.0.1:8769/callback" in native.redirect_uris
+    )
     assert {"okta.users.manage", "okta.groups.manage", "okta.logs.read", "okta.apps.read"} <= set(native.scopes)
     assert "offline_access" not in native.scopes and "offline_access" in sb.apps["offline"].scopes
     assert sb.apps["users-only"].scopes == ["openid", "profile", "email", "okta.users.read"]
@@ -402,5 +482,9 @@ def test_demo_apps_match_the_documented_registry(sb: Sandbox) -> None:
     assert sb.apps["web"].client_secret not in repr(sb.apps["web"])
     assert "PRIVATE KEY" not in repr(sb.apps["service"])
     assert {u.name: u.role for u in sb.demo_users.values()} == {
-        "admin": "SUPER_ADMIN", "readonly": "READ_ONLY_ADMIN", "helpdesk": "HELP_DESK_ADMIN", "user": None}
+        "admin": "SUPER_ADMIN",
+        "readonly": "READ_ONLY_ADMIN",
+        "helpdesk": "HELP_DESK_ADMIN",
+        "user": None,
+    }
     assert time.time() > 0

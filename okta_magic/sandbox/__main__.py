@@ -28,11 +28,17 @@ def summarize_scopes(scopes: list[str]) -> str:
 
 def describe(sb: Sandbox, show_secrets: bool = False) -> str:
     """The text the CLI prints: where the org is and how to sign in to it."""
-    lines = [f"okta_magic sandbox org: {sb.url}",
-             f"  issuer / discovery: {sb.url}/.well-known/openid-configuration", "", "Demo apps:"]
+    lines = [
+        f"okta_magic sandbox org: {sb.url}",
+        f"  issuer / discovery: {sb.url}/.well-known/openid-configuration",
+        "",
+        "Demo apps:",
+    ]
     for name, app in sb.apps.items():
-        lines.append(f"  {name:<11} client_id={app.client_id}  auth={app.token_endpoint_auth_method}  "
-                     f"grants={','.join(app.grant_types)}")
+        lines.append(
+            f"  {name:<11} client_id={app.client_id}  auth={app.token_endpoint_auth_method}  "
+            f"grants={','.join(app.grant_types)}"
+        )
         if app.redirect_uris:
             lines.append(f"              redirect URIs: {' '.join(app.redirect_uris)}")
         lines.append(f"              scopes: {summarize_scopes(app.scopes)}")
@@ -40,8 +46,9 @@ def describe(sb: Sandbox, show_secrets: bool = False) -> str:
             secret = app.client_secret if show_secrets else "(hidden; --show-secrets prints it)"
             lines.append(f"              client secret: {secret}")
         if app.private_key_pem:
-            lines.append("              private key: Sandbox(...).apps['service'].private_key_pem "
-                         "(in-process use only)")
+            lines.append(
+                "              private key: Sandbox(...).apps['service'].private_key_pem (in-process use only)"
+            )
     lines += ["", "Demo people (sign-in page username / password):"]
     for user in sb.demo_users.values():
         lines.append(f"  {user.name:<9} {user.login:<22} {user.password:<20} {user.role or 'no admin role'}")

@@ -14,7 +14,7 @@ import asyncio
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any
@@ -80,9 +80,15 @@ def bad_search(reason: str) -> ApiProblem:
 
 def error_body(code: str, summary: str, causes: tuple[str, ...] = ()) -> bytes:
     """Okta's error object; errorId is a fresh correlation id (``oae`` + 22 characters)."""
-    return orjson.dumps({"errorCode": code, "errorSummary": summary, "errorLink": code,
-                         "errorId": "oae" + secrets.token_urlsafe(17)[:22],
-                         "errorCauses": [{"errorSummary": c} for c in causes]})
+    return orjson.dumps(
+        {
+            "errorCode": code,
+            "errorSummary": summary,
+            "errorLink": code,
+            "errorId": "oae" + secrets.token_urlsafe(17)[:22],
+            "errorCauses": [{"errorSummary": c} for c in causes],
+        }
+    )
 
 
 @dataclass
@@ -95,7 +101,7 @@ class Caller:
     client_id: str | None
 
 
-Handler = Callable[["Call"], Awaitable[Response] | Response]
+Handler = Callable[["Call"], Any]
 
 
 @dataclass
@@ -122,24 +128,25 @@ class ManagementApi:
     def __init__(self, state: OrgState) -> None:
         self.s = state
         self.d = state.directory
-        self.routes: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
-            (_route(p), handlers) for p, handlers in (
-                ("/users", {"GET": self.list_users, "POST": self.create_user}),
-                ("/users/{id}", {"GET": self.get_user, "POST": self.update_user, "PUT": self.replace_user,
-                                 "DELETE": self.delete_user}),
-                ("/users/{id}/groups", {"GET": self.user_groups}),
-                ("/users/{id}/roles", {"GET": self.user_roles}),
-                ("/users/{id}/lifecycle/{op}", {"POST": self.lifecycle}),
-                ("/groups", {"GET": self.list_groups, "POST": self.create_group}),
-                ("/groups/{id}", {"GET": self.get_group, "PUT": self.replace_group, "DELETE": self.delete_group}),
-                ("/groups/{id}/users", {"GET": self.group_users}),
-                ("/groups/{id}/users/{uid}", {"PUT": self.add_member, "DELETE": self.remove_member}),
-                ("/apps", {"GET": self.list_apps}),
-                ("/apps/{id}", {"GET": self.get_app}),
-                ("/apps/{id}/users", {"GET": self.app_users}),
-                ("/logs", {"GET": self.list_logs}),
-            )
-        ]
+        table: tuple[tuple[str, dict[str, Handler]], ...] = (
+            ("/users", {"GET": self.list_users, "POST": self.create_user}),
+            (
+                "/users/{id}",
+                {"GET": self.get_user, "POST": self.update_user, "PUT": self.replace_user, "DELETE": self.delete_user},
+            ),
+            ("/users/{id}/groups", {"GET": self.user_groups}),
+            ("/users/{id}/roles", {"GET": self.user_roles}),
+            ("/users/{id}/lifecycle/{op}", {"POST": self.lifecycle}),
+            ("/groups", {"GET": self.list_groups, "POST": self.create_group}),
+            ("/groups/{id}", {"GET": self.get_group, "PUT": self.replace_group, "DELETE": self.delete_group}),
+            ("/groups/{id}/users", {"GET": self.group_users}),
+            ("/groups/{id}/users/{uid}", {"PUT": self.add_member, "DELETE": self.remove_member}),
+            ("/apps", {"GET": self.list_apps}),
+            ("/apps/{id}", {"GET": self.get_app}),
+            ("/apps/{id}/users", {"GET": self.app_users}),
+            ("/logs", {"GET": self.list_logs}),
+        )
+        self.routes: list[tuple[re.Pattern[str], dict[str, Handler]]] = [(_route(p), h) for p, h in table]
 
     def __repr__(self) -> str:
         return f"ManagementApi(org={self.s.url!r})"
@@ -152,10 +159,12 @@ class ManagementApi:
         response.headers["X-Rate-Limit-Reset"] = str(decision.reset)
         return response
 
-    def _error(self, status: int, code: str, summary: str, causes: tuple[str, ...] = (),
-               headers: dict[str, str] | None = None) -> Response:
-        return Response(error_body(code, summary, causes), status_code=status, media_type="application/json",
-                        headers=headers)
+    def _error(
+        self, status: int, code: str, summary: str, causes: tuple[str, ...] = (), headers: dict[str, str] | None = None
+    ) -> Response:
+        return Response(
+            error_body(code, summary, causes), status_code=status, media_type="application/json", headers=headers
+        )
 
     def _authenticate(self, request: Request) -> Caller | None:
         header = request.headers.get("authorization", "")
@@ -180,9 +189,17 @@ class ManagementApi:
 
     def _unauthorized(self) -> Response:
         base = self.s.url
-        return self._error(401, "E0000011", "Invalid token provided", headers={"WWW-Authenticate": (
-            f'Bearer authorization_uri="{base}/oauth2/v1/authorize", realm="{base}", error="invalid_token", '
-            'error_description="The access token is invalid."')})
+        return self._error(
+            401,
+            "E0000011",
+            "Invalid token provided",
+            headers={
+                "WWW-Authenticate": (
+                    f'Bearer authorization_uri="{base}/oauth2/v1/authorize", realm="{base}", error="invalid_token", '
+                    'error_description="The access token is invalid."'
+                )
+            },
+        )
 
     def _is_self(self, caller: Caller, path: str) -> bool:
         parts = [p for p in path.split("/") if p]
@@ -198,12 +215,14 @@ class ManagementApi:
             await asyncio.sleep(knobs.latency)
         if knobs.roll(knobs.rate_429):
             decision = self.s.limiter.peek(path)
-            return self._rate_headers(self._error(429, "E0000047", "API call exceeded rate limit due to too many "
-                                                  "requests."), decision)
+            return self._rate_headers(
+                self._error(429, "E0000047", "API call exceeded rate limit due to too many requests."), decision
+            )
         decision = self.s.limiter.hit(path)
         if not decision.allowed:
-            return self._rate_headers(self._error(429, "E0000047", "API call exceeded rate limit due to too many "
-                                                  "requests."), decision)
+            return self._rate_headers(
+                self._error(429, "E0000047", "API call exceeded rate limit due to too many requests."), decision
+            )
         if knobs.roll(knobs.error_rate):
             status = knobs.pick((500, 503))
             summary = "Internal Server Error" if status == 500 else "Service Unavailable"
@@ -216,10 +235,20 @@ class ManagementApi:
             missing = first_missing_scope(request.method, path, caller.scopes, is_self)
             if missing is not None:
                 base = self.s.url
-                return self._rate_headers(Response(status_code=403, headers={"WWW-Authenticate": (
-                    f'Bearer authorization_uri="{base}/oauth2/v1/authorize", realm="{base}", scope="{missing}", '
-                    'error="insufficient_scope", error_description="The access token provided does not contain '
-                    f'the required scopes.", resource="{path}"')}), decision)
+                return self._rate_headers(
+                    Response(
+                        status_code=403,
+                        headers={
+                            "WWW-Authenticate": (
+                                f'Bearer authorization_uri="{base}/oauth2/v1/authorize", realm="{base}", '
+                                f'scope="{missing}", error="insufficient_scope", '
+                                'error_description="The access token provided does not contain the required scopes.", '
+                                f'resource="{path}"'
+                            )
+                        },
+                    ),
+                    decision,
+                )
         handler = None
         args: tuple[str, ...] = ()
         for regex, handlers in self.routes:
@@ -228,29 +257,38 @@ class ManagementApi:
                 handler = handlers.get(request.method)
                 args = m.groups()
                 if handler is None:
-                    return self._rate_headers(self._error(
-                        405, "E0000022", "The endpoint does not support the provided HTTP method",
-                        headers={"Allow": ", ".join(handlers)}), decision)
+                    return self._rate_headers(
+                        self._error(
+                            405,
+                            "E0000022",
+                            "The endpoint does not support the provided HTTP method",
+                            headers={"Allow": ", ".join(handlers)},
+                        ),
+                        decision,
+                    )
                 break
         if handler is None:
-            return self._rate_headers(self._error(404, "E0000007", f"Not found: Resource not found: {path} (Path)"),
-                                      decision)
+            return self._rate_headers(
+                self._error(404, "E0000007", f"Not found: Resource not found: {path} (Path)"), decision
+            )
         if not role_allows(caller.roles, request.method, path, is_self):
-            return self._rate_headers(self._error(403, "E0000006", "You do not have permission to perform the "
-                                                  "requested action"), decision)
+            return self._rate_headers(
+                self._error(403, "E0000006", "You do not have permission to perform the requested action"), decision
+            )
         params = {k: v[-1] for k, v in parse_qs(request.url.query, keep_blank_values=True).items()}
         try:
             result = handler(Call(request, caller, args, params))
             response = await result if asyncio.iscoroutine(result) else result
         except ApiProblem as problem:
             response = self._error(problem.status, problem.code, problem.summary, problem.causes)
-        return self._rate_headers(response, decision)  # type: ignore[arg-type]
+        return self._rate_headers(response, decision)
 
     # ---- helpers ---------------------------------------------------------------------
 
     def _json(self, body: Any, status: int = 200) -> Response:
-        return Response(body if isinstance(body, bytes) else orjson.dumps(body), status_code=status,
-                        media_type="application/json")
+        return Response(
+            body if isinstance(body, bytes) else orjson.dumps(body), status_code=status, media_type="application/json"
+        )
 
     def _limit(self, call: Call, default: int, maximum: int) -> int:
         raw = call.params.get("limit")
@@ -259,8 +297,9 @@ class ManagementApi:
         try:
             value = int(raw)
         except ValueError:
-            raise ApiProblem(400, "E0000001", "Api validation failed: limit",
-                             ("limit: The value must be an integer.",)) from None
+            raise ApiProblem(
+                400, "E0000001", "Api validation failed: limit", ("limit: The value must be an integer.",)
+            ) from None
         if value < 0:
             return default  # Okta treats -1 as "no limit" on some lists; the default then applies
         return max(1, min(value, maximum))
@@ -274,7 +313,7 @@ class ManagementApi:
             if seq is None:
                 raise bad_cursor()
             start = listing.start_after(seq)
-        page = listing.ids[start:start + limit]
+        page = listing.ids[start : start + limit]
         response = self._json(render(page))
         has_more = start + limit < len(listing.ids)
         self._links(call, response, page[-1] if has_more and page else None)
@@ -309,8 +348,11 @@ class ManagementApi:
 
     def _log(self, caller: Caller, event_type: str, message: str, targets: list[dict[str, Any]]) -> None:
         actor_user = self.d.users.get(caller.user_id) if caller.user_id else None
-        self.d.add_event(data.log_event(self.s.clock(), event_type, message, None,
-                                        data.actor_of(actor_user, caller.client_id), targets))
+        self.d.add_event(
+            data.log_event(
+                self.s.clock(), event_type, message, None, data.actor_of(actor_user, caller.client_id), targets
+            )
+        )
 
     def _user_target(self, uid: str) -> dict[str, Any]:
         return data.target_user(self.d.users[uid])
@@ -320,7 +362,10 @@ class ManagementApi:
     def list_users(self, call: Call) -> Response:
         p = call.params
         d = self.d
-        render = lambda ids: b"[" + b",".join(d.user_json(uid) for uid in ids) + b"]"  # noqa: E731
+
+        def render(ids: list[str]) -> bytes:
+            return b"[" + b",".join(d.user_json(uid) for uid in ids) + b"]"
+
         if "q" in p:
             # q: startsWith on firstName, lastName or email; no paging; excludes DEPROVISIONED.
             limit = self._limit(call, 10, USERS_MAX_LIMIT)
@@ -328,9 +373,11 @@ class ManagementApi:
             found: list[str] = []
             for uid, u in d.users.items():
                 prof = u["profile"]
-                if u["status"] != "DEPROVISIONED" and (prof["firstName"].lower().startswith(needle)
-                                                      or prof["lastName"].lower().startswith(needle)
-                                                      or prof["email"].lower().startswith(needle)):
+                if u["status"] != "DEPROVISIONED" and (
+                    prof["firstName"].lower().startswith(needle)
+                    or prof["lastName"].lower().startswith(needle)
+                    or prof["email"].lower().startswith(needle)
+                ):
                     found.append(uid)
                     if len(found) >= limit:
                         break
@@ -351,8 +398,9 @@ class ManagementApi:
                 raise bad_search(str(exc)) from None
             listing = d.matching_users(("filter", p["filter"]), predicate)
         else:
-            listing = d.listing(("users", False), lambda: [
-                uid for uid, u in d.users.items() if u["status"] != "DEPROVISIONED"])
+            listing = d.listing(
+                ("users", False), lambda: [uid for uid, u in d.users.items() if u["status"] != "DEPROVISIONED"]
+            )
         return self._page(call, listing, limit, render)
 
     def get_user(self, call: Call) -> Response:
@@ -363,8 +411,12 @@ class ManagementApi:
             raise ApiProblem(400, "E0000001", "Api validation failed: profile", ("profile: The field is required.",))
         missing = [f for f in USER_REQUIRED if not isinstance(profile.get(f), str) or not profile[f].strip()]
         if missing:
-            raise ApiProblem(400, "E0000001", f"Api validation failed: {missing[0]}",
-                             tuple(f"{f}: The field cannot be left blank" for f in missing))
+            raise ApiProblem(
+                400,
+                "E0000001",
+                f"Api validation failed: {missing[0]}",
+                tuple(f"{f}: The field cannot be left blank" for f in missing),
+            )
         causes = []
         if "@" not in profile["login"]:
             causes.append("login: Username must be in the form of an email address")
@@ -383,17 +435,33 @@ class ManagementApi:
         with self.d.lock:
             self._validate_profile(profile)
             now = self.s.clock()
-            has_password = isinstance(body.get("credentials"), dict) and isinstance(
-                body["credentials"].get("password"), dict) and bool(body["credentials"]["password"].get("value"))
+            has_password = (
+                isinstance(body.get("credentials"), dict)
+                and isinstance(body["credentials"].get("password"), dict)
+                and bool(body["credentials"]["password"].get("value"))
+            )
             activate = call.flag("activate", True)
             status = ("ACTIVE" if has_password else "PROVISIONED") if activate else "STAGED"
             uid = self.d.new_id("00u")
-            user = data._user(uid, status, now, now if activate else None, now if activate else None, None, now,
-                              now if has_password else None, dict(profile))
+            user = data._user(
+                uid,
+                status,
+                now,
+                now if activate else None,
+                now if activate else None,
+                None,
+                now,
+                now if has_password else None,
+                dict(profile),
+            )
             group_ids = body.get("groupIds") or []
             if not isinstance(group_ids, list) or any(g not in self.d.groups for g in group_ids):
-                raise ApiProblem(400, "E0000001", "Api validation failed: groupIds",
-                                 ("groupIds: One or more group ids are invalid.",))
+                raise ApiProblem(
+                    400,
+                    "E0000001",
+                    "Api validation failed: groupIds",
+                    ("groupIds: One or more group ids are invalid.",),
+                )
             self.d.add_user(user)
             for gid in group_ids:
                 self.d.set_membership(gid, uid, True)
@@ -469,10 +537,17 @@ class ManagementApi:
                 self.d.set_status(uid, "PASSWORD_EXPIRED")
                 return self._json(self.d.user_detail(uid))
             del send_email
-        names = {"reset_password": "user.account.reset_password", "unlock": "user.account.unlock",
-                 "expire_password": "user.account.expire_password"}
-        self._log(call.caller, names.get(op, f"user.lifecycle.{op}"), f"{op.replace('_', ' ').capitalize()} Okta user",
-                  [self._user_target(uid)])
+        names = {
+            "reset_password": "user.account.reset_password",
+            "unlock": "user.account.unlock",
+            "expire_password": "user.account.expire_password",
+        }
+        self._log(
+            call.caller,
+            names.get(op, f"user.lifecycle.{op}"),
+            f"{op.replace('_', ' ').capitalize()} Okta user",
+            [self._user_target(uid)],
+        )
         return self._json(body)
 
     def user_groups(self, call: Call) -> Response:
@@ -505,11 +580,15 @@ class ManagementApi:
             raise bad_search(str(exc)) from None
         q = p.get("q", "").lower()
         key = ("groups", p.get("search"), p.get("filter"), q)
-        listing = d.listing(key, lambda: [gid for gid, g in d.groups.items()
-                                          if (predicate is None or predicate(g))
-                                          and g["profile"]["name"].lower().startswith(q)])
-        return self._page(call, listing, limit,
-                          lambda ids: orjson.dumps([d.group_json(gid) for gid in ids]))
+        listing = d.listing(
+            key,
+            lambda: [
+                gid
+                for gid, g in d.groups.items()
+                if (predicate is None or predicate(g)) and g["profile"]["name"].lower().startswith(q)
+            ],
+        )
+        return self._page(call, listing, limit, lambda ids: orjson.dumps([d.group_json(gid) for gid in ids]))
 
     def get_group(self, call: Call) -> Response:
         self._group(call.args[0])
@@ -519,8 +598,11 @@ class ManagementApi:
         profile = body.get("profile")
         if not isinstance(profile, dict) or not isinstance(profile.get("name"), str) or not profile["name"].strip():
             raise ApiProblem(400, "E0000001", "Api validation failed: name", ("name: The field cannot be left blank",))
-        return {"name": profile["name"], "description": profile.get("description"),
-                **{k: v for k, v in profile.items() if k not in ("name", "description")}}
+        return {
+            "name": profile["name"],
+            "description": profile.get("description"),
+            **{k: v for k, v in profile.items() if k not in ("name", "description")},
+        }
 
     async def create_group(self, call: Call) -> Response:
         profile = self._group_profile(await self._body(call))
@@ -528,9 +610,20 @@ class ManagementApi:
         gid = self.d.new_id("00g")
         self.d.add_group(data.group_object(gid, profile["name"], profile["description"], "OKTA_GROUP", now, now, now))
         self.d.groups[gid]["profile"] = profile
-        self._log(call.caller, "group.lifecycle.create", "Create Okta group", [
-            {"id": gid, "type": "UserGroup", "alternateId": "unknown", "displayName": profile["name"],
-             "detailEntry": None}])
+        self._log(
+            call.caller,
+            "group.lifecycle.create",
+            "Create Okta group",
+            [
+                {
+                    "id": gid,
+                    "type": "UserGroup",
+                    "alternateId": "unknown",
+                    "displayName": profile["name"],
+                    "detailEntry": None,
+                }
+            ],
+        )
         return self._json(self.d.group_json(gid))
 
     async def replace_group(self, call: Call) -> Response:
@@ -568,10 +661,21 @@ class ManagementApi:
         if group["type"] != "OKTA_GROUP":
             raise ApiProblem(403, "E0000006", "You do not have permission to perform the requested action")
         self.d.set_membership(gid, uid, member)
-        self._log(call.caller, "group.user_membership.add" if member else "group.user_membership.remove",
-                  "Add user to group membership" if member else "Remove user from group membership",
-                  [self._user_target(uid), {"id": gid, "type": "UserGroup", "alternateId": "unknown",
-                                            "displayName": group["profile"]["name"], "detailEntry": None}])
+        self._log(
+            call.caller,
+            "group.user_membership.add" if member else "group.user_membership.remove",
+            "Add user to group membership" if member else "Remove user from group membership",
+            [
+                self._user_target(uid),
+                {
+                    "id": gid,
+                    "type": "UserGroup",
+                    "alternateId": "unknown",
+                    "displayName": group["profile"]["name"],
+                    "detailEntry": None,
+                },
+            ],
+        )
         return Response(status_code=204)
 
     def add_member(self, call: Call) -> Response:
@@ -589,13 +693,24 @@ class ManagementApi:
         predicate = None
         if p.get("filter"):
             try:
-                predicate = compile_expression(p["filter"], lambda attr, op: attr in ("status", "name", "id") and op == "eq")
+                predicate = compile_expression(
+                    p["filter"], lambda attr, op: attr in ("status", "name", "id") and op == "eq"
+                )
             except SearchError as exc:
                 raise bad_search(str(exc)) from None
         q = p.get("q", "").lower()
-        listing = d.listing(("apps", p.get("filter"), q), lambda: sorted(
-            (aid for aid, a in d.apps.items() if (predicate is None or predicate(a))
-             and (a["label"].lower().startswith(q) or a["name"].lower().startswith(q))), key=d.seq.__getitem__))
+        listing = d.listing(
+            ("apps", p.get("filter"), q),
+            lambda: sorted(
+                (
+                    aid
+                    for aid, a in d.apps.items()
+                    if (predicate is None or predicate(a))
+                    and (a["label"].lower().startswith(q) or a["name"].lower().startswith(q))
+                ),
+                key=d.seq.__getitem__,
+            ),
+        )
         return self._page(call, listing, limit, lambda ids: orjson.dumps([d.app_json(a) for a in ids]))
 
     def get_app(self, call: Call) -> Response:
@@ -616,15 +731,25 @@ class ManagementApi:
             out = []
             for uid in ids:
                 u = d.users[uid]
-                out.append({
-                    "id": uid, "externalId": None, "created": app["created"] if app["created"] > u["created"]
-                    else u["created"], "lastUpdated": u["lastUpdated"], "scope": "GROUP", "status": "ACTIVE",
-                    "statusChanged": u["statusChanged"], "passwordChanged": None, "syncState": "DISABLED",
-                    "credentials": {"userName": u["profile"]["login"]},
-                    "profile": {},
-                    "_links": {"app": {"href": f"{self.s.url}/api/v1/apps/{app_id}"},
-                               "user": {"href": f"{self.s.url}/api/v1/users/{uid}"}},
-                })
+                out.append(
+                    {
+                        "id": uid,
+                        "externalId": None,
+                        "created": app["created"] if app["created"] > u["created"] else u["created"],
+                        "lastUpdated": u["lastUpdated"],
+                        "scope": "GROUP",
+                        "status": "ACTIVE",
+                        "statusChanged": u["statusChanged"],
+                        "passwordChanged": None,
+                        "syncState": "DISABLED",
+                        "credentials": {"userName": u["profile"]["login"]},
+                        "profile": {},
+                        "_links": {
+                            "app": {"href": f"{self.s.url}/api/v1/apps/{app_id}"},
+                            "user": {"href": f"{self.s.url}/api/v1/users/{uid}"},
+                        },
+                    }
+                )
             return orjson.dumps(out)
 
         return self._page(call, listing, limit, render)
@@ -638,8 +763,9 @@ class ManagementApi:
         limit = self._limit(call, 100, LOGS_MAX_LIMIT)
         order = p.get("sortOrder", "ASCENDING").upper()
         if order not in ("ASCENDING", "DESCENDING"):
-            raise ApiProblem(400, "E0000001", "Api validation failed: sortOrder",
-                             ("sortOrder: must be ASCENDING or DESCENDING",))
+            raise ApiProblem(
+                400, "E0000001", "Api validation failed: sortOrder", ("sortOrder: must be ASCENDING or DESCENDING",)
+            )
         now = self.s.clock()
         until = self._timestamp(p["until"], "until") if "until" in p else None
         since = self._timestamp(p["since"], "since") if "since" in p else None
@@ -709,8 +835,9 @@ class ManagementApi:
         try:
             return iso(_parse_iso(value))
         except ValueError:
-            raise ApiProblem(400, "E0000001", f"Api validation failed: {name}",
-                             (f"{name}: must be an ISO 8601 timestamp",)) from None
+            raise ApiProblem(
+                400, "E0000001", f"Api validation failed: {name}", (f"{name}: must be an ISO 8601 timestamp",)
+            ) from None
 
 
 def _parse_iso(value: str) -> float:
@@ -737,7 +864,7 @@ def _parse_log_cursor(cursor: str) -> tuple[str, int] | None:
     if not m:
         return None
     ms = int(m.group(1))
-    return (iso(ms // 1000)[:20] + "%03dZ" % (ms % 1000), int(m.group(2)))
+    return (iso(ms // 1000)[:20] + f"{ms % 1000:03d}Z", int(m.group(2)))
 
 
 def http_date(epoch: float) -> str:

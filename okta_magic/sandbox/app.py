@@ -36,11 +36,16 @@ def build_app(state: OrgState) -> Callable[[Scope, Receive, Send], Awaitable[Non
     api = ManagementApi(state)
 
     async def home(request: Request) -> Response:
-        return json_response({"org": state.url, "issuer": state.url,
-                              "discovery": f"{state.url}/.well-known/openid-configuration",
-                              "docs": "docs/sandbox.md in the okta_magic repository",
-                              "demo_apps": {name: app.client_id for name, app in state.apps.items()},
-                              "demo_users": list(state.directory.demo_users)})
+        return json_response(
+            {
+                "org": state.url,
+                "issuer": state.url,
+                "discovery": f"{state.url}/.well-known/openid-configuration",
+                "docs": "docs/sandbox.md in the okta_magic repository",
+                "demo_apps": {name: app.client_id for name, app in state.apps.items()},
+                "demo_users": list(state.directory.demo_users),
+            }
+        )
 
     routes = [
         Route("/", home, methods=["GET"]),

@@ -19,7 +19,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-USER_STATUSES = ("ACTIVE", "STAGED", "PROVISIONED", "RECOVERY", "PASSWORD_EXPIRED", "LOCKED_OUT", "SUSPENDED", "DEPROVISIONED")
+USER_STATUSES = (
+    "ACTIVE",
+    "STAGED",
+    "PROVISIONED",
+    "RECOVERY",
+    "PASSWORD_EXPIRED",
+    "LOCKED_OUT",
+    "SUSPENDED",
+    "DEPROVISIONED",
+)
 # Mostly ACTIVE, like a real workforce org.
 _STATUS_WEIGHTS = (80, 3, 4, 1, 2, 2, 3, 5)
 _ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -41,7 +50,8 @@ LAST_NAMES = (
     "Hoffmann Hughes Ibrahim Ito Jackson Jensen Johnson Jones Kapoor Kaur Kim Kowalski Kumar Larsen Lee Lewis Li "
     "Lopez Martin Martinez Meyer Miller Moreau Morris Murphy Nakamura Nguyen Novak O'Brien Okafor Olsen Park Patel "
     "Perez Petrov Pham Quinn Ramirez Reddy Reyes Rossi Russo Sato Schmidt Schneider Silva Singh Smith Sokolov Suzuki "
-    "Tanaka Taylor Thompson Torres Tran Turner Walker Wang Weber Williams Wilson Wong Wright Yamamoto Yilmaz Young Zhang"
+    "Tanaka Taylor Thompson Torres Tran Turner Walker Wang Weber Williams Wilson Wong Wright Yamamoto Yilmaz "
+    "Young Zhang"
 ).split()
 DEPARTMENTS: dict[str, tuple[str, ...]] = {
     "Engineering": ("Software Engineer", "Senior Software Engineer", "Staff Engineer", "Engineering Manager", "SRE"),
@@ -55,9 +65,18 @@ DEPARTMENTS: dict[str, tuple[str, ...]] = {
     "Customer Success": ("Customer Success Manager", "Support Engineer", "Onboarding Specialist"),
     "Operations": ("Operations Analyst", "Program Manager", "Facilities Coordinator"),
 }
-DIVISIONS = {"Engineering": "Product", "Security": "Product", "IT": "Operations", "Operations": "Operations",
-             "Sales": "Go To Market", "Marketing": "Go To Market", "Customer Success": "Go To Market",
-             "Finance": "G&A", "Human Resources": "G&A", "Legal": "G&A"}
+DIVISIONS = {
+    "Engineering": "Product",
+    "Security": "Product",
+    "IT": "Operations",
+    "Operations": "Operations",
+    "Sales": "Go To Market",
+    "Marketing": "Go To Market",
+    "Customer Success": "Go To Market",
+    "Finance": "G&A",
+    "Human Resources": "G&A",
+    "Legal": "G&A",
+}
 # city, state (or region), ISO country code, time zone, locale
 CITIES = (
     ("San Francisco", "CA", "US", "America/Los_Angeles", "en_US"),
@@ -166,23 +185,60 @@ def demo_apps(all_read_scopes: list[str], service_key_pems: tuple[str, str], web
     oidc = ["openid", "profile", "email"]
     native_scopes = oidc + all_read_scopes + ["okta.users.read.self", "okta.users.manage", "okta.groups.manage"]
     return {
-        "native": DemoApp("native", "0oasandboxnative05d7", None, loopback_uris(), native_scopes,
-                          ["authorization_code", "implicit", "urn:ietf:params:oauth:grant-type:device_code"], "none",
-                          label="okta_magic notebooks (native)"),
-        "users-only": DemoApp("users-only", "0oasandboxusers005d7", None, loopback_uris(),
-                              oidc + ["okta.users.read"], ["authorization_code"], "none",
-                              label="okta_magic users-only (native)"),
-        "offline": DemoApp("offline", "0oasandboxoffline5d7", None, loopback_uris(), native_scopes + ["offline_access"],
-                           ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"],
-                           "none", label="okta_magic offline (native)"),
-        "web": DemoApp("web", "0oasandboxweb00005d7", web_secret, loopback_uris(), oidc + all_read_scopes
-                       + ["offline_access"], ["authorization_code", "refresh_token"], "client_secret_basic",
-                       application_type="web", label="okta_magic web (confidential)"),
-        "service": DemoApp("service", "0oasandboxservice5d7", None, [],
-                           ["okta.users.read", "okta.groups.read", "okta.apps.read", "okta.logs.read"],
-                           ["client_credentials"], "private_key_jwt", private_key_pem=service_key_pems[0],
-                           public_key_pem=service_key_pems[1], application_type="service",
-                           label="okta_magic service (API services)"),
+        "native": DemoApp(
+            "native",
+            "0oasandboxnative05d7",
+            None,
+            loopback_uris(),
+            native_scopes,
+            ["authorization_code", "implicit", "urn:ietf:params:oauth:grant-type:device_code"],
+            "none",
+            label="okta_magic notebooks (native)",
+        ),
+        "users-only": DemoApp(
+            "users-only",
+            "0oasandboxusers005d7",
+            None,
+            loopback_uris(),
+            oidc + ["okta.users.read"],
+            ["authorization_code"],
+            "none",
+            label="okta_magic users-only (native)",
+        ),
+        "offline": DemoApp(
+            "offline",
+            "0oasandboxoffline5d7",
+            None,
+            loopback_uris(),
+            native_scopes + ["offline_access"],
+            ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"],
+            "none",
+            label="okta_magic offline (native)",
+        ),
+        "web": DemoApp(
+            "web",
+            "0oasandboxweb00005d7",
+            web_secret,
+            loopback_uris(),
+            oidc + all_read_scopes + ["offline_access"],
+            ["authorization_code", "refresh_token"],
+            "client_secret_basic",
+            application_type="web",
+            label="okta_magic web (confidential)",
+        ),
+        "service": DemoApp(
+            "service",
+            "0oasandboxservice5d7",
+            None,
+            [],
+            ["okta.users.read", "okta.groups.read", "okta.apps.read", "okta.logs.read"],
+            ["client_credentials"],
+            "private_key_jwt",
+            private_key_pem=service_key_pems[0],
+            public_key_pem=service_key_pems[1],
+            application_type="service",
+            label="okta_magic service (API services)",
+        ),
     }
 
 
@@ -200,9 +256,17 @@ class SeedData:
     events: list[dict[str, Any]]
 
 
-def _user(uid: str, status: str, created: float, activated: float | None, status_changed: float | None,
-          last_login: float | None, last_updated: float, password_changed: float | None,
-          profile: dict[str, Any]) -> dict[str, Any]:
+def _user(
+    uid: str,
+    status: str,
+    created: float,
+    activated: float | None,
+    status_changed: float | None,
+    last_login: float | None,
+    last_updated: float,
+    password_changed: float | None,
+    profile: dict[str, Any],
+) -> dict[str, Any]:
     return {
         "id": uid,
         "status": status,
@@ -295,7 +359,7 @@ def _seed(n_users: int, seed_value: int, anchor: float) -> SeedData:
         profile: dict[str, Any] = {
             "firstName": first,
             "lastName": last,
-            "mobilePhone": None if rand() < 0.4 else "+1 555 %03d %04d" % (int(rand() * 1000), int(rand() * 10000)),
+            "mobilePhone": None if rand() < 0.4 else f"+1 555 {int(rand() * 1000):03d} {int(rand() * 10000):04d}",
             "secondEmail": None,
             "login": login,
             "email": login,
@@ -305,7 +369,7 @@ def _seed(n_users: int, seed_value: int, anchor: float) -> SeedData:
             "division": DIVISIONS[dept],
             "organization": "Sandbox Corp",
             "employeeNumber": employee_number,
-            "costCenter": "CC-%d" % (1000 + dept_names.index(dept) * 10),
+            "costCenter": f"CC-{1000 + dept_names.index(dept) * 10}",
             "userType": "Employee",
             "city": city,
             "state": state,
@@ -323,16 +387,17 @@ def _seed(n_users: int, seed_value: int, anchor: float) -> SeedData:
             heads.append((uid, f"{first} {last}"))
         # Custom profile attributes, in the mixed case real schemas carry.
         contractor = rand() < 0.12
-        profile["costCenterCode"] = "%s-%03d" % (dept[:3].upper(), int(rand() * 50))
-        profile["badgeID"] = "B%06d" % int(rand() * 1_000_000)
+        profile["costCenterCode"] = f"{dept[:3].upper()}-{int(rand() * 50):03d}"
+        profile["badgeID"] = f"B{int(rand() * 1_000_000):06d}"
         profile["HireDate"] = iso_date(created)
         profile["isContractor"] = contractor
         if contractor:
             profile["userType"] = "Contractor"
         if i >= CLEARANCE_FIRST_INDEX and rand() < 0.15:
             profile["clearanceLevel"] = CLEARANCE_LEVELS[int(rand() * 3)]
-        users.append(_user(uid, status, created, activated, status_changed, last_login, last_updated,
-                           password_changed, profile))
+        users.append(
+            _user(uid, status, created, activated, status_changed, last_login, last_updated, password_changed, profile)
+        )
 
     groups, members = _groups(rng, users, anchor)
     apps, app_groups = _apps(rng, groups, anchor)
@@ -347,13 +412,22 @@ def _seed(n_users: int, seed_value: int, anchor: float) -> SeedData:
 
 
 _LOGOS = [
-    {"name": "medium", "href": "https://ok12static.oktacdn.com/assets/img/logos/groups/odyssey/okta-medium.30ce6d4085dff29412984e4c191bc874.png", "type": "image/png"},
-    {"name": "large", "href": "https://ok12static.oktacdn.com/assets/img/logos/groups/odyssey/okta-large.c3cb8cda8ae0add1b4fe928f5844dbe3.png", "type": "image/png"},
+    {
+        "name": "medium",
+        "href": "https://ok12static.oktacdn.com/assets/img/logos/groups/odyssey/okta-medium.30ce6d4085dff29412984e4c191bc874.png",
+        "type": "image/png",
+    },
+    {
+        "name": "large",
+        "href": "https://ok12static.oktacdn.com/assets/img/logos/groups/odyssey/okta-large.c3cb8cda8ae0add1b4fe928f5844dbe3.png",
+        "type": "image/png",
+    },
 ]
 
 
-def group_object(gid: str, name: str, description: str | None, kind: str, created: str, updated: str,
-                 membership_updated: str) -> dict[str, Any]:
+def group_object(
+    gid: str, name: str, description: str | None, kind: str, created: str, updated: str, membership_updated: str
+) -> dict[str, Any]:
     """A group in Okta's shape (``_links`` is filled in per org URL at serialization time)."""
     return {
         "id": gid,
@@ -366,7 +440,9 @@ def group_object(gid: str, name: str, description: str | None, kind: str, create
     }
 
 
-def _groups(rng: random.Random, users: list[dict[str, Any]], anchor: float) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+def _groups(
+    rng: random.Random, users: list[dict[str, Any]], anchor: float
+) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
     org_created = anchor - 2000 * DAY
     groups: list[dict[str, Any]] = []
     members: dict[str, list[str]] = {}
@@ -374,8 +450,17 @@ def _groups(rng: random.Random, users: list[dict[str, Any]], anchor: float) -> t
     def add(name: str, description: str | None, kind: str = "OKTA_GROUP") -> str:
         gid = okta_id(rng, "00g")
         created = org_created + rng.random() * 100 * DAY
-        groups.append(group_object(gid, name, description, kind, iso(created), iso(created + rng.random() * 300 * DAY),
-                                   iso(anchor - rng.random() * 10 * DAY)))
+        groups.append(
+            group_object(
+                gid,
+                name,
+                description,
+                kind,
+                iso(created),
+                iso(created + rng.random() * 300 * DAY),
+                iso(anchor - rng.random() * 10 * DAY),
+            )
+        )
         members[gid] = []
         return gid
 
@@ -409,8 +494,17 @@ def _groups(rng: random.Random, users: list[dict[str, Any]], anchor: float) -> t
 _LINK_NAMES = {"BOOKMARK": "login", "saasure": "admin", "oidc_client": "oidc_client_link"}
 
 
-def app_object(app_id: str, name: str, label: str, sign_on_mode: str, status: str, created: str, updated: str,
-               extra_settings: dict[str, Any] | None = None, credentials: dict[str, Any] | None = None) -> dict[str, Any]:
+def app_object(
+    app_id: str,
+    name: str,
+    label: str,
+    sign_on_mode: str,
+    status: str,
+    created: str,
+    updated: str,
+    extra_settings: dict[str, Any] | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """An application in Okta's list shape (``_links`` filled in per org URL at serialization time)."""
     settings: dict[str, Any] = {
         "app": {},
@@ -431,8 +525,11 @@ def app_object(app_id: str, name: str, label: str, sign_on_mode: str, status: st
         "created": created,
         "accessibility": {"selfService": False, "errorRedirectUrl": None, "loginRedirectUrl": None},
         "visibility": ({"autoLaunch": False} if sign_on_mode == "BOOKMARK" else {})
-        | {"autoSubmitToolbar": False, "hide": {"iOS": False, "web": False},
-           "appLinks": {_LINK_NAMES.get(sign_on_mode, _LINK_NAMES.get(name, name)): True}},
+        | {
+            "autoSubmitToolbar": False,
+            "hide": {"iOS": False, "web": False},
+            "appLinks": {_LINK_NAMES.get(sign_on_mode, _LINK_NAMES.get(name, name)): True},
+        },
         "features": [],
         "signOnMode": sign_on_mode,
         "credentials": creds,
@@ -441,13 +538,25 @@ def app_object(app_id: str, name: str, label: str, sign_on_mode: str, status: st
     }
 
 
-BOOKMARKS = (("Company Wiki", "https://wiki.example.com/"), ("Expense Reports", "https://expenses.example.com/"),
-             ("Benefits Portal", "https://benefits.example.com/"), ("IT Help Desk", "https://help.example.com/"))
-SAML_APPS = (("salesforce", "Salesforce.com"), ("slack", "Slack"), ("zoomus", "Zoom"),
-             ("githubcloud", "GitHub Enterprise Cloud"), ("workday", "Workday"), ("amazon_aws", "AWS Account Federation"))
+BOOKMARKS = (
+    ("Company Wiki", "https://wiki.example.com/"),
+    ("Expense Reports", "https://expenses.example.com/"),
+    ("Benefits Portal", "https://benefits.example.com/"),
+    ("IT Help Desk", "https://help.example.com/"),
+)
+SAML_APPS = (
+    ("salesforce", "Salesforce.com"),
+    ("slack", "Slack"),
+    ("zoomus", "Zoom"),
+    ("githubcloud", "GitHub Enterprise Cloud"),
+    ("workday", "Workday"),
+    ("amazon_aws", "AWS Account Federation"),
+)
 
 
-def _apps(rng: random.Random, groups: list[dict[str, Any]], anchor: float) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+def _apps(
+    rng: random.Random, groups: list[dict[str, Any]], anchor: float
+) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
     """Okta's built-in apps, some bookmark and SAML apps; the demo OAuth clients are added by the directory."""
     apps: list[dict[str, Any]] = []
     app_groups: dict[str, list[str]] = {}
@@ -458,27 +567,58 @@ def _apps(rng: random.Random, groups: list[dict[str, Any]], anchor: float) -> tu
         created = anchor - (200 + rng.random() * 1500) * DAY
         return iso(created), iso(created + rng.random() * 150 * DAY)
 
-    for name, label in (("saasure", "Okta Admin Console"), ("okta_enduser", "Okta Dashboard"),
-                        ("okta_browser_plugin", "Okta Browser Plugin")):
+    for name, label in (
+        ("saasure", "Okta Admin Console"),
+        ("okta_enduser", "Okta Dashboard"),
+        ("okta_browser_plugin", "Okta Browser Plugin"),
+    ):
         app_id = okta_id(rng, "0oa")
-        apps.append(app_object(app_id, name, label, "OPENID_CONNECT", "ACTIVE", *stamp(),
-                               credentials={"signing": {"kid": kid}}))
+        apps.append(
+            app_object(app_id, name, label, "OPENID_CONNECT", "ACTIVE", *stamp(), credentials={"signing": {"kid": kid}})
+        )
         app_groups[app_id] = [gid["Okta Administrators"]] if name == "saasure" else [gid["Everyone"]]
     for label, url in BOOKMARKS:
         app_id = okta_id(rng, "0oa")
-        apps.append(app_object(app_id, "bookmark", label, "BOOKMARK", "ACTIVE", *stamp(),
-                               extra_settings={"app": {"requestIntegration": False, "url": url},
-                                               "notes": {"admin": None, "enduser": None}}))
+        apps.append(
+            app_object(
+                app_id,
+                "bookmark",
+                label,
+                "BOOKMARK",
+                "ACTIVE",
+                *stamp(),
+                extra_settings={
+                    "app": {"requestIntegration": False, "url": url},
+                    "notes": {"admin": None, "enduser": None},
+                },
+            )
+        )
         app_groups[app_id] = [gid["Everyone"]]
     for i, (name, label) in enumerate(SAML_APPS):
         app_id = okta_id(rng, "0oa")
         status = "INACTIVE" if i == len(SAML_APPS) - 1 else "ACTIVE"
-        apps.append(app_object(app_id, name, label, "SAML_2_0", status, *stamp(),
-                               extra_settings={"notes": {"admin": None, "enduser": None},
-                                               "signOn": {"defaultRelayState": None, "ssoAcsUrlOverride": None,
-                                                          "audienceOverride": None, "recipientOverride": None,
-                                                          "destinationOverride": None, "attributeStatements": []}},
-                               credentials={"signing": {"kid": kid}}))
+        apps.append(
+            app_object(
+                app_id,
+                name,
+                label,
+                "SAML_2_0",
+                status,
+                *stamp(),
+                extra_settings={
+                    "notes": {"admin": None, "enduser": None},
+                    "signOn": {
+                        "defaultRelayState": None,
+                        "ssoAcsUrlOverride": None,
+                        "audienceOverride": None,
+                        "recipientOverride": None,
+                        "destinationOverride": None,
+                        "attributeStatements": [],
+                    },
+                },
+                credentials={"signing": {"kid": kid}},
+            )
+        )
         depts = list(DEPARTMENTS)
         app_groups[app_id] = [gid[depts[(i * 3 + k) % len(depts)]] for k in range(3)]
     return apps, app_groups
@@ -491,46 +631,115 @@ _EVENT_KINDS = (
     ("policy.evaluate_sign_on", "Evaluation of sign-on policy", None),
     ("user.session.end", "User logout from Okta", "core.user_auth.logout_success"),
 )
-_BROWSERS = (("CHROME", "Mac OS X", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/127.0.0.0 Safari/537.36"),
-             ("FIREFOX", "Windows 10", "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"),
-             ("SAFARI", "iOS", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"))
-_GEO = {"US": "United States", "CA": "Canada", "GB": "United Kingdom", "IE": "Ireland", "DE": "Germany", "FR": "France",
-        "ES": "Spain", "SE": "Sweden", "IN": "India", "JP": "Japan", "SG": "Singapore", "AU": "Australia", "BR": "Brazil"}
+_BROWSERS = (
+    (
+        "CHROME",
+        "Mac OS X",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/127.0.0.0 Safari/537.36",
+    ),
+    ("FIREFOX", "Windows 10", "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"),
+    (
+        "SAFARI",
+        "iOS",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.5 Mobile/15E148 Safari/604.1",
+    ),
+)
+_GEO = {
+    "US": "United States",
+    "CA": "Canada",
+    "GB": "United Kingdom",
+    "IE": "Ireland",
+    "DE": "Germany",
+    "FR": "France",
+    "ES": "Spain",
+    "SE": "Sweden",
+    "IN": "India",
+    "JP": "Japan",
+    "SG": "Singapore",
+    "AU": "Australia",
+    "BR": "Brazil",
+}
 
 
 def actor_of(user: dict[str, Any] | None, client_id: str | None = None) -> dict[str, Any]:
     """The ``actor`` block of a log event: a user, or an OAuth client acting alone."""
     if user is None:
-        return {"id": client_id, "type": "PublicClientApp", "alternateId": client_id, "displayName": client_id,
-                "detailEntry": None}
+        return {
+            "id": client_id,
+            "type": "PublicClientApp",
+            "alternateId": client_id,
+            "displayName": client_id,
+            "detailEntry": None,
+        }
     p = user["profile"]
-    return {"id": user["id"], "type": "User", "alternateId": p["login"], "displayName": f"{p['firstName']} {p['lastName']}",
-            "detailEntry": None}
+    return {
+        "id": user["id"],
+        "type": "User",
+        "alternateId": p["login"],
+        "displayName": f"{p['firstName']} {p['lastName']}",
+        "detailEntry": None,
+    }
 
 
 def target_user(user: dict[str, Any]) -> dict[str, Any]:
     p = user["profile"]
-    return {"id": user["id"], "type": "User", "alternateId": p["login"], "displayName": f"{p['firstName']} {p['lastName']}",
-            "detailEntry": None}
+    return {
+        "id": user["id"],
+        "type": "User",
+        "alternateId": p["login"],
+        "displayName": f"{p['firstName']} {p['lastName']}",
+        "detailEntry": None,
+    }
 
 
-def log_event(published: float, event_type: str, message: str, legacy: str | None, actor: dict[str, Any],
-              targets: list[dict[str, Any]], result: str = "SUCCESS", reason: str | None = None,
-              ip: str = "127.0.0.1", city: str | None = None, country: str | None = None,
-              browser: tuple[str, str, str] = _BROWSERS[0], event_uuid: str | None = None,
-              request_id: str | None = None) -> dict[str, Any]:
+def log_event(
+    published: float,
+    event_type: str,
+    message: str,
+    legacy: str | None,
+    actor: dict[str, Any],
+    targets: list[dict[str, Any]],
+    result: str = "SUCCESS",
+    reason: str | None = None,
+    ip: str = "127.0.0.1",
+    city: str | None = None,
+    country: str | None = None,
+    browser: tuple[str, str, str] = _BROWSERS[0],
+    event_uuid: str | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
     """A System Log event in the shape of the spec's LogEvent / ListLogs example."""
-    geo = {"city": city, "state": None, "country": country, "postalCode": None,
-           "geolocation": None if city is None else {"lat": 0.0, "lon": 0.0}}
+    geo = {
+        "city": city,
+        "state": None,
+        "country": country,
+        "postalCode": None,
+        "geolocation": None if city is None else {"lat": 0.0, "lon": 0.0},
+    }
     req_id = request_id or uuid.uuid4().hex
     return {
         "actor": actor,
-        "client": {"userAgent": {"rawUserAgent": browser[2], "os": browser[1], "browser": browser[0]},
-                   "zone": "null", "device": "Computer", "id": None, "ipAddress": ip, "geographicalContext": geo},
+        "client": {
+            "userAgent": {"rawUserAgent": browser[2], "os": browser[1], "browser": browser[0]},
+            "zone": "null",
+            "device": "Computer",
+            "id": None,
+            "ipAddress": ip,
+            "geographicalContext": geo,
+        },
         "device": None,
-        "authenticationContext": {"authenticationProvider": None, "credentialProvider": None, "credentialType": None,
-                                  "issuer": None, "interface": None, "authenticationStep": 0,
-                                  "rootSessionId": None, "externalSessionId": None},
+        "authenticationContext": {
+            "authenticationProvider": None,
+            "credentialProvider": None,
+            "credentialType": None,
+            "issuer": None,
+            "interface": None,
+            "authenticationStep": 0,
+            "rootSessionId": None,
+            "externalSessionId": None,
+        },
         "displayMessage": message,
         "eventType": event_type,
         "outcome": {"result": result, "reason": reason},
@@ -547,8 +756,13 @@ def log_event(published: float, event_type: str, message: str, legacy: str | Non
     }
 
 
-def _events(rng: random.Random, users: list[dict[str, Any]], groups: list[dict[str, Any]], apps: list[dict[str, Any]],
-            anchor: float) -> list[dict[str, Any]]:
+def _events(
+    rng: random.Random,
+    users: list[dict[str, Any]],
+    groups: list[dict[str, Any]],
+    apps: list[dict[str, Any]],
+    anchor: float,
+) -> list[dict[str, Any]]:
     """Seeded System Log events over the last 30 days for (at most) the first 2,000 users."""
     events: list[dict[str, Any]] = []
     sso_apps = [a for a in apps if a["signOnMode"] != "OPENID_CONNECT" and a["status"] == "ACTIVE"]
@@ -560,7 +774,7 @@ def _events(rng: random.Random, users: list[dict[str, Any]], groups: list[dict[s
     for user in users[:2000]:
         p = user["profile"]
         city, country = p["city"], _GEO.get(p["countryCode"])
-        ip = "203.0.113.%d" % int(rng.random() * 250 + 1)
+        ip = f"203.0.113.{int(rng.random() * 250 + 1)}"
         browser = _BROWSERS[int(rng.random() * len(_BROWSERS))]
         actor = actor_of(user)
         for _ in range(1 + int(rng.random() * 3)):
@@ -570,37 +784,88 @@ def _events(rng: random.Random, users: list[dict[str, Any]], groups: list[dict[s
             result, reason = "SUCCESS", None
             if kind == "user.authentication.sso" and sso_apps:
                 app = sso_apps[int(rng.random() * len(sso_apps))]
-                targets = [{"id": app["id"], "type": "AppInstance", "alternateId": app["label"],
-                            "displayName": app["label"], "detailEntry": None}]
+                targets = [
+                    {
+                        "id": app["id"],
+                        "type": "AppInstance",
+                        "alternateId": app["label"],
+                        "displayName": app["label"],
+                        "detailEntry": None,
+                    }
+                ]
             elif kind == "user.session.start" and rng.random() < 0.15:
                 result, reason = "FAILURE", "INVALID_CREDENTIALS"
-            events.append(log_event(when, kind, message, legacy, actor, targets, result, reason, ip, city, country,
-                                    browser, uuid_from_rng(), "%032x" % rng.getrandbits(128)))
+            events.append(
+                log_event(
+                    when,
+                    kind,
+                    message,
+                    legacy,
+                    actor,
+                    targets,
+                    result,
+                    reason,
+                    ip,
+                    city,
+                    country,
+                    browser,
+                    uuid_from_rng(),
+                    f"{rng.getrandbits(128):032x}",
+                )
+            )
         if user["status"] in ("SUSPENDED", "DEPROVISIONED", "LOCKED_OUT") and user["statusChanged"]:
-            kind = {"SUSPENDED": ("user.lifecycle.suspend", "Suspend Okta user"),
-                    "DEPROVISIONED": ("user.lifecycle.deactivate", "Deactivate Okta user"),
-                    "LOCKED_OUT": ("user.account.lock", "Max sign in attempts exceeded")}[user["status"]]
+            change = {
+                "SUSPENDED": ("user.lifecycle.suspend", "Suspend Okta user"),
+                "DEPROVISIONED": ("user.lifecycle.deactivate", "Deactivate Okta user"),
+                "LOCKED_OUT": ("user.account.lock", "Max sign in attempts exceeded"),
+            }[user["status"]]
             when = time.mktime(time.strptime(user["statusChanged"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
             if when > anchor - 90 * DAY:
-                events.append(log_event(when, kind[0], kind[1], None, actor_of(users[0]), [target_user(user)],
-                                        ip="198.51.100.7", event_uuid=uuid_from_rng(),
-                                        request_id="%032x" % rng.getrandbits(128)))
+                events.append(
+                    log_event(
+                        when,
+                        change[0],
+                        change[1],
+                        None,
+                        actor_of(users[0]),
+                        [target_user(user)],
+                        ip="198.51.100.7",
+                        event_uuid=uuid_from_rng(),
+                        request_id=f"{rng.getrandbits(128):032x}",
+                    )
+                )
         dept = group_by_name.get(p["department"])
         if dept is not None and rng.random() < 0.1:
             when = anchor - rng.random() * 30 * DAY
-            events.append(log_event(when, "group.user_membership.add", "Add user to group membership", None,
-                                    actor_of(users[0]), [target_user(user), {
-                                        "id": dept["id"], "type": "UserGroup", "alternateId": "unknown",
-                                        "displayName": dept["profile"]["name"], "detailEntry": None}],
-                                    ip="198.51.100.7", event_uuid=uuid_from_rng(),
-                                    request_id="%032x" % rng.getrandbits(128)))
+            events.append(
+                log_event(
+                    when,
+                    "group.user_membership.add",
+                    "Add user to group membership",
+                    None,
+                    actor_of(users[0]),
+                    [
+                        target_user(user),
+                        {
+                            "id": dept["id"],
+                            "type": "UserGroup",
+                            "alternateId": "unknown",
+                            "displayName": dept["profile"]["name"],
+                            "detailEntry": None,
+                        },
+                    ],
+                    ip="198.51.100.7",
+                    event_uuid=uuid_from_rng(),
+                    request_id=f"{rng.getrandbits(128):032x}",
+                )
+            )
     events.sort(key=lambda e: e["published"])
     return events
 
 
 def iter_chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 Clock = Callable[[], float]

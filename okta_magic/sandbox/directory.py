@@ -112,10 +112,13 @@ class Directory:
         links: dict[str, Any] = {}
         status = user["status"]
         ops = {
-            "STAGED": ("activate",), "PROVISIONED": ("reactivate", "deactivate"),
+            "STAGED": ("activate",),
+            "PROVISIONED": ("reactivate", "deactivate"),
             "ACTIVE": ("suspend", "resetPassword", "expirePassword", "deactivate"),
-            "SUSPENDED": ("unsuspend", "deactivate"), "LOCKED_OUT": ("unlock", "deactivate"),
-            "PASSWORD_EXPIRED": ("resetPassword", "deactivate"), "RECOVERY": ("resetPassword", "deactivate"),
+            "SUSPENDED": ("unsuspend", "deactivate"),
+            "LOCKED_OUT": ("unlock", "deactivate"),
+            "PASSWORD_EXPIRED": ("resetPassword", "deactivate"),
+            "RECOVERY": ("resetPassword", "deactivate"),
             "DEPROVISIONED": ("activate",),
         }[status]
         paths = {"resetPassword": "reset_password", "expirePassword": "expire_password"}
@@ -129,21 +132,30 @@ class Directory:
     def group_json(self, gid: str) -> dict[str, Any]:
         group = self.groups[gid]
         base = f"{self.base_url}/api/v1/groups/{gid}"
-        return {**group, "_links": {"logo": data._LOGOS, "users": {"href": f"{base}/users"},
-                                    "apps": {"href": f"{base}/apps"}}}
+        return {
+            **group,
+            "_links": {"logo": data._LOGOS, "users": {"href": f"{base}/users"}, "apps": {"href": f"{base}/apps"}},
+        }
 
     def app_json(self, app_id: str) -> dict[str, Any]:
         app = self.apps[app_id]
         base = f"{self.base_url}/api/v1/apps/{app_id}"
         links: dict[str, Any] = {
             "uploadLogo": {"href": f"{base}/logo", "hints": {"allow": ["POST"]}},
-            "appLinks": [{"name": link, "href": f"{self.base_url}/home/{app['name']}/{app_id}/2",
-                          "type": "text/html"} for link in app["visibility"]["appLinks"]],
+            "appLinks": [
+                {"name": link, "href": f"{self.base_url}/home/{app['name']}/{app_id}/2", "type": "text/html"}
+                for link in app["visibility"]["appLinks"]
+            ],
             "profileEnrollment": {"href": f"{self.base_url}/api/v1/policies/rstsandboxenroll05d7"},
             "policies": {"href": f"{base}/policies", "hints": {"allow": ["PUT"]}},
             "groups": {"href": f"{base}/groups"},
-            "logo": [{"name": "medium", "href": "https://ok12static.oktacdn.com/assets/img/logos/default.6770228fb0dab49a1695ef440a5279bb.png",
-                      "type": "image/png"}],
+            "logo": [
+                {
+                    "name": "medium",
+                    "href": "https://ok12static.oktacdn.com/assets/img/logos/default.6770228fb0dab49a1695ef440a5279bb.png",
+                    "type": "image/png",
+                }
+            ],
             "accessPolicy": {"href": f"{self.base_url}/api/v1/policies/rstsandboxaccess5d7"},
             "users": {"href": f"{base}/users"},
         }
@@ -178,8 +190,14 @@ class Directory:
 
     def user_ids(self, include_deprovisioned: bool = False) -> list[str]:
         """The org's users in list order (the default listing omits DEPROVISIONED, like Okta)."""
-        return list(self.listing(("users", include_deprovisioned), lambda: [
-            uid for uid, u in self.users.items() if include_deprovisioned or u["status"] != "DEPROVISIONED"]).ids)
+        return list(
+            self.listing(
+                ("users", include_deprovisioned),
+                lambda: [
+                    uid for uid, u in self.users.items() if include_deprovisioned or u["status"] != "DEPROVISIONED"
+                ],
+            ).ids
+        )
 
     def matching_users(self, key: Any, predicate: Predicate) -> Listing:
         return self.listing(key, lambda: [uid for uid, u in self.users.items() if predicate(u)])
@@ -299,15 +317,34 @@ class Directory:
         for app in apps:
             response_types = ["code", "token"] if "implicit" in app.grant_types else ["code"]
             obj = data.app_object(
-                app.client_id, "oidc_client", app.label or app.name, "OPENID_CONNECT", "ACTIVE", created, created,
-                extra_settings={"oauthClient": {
-                    "client_uri": None, "logo_uri": None, "redirect_uris": list(app.redirect_uris),
-                    "response_types": response_types, "grant_types": list(app.grant_types),
-                    "application_type": app.application_type, "consent_method": "REQUIRED",
-                    "issuer_mode": "ORG_URL", "wildcard_redirect": "DISABLED"}},
-                credentials={"signing": {"kid": kid},
-                             "oauthClient": {"autoKeyRotation": True, "client_id": app.client_id,
-                                             "token_endpoint_auth_method": app.token_endpoint_auth_method}},
+                app.client_id,
+                "oidc_client",
+                app.label or app.name,
+                "OPENID_CONNECT",
+                "ACTIVE",
+                created,
+                created,
+                extra_settings={
+                    "oauthClient": {
+                        "client_uri": None,
+                        "logo_uri": None,
+                        "redirect_uris": list(app.redirect_uris),
+                        "response_types": response_types,
+                        "grant_types": list(app.grant_types),
+                        "application_type": app.application_type,
+                        "consent_method": "REQUIRED",
+                        "issuer_mode": "ORG_URL",
+                        "wildcard_redirect": "DISABLED",
+                    }
+                },
+                credentials={
+                    "signing": {"kid": kid},
+                    "oauthClient": {
+                        "autoKeyRotation": True,
+                        "client_id": app.client_id,
+                        "token_endpoint_auth_method": app.token_endpoint_auth_method,
+                    },
+                },
             )
             self.apps[app.client_id] = obj
             self.seq.setdefault(app.client_id, len(self.seq))

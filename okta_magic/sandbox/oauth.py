@@ -120,7 +120,7 @@ def single_params(pairs: dict[str, list[str]]) -> tuple[dict[str, str], str | No
     return {name: values[0] for name, values in pairs.items()}, duplicate
 
 
-def with_params(uri: str, params: dict[str, str], fragment: bool) -> str:
+def with_params(uri: str, params: dict[str, str | None], fragment: bool) -> str:
     """RFC 6749 §4.1.2: add to the redirect URI's query (keeping its own), or the fragment for implicit."""
     encoded = urlencode({k: v for k, v in params.items() if v is not None})
     if fragment:
@@ -157,23 +157,60 @@ class AuthorizationServer:
             "jwks_uri": f"{base}/oauth2/v1/keys",
             "response_types_supported": ["code", "token", "id_token", "id_token token"],
             "response_modes_supported": ["query", "fragment"],
-            "grant_types_supported": ["authorization_code", "implicit", "refresh_token", "client_credentials",
-                                      DEVICE_GRANT],
+            "grant_types_supported": [
+                "authorization_code",
+                "implicit",
+                "refresh_token",
+                "client_credentials",
+                DEVICE_GRANT,
+            ],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "scopes_supported": scopes,
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post",
-                                                      "private_key_jwt", "none"],
-            "claims_supported": ["iss", "ver", "sub", "aud", "iat", "exp", "jti", "auth_time", "amr", "idp", "nonce",
-                                 "name", "given_name", "family_name", "email", "email_verified", "preferred_username",
-                                 "locale", "zoneinfo", "updated_at", "at_hash"],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt",
+                "none",
+            ],
+            "claims_supported": [
+                "iss",
+                "ver",
+                "sub",
+                "aud",
+                "iat",
+                "exp",
+                "jti",
+                "auth_time",
+                "amr",
+                "idp",
+                "nonce",
+                "name",
+                "given_name",
+                "family_name",
+                "email",
+                "email_verified",
+                "preferred_username",
+                "locale",
+                "zoneinfo",
+                "updated_at",
+                "at_hash",
+            ],
             "code_challenge_methods_supported": ["S256"],
             "introspection_endpoint": f"{base}/oauth2/v1/introspect",
-            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post",
-                                                              "private_key_jwt", "none"],
+            "introspection_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt",
+                "none",
+            ],
             "revocation_endpoint": f"{base}/oauth2/v1/revoke",
-            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post",
-                                                           "private_key_jwt", "none"],
+            "revocation_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt",
+                "none",
+            ],
             "end_session_endpoint": f"{base}/oauth2/v1/logout",
             "request_parameter_supported": False,
             "device_authorization_endpoint": f"{base}/oauth2/v1/device/authorize",
@@ -197,28 +234,40 @@ class AuthorizationServer:
     async def authorize(self, request: Request) -> Response:
         params, duplicate = single_params(parse_qs(request.url.query, keep_blank_values=True))
         if request.method == "POST":
-            body, dup2 = single_params(parse_qs((await request.body()).decode("utf-8", "replace"),
-                                                keep_blank_values=True))
+            body, dup2 = single_params(
+                parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+            )
             params.update(body)
             duplicate = duplicate or dup2
         app = self.s.clients.get(params.get("client_id", ""))
         if app is None:
-            return HTMLResponse(pages.error_page(title="400 Bad Request",
-                                                 message="Invalid value for 'client_id' parameter.",
-                                                 error_code="invalid_client"), status_code=400)
+            return HTMLResponse(
+                pages.error_page(
+                    title="400 Bad Request",
+                    message="Invalid value for 'client_id' parameter.",
+                    error_code="invalid_client",
+                ),
+                status_code=400,
+            )
         redirect_uri = params.get("redirect_uri", "")
         # Okta matches the whole URI exactly, port included (no RFC 8252 §7.3 any-port rule).
         if redirect_uri not in app.redirect_uris:
-            return HTMLResponse(pages.error_page(title="400 Bad Request", message=REDIRECT_MISMATCH,
-                                                 error_code="invalid_request"), status_code=400)
+            return HTMLResponse(
+                pages.error_page(title="400 Bad Request", message=REDIRECT_MISMATCH, error_code="invalid_request"),
+                status_code=400,
+            )
         state = params.get("state")
         response_type = " ".join(sorted(params.get("response_type", "").split()))
         implicit = response_type in ("token", "id_token", "id_token token")
         mode = params.get("response_mode") or ("fragment" if implicit else "query")
 
         def fail(error: str, description: str) -> Response:
-            return RedirectResponse(with_params(redirect_uri, {"error": error, "error_description": description,
-                                                               "state": state}, mode == "fragment"), status_code=302)
+            return RedirectResponse(
+                with_params(
+                    redirect_uri, {"error": error, "error_description": description, "state": state}, mode == "fragment"
+                ),
+                status_code=302,
+            )
 
         if duplicate:
             return fail("invalid_request", f"The '{duplicate}' parameter was sent more than once.")
@@ -226,13 +275,18 @@ class AuthorizationServer:
             mode = "fragment" if implicit else "query"
             return fail("invalid_request", "The 'response_mode' parameter is not supported; use query or fragment.")
         if response_type not in ("code", "token", "id_token", "id_token token"):
-            return fail("unsupported_response_type",
-                        f"The response type is not supported by the authorization server. Configured response "
-                        f"types: {['code', 'token'] if 'implicit' in app.grant_types else ['code']}.")
+            return fail(
+                "unsupported_response_type",
+                f"The response type is not supported by the authorization server. Configured response "
+                f"types: {['code', 'token'] if 'implicit' in app.grant_types else ['code']}.",
+            )
         needed_grant = "implicit" if implicit else "authorization_code"
         if needed_grant not in app.grant_types:
-            return fail("unauthorized_client", "The client is not authorized to use the provided grant type. "
-                        f"Configured grant types: {app.grant_types}.")
+            return fail(
+                "unauthorized_client",
+                "The client is not authorized to use the provided grant type. "
+                f"Configured grant types: {app.grant_types}.",
+            )
         if not state:
             return fail("invalid_request", "The authorization request is missing the 'state' parameter.")
         scopes = params.get("scope", "").split()
@@ -246,38 +300,52 @@ class AuthorizationServer:
         method = params.get("code_challenge_method")
         if not implicit:
             if challenge is None and app.is_public:
-                return fail("invalid_request", "PKCE code challenge is required when the token endpoint "
-                            "authentication method is 'NONE'.")
+                return fail(
+                    "invalid_request",
+                    "PKCE code challenge is required when the token endpoint authentication method is 'NONE'.",
+                )
             if challenge is not None:
                 if method is None:
                     return fail("invalid_request", "PKCE code challenge method is required. Use S256.")
                 if method != "S256":
-                    return fail("invalid_request", f"PKCE code challenge method '{method}' is not supported. "
-                                "Use S256.")
+                    return fail("invalid_request", f"PKCE code challenge method '{method}' is not supported. Use S256.")
                 if not _CHALLENGE.match(challenge):
-                    return fail("invalid_request", "PKCE code challenge is invalid: it must be the base64url "
-                                "SHA-256 of the code verifier (43 characters).")
+                    return fail(
+                        "invalid_request",
+                        "PKCE code challenge is invalid: it must be the base64url "
+                        "SHA-256 of the code verifier (43 characters).",
+                    )
         if params.get("prompt") == "none":
             return fail("login_required", "The client specified not to prompt, but the user is not logged in.")
-        txn = AuthorizationTxn(app, redirect_uri, response_type, mode, scopes, state, params.get("nonce"),
-                               challenge, self.s.clock())
+        txn = AuthorizationTxn(
+            app, redirect_uri, response_type, mode, scopes, state, params.get("nonce"), challenge, self.s.clock()
+        )
         unattended = params.get("sandbox_user")
         if unattended is not None:
             user = self._demo_user(unattended)
             if user is None:
-                return fail("access_denied", f"Unknown sandbox_user '{unattended}'. Use one of: "
-                            f"{', '.join(self.s.directory.demo_users)}.")
+                return fail(
+                    "access_denied",
+                    f"Unknown sandbox_user '{unattended}'. Use one of: {', '.join(self.s.directory.demo_users)}.",
+                )
             return self._complete(txn, user)
         txn_id = secrets.token_urlsafe(24)
         with self._lock:
             self._txns[txn_id] = txn
         return self._sign_in(txn, txn_id)
 
-    def _sign_in(self, txn: AuthorizationTxn, txn_id: str, error: str | None = None, username: str = "",
-                 status: int = 200) -> Response:
-        html = pages.sign_in_page(org_url=self.s.url, app_label=txn.app.label or txn.app.name, scopes=txn.scopes,
-                                  txn=txn_id, users=self.s.directory.demo_users.values(), error=error,
-                                  username=username)
+    def _sign_in(
+        self, txn: AuthorizationTxn, txn_id: str, error: str | None = None, username: str = "", status: int = 200
+    ) -> Response:
+        html = pages.sign_in_page(
+            org_url=self.s.url,
+            app_label=txn.app.label or txn.app.name,
+            scopes=txn.scopes,
+            txn=txn_id,
+            users=self.s.directory.demo_users.values(),
+            error=error,
+            username=username,
+        )
         return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
     async def login(self, request: Request) -> Response:
@@ -286,21 +354,39 @@ class AuthorizationServer:
         with self._lock:
             txn = self._txns.get(txn_id)
         if txn is None or self.s.clock() - txn.created > TXN_LIFETIME:
-            return HTMLResponse(pages.error_page(title="Sign-in expired",
-                                                 message="This sign-in page has expired. Start the sign-in again.",
-                                                 error_code="invalid_request"), status_code=400)
+            return HTMLResponse(
+                pages.error_page(
+                    title="Sign-in expired",
+                    message="This sign-in page has expired. Start the sign-in again.",
+                    error_code="invalid_request",
+                ),
+                status_code=400,
+            )
         fragment = txn.response_mode == "fragment"
         if "cancel" in form:
             with self._lock:
                 self._txns.pop(txn_id, None)
-            return RedirectResponse(with_params(txn.redirect_uri, {
-                "error": "access_denied", "error_description": "User cancelled the sign-in request.",
-                "state": txn.state}, fragment), status_code=302)
+            return RedirectResponse(
+                with_params(
+                    txn.redirect_uri,
+                    {
+                        "error": "access_denied",
+                        "error_description": "User cancelled the sign-in request.",
+                        "state": txn.state,
+                    },
+                    fragment,
+                ),
+                status_code=302,
+            )
         username = form.get("username", "").strip()
         user = self._demo_user(username)
         if user is None or not hmac.compare_digest(user.password.encode(), form.get("password", "").encode()):
-            return self._sign_in(txn, txn_id, error="Unable to sign in. Check the username and password "
-                                 "(the demo passwords are listed below).", username=username)
+            return self._sign_in(
+                txn,
+                txn_id,
+                error="Unable to sign in. Check the username and password (the demo passwords are listed below).",
+                username=username,
+            )
         with self._lock:
             self._txns.pop(txn_id, None)
         return self._complete(txn, user)
@@ -312,21 +398,36 @@ class AuthorizationServer:
         if txn.response_type == "code":
             code = secrets.token_urlsafe(32)
             with self._lock:
-                self._codes[code] = CodeRecord(txn.app.client_id, txn.redirect_uri, txn.scopes, user.id, txn.nonce,
-                                               txn.code_challenge, now + CODE_LIFETIME, int(now))
-            return RedirectResponse(with_params(txn.redirect_uri, {"code": code, "state": txn.state}, fragment),
-                                    status_code=302)
-        params: dict[str, str] = {}
+                self._codes[code] = CodeRecord(
+                    txn.app.client_id,
+                    txn.redirect_uri,
+                    txn.scopes,
+                    user.id,
+                    txn.nonce,
+                    txn.code_challenge,
+                    now + CODE_LIFETIME,
+                    int(now),
+                )
+            return RedirectResponse(
+                with_params(txn.redirect_uri, {"code": code, "state": txn.state}, fragment), status_code=302
+            )
+        params: dict[str, str | None] = {}
         access = None
         if "token" in txn.response_type.split():
-            access, _ = self.s.authority.mint_access_token(client_id=txn.app.client_id, scopes=txn.scopes,
-                                                           user_id=user.id, subject=user.login)
-            params.update({"access_token": access, "token_type": "Bearer", "expires_in": "3600",
-                           "scope": " ".join(txn.scopes)})
+            access, _ = self.s.authority.mint_access_token(
+                client_id=txn.app.client_id, scopes=txn.scopes, user_id=user.id, subject=user.login
+            )
+            params.update(
+                {"access_token": access, "token_type": "Bearer", "expires_in": "3600", "scope": " ".join(txn.scopes)}
+            )
         if "id_token" in txn.response_type.split():
             params["id_token"] = self.s.authority.mint_id_token(
-                client_id=txn.app.client_id, user=self.s.directory.users[user.id], nonce=txn.nonce,
-                access_token=access, auth_time=int(now))
+                client_id=txn.app.client_id,
+                user=self.s.directory.users[user.id],
+                nonce=txn.nonce,
+                access_token=access,
+                auth_time=int(now),
+            )
         params["state"] = txn.state or ""
         return RedirectResponse(with_params(txn.redirect_uri, params, fragment), status_code=302)
 
@@ -343,8 +444,12 @@ class AuthorizationServer:
                 # RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
                 basic_id, basic_secret = unquote(raw_id.replace("+", " ")), unquote(raw_secret.replace("+", " "))
             except (binascii.Error, UnicodeDecodeError):
-                return oauth_error("invalid_client", "The client credentials are malformed.", 401,
-                                   {"WWW-Authenticate": 'Basic realm="okta_magic sandbox"'})
+                return oauth_error(
+                    "invalid_client",
+                    "The client credentials are malformed.",
+                    401,
+                    {"WWW-Authenticate": 'Basic realm="okta_magic sandbox"'},
+                )
         assertion = form.get("client_assertion")
         client_id = basic_id or form.get("client_id")
         if client_id is None and assertion:
@@ -358,28 +463,43 @@ class AuthorizationServer:
         method = app.token_endpoint_auth_method
         if method == "none":
             if basic_secret or form.get("client_secret") or assertion:
-                return oauth_error("invalid_client", "Client authentication failed: this public client must not "
-                                   "send client credentials.", 401)
+                return oauth_error(
+                    "invalid_client",
+                    "Client authentication failed: this public client must not send client credentials.",
+                    401,
+                )
             return app
         if method in ("client_secret_basic", "client_secret_post"):
             secret = basic_secret if basic_id is not None else form.get("client_secret")
             if basic_id is not None and form.get("client_secret"):
                 return oauth_error("invalid_request", "Use only one client authentication method.")
             if not secret:
-                return oauth_error("invalid_client", "Client authentication failed. Either the client or the "
-                                   "client credentials are invalid.", 401)
+                return oauth_error(
+                    "invalid_client",
+                    "Client authentication failed. Either the client or the client credentials are invalid.",
+                    401,
+                )
             if not hmac.compare_digest(secret.encode(), (app.client_secret or "").encode()):
-                return oauth_error("invalid_client", "The client secret supplied for a confidential client is "
-                                   "invalid.", 401)
+                return oauth_error(
+                    "invalid_client", "The client secret supplied for a confidential client is invalid.", 401
+                )
             return app
         # private_key_jwt: the only method for API service apps with Okta scopes.
         if form.get("client_assertion_type") != ASSERTION_TYPE or not assertion:
-            return oauth_error("invalid_client", "Client authentication failed: this client must use "
-                               "private_key_jwt (client_assertion and client_assertion_type).", 401)
+            return oauth_error(
+                "invalid_client",
+                "Client authentication failed: this client must use "
+                "private_key_jwt (client_assertion and client_assertion_type).",
+                401,
+            )
         reason = self.s.authority.verify_client_assertion(
-            assertion, client_id=app.client_id, public_key_pem=app.public_key_pem or "",
-            audience=f"{self.s.url}/oauth2/v1/token" if request.url.path.endswith("/token")
-            else f"{self.s.url}{request.url.path}")
+            assertion,
+            client_id=app.client_id,
+            public_key_pem=app.public_key_pem or "",
+            audience=f"{self.s.url}/oauth2/v1/token"
+            if request.url.path.endswith("/token")
+            else f"{self.s.url}{request.url.path}",
+        )
         if reason is not None:
             return oauth_error("invalid_client", reason, 401)
         return app
@@ -388,34 +508,53 @@ class AuthorizationServer:
         ctype = request.headers.get("content-type", "")
         if not ctype.startswith("application/x-www-form-urlencoded"):
             return {}, oauth_error("invalid_request", "The request body must be application/x-www-form-urlencoded.")
-        form, duplicate = single_params(parse_qs((await request.body()).decode("utf-8", "replace"),
-                                                 keep_blank_values=True))
+        form, duplicate = single_params(
+            parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+        )
         if duplicate:
             return {}, oauth_error("invalid_request", f"The '{duplicate}' parameter was sent more than once.")
         return form, None
 
     # ---- token ---------------------------------------------------------------------
 
-    def _token_response(self, app: DemoApp, scopes: list[str], user_id: str | None, *, nonce: str | None = None,
-                        auth_time: int | None = None, origin: str | None = None,
-                        allow_refresh: bool = True) -> Response:
+    def _token_response(
+        self,
+        app: DemoApp,
+        scopes: list[str],
+        user_id: str | None,
+        *,
+        nonce: str | None = None,
+        auth_time: int | None = None,
+        origin: str | None = None,
+        allow_refresh: bool = True,
+    ) -> Response:
         directory = self.s.directory
         user = directory.users.get(user_id) if user_id else None
         subject = user["profile"]["login"] if user else app.client_id
-        access, grant = self.s.authority.mint_access_token(client_id=app.client_id, scopes=scopes, user_id=user_id,
-                                                           subject=subject, origin=origin)
-        body: dict[str, Any] = {"token_type": "Bearer", "expires_in": 3600, "access_token": access,
-                                "scope": " ".join(scopes)}
-        if (allow_refresh and user_id and "offline_access" in scopes and "refresh_token" in app.grant_types):
+        access, grant = self.s.authority.mint_access_token(
+            client_id=app.client_id, scopes=scopes, user_id=user_id, subject=subject, origin=origin
+        )
+        body: dict[str, Any] = {
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "access_token": access,
+            "scope": " ".join(scopes),
+        }
+        if allow_refresh and user_id and "offline_access" in scopes and "refresh_token" in app.grant_types:
             refresh = secrets.token_urlsafe(32)
             with self._lock:
-                self._refresh[refresh] = RefreshRecord(app.client_id, scopes, user_id,
-                                                       self.s.clock() + REFRESH_LIFETIME, grant.jti)
+                self._refresh[refresh] = RefreshRecord(
+                    app.client_id, scopes, user_id, self.s.clock() + REFRESH_LIFETIME, grant.jti
+                )
             body["refresh_token"] = refresh
         if user is not None and "openid" in scopes:
             body["id_token"] = self.s.authority.mint_id_token(
-                client_id=app.client_id, user=user, nonce=nonce, access_token=access,
-                auth_time=auth_time if auth_time is not None else int(self.s.clock()))
+                client_id=app.client_id,
+                user=user,
+                nonce=nonce,
+                access_token=access,
+                auth_time=auth_time if auth_time is not None else int(self.s.clock()),
+            )
         return json_response(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     async def token(self, request: Request) -> Response:
@@ -429,8 +568,11 @@ class AuthorizationServer:
         if not grant_type:
             return oauth_error("invalid_request", "The 'grant_type' parameter is required.")
         if grant_type not in client.grant_types or grant_type == "implicit":
-            return oauth_error("unauthorized_client", "The client is not authorized to use the provided grant type. "
-                               f"Configured grant types: {client.grant_types}.")
+            return oauth_error(
+                "unauthorized_client",
+                "The client is not authorized to use the provided grant type. "
+                f"Configured grant types: {client.grant_types}.",
+            )
         if grant_type == "authorization_code":
             return self._code_grant(client, form)
         if grant_type == "refresh_token":
@@ -455,32 +597,45 @@ class AuthorizationServer:
             if now >= record.expires_at:
                 return oauth_error("invalid_grant", INVALID_CODE)
             if form.get("redirect_uri") != record.redirect_uri:
-                return oauth_error("invalid_grant", "The 'redirect_uri' does not match the redirection URI used in "
-                                   "the authorization request.")
+                return oauth_error(
+                    "invalid_grant",
+                    "The 'redirect_uri' does not match the redirection URI used in the authorization request.",
+                )
             verifier = form.get("code_verifier")
             if record.code_challenge is not None:
                 # RFC 7636 §4.6: recompute the challenge from the verifier and compare.
                 if verifier is None:
-                    return oauth_error("invalid_request", "PKCE code verifier is required when the authorization "
-                                       "request included a code challenge.")
+                    return oauth_error(
+                        "invalid_request",
+                        "PKCE code verifier is required when the authorization request included a code challenge.",
+                    )
                 if not _VERIFIER.match(verifier):
-                    return oauth_error("invalid_request", "PKCE code verifier must be 43 to 128 characters from "
-                                       "[A-Z] / [a-z] / [0-9] / '-' / '.' / '_' / '~'.")
+                    return oauth_error(
+                        "invalid_request",
+                        "PKCE code verifier must be 43 to 128 characters from "
+                        "[A-Z] / [a-z] / [0-9] / '-' / '.' / '_' / '~'.",
+                    )
                 if not hmac.compare_digest(s256(verifier), record.code_challenge):
                     return oauth_error("invalid_grant", "PKCE verification failed.")
             elif verifier is not None:
-                return oauth_error("invalid_grant", "PKCE verification failed: the authorization request had no "
-                                   "code challenge.")
+                return oauth_error(
+                    "invalid_grant", "PKCE verification failed: the authorization request had no code challenge."
+                )
             record.used = True
-        return self._token_response(app, record.scopes, record.user_id, nonce=record.nonce,
-                                    auth_time=record.auth_time, origin=code)
+        return self._token_response(
+            app, record.scopes, record.user_id, nonce=record.nonce, auth_time=record.auth_time, origin=code
+        )
 
     def _refresh_grant(self, app: DemoApp, form: dict[str, str]) -> Response:
         token = form.get("refresh_token", "")
         with self._lock:
             record = self._refresh.get(token)
-            if (record is None or record.revoked or record.client_id != app.client_id
-                    or self.s.clock() >= record.expires_at):
+            if (
+                record is None
+                or record.revoked
+                or record.client_id != app.client_id
+                or self.s.clock() >= record.expires_at
+            ):
                 return oauth_error("invalid_grant", "The refresh token is invalid or expired.")
             scopes = record.scopes
             if form.get("scope"):
@@ -495,14 +650,21 @@ class AuthorizationServer:
     def _client_credentials(self, app: DemoApp, form: dict[str, str]) -> Response:
         scopes = form.get("scope", "").split()
         if not scopes:
-            return oauth_error("invalid_scope", "The authorization server resource does not have any configured "
-                               "default scopes, 'scope' must be provided.")
+            return oauth_error(
+                "invalid_scope",
+                "The authorization server resource does not have any configured "
+                "default scopes, 'scope' must be provided.",
+            )
         if any(s in OIDC_SCOPES for s in scopes):
-            return oauth_error("invalid_scope", "The following scopes are not allowed: "
-                               + ", ".join(s for s in scopes if s in OIDC_SCOPES))
+            return oauth_error(
+                "invalid_scope",
+                "The following scopes are not allowed: " + ", ".join(s for s in scopes if s in OIDC_SCOPES),
+            )
         if any(s not in app.scopes for s in scopes):
-            return oauth_error("invalid_scope", "The following scopes are not allowed: "
-                               + ", ".join(s for s in scopes if s not in app.scopes))
+            return oauth_error(
+                "invalid_scope",
+                "The following scopes are not allowed: " + ", ".join(s for s in scopes if s not in app.scopes),
+            )
         return self._token_response(app, scopes, None, allow_refresh=False)
 
     # ---- device authorization (RFC 8628) -------------------------------------------
@@ -522,15 +684,22 @@ class AuthorizationServer:
         device_code = secrets.token_urlsafe(32)
         user_code = "".join(secrets.choice("BCDFGHJKLMNPQRSTVWXZ") for _ in range(8))
         with self._lock:
-            self._devices[device_code] = DeviceRecord(client.client_id, scopes, user_code,
-                                                      self.s.clock() + DEVICE_LIFETIME)
+            self._devices[device_code] = DeviceRecord(
+                client.client_id, scopes, user_code, self.s.clock() + DEVICE_LIFETIME
+            )
             self._user_codes[user_code] = device_code
         verification = f"{self.s.url}/activate"
-        return json_response({
-            "device_code": device_code, "user_code": user_code, "verification_uri": verification,
-            "verification_uri_complete": f"{verification}?user_code={user_code}",
-            "expires_in": DEVICE_LIFETIME, "interval": DEVICE_INTERVAL,
-        }, headers={"Cache-Control": "no-store"})
+        return json_response(
+            {
+                "device_code": device_code,
+                "user_code": user_code,
+                "verification_uri": verification,
+                "verification_uri_complete": f"{verification}?user_code={user_code}",
+                "expires_in": DEVICE_LIFETIME,
+                "interval": DEVICE_INTERVAL,
+            },
+            headers={"Cache-Control": "no-store"},
+        )
 
     def _device_grant(self, app: DemoApp, form: dict[str, str]) -> Response:
         now = self.s.clock()
@@ -541,8 +710,7 @@ class AuthorizationServer:
             if now >= record.expires_at:
                 return oauth_error("expired_token", "The device code has expired.")
             if record.denied:
-                return oauth_error("access_denied", "The resource owner or authorization server denied the "
-                                   "request.")
+                return oauth_error("access_denied", "The resource owner or authorization server denied the request.")
             if record.user_id is None:
                 # RFC 8628 §3.5: polling faster than the interval earns slow_down and 5 more seconds.
                 too_fast = record.last_poll is not None and now - record.last_poll < record.interval
@@ -550,8 +718,9 @@ class AuthorizationServer:
                 if too_fast:
                     record.interval += 5
                     return oauth_error("slow_down", "The client is polling too frequently.")
-                return oauth_error("authorization_pending", "The device authorization is pending. Please try "
-                                   "again later.")
+                return oauth_error(
+                    "authorization_pending", "The device authorization is pending. Please try again later."
+                )
             record.consumed = True
         return self._token_response(app, record.scopes, record.user_id)
 
@@ -560,8 +729,7 @@ class AuthorizationServer:
         query, _ = single_params(parse_qs(request.url.query, keep_blank_values=True))
         form = query
         if request.method == "POST":
-            form, _ = single_params(parse_qs((await request.body()).decode("utf-8", "replace"),
-                                             keep_blank_values=True))
+            form, _ = single_params(parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
         user_code = form.get("user_code", "").strip().upper().replace("-", "")
         users = self.s.directory.demo_users.values()
         unattended = form.get("sandbox_user")
@@ -570,25 +738,30 @@ class AuthorizationServer:
         with self._lock:
             record = self._devices.get(self._user_codes.get(user_code, ""))
         if record is None or self.s.clock() >= record.expires_at:
-            return HTMLResponse(pages.activate_page(org_url=self.s.url, user_code=user_code, users=users,
-                                                    error="Invalid or expired activation code."), status_code=400)
+            return HTMLResponse(
+                pages.activate_page(
+                    org_url=self.s.url, user_code=user_code, users=users, error="Invalid or expired activation code."
+                ),
+                status_code=400,
+            )
         if "cancel" in form:
             record.denied = True
-            return HTMLResponse(pages.activate_page(org_url=self.s.url, user_code="", users=users,
-                                                    done="Device activation was denied."))
+            return HTMLResponse(
+                pages.activate_page(org_url=self.s.url, user_code="", users=users, done="Device activation was denied.")
+            )
         if unattended is not None:
             user = self._demo_user(unattended)
         else:
             user = self._demo_user(form.get("username", "").strip())
-            if user is not None and not hmac.compare_digest(user.password.encode(),
-                                                            form.get("password", "").encode()):
+            if user is not None and not hmac.compare_digest(user.password.encode(), form.get("password", "").encode()):
                 user = None
         if user is None:
-            return HTMLResponse(pages.activate_page(org_url=self.s.url, user_code=user_code, users=users,
-                                                    error="Unable to sign in."), status_code=401)
+            return HTMLResponse(
+                pages.activate_page(org_url=self.s.url, user_code=user_code, users=users, error="Unable to sign in."),
+                status_code=401,
+            )
         record.user_id = user.id
-        return HTMLResponse(pages.activate_page(org_url=self.s.url, user_code="", users=users,
-                                                done="Device activated"))
+        return HTMLResponse(pages.activate_page(org_url=self.s.url, user_code="", users=users, done="Device activated"))
 
     # ---- revoke, introspect, userinfo, logout --------------------------------------
 
@@ -624,19 +797,37 @@ class AuthorizationServer:
         grant = self.s.authority.check_access_token(token)
         if grant is not None:
             claims = grant.claims
-            return json_response({"active": True, "scope": " ".join(grant.scopes), "username": grant.subject,
-                                  "exp": claims["exp"], "iat": claims["iat"], "sub": grant.subject,
-                                  "aud": claims["aud"], "iss": claims["iss"], "jti": grant.jti,
-                                  "token_type": "Bearer", "client_id": grant.client_id,
-                                  **({"uid": grant.user_id} if grant.user_id else {})})
+            return json_response(
+                {
+                    "active": True,
+                    "scope": " ".join(grant.scopes),
+                    "username": grant.subject,
+                    "exp": claims["exp"],
+                    "iat": claims["iat"],
+                    "sub": grant.subject,
+                    "aud": claims["aud"],
+                    "iss": claims["iss"],
+                    "jti": grant.jti,
+                    "token_type": "Bearer",
+                    "client_id": grant.client_id,
+                    **({"uid": grant.user_id} if grant.user_id else {}),
+                }
+            )
         with self._lock:
             record = self._refresh.get(token)
         if record is not None and not record.revoked and self.s.clock() < record.expires_at:
             user = self.s.directory.users.get(record.user_id)
-            return json_response({"active": True, "scope": " ".join(record.scopes), "token_type": "refresh_token",
-                                  "client_id": record.client_id, "exp": int(record.expires_at),
-                                  "sub": user["profile"]["login"] if user else record.user_id,
-                                  "uid": record.user_id})
+            return json_response(
+                {
+                    "active": True,
+                    "scope": " ".join(record.scopes),
+                    "token_type": "refresh_token",
+                    "client_id": record.client_id,
+                    "exp": int(record.expires_at),
+                    "sub": user["profile"]["login"] if user else record.user_id,
+                    "uid": record.user_id,
+                }
+            )
         return json_response({"active": False})
 
     async def userinfo(self, request: Request) -> Response:
@@ -644,22 +835,41 @@ class AuthorizationServer:
         grant = self.s.authority.check_access_token(header[7:].strip()) if header[:7].lower() == "bearer " else None
         realm = f'authorization_uri="{self.s.url}/oauth2/v1/authorize", realm="{self.s.url}"'
         if grant is None or grant.user_id is None:
-            return Response(status_code=401, headers={"WWW-Authenticate": f'Bearer {realm}, error="invalid_token", '
-                                                      'error_description="The access token is invalid."'})
+            return Response(
+                status_code=401,
+                headers={
+                    "WWW-Authenticate": f'Bearer {realm}, error="invalid_token", '
+                    'error_description="The access token is invalid."'
+                },
+            )
         if "openid" not in grant.scopes:
-            return Response(status_code=403, headers={"WWW-Authenticate": (
-                f'Bearer {realm}, scope="openid", error="insufficient_scope", error_description="The access token '
-                'provided does not contain the required scopes.", resource="/oauth2/v1/userinfo"')})
+            return Response(
+                status_code=403,
+                headers={
+                    "WWW-Authenticate": (
+                        f'Bearer {realm}, scope="openid", error="insufficient_scope", '
+                        'error_description="The access token provided does not contain the required scopes.", '
+                        'resource="/oauth2/v1/userinfo"'
+                    )
+                },
+            )
         user = self.s.directory.users.get(grant.user_id)
         if user is None:
             return Response(status_code=401)
         p = user["profile"]
         info: dict[str, Any] = {"sub": user["id"]}
         if "profile" in grant.scopes:
-            info.update({"name": f"{p['firstName']} {p['lastName']}", "locale": p.get("locale"),
-                         "preferred_username": p["login"], "given_name": p["firstName"],
-                         "family_name": p["lastName"], "zoneinfo": p.get("timezone"),
-                         "updated_at": int(self.s.clock())})
+            info.update(
+                {
+                    "name": f"{p['firstName']} {p['lastName']}",
+                    "locale": p.get("locale"),
+                    "preferred_username": p["login"],
+                    "given_name": p["firstName"],
+                    "family_name": p["lastName"],
+                    "zoneinfo": p.get("timezone"),
+                    "updated_at": int(self.s.clock()),
+                }
+            )
         if "email" in grant.scopes:
             info.update({"email": p["email"], "email_verified": True})
         return json_response(info)
@@ -667,8 +877,8 @@ class AuthorizationServer:
     async def logout(self, request: Request) -> Response:
         params, _ = single_params(parse_qs(request.url.query, keep_blank_values=True))
         target = params.get("post_logout_redirect_uri")
-        if target and any(target.split("?")[0].startswith(u.rsplit("/", 1)[0]) for a in self.s.apps.values()
-                          for u in a.redirect_uris):
-            return RedirectResponse(with_params(target, {"state": params.get("state")} if params.get("state")
-                                                else {}, False) if params.get("state") else target, status_code=302)
+        if target and any(
+            target.split("?")[0].startswith(u.rsplit("/", 1)[0]) for a in self.s.apps.values() for u in a.redirect_uris
+        ):
+            return RedirectResponse(with_params(target, {"state": params.get("state")}, False), status_code=302)
         return HTMLResponse(pages.message_page("Signed out", "You are signed out of the sandbox org."))

@@ -18,49 +18,67 @@ _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f4f5f7;margin:0;color:#1d1d21}
 main{max-width:460px;margin:40px auto;background:#fff;border-radius:8px;box-shadow:0 1px 4px #0002;padding:28px 32px}
 h1{font-size:1.3em;margin:0 0 4px}.org{color:#6e6e78;font-size:.85em;margin-bottom:18px;word-break:break-all}
-label{display:block;font-weight:600;margin:12px 0 4px}input[type=text],input[type=password]{width:100%;box-sizing:border-box;
+label{display:block;font-weight:600;margin:12px 0 4px}
+input[type=text],input[type=password]{width:100%;box-sizing:border-box;
 padding:8px;border:1px solid #8c8c96;border-radius:4px;font-size:1em}
 .buttons{display:flex;gap:8px;margin-top:18px}button{padding:9px 16px;border-radius:4px;border:1px solid #1662dd;
-font-size:1em;cursor:pointer}#okta-signin-submit{background:#1662dd;color:#fff;flex:1}button[name=cancel]{background:#fff;color:#1662dd}
+font-size:1em;cursor:pointer}#okta-signin-submit{background:#1662dd;color:#fff;flex:1}
+button[name=cancel]{background:#fff;color:#1662dd}
 .error{background:#fdecea;border:1px solid #e0a09c;color:#8c1d18;padding:8px 12px;border-radius:4px;margin:12px 0}
-table{border-collapse:collapse;width:100%;font-size:.85em;margin-top:8px}td,th{text-align:left;padding:4px 6px;border-bottom:1px solid #e5e5ea}
-code{background:#f0f0f3;padding:1px 4px;border-radius:3px}.scopes{font-size:.85em;color:#444}.note{font-size:.8em;color:#6e6e78}
+table{border-collapse:collapse;width:100%;font-size:.85em;margin-top:8px}
+td,th{text-align:left;padding:4px 6px;border-bottom:1px solid #e5e5ea}
+code{background:#f0f0f3;padding:1px 4px;border-radius:3px}
+.scopes{font-size:.85em;color:#444}.note{font-size:.8em;color:#6e6e78}
 """
 
 
 def _page(title: str, body: str) -> str:
-    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(title)}</title>"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{_STYLE}</style>"
-            f"</head><body><main>{body}</main></body></html>")
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_STYLE}</style>'
+        f"</head><body><main>{body}</main></body></html>"
+    )
 
 
 def _demo_table(users: Iterable[DemoUser]) -> str:
     rows = "".join(
         f"<tr><td><code>{escape(u.name)}</code></td><td><code>{escape(u.password)}</code></td>"
-        f"<td>{escape(u.role or 'no admin role')}</td></tr>" for u in users)
-    return ("<details open><summary>Demo people of this sandbox org</summary><table><tr><th>Username</th>"
-            f"<th>Password</th><th>Admin role</th></tr>{rows}</table>"
-            "<p class=\"note\">The full logins (e.g. <code>admin@example.com</code>) work too.</p></details>")
+        f"<td>{escape(u.role or 'no admin role')}</td></tr>"
+        for u in users
+    )
+    return (
+        "<details open><summary>Demo people of this sandbox org</summary><table><tr><th>Username</th>"
+        f"<th>Password</th><th>Admin role</th></tr>{rows}</table>"
+        '<p class="note">The full logins (e.g. <code>admin@example.com</code>) work too.</p></details>'
+    )
 
 
-def sign_in_page(*, org_url: str, app_label: str, scopes: list[str], txn: str, users: Iterable[DemoUser],
-                 error: str | None = None, username: str = "") -> str:
+def sign_in_page(
+    *,
+    org_url: str,
+    app_label: str,
+    scopes: list[str],
+    txn: str,
+    users: Iterable[DemoUser],
+    error: str | None = None,
+    username: str = "",
+) -> str:
     """The page a person sees at ``/oauth2/v1/authorize``."""
     scope_items = "".join(f"<li><code>{escape(s)}</code></li>" for s in scopes)
-    err = f"<div class=\"error\" role=\"alert\">{escape(error)}</div>" if error else ""
+    err = f'<div class="error" role="alert">{escape(error)}</div>' if error else ""
     body = (
         "<h1>Sign in to the okta_magic sandbox org</h1>"
-        f"<div class=\"org\">{escape(org_url)}</div>"
-        f"<p><strong>{escape(app_label)}</strong> asks for:</p><ul class=\"scopes\">{scope_items}</ul>{err}"
-        "<form id=\"okta-sign-in\" method=\"post\" action=\"/oauth2/v1/authorize/login\">"
-        f"<input type=\"hidden\" name=\"txn\" value=\"{escape(txn)}\">"
-        "<label for=\"okta-signin-username\">Username</label>"
-        f"<input type=\"text\" id=\"okta-signin-username\" name=\"username\" value=\"{escape(username)}\" "
-        "autocomplete=\"username\" autofocus>"
-        "<label for=\"okta-signin-password\">Password</label>"
-        "<input type=\"password\" id=\"okta-signin-password\" name=\"password\" autocomplete=\"current-password\">"
-        "<div class=\"buttons\"><button type=\"submit\" id=\"okta-signin-submit\">Sign in</button>"
-        "<button type=\"submit\" name=\"cancel\" value=\"1\">Cancel</button></div></form>"
+        f'<div class="org">{escape(org_url)}</div>'
+        f'<p><strong>{escape(app_label)}</strong> asks for:</p><ul class="scopes">{scope_items}</ul>{err}'
+        '<form id="okta-sign-in" method="post" action="/oauth2/v1/authorize/login">'
+        f'<input type="hidden" name="txn" value="{escape(txn)}">'
+        '<label for="okta-signin-username">Username</label>'
+        f'<input type="text" id="okta-signin-username" name="username" value="{escape(username)}" '
+        'autocomplete="username" autofocus>'
+        '<label for="okta-signin-password">Password</label>'
+        '<input type="password" id="okta-signin-password" name="password" autocomplete="current-password">'
+        '<div class="buttons"><button type="submit" id="okta-signin-submit">Sign in</button>'
+        '<button type="submit" name="cancel" value="1">Cancel</button></div></form>'
         f"{_demo_table(users)}"
     )
     return _page("Sign in - okta_magic sandbox", body)
@@ -68,31 +86,37 @@ def sign_in_page(*, org_url: str, app_label: str, scopes: list[str], txn: str, u
 
 def error_page(*, title: str, message: str, error_code: str = "400") -> str:
     """Okta's error page for requests that cannot be redirected back (bad client or redirect URI)."""
-    body = (f"<h1 id=\"okta-error-title\">{escape(title)}</h1>"
-            f"<div class=\"error\" id=\"okta-error-message\">{escape(message)}</div>"
-            f"<p class=\"note\">Error code: <code id=\"okta-error-code\">{escape(error_code)}</code></p>")
+    body = (
+        f'<h1 id="okta-error-title">{escape(title)}</h1>'
+        f'<div class="error" id="okta-error-message">{escape(message)}</div>'
+        f'<p class="note">Error code: <code id="okta-error-code">{escape(error_code)}</code></p>'
+    )
     return _page(title, body)
 
 
-def activate_page(*, org_url: str, user_code: str, users: Iterable[DemoUser], error: str | None = None,
-                  done: str | None = None) -> str:
+def activate_page(
+    *, org_url: str, user_code: str, users: Iterable[DemoUser], error: str | None = None, done: str | None = None
+) -> str:
     """The device activation page (RFC 8628 §3.3) where a person enters the user code and signs in."""
     if done:
-        return _page("Device activated", f"<h1 id=\"okta-activate-result\">{escape(done)}</h1>"
-                     "<p>You can close this window and go back to your device.</p>")
-    err = f"<div class=\"error\" role=\"alert\">{escape(error)}</div>" if error else ""
+        return _page(
+            "Device activated",
+            f'<h1 id="okta-activate-result">{escape(done)}</h1>'
+            "<p>You can close this window and go back to your device.</p>",
+        )
+    err = f'<div class="error" role="alert">{escape(error)}</div>' if error else ""
     body = (
         "<h1>Activate your device</h1>"
-        f"<div class=\"org\">{escape(org_url)}</div>{err}"
-        "<form id=\"okta-activate\" method=\"post\" action=\"/activate\">"
-        "<label for=\"user_code\">Activation code</label>"
-        f"<input type=\"text\" id=\"user_code\" name=\"user_code\" value=\"{escape(user_code)}\">"
-        "<label for=\"okta-signin-username\">Username</label>"
-        "<input type=\"text\" id=\"okta-signin-username\" name=\"username\">"
-        "<label for=\"okta-signin-password\">Password</label>"
-        "<input type=\"password\" id=\"okta-signin-password\" name=\"password\">"
-        "<div class=\"buttons\"><button type=\"submit\" id=\"okta-signin-submit\">Sign in</button>"
-        "<button type=\"submit\" name=\"cancel\" value=\"1\">Cancel</button></div></form>"
+        f'<div class="org">{escape(org_url)}</div>{err}'
+        '<form id="okta-activate" method="post" action="/activate">'
+        '<label for="user_code">Activation code</label>'
+        f'<input type="text" id="user_code" name="user_code" value="{escape(user_code)}">'
+        '<label for="okta-signin-username">Username</label>'
+        '<input type="text" id="okta-signin-username" name="username">'
+        '<label for="okta-signin-password">Password</label>'
+        '<input type="password" id="okta-signin-password" name="password">'
+        '<div class="buttons"><button type="submit" id="okta-signin-submit">Sign in</button>'
+        '<button type="submit" name="cancel" value="1">Cancel</button></div></form>'
         f"{_demo_table(users)}"
     )
     return _page("Activate - okta_magic sandbox", body)

@@ -155,8 +155,9 @@ class RateLimiter:
 class Knobs:
     """Test knobs: added latency, random 5xx, random 429, dropped connections (seeded RNG)."""
 
-    def __init__(self, seed: int, latency: float = 0.0, error_rate: float = 0.0, rate_429: float = 0.0,
-                 drop_rate: float = 0.0) -> None:
+    def __init__(
+        self, seed: int, latency: float = 0.0, error_rate: float = 0.0, rate_429: float = 0.0, drop_rate: float = 0.0
+    ) -> None:
         self._rng = random.Random(seed ^ 0x5A17D0)
         self._lock = threading.Lock()
         self.latency = latency
@@ -165,14 +166,25 @@ class Knobs:
         self.drop_rate = drop_rate
 
     def __repr__(self) -> str:
-        return (f"Knobs(latency={self.latency}, error_rate={self.error_rate}, rate_429={self.rate_429}, "
-                f"drop_rate={self.drop_rate})")
+        return (
+            f"Knobs(latency={self.latency}, error_rate={self.error_rate}, rate_429={self.rate_429}, "
+            f"drop_rate={self.drop_rate})"
+        )
 
-    def set(self, latency: float | None = None, error_rate: float | None = None, rate_429: float | None = None,
-            drop_rate: float | None = None) -> None:
+    def set(
+        self,
+        latency: float | None = None,
+        error_rate: float | None = None,
+        rate_429: float | None = None,
+        drop_rate: float | None = None,
+    ) -> None:
         with self._lock:
-            for name, value in (("latency", latency), ("error_rate", error_rate), ("rate_429", rate_429),
-                                ("drop_rate", drop_rate)):
+            for name, value in (
+                ("latency", latency),
+                ("error_rate", error_rate),
+                ("rate_429", rate_429),
+                ("drop_rate", drop_rate),
+            ):
                 if value is not None:
                     if value < 0 or (name != "latency" and value > 1):
                         raise ValueError(f"{name} must be between 0 and 1 (latency: seconds >= 0)")

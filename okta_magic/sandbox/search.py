@@ -108,7 +108,9 @@ def _compare(op: str, actual: Any, wanted: Any) -> bool:
             return False
         if isinstance(wanted, str):
             return str(actual).lower() == wanted
-        return actual == wanted
+        return bool(actual == wanted)
+    a: Any
+    w: Any
     if isinstance(actual, str):
         a = actual.lower()
         w = wanted if isinstance(wanted, str) else str(wanted).lower()
@@ -204,6 +206,7 @@ class _Parser:
             return lambda obj: get(obj) is not None
         wanted = _norm(_literal(self.next()))
         if op == "eq" and isinstance(wanted, str):
+
             def eq(obj: dict[str, Any]) -> bool:
                 actual = get(obj)
                 if isinstance(actual, str):
@@ -224,8 +227,9 @@ def compile_expression(text: str, allow: Callable[[str, str], bool] | None = Non
 # Okta: ``co`` only on these four profile attributes.
 CONTAINS_ATTRIBUTES = frozenset({"profile.firstName", "profile.lastName", "profile.email", "profile.login"})
 # Okta: ``filter`` on /api/v1/users only on these, ``eq`` only except lastUpdated.
-USER_FILTER_ATTRIBUTES = frozenset({"status", "lastUpdated", "id", "profile.login", "profile.email",
-                                    "profile.firstName", "profile.lastName"})
+USER_FILTER_ATTRIBUTES = frozenset(
+    {"status", "lastUpdated", "id", "profile.login", "profile.email", "profile.firstName", "profile.lastName"}
+)
 
 
 def allow_user_search(attr: str, op: str) -> bool:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from types import TracebackType
 
 import uvicorn
+from cryptography.hazmat.primitives import serialization
 
 from okta_magic.errors import ConfigError
 from okta_magic.sandbox import data
@@ -47,12 +48,23 @@ class Sandbox:
             httpx.get(f"{sb.url}/api/v1/users", headers={"Authorization": f"Bearer {token}"})
     """
 
-    def __init__(self, port: int = 0, users: int = 1000, seed: int = 1, *, host: str = "127.0.0.1",
-                 rate_limits: Mapping[str, int] | None = None, latency: float = 0.0, error_rate: float = 0.0,
-                 rate_429: float = 0.0, drop_rate: float = 0.0) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        users: int = 1000,
+        seed: int = 1,
+        *,
+        host: str = "127.0.0.1",
+        rate_limits: Mapping[str, int] | None = None,
+        latency: float = 0.0,
+        error_rate: float = 0.0,
+        rate_429: float = 0.0,
+        drop_rate: float = 0.0,
+    ) -> None:
         if users < len(data.DEMO_PEOPLE):
-            raise ConfigError(f"The sandbox needs at least {len(data.DEMO_PEOPLE)} users (its demo people); "
-                              f"got users={users}.")
+            raise ConfigError(
+                f"The sandbox needs at least {len(data.DEMO_PEOPLE)} users (its demo people); got users={users}."
+            )
         self._host = host
         self._port = port
         self.clock = SandboxClock()
@@ -63,13 +75,23 @@ class Sandbox:
         self._url = ""
         authority = TokenAuthority(lambda: self._url, self.clock)
         service_key = new_rsa_key()
-        service_pems = (private_pem(service_key), service_key.public_key().public_bytes(
-            *_public_format()).decode("ascii"))
+        service_pems = (
+            private_pem(service_key),
+            service_key.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode("ascii"),
+        )
         web_secret = "".join(rng.choices("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", k=40))
         apps = data.demo_apps(_read_scopes(), service_pems, web_secret)
         directory.register_demo_apps(apps.values())
-        self._state = OrgState(directory, authority, RateLimiter(rate_limits, self.clock),
-                               Knobs(seed, latency, error_rate, rate_429, drop_rate), self.clock, apps)
+        self._state = OrgState(
+            directory,
+            authority,
+            RateLimiter(rate_limits, self.clock),
+            Knobs(seed, latency, error_rate, rate_429, drop_rate),
+            self.clock,
+            apps,
+        )
         self._app = build_app(self._state)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -89,20 +111,32 @@ class Sandbox:
             sock.bind((self._host, self._port))
         except OSError as exc:
             sock.close()
-            raise ConfigError(f"The sandbox cannot listen on {self._host}:{self._port} ({exc.strerror}); "
-                              "choose another port (port=0 picks a free one).") from None
+            raise ConfigError(
+                f"The sandbox cannot listen on {self._host}:{self._port} ({exc.strerror}); "
+                "choose another port (port=0 picks a free one)."
+            ) from None
         sock.listen(128)
         port = sock.getsockname()[1]
         shown_host = "127.0.0.1" if self._host in ("0.0.0.0", "") else self._host
         self._url = f"http://{shown_host}:{port}"
         self._state.url = self._url
         self._state.directory.set_base_url(self._url)
-        config = uvicorn.Config(self._app, log_level="warning", access_log=False, date_header=False,
-                                server_header=False, lifespan="off", http="h11", loop="asyncio",
-                                timeout_keep_alive=30, timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            self._app,
+            log_level="warning",
+            access_log=False,
+            date_header=False,
+            server_header=False,
+            lifespan="off",
+            http="h11",
+            loop="asyncio",
+            timeout_keep_alive=30,
+            timeout_graceful_shutdown=1,
+        )
         server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"okta-sandbox-{port}",
-                                  daemon=True)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name=f"okta-sandbox-{port}", daemon=True
+        )
         thread.start()
         deadline = time.monotonic() + START_TIMEOUT
         while not server.started:
@@ -129,8 +163,9 @@ class Sandbox:
     def __enter__(self) -> Sandbox:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     # ---- what the org holds ------------------------------------------------------------
@@ -168,8 +203,13 @@ class Sandbox:
         """Move the sandbox clock forward (codes expire after 300 s, tokens after 3600 s, rate windows 60 s)."""
         self.clock.advance(seconds)
 
-    def set_knobs(self, latency: float | None = None, error_rate: float | None = None, rate_429: float | None = None,
-                  drop_rate: float | None = None) -> None:
+    def set_knobs(
+        self,
+        latency: float | None = None,
+        error_rate: float | None = None,
+        rate_429: float | None = None,
+        drop_rate: float | None = None,
+    ) -> None:
         """Change the fault knobs of API requests; arguments left out keep their value."""
         self._state.knobs.set(latency, error_rate, rate_429, drop_rate)
 
@@ -182,8 +222,11 @@ class Sandbox:
         demo = self._app_named(app)
         person = self._person(user)
         token, _ = self._state.authority.mint_access_token(
-            client_id=demo.client_id, scopes=list(scopes if scopes is not None else demo.scopes),
-            user_id=person.id, subject=person.login)
+            client_id=demo.client_id,
+            scopes=list(scopes if scopes is not None else demo.scopes),
+            user_id=person.id,
+            subject=person.login,
+        )
         return token
 
     def create_api_token(self, user: str = "admin") -> str:
@@ -205,9 +248,3 @@ class Sandbox:
         if found is None:
             raise ConfigError(f"No demo user {name!r}; the sandbox has {', '.join(people)}.")
         return found
-
-
-def _public_format() -> tuple[object, object]:
-    from cryptography.hazmat.primitives import serialization
-
-    return (serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)

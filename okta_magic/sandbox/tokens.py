@@ -159,8 +159,13 @@ class TokenAuthority:
             except jwt.PyJWTError:
                 return None
             grant = AccessGrant(
-                claims["jti"], claims["cid"], tuple(claims.get("scp", ())), claims.get("uid"), claims["sub"],
-                int(claims["exp"]), claims,
+                claims["jti"],
+                claims["cid"],
+                tuple(claims.get("scp", ())),
+                claims.get("uid"),
+                claims["sub"],
+                int(claims["exp"]),
+                claims,
             )
             with self._lock:
                 self._cache[token] = grant
