@@ -13,10 +13,8 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -514,7 +512,6 @@ class ManagementApi:
             user = self.d.users[uid]
             if user["status"] not in LIFECYCLE_ALLOWED[op]:
                 raise ApiProblem(403, "E0000038", "This operation is not allowed in the user's current status.")
-            send_email = call.flag("sendEmail", op not in ("reset_password",) or True)
             body: dict[str, Any] = {}
             if op == "activate":
                 self.d.set_status(uid, "ACTIVE" if user["passwordChanged"] else "PROVISIONED", activated=True)
@@ -536,7 +533,6 @@ class ManagementApi:
             elif op == "expire_password":
                 self.d.set_status(uid, "PASSWORD_EXPIRED")
                 return self._json(self.d.user_detail(uid))
-            del send_email
         names = {
             "reset_password": "user.account.reset_password",
             "unlock": "user.account.unlock",
@@ -865,11 +861,3 @@ def _parse_log_cursor(cursor: str) -> tuple[str, int] | None:
         return None
     ms = int(m.group(1))
     return (iso(ms // 1000)[:20] + f"{ms % 1000:03d}Z", int(m.group(2)))
-
-
-def http_date(epoch: float) -> str:
-    """RFC 9110 §5.6.7 IMF-fixdate, from the sandbox clock."""
-    return formatdate(epoch, usegmt=True)
-
-
-_ = time

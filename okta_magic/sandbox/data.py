@@ -15,7 +15,6 @@ import gc
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -861,11 +860,3 @@ def _events(
             )
     events.sort(key=lambda e: e["published"])
     return events
-
-
-def iter_chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-Clock = Callable[[], float]
