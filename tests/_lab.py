@@ -14,9 +14,10 @@ not a package).
 
 from __future__ import annotations
 
+import contextlib
 import json
-import re
 import os
+import re
 import secrets
 import signal
 import socket
@@ -25,6 +26,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,15 +36,20 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 # Generous but bounded waits (milliseconds, Playwright's unit).
 LAB_START_S = 90.0
-PAGE_MS = 60_000      # JupyterLab's first load compiles nothing but fetches ~10 MB of bundles
-KERNEL_MS = 60_000    # kernel start, first import of the package, sandbox start
-STEP_MS = 30_000      # one click or one cell that does little
+PAGE_MS = 60_000  # JupyterLab's first load compiles nothing but fetches ~10 MB of bundles
+KERNEL_MS = 60_000  # kernel start, first import of the package, sandbox start
+STEP_MS = 30_000  # one click or one cell that does little
 
 
 def free_port() -> int:
@@ -71,9 +78,14 @@ class JupyterLab:
         env = dict(os.environ)
         # Only the per-user folders are private; sys.prefix/share/jupyter (kernel spec,
         # @jupyter-widgets/jupyterlab-manager) stays on Jupyter's search path.
-        for name, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
-                          ("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTERLAB_SETTINGS_DIR", "lab-settings"),
-                          ("JUPYTERLAB_WORKSPACES_DIR", "lab-workspaces"), ("IPYTHONDIR", "ipython")):
+        for name, sub in (
+            ("JUPYTER_CONFIG_DIR", "config"),
+            ("JUPYTER_DATA_DIR", "data"),
+            ("JUPYTER_RUNTIME_DIR", "runtime"),
+            ("JUPYTERLAB_SETTINGS_DIR", "lab-settings"),
+            ("JUPYTERLAB_WORKSPACES_DIR", "lab-workspaces"),
+            ("IPYTHONDIR", "ipython"),
+        ):
             path = self.home / sub
             path.mkdir(parents=True, exist_ok=True)
             env[name] = str(path)
@@ -89,15 +101,23 @@ class JupyterLab:
         folder = self.home / "lab-settings" / "@jupyterlab" / "apputils-extension"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "notification.jupyterlab-settings").write_text(
-            json.dumps({"fetchNews": "false", "checkForUpdates": False}), encoding="utf-8")
+            json.dumps({"fetchNews": "false", "checkForUpdates": False}), encoding="utf-8"
+        )
 
     def start(self) -> JupyterLab:
         self._quiet_settings()
         command = [
-            sys.executable, "-m", "jupyterlab", "--no-browser",
-            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
-            "--ServerApp.open_browser=False", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
+            "--ServerApp.open_browser=False",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             # window.jupyterapp lets the test wait for the kernel's real connection (the toolbar's
             # indicator reads "idle" before the kernel's websocket even opens).
             "--LabApp.expose_app_in_browser=True",
@@ -105,8 +125,9 @@ class JupyterLab:
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")  # CI containers run as root; Jupyter refuses that otherwise
         log = self.log_path.open("wb")
-        self._proc = subprocess.Popen(command, cwd=self.root, env=self._environ(), stdout=log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
+        self._proc = subprocess.Popen(
+            command, cwd=self.root, env=self._environ(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         log.close()
         self._wait_ready()
         return self
@@ -153,18 +174,22 @@ def write_notebook(path: Path, cells: list[str]) -> Path:
     """An .ipynb with these code cells and the environment's python3 kernel."""
     import nbformat
 
-    nb = nbformat.v4.new_notebook()
+    nb = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
-    nbformat.write(nb, str(path))
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]  # type: ignore[no-untyped-call]
+    nbformat.write(nb, str(path))  # type: ignore[no-untyped-call]
     return path
 
 
 def launch_chromium(playwright: Playwright, profile: Path, *, width: int = 1280, height: int = 900) -> BrowserContext:
-    """Debian's Chromium, headless, fresh profile (Playwright's own browsers cannot be downloaded here)."""
+    """Debian's Chromium, headless, fresh profile (the system browser, not a downloaded one)."""
     return playwright.chromium.launch_persistent_context(
-        str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-        viewport={"width": width, "height": height}, device_scale_factor=1,
+        str(profile),
+        executable_path=CHROMIUM,
+        headless=True,
+        args=CHROMIUM_ARGS,
+        viewport={"width": width, "height": height},
+        device_scale_factor=1,
     )
 
 
@@ -206,6 +231,9 @@ class NotebookPage:
         self.page.goto(url, timeout=PAGE_MS)
         self.page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=PAGE_MS)
         self.wait_kernel_idle(KERNEL_MS)
+        # More room for outputs (and the screenshots): fold the file browser away.
+        self.page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+        self.page.locator("#jp-left-stack").wait_for(state="hidden", timeout=STEP_MS)
         return self
 
     def wait_kernel_idle(self, timeout: float = KERNEL_MS) -> None:
@@ -227,7 +255,17 @@ class NotebookPage:
         cell.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[\d+\]")).wait_for(timeout=timeout)
         return self.output(index)
 
-    def errors(self, index: int) -> list[str]:
-        """Text of any error or stderr output of the cell (for failure messages)."""
-        return self.output(index).locator(
-            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts()
+
+@contextlib.contextmanager
+def evidence_on_failure(context: BrowserContext, lab: JupyterLab, shots: Shots) -> Iterator[None]:
+    """If the block fails: a screenshot of every open tab and the server's (and kernels') log."""
+    try:
+        yield
+    except BaseException:
+        for n, page in enumerate(context.pages):
+            try:
+                page.screenshot(path=str(shots.folder / f"failed-tab{n}.png"), full_page=True)
+            except Exception:  # the evidence is best effort; the original failure is what matters
+                pass
+        print(f"--- jupyter lab log (tail) ---\n{lab.log()}")
+        raise

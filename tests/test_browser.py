@@ -97,7 +97,7 @@ def _shots(case: str) -> Shots:
 def _open_panel(lab: JupyterLab, browser: BrowserContext, case: str, shots: Shots) -> tuple[NotebookPage, Locator]:
     """Open a fresh notebook, run ``%okta_login --sandbox``; the panel waits with its Sign-in link."""
     _lab.write_notebook(lab.root / f"{case}.ipynb", CELLS)
-    page = browser.new_page()
+    page = browser.pages[0] if browser.pages else browser.new_page()  # the window Chromium opened with
     notebook = NotebookPage(page).open(lab.notebook_url(f"{case}.ipynb"))
     shots.take(page, "notebook-open")
     panel = notebook.run(0, timeout=KERNEL_MS)
@@ -164,6 +164,11 @@ def _expect_users_table(notebook: NotebookPage, shots: Shots) -> None:
 
 def test_sign_in_in_the_browser_redirects_to_the_kernel(lab: JupyterLab, browser: BrowserContext) -> None:
     shots = _shots("redirect")
+    with _lab.evidence_on_failure(browser, lab, shots):
+        _redirect_case(lab, browser, shots)
+
+
+def _redirect_case(lab: JupyterLab, browser: BrowserContext, shots: Shots) -> None:
     notebook, panel = _open_panel(lab, browser, "redirect", shots)
     redirect_uri = _redirect_uri(panel)
     signin = _sign_in_page(browser, panel.locator("a.okta-magic-sign-in"), shots)
@@ -182,6 +187,11 @@ def test_sign_in_in_the_browser_redirects_to_the_kernel(lab: JupyterLab, browser
 
 def test_sign_in_by_pasting_the_redirected_url(lab: JupyterLab, browser: BrowserContext) -> None:
     shots = _shots("paste")
+    with _lab.evidence_on_failure(browser, lab, shots):
+        _paste_case(lab, browser, shots)
+
+
+def _paste_case(lab: JupyterLab, browser: BrowserContext, shots: Shots) -> None:
     notebook, panel = _open_panel(lab, browser, "paste", shots)
     redirect_uri = _redirect_uri(panel)
     signin = _sign_in_page(browser, panel.locator("a.okta-magic-sign-in"), shots)
