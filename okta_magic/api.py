@@ -252,8 +252,8 @@ def run_request(
     from .query import parse_request
 
     request = parse_request(text, namespace)
+    token = session.current_token(on_wait=warn or print)  # first: a sign-in in flight replaces the client
     client = session.client
-    token = session.current_token(on_wait=warn or print)
     if warn is not None and token.token_type != "SSWS":
         warning = request_warning(request.method, request.path, token.scopes_granted)
         if warning:

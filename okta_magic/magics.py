@@ -158,8 +158,9 @@ class OktaMagics(Magics):
             secret = _secret("Client secret: ") if args.client_secret else None
             explain = _explainer() if args.explain else None
             if args.as_user:
-                api.begin(self.session, config, client_secret=secret, explain=explain,
-                                timeout=self.login_timeout, browser=self.session.sandbox_browser(args.as_user))
+                flow = api.begin(self.session, config, client_secret=secret, explain=explain,
+                                 timeout=self.login_timeout, browser=self.session.sandbox_browser(args.as_user))
+                flow.wait(self.request_wait)
                 token = self.session.current_token()
                 print(coach.describe_token(token, api.now()))
                 for line_ in coach.compare_scopes(token.scopes_requested, token.scopes_granted)[2:]:

@@ -226,7 +226,8 @@ class OktaSession:
     def current_token(self, *, wait: bool = True, on_wait: Callable[[str], None] | None = None) -> Token:
         """The usable token: waits for a sign-in in flight, refreshes when near expiry."""
         flow = self.flow
-        if self._token is None and flow is not None and not flow.done and wait:
+        # The latest %okta_login decides who is signed in: a request waits for it (Run All works).
+        if flow is not None and not flow.done and wait:
             if on_wait:
                 on_wait(f"Waiting for the sign-in to finish (up to {self.sign_in_wait:.0f} s)…")
             flow.wait(self.sign_in_wait)

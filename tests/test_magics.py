@@ -1,0 +1,158 @@
+"""The magics against the sandbox org over real HTTP, in an IPython shell: what a notebook user sees."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pandas as pd
+import pytest
+from _login_fixtures import Browser
+from IPython.core.error import UsageError
+
+from okta_magic.session import current_session
+
+
+def _login(shell, user="admin", scopes="openid okta.users.read okta.groups.read", extra=""):
+    shell.run_line_magic("okta_login", f'--sandbox --as {user} --scopes "{scopes}" {extra}')
+
+
+def test_unattended_sandbox_sign_in_then_users_as_a_dataframe(shell, capsys):
+    _login(shell, "helpdesk", "openid okta.users.read")
+    assert "Signed in as helpdesk@example.com" in capsys.readouterr().out
+    users = shell.run_line_magic("okta", "GET /api/v1/users")
+    assert isinstance(users, pd.DataFrame)
+    sandbox = current_session().sandbox
+    assert list(users["id"]) == sandbox.user_ids()
+    assert users["id"].is_unique
+    assert isinstance(users["status"].dtype, pd.CategoricalDtype)
+    assert str(users["created"].dtype).startswith("datetime64") and "UTC" in str(users["created"].dtype)
+
+
+def test_cell_form_with_search_quotes_interpolation_and_out(shell, capsys):
+    _login(shell)
+    shell.user_ns["dept"] = "Engineering"
+    shell.run_cell_magic("okta", "-o engineers", 'GET /api/v1/users?search=profile.department eq "{{dept}}"\n')
+    assert "stored in `engineers`" in capsys.readouterr().out
+    engineers = shell.user_ns["engineers"]
+    assert len(engineers) > 0 and set(engineers["profile.department"]) == {"Engineering"}
+
+
+def test_line_form_options_stop_early(shell, capsys):
+    _login(shell)
+    users = shell.run_line_magic("okta", "--max-rows 250 GET /api/v1/users?limit=100")
+    assert len(users) == 250
+    assert "more are available" in capsys.readouterr().err
+
+
+def test_post_with_a_json_body_creates_a_user(shell):
+    _login(shell, "admin", "openid okta.users.manage")
+    shell.user_ns["login"] = "new.hire@example.com"
+    created = shell.run_cell_magic("okta", "", """POST /api/v1/users?activate=false
+Content-Type: application/json
+
+{"profile": {"firstName": "New", "lastName": "Hire", "email": {{login}}, "login": {{login}}}}
+""")
+    assert created["profile.login"] == "new.hire@example.com"
+    assert created["status"] == "STAGED"
+
+
+def test_missing_scope_warns_before_and_explains_after_with_the_fix(shell, capsys):
+    _login(shell, "helpdesk", "openid okta.users.read")
+    capsys.readouterr()
+    with pytest.raises(UsageError) as info:
+        shell.run_line_magic("okta", "GET /api/v1/groups")
+    message = str(info.value)
+    assert "okta.groups.read" in message
+    assert "okta.users.read" in message  # the scopes held
+    assert "%okta_login --scopes 'openid okta.users.read okta.groups.read'" in message
+    assert "needs okta.groups.read" in capsys.readouterr().err  # the warning before sending
+
+
+def test_silent_downscoping_is_explained(shell):
+    _login(shell, "readonly", "openid okta.users.manage")
+    someone = current_session().sandbox.user_ids()[10]
+    shell.user_ns["someone"] = someone
+    with pytest.raises(UsageError) as info:
+        shell.run_line_magic("okta", "POST /api/v1/users/{{someone}}/lifecycle/suspend")
+    message = str(info.value)
+    assert "E0000006" in message and "admin role" in message and "silent downscoping" in message
+
+
+def test_not_found_and_bad_search_are_one_line(shell):
+    _login(shell)
+    with pytest.raises(UsageError, match="E0000007"):
+        shell.run_line_magic("okta", "GET /api/v1/users/00uNOPE")
+    with pytest.raises(UsageError, match="E0000031|E0000001|400"):
+        shell.run_line_magic("okta", "GET /api/v1/users?filter=profile.title eq \"x\"")
+
+
+def test_other_hosts_never_get_the_token(shell):
+    _login(shell)
+    with pytest.raises(UsageError, match="not on the signed-in org"):
+        shell.run_line_magic("okta", "GET https://evil.example.com/api/v1/users")
+
+
+def test_token_report_and_logout(shell, capsys):
+    _login(shell, "admin", "openid okta.users.read")
+    secret = current_session().token.access_token
+    shell.run_line_magic("okta_token", "")
+    out = capsys.readouterr().out
+    assert "Subject    : admin@example.com" in out and "okta.users.read" in out and secret not in out
+    shell.run_line_magic("okta_scopes", "")
+    out = capsys.readouterr().out
+    assert "okta.users.read" in out and "GET /api/v1/users" in out
+    shell.run_line_magic("okta_logout", "")
+    assert "revoked the access token" in capsys.readouterr().out
+    with pytest.raises(UsageError, match="Not signed in"):
+        shell.run_line_magic("okta", "GET /api/v1/users")
+    # The revoked token is refused by the org, too.
+    sandbox = current_session().sandbox
+    import httpx
+    answer = httpx.get(sandbox.url + "/api/v1/users", headers={"Authorization": f"Bearer {secret}"})
+    assert answer.status_code == 401
+
+
+def test_explain_shows_each_step_with_secrets_masked(shell, capsys):
+    _login(shell, "user", "openid okta.users.read", extra="--explain")
+    out = capsys.readouterr().out
+    token = current_session().token
+    for expected in ("well-known/openid-configuration", "code_challenge", "S256", "curl", "state", "scp"):
+        assert expected in out, expected
+    assert token.access_token not in out
+
+
+def test_a_request_waits_for_a_sign_in_in_progress(shell, capsys):
+    shell.run_line_magic("okta_login", '--sandbox --no-widget --scopes "openid okta.users.read"')
+    out = capsys.readouterr().out
+    assert "Open this URL in your browser" in out and "--paste" in out
+    session = current_session()
+    flow = session.flow
+    password = session.sandbox.demo_users["admin"].password
+
+    def person() -> None:
+        time.sleep(0.5)
+        Browser("admin", password).sign_in(flow.authorize_url, session.config.redirect_uri)
+
+    threading.Thread(target=person, daemon=True).start()
+    users = shell.run_line_magic("okta", "--max-pages 1 GET /api/v1/users?limit=3")
+    assert len(users) == 3
+    assert "Waiting for the sign-in to finish" in capsys.readouterr().err
+
+
+def test_a_request_gives_up_waiting_with_a_clear_line(shell):
+    shell.run_line_magic("okta_login", '--sandbox --no-widget --scopes "openid okta.users.read"')
+    current_session().sign_in_wait = 0.3
+    with pytest.raises(UsageError) as info:
+        shell.run_line_magic("okta", "GET /api/v1/users")
+    assert "\n" not in str(info.value)
+    current_session().sign_in_wait = 300
+
+
+def test_paste_back_from_the_magic_line(shell, capsys):
+    shell.run_line_magic("okta_login", '--sandbox --no-widget --scopes "openid okta.users.read"')
+    session = current_session()
+    outcome = Browser("helpdesk", session.sandbox.demo_users["helpdesk"].password).sign_in(
+        session.flow.authorize_url, session.config.redirect_uri, deliver=False)
+    shell.run_line_magic("okta_login", f"--paste {outcome.redirect_url}")
+    assert "Signed in as helpdesk@example.com" in capsys.readouterr().out

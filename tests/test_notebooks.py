@@ -1,0 +1,68 @@
+"""Every notebook in notebooks/ executes headless in a real kernel against the sandbox org.
+
+Cells tagged ``raises-exception`` are the lesson's deliberate 403s: they must fail with the
+explained one-line message and nothing else may fail. No output may carry a token.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+
+import nbformat
+import pytest
+
+from okta_magic.demo import NOTEBOOKS, run_notebook, tagged_output
+
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.")
+ALL = sorted(NOTEBOOKS.glob("*.ipynb"))
+
+
+def test_there_are_notebooks_for_the_quickstart_the_lesson_and_the_analysis():
+    assert {p.name for p in ALL} >= {"quickstart.ipynb", "teaching-scopes.ipynb", "user-directory-analysis.ipynb"}
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
+def test_committed_notebooks_carry_no_outputs_or_tokens(path: pathlib.Path):
+    text = path.read_text(encoding="utf-8")
+    assert not JWT.search(text) and "Bearer ey" not in text and '"access_token"' not in text
+    nb = nbformat.reads(text, as_version=4)
+    assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code")
+
+
+def _errors(nb) -> list[tuple[list[str], str]]:
+    found = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                found.append((cell.metadata.get("tags", []), f"{output.ename}: {output.evalue}"))
+            elif output.output_type == "stream" and output.name == "stderr":
+                # IPython shows a UsageError as one stderr line, not as an error output.
+                found += [(cell.metadata.get("tags", []), line) for line in output.text.splitlines()
+                          if line.startswith("UsageError:")]
+    return found
+
+
+def _outputs_text(nb) -> str:
+    return json.dumps([cell.get("outputs", []) for cell in nb.cells])
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
+def test_notebook_executes_against_the_sandbox(path: pathlib.Path, tmp_path: pathlib.Path):
+    executed = run_notebook(path, tmp_path)
+    nb = nbformat.read(executed, as_version=4)
+    errors = _errors(nb)
+    unexpected = [e for tags, e in errors if "raises-exception" not in tags]
+    assert not unexpected, unexpected
+    outputs = _outputs_text(nb)
+    assert not JWT.search(outputs) and "Bearer ey" not in outputs
+    if path.name == "quickstart.ipynb":
+        head = tagged_output(executed, "users-head")
+        assert "profile.login" in head and "@example.com" in head
+    if path.name == "teaching-scopes.ipynb":
+        # The two deliberate failures are the lesson: a missing scope, then silent downscoping.
+        assert len(errors) == 2
+        assert "okta.groups.read" in errors[0][1] and "%okta_login --scopes" in errors[0][1]
+        assert "E0000006" in errors[1][1]
+        assert "curl" in outputs and "code_challenge" in outputs  # the --explain view ran
