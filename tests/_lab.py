@@ -161,8 +161,7 @@ class JupyterLab:
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return
-        proc.send_signal(signal.SIGINT)  # jupyter server: shut kernels down cleanly
-        proc.send_signal(signal.SIGINT)  # (the second ^C skips the "are you sure" prompt)
+        proc.send_signal(signal.SIGTERM)  # jupyter server: shut its kernels down, then exit
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
