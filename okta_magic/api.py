@@ -184,9 +184,7 @@ def get(path: str, *, max_pages: int | None = None, max_rows: int | None = None,
 
 def request(text: str, *, namespace: Mapping[str, Any] | None = None, **options: Any) -> Any:
     """Run a request written as in ``%%okta`` (method, path, headers, body); returns its value."""
-    from .request_api import run
-
-    return run(current_session(), text, dict(namespace or {}), **options).value
+    return run_request(current_session(), text, dict(namespace or {}), **options).value
 
 
 def http_client() -> httpx.Client:

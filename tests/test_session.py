@@ -1,0 +1,153 @@
+"""The per-kernel session and the plain Python API: expiry, refresh, pasted tokens, scripts, unloading."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from _login_fixtures import Browser
+
+from okta_magic import api
+from okta_magic.errors import NotSignedIn, TokenExpired
+from okta_magic.session import OktaSession
+
+
+class Clock:
+    def __init__(self) -> None:
+        import time
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _signed_in(session: OktaSession, app: str, scopes: str, user: str = "admin"):
+    config = session.resolve_config({**session.sandbox_settings(app), "scopes": scopes})
+    flow = api.begin(session, config, browser=session.sandbox_browser(user), timeout=30)
+    return flow.wait(30)
+
+
+def test_without_offline_access_the_expired_token_says_to_sign_in_again():
+    clock = Clock()
+    session = OktaSession(clock=clock)
+    try:
+        session.start_sandbox(users=50)
+        token = _signed_in(session, "native", "openid okta.users.read")
+        assert token.refresh_token is None
+        clock.now += 3601
+        with pytest.raises(TokenExpired) as info:
+            session.current_token()
+        assert "one-hour access token expired" in str(info.value) and "%okta_login" in str(info.value)
+        assert token.access_token not in str(info.value)
+    finally:
+        session.close()
+
+
+def test_with_offline_access_the_token_is_refreshed_before_expiry_without_a_prompt():
+    clock = Clock()
+    session = OktaSession(clock=clock)
+    try:
+        session.start_sandbox(users=50)
+        first = _signed_in(session, "offline", "openid offline_access okta.users.read")
+        assert first.refresh_token
+        clock.now += 3600 - 60  # inside the refresh window, not yet expired
+        fresh = session.current_token()
+        assert fresh.access_token != first.access_token
+        assert fresh.expires_at > first.expires_at
+        users = api.run_request(session, "GET /api/v1/users?limit=2", {}, max_pages=1, progress=False).value
+        assert len(users) == 2
+    finally:
+        session.close()
+
+
+def test_a_pasted_access_token_and_an_ssws_key_are_used_as_they_are():
+    session = OktaSession()
+    try:
+        sb = session.start_sandbox(users=50)
+        pasted = sb.issue_token(user="helpdesk", app="native", scopes=["okta.users.read"])
+        token = api.use_secret(session, pasted, api_token=False, layers=({"org_url": sb.url},))
+        assert token.scopes_granted == ("okta.users.read",) and token.expires_at is not None
+        assert len(api.run_request(session, "GET /api/v1/users?limit=3", {}, max_pages=1, progress=False).value) == 3
+        key = sb.create_api_token(user="readonly")
+        token = api.use_secret(session, key, api_token=True, layers=({"org_url": sb.url},))
+        assert token.authorization_header().startswith("SSWS ")
+        assert key not in repr(token)
+        assert len(api.run_request(session, "GET /api/v1/groups?limit=2", {}, max_pages=1, progress=False).value) == 2
+        assert "SSWS tokens are revoked in the Admin Console" in session.logout()
+        with pytest.raises(NotSignedIn):
+            session.current_token()
+    finally:
+        session.close()
+
+
+def test_token_and_api_token_options_read_the_secret_without_echo(shell, monkeypatch, capsys):
+    from okta_magic.session import current_session
+
+    sb = current_session().start_sandbox(users=50)
+    secret = sb.issue_token(user="admin", app="native", scopes=["okta.users.read"])
+    prompts = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": prompts.append(prompt) or secret)
+    shell.run_line_magic("okta_login", f"--token --org-url {sb.url}")
+    assert prompts == ["Access token: "]
+    out = capsys.readouterr().out
+    assert "Signed in as admin@example.com" in out and secret not in out
+    assert len(shell.run_line_magic("okta", "--max-pages 1 GET /api/v1/users?limit=2")) == 2
+    key = sb.create_api_token(user="admin")
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": key)
+    shell.run_line_magic("okta_login", f"--api-token --org-url {sb.url}")
+    out = capsys.readouterr().out
+    assert "Okta recommends OAuth" in out and key not in out
+
+
+def test_unloading_stops_the_sandbox_and_the_listener(shell):
+    from okta_magic.session import current_session
+
+    shell.run_line_magic("okta_login", '--sandbox --no-widget --scopes "openid okta.users.read"')
+    session = current_session()
+    sandbox_port = int(session.sandbox.url.rsplit(":", 1)[1])
+    listener_port = int(session.config.redirect_uri.split(":")[2].split("/")[0])
+    shell.run_line_magic("unload_ext", "okta_magic")
+    for port in (sandbox_port, listener_port):
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open"
+    shell.run_line_magic("load_ext", "okta_magic")
+
+
+def test_the_python_api_works_in_a_plain_script_without_ipython():
+    script = textwrap.dedent("""
+        import okta_magic
+        token = okta_magic.login_sandbox("readonly", "openid okta.users.read okta.groups.read")
+        users = okta_magic.get("/api/v1/users", limit=50, max_pages=2)
+        groups = okta_magic.get("/api/v1/groups")
+        with_http = okta_magic.http_client().get("/api/v1/users/me").json()
+        print(len(users), len(groups) > 0, with_http["profile"]["login"], repr(token).count("masked"))
+        okta_magic.current_session().close()
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["100", "True", "readonly@example.com", "1"]
+
+
+def test_browser_sign_in_through_the_python_api_with_an_injected_browser():
+    session_browser = {}
+
+    def browser(url: str) -> None:
+        session_browser["url"] = url
+
+    from okta_magic.session import current_session
+
+    session = current_session()
+    try:
+        sb = session.start_sandbox(users=50)
+        settings = session.sandbox_settings("users-only")
+        flow = api.login(settings["org_url"], settings["client_id"], "openid okta.users.read",
+                         settings["redirect_uri"], open_browser=browser, wait=False)
+        Browser("user", sb.demo_users["user"].password).sign_in(session_browser["url"], settings["redirect_uri"])
+        token = flow.wait(30)
+        assert token.claims()["sub"] == "user@example.com"
+    finally:
+        from okta_magic.session import close_current_session
+        close_current_session()
