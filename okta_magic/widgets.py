@@ -63,6 +63,7 @@ class LoginPanel(w.VBox):
         self.paste = w.Text(placeholder="…or paste the URL your browser was redirected to", layout=_WIDE,
                             continuous_update=False)
         self.use_paste = w.Button(description="Use pasted URL")
+        self.paste_row = w.HBox([self.paste, self.use_paste])
         self.restart.on_click(lambda _: self.begin())
         self.sign_out.on_click(lambda _: self._sign_out())
         self.use_paste.on_click(lambda _: self._submit_paste())
@@ -75,7 +76,7 @@ class LoginPanel(w.VBox):
             self.redirect_uri,
             w.HBox([self.sign_in, self.restart, self.sign_out]),
             self.status,
-            w.HBox([self.paste, self.use_paste]),
+            self.paste_row,
         ])
         for field in (self.org_url, self.client_id, self.scopes):
             field.observe(lambda _: self.begin(), "value")
@@ -148,6 +149,8 @@ class LoginPanel(w.VBox):
         elif flow is not None and flow.status.phase == "cancelled":
             self._show_link(None)
             self._set_status("idle", "Sign-in cancelled. Click New sign-in to start again.")
+        waiting = flow is not None and flow.status.phase in ("waiting", "exchanging")
+        self.paste_row.layout.display = None if waiting else "none"  # paste-back only makes sense mid-sign-in
         if session.config is not None:
             self.redirect_uri.value = session.config.redirect_uri
 
