@@ -78,7 +78,9 @@ def sandbox_options(session: OktaSession, options: Mapping[str, object], *, app:
     return filled
 
 
-def use_secret(session: OktaSession, secret: str, *, api_token: bool, layers: tuple[Mapping[str, object | None], ...]) -> Token:
+def use_secret(
+    session: OktaSession, secret: str, *, api_token: bool, layers: tuple[Mapping[str, object | None], ...]
+) -> Token:
     """Adopt an access token or SSWS API token the user already has."""
     from .config import check_org_url, from_environ
     from .tokens import Token
@@ -87,7 +89,8 @@ def use_secret(session: OktaSession, secret: str, *, api_token: bool, layers: tu
     for layer in layers:
         merged.update({k: v for k, v in layer.items() if v})
     org_url = check_org_url(merged.get("org_url"))  # type: ignore[arg-type]
-    token = Token.from_api_token(secret, issuer=org_url) if api_token else Token.from_access_token(secret, issuer=org_url)
+    make = Token.from_api_token if api_token else Token.from_access_token
+    token = make(secret, issuer=org_url)
     from .config import OktaConfig
 
     config = OktaConfig(org_url=org_url, client_id=str(merged.get("client_id") or token.client_id or "(pasted)"),
@@ -104,7 +107,8 @@ def service_login(session: OktaSession, config: OktaConfig, key_path: str, *, ke
     try:
         key = Path(key_path).expanduser().read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"Cannot read the private key {key_path!r} ({exc.strerror}); give the path of a PEM or JWK file.") from None
+        raise ConfigError(f"Cannot read the private key {key_path!r} ({exc.strerror}); "
+                          "give the path of a PEM or JWK file.") from None
     token = _service_login(config.org_url, config.client_id, key, config.scopes, kid=key_id, http=session._http())
     return session.use_token(token, config)
 

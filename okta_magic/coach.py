@@ -48,7 +48,7 @@ def describe_token(token: Token, now: float) -> str:
     elif token.is_expired(now):
         left = "EXPIRED: sign in again with %okta_login"
     else:
-        left = f"{int(token.expires_in(now) // 60)} min left"
+        left = f"{int((token.expires_in(now) or 0) // 60)} min left"
     return f"Signed in as {who} · scopes: {scopes} · {left}"
 
 
@@ -63,7 +63,7 @@ def token_report(token: Token, now: float) -> str:
         f"Issued     : {_when(token.issued_at)}",
         f"Expires    : {_when(token.expires_at)}"
         + ("" if token.expires_at is None else
-           f" ({'expired' if token.is_expired(now) else f'{int(token.expires_in(now) // 60)} min left'})"),
+           f" ({'expired' if token.is_expired(now) else f'{int((token.expires_in(now) or 0) // 60)} min left'})"),
         f"Refreshable: {'yes (offline_access)' if token.refresh_token else 'no'}",
     ]
     lines += ["", *compare_scopes(token.scopes_requested, token.scopes_granted)]
@@ -135,7 +135,8 @@ def scope_check(method: str, path: str, held: Sequence[str] | None, cat: Catalog
     cat = cat or catalogue()
     op = cat.resolve(method, path)
     if op is None:
-        return f"{method.upper()} {path} is not in the catalogue (Okta spec {cat.version}); it may be newer or not a Management API path."
+        return (f"{method.upper()} {path} is not in the catalogue (Okta spec {cat.version}); "
+                "it may be newer or not a Management API path.")
     if not op.scopes:
         return f"{op} ({op.operation_id}) takes no OAuth scope: it is public or needs an SSWS API token."
     need = " and ".join(op.scopes)
@@ -152,7 +153,8 @@ def scope_check(method: str, path: str, held: Sequence[str] | None, cat: Catalog
 def minimal_scopes_line(requests: Iterable[str], cat: Catalogue | None = None) -> str:
     """The smallest scope set for requests like "GET /api/v1/users", as a ready %okta_login line."""
     cat = cat or catalogue()
-    pairs, unknown = [], []
+    pairs: list[tuple[str, str]] = []
+    unknown: list[tuple[str, str]] = []
     for text in requests:
         parts = text.split(None, 1)
         method, path = (parts[0], parts[1]) if len(parts) == 2 else ("GET", parts[0])

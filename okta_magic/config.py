@@ -15,10 +15,12 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Literal
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
+SecretMethod = Literal["client_secret_basic", "client_secret_post"]
 DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"
 DEFAULT_SCOPES: tuple[str, ...] = ("openid", "profile", "email", "okta.users.read")
 # The read scopes an analyst asks for most; the panel offers them as choices.
@@ -131,7 +133,7 @@ class OktaConfig:
     client_id: str
     scopes: tuple[str, ...] = DEFAULT_SCOPES
     redirect_uri: str = DEFAULT_REDIRECT_URI
-    auth_method: str | None = None  # None: public app (client_id only in the body, as Okta's guide)
+    auth_method: SecretMethod | None = None  # None: public app (client_id only in the body, as Okta's guide)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -172,5 +174,7 @@ def merge(*layers: Mapping[str, object | None], known_scopes: Iterable[str] = ()
     if auth_method not in (None, "none", "client_secret_basic", "client_secret_post"):
         raise ConfigError(f"Unknown client authentication {auth_method!r}: use client_secret_basic or "
                           "client_secret_post (or leave it out for a public app).")
-    return OktaConfig(org_url, client_id, scopes, redirect_uri,
-                      None if auth_method == "none" else auth_method)  # type: ignore[arg-type]
+    method: SecretMethod | None = (
+        "client_secret_basic" if auth_method == "client_secret_basic"
+        else "client_secret_post" if auth_method == "client_secret_post" else None)
+    return OktaConfig(org_url, client_id, scopes, redirect_uri, method)

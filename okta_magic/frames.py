@@ -287,7 +287,7 @@ class FrameBuilder:
 
     def _object_values(self, column: _Column) -> list[Any]:
         out: list[Any] = []
-        chunks = dict(zip(column.pages, column.chunks))
+        chunks = dict(zip(column.pages, column.chunks, strict=True))
         for page, size in enumerate(self._page_sizes):
             chunk = chunks.get(page)
             if chunk is None:
@@ -299,7 +299,7 @@ class FrameBuilder:
     def _arrow_column(self, column: _Column, target: pa.DataType) -> pa.ChunkedArray:
         import pyarrow as pa
 
-        chunks = dict(zip(column.pages, column.chunks))
+        chunks = dict(zip(column.pages, column.chunks, strict=True))
         parts = []
         for page, size in enumerate(self._page_sizes):
             chunk = chunks.get(page)

@@ -57,7 +57,8 @@ def _secret(prompt: str) -> str:
 class OktaMagics(Magics):
     """Sign in to an Okta org and query its Management API from IPython."""
 
-    org_url = Unicode("", help="Okta org URL, e.g. https://dev-123456.okta.com (the Org Authorization Server).").tag(config=True)
+    org_url = Unicode("", help="Okta org URL, e.g. https://dev-123456.okta.com (the Org Authorization Server)."
+                      ).tag(config=True)
     client_id = Unicode("", help="Client ID of the OIDC app to sign in with (0oa…).").tag(config=True)
     scopes = Unicode("", help="Space-separated scopes to request, e.g. 'openid okta.users.read'.").tag(config=True)
     redirect_uri = Unicode("", help="Redirect URI registered in the app; matched exactly by Okta "
@@ -93,7 +94,8 @@ class OktaMagics(Magics):
               help="With --sandbox: sign in as this demo user without a person (admin, readonly, helpdesk, user).")
     @argument("--app", default="native", help="With --sandbox: which demo app (native, users-only, offline, web).")
     @argument("--no-widget", action="store_true", help="Print the sign-in URL instead of showing the panel.")
-    @argument("--paste", metavar="URL", help="Finish the sign-in in progress with the URL your browser was redirected to.")
+    @argument("--paste", metavar="URL",
+              help="Finish the sign-in in progress with the URL your browser was redirected to.")
     @argument("--token", action="store_true", help="Use an access token you already have (prompted, no echo).")
     @argument("--api-token", action="store_true", help="Use an SSWS API token (prompted, no echo).")
     @argument("--device", action="store_true", help="Device authorization grant (for remote kernels).")
@@ -155,10 +157,10 @@ class OktaMagics(Magics):
                 return None
             if args.device:
                 return api.device_login(self.session, config, display=print)
-            secret = _secret("Client secret: ") if args.client_secret else None
+            client_secret = _secret("Client secret: ") if args.client_secret else None
             explain = _explainer() if args.explain else None
             if args.as_user:
-                flow = api.begin(self.session, config, client_secret=secret, explain=explain,
+                flow = api.begin(self.session, config, client_secret=client_secret, explain=explain,
                                  timeout=self.login_timeout, browser=self.session.sandbox_browser(args.as_user))
                 flow.wait(self.request_wait)
                 token = self.session.current_token()
@@ -167,7 +169,7 @@ class OktaMagics(Magics):
                     print(line_)
                 return None
             if args.no_widget or not self._widgets_available():
-                flow = api.begin(self.session, config, client_secret=secret, explain=explain,
+                flow = api.begin(self.session, config, client_secret=client_secret, explain=explain,
                                        timeout=self.login_timeout)
                 print(api.plain_instructions(flow))
             else:
@@ -175,11 +177,11 @@ class OktaMagics(Magics):
 
                 def restart(settings: Any) -> None:
                     conf = self.session.resolve_config(self._trait_layer(), options, settings)
-                    api.begin(self.session, conf, client_secret=secret, explain=explain,
+                    api.begin(self.session, conf, client_secret=client_secret, explain=explain,
                                     timeout=self.login_timeout)
 
                 panel = LoginPanel(self.session, {**config.__dict__, "scopes": " ".join(config.scopes)}, restart)
-                api.begin(self.session, config, client_secret=secret, explain=explain,
+                api.begin(self.session, config, client_secret=client_secret, explain=explain,
                                 timeout=self.login_timeout)
                 panel.refresh()
                 display(panel)
@@ -221,6 +223,7 @@ class OktaMagics(Magics):
         args = parse_argstring(self.okta, options)
         if cell is not None:
             request_text = cell if not request_text.strip() else request_text + "\n" + cell
+        assert self.shell is not None
         namespace = {**self.shell.user_ns, **(local_ns or {})}
         from . import api
 

@@ -94,7 +94,7 @@ def retry_wait(rate: RateLimit, *, now: float, jitter: float, attempt: int) -> f
 
 def backoff(attempt: int, jitter: float) -> float:
     """Exponential backoff with jitter for connection errors and 5xx: 0.5 s, 1 s, 2 s ... capped at 8 s."""
-    return min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * (0.5 + jitter)
+    return float(min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * (0.5 + jitter))
 
 
 class Pacer:

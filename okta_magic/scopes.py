@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -57,7 +58,7 @@ def _template_regex(template: str) -> re.Pattern[str]:
 class Catalogue:
     """The operations of one spec version, searchable by method and concrete path."""
 
-    def __init__(self, document: dict) -> None:
+    def __init__(self, document: dict[str, Any]) -> None:
         self.source: dict[str, str] = document["source"]
         self.scope_descriptions: dict[str, str] = document["scopes"]
         self.operations: tuple[Operation, ...] = tuple(

@@ -223,7 +223,7 @@ class OktaSession:
 
     # -- credentials for requests --------------------------------------------
 
-    def current_token(self, *, wait: bool = True, on_wait: Callable[[str], None] | None = None) -> Token:
+    def current_token(self, *, wait: bool = True, on_wait: Callable[[str], object] | None = None) -> Token:
         """The usable token: waits for a sign-in in flight, refreshes when near expiry."""
         flow = self.flow
         # The latest %okta_login decides who is signed in: a request waits for it (Run All works).

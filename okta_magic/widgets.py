@@ -29,7 +29,7 @@ _STYLE = {"description_width": "90px"}
 _WIDE = w.Layout(width="34em")
 
 
-class LoginPanel(w.VBox):
+class LoginPanel(w.VBox):  # type: ignore[misc]
     """Sign in to an Okta org with Authorization Code + PKCE, in the user's own browser."""
 
     def __init__(
