@@ -113,17 +113,13 @@ def service_login(session: OktaSession, config: OktaConfig, key_path: str, *, ke
     return session.use_token(token, config)
 
 
-def device_login(session: OktaSession, config: OktaConfig, *, display: Callable[[str], object]) -> None:
-    """RFC 8628 device authorization: show the code and URL; the token arrives in the background."""
-    from .device import start_device_login
-
-    def done(token: Token) -> None:
-        session.use_token(token, config)
-
-    login = start_device_login(config.org_url, config.client_id, config.scopes, http=session._http(), on_token=done)
-    display(f"On any device, open {login.verification_uri} and enter the code {login.user_code} "
-            f"(or open {login.verification_uri_complete}). Requests wait for you to finish.")
-    session.device_login = login  # type: ignore[attr-defined]
+def device_login(session: OktaSession, config: OktaConfig) -> str:
+    """RFC 8628 device authorization: returns what to tell the person; the token arrives in the background."""
+    login = session.begin_device_login(config)
+    where = login.verification_uri_complete or login.verification_uri
+    return (f"On any device, open {login.verification_uri} and enter the code {login.user_code}"
+            + (f" (or open {where})" if where != login.verification_uri else "")
+            + ". Requests in this kernel wait for you to finish.")
 
 
 # -- public API for scripts ------------------------------------------------------------

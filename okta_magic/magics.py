@@ -156,7 +156,8 @@ class OktaMagics(Magics):
                 print(coach.describe_token(token, api.now()))
                 return None
             if args.device:
-                return api.device_login(self.session, config, display=print)
+                print(api.device_login(self.session, config))
+                return None
             client_secret = _secret("Client secret: ") if args.client_secret else None
             explain = _explainer() if args.explain else None
             if args.as_user:

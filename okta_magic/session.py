@@ -24,6 +24,7 @@ from .tokens import refresh_if_needed
 
 if TYPE_CHECKING:
     from .client import OktaClient
+    from .device import DeviceLogin
     from .login import LoginFlow, LoginStatus, Step
     from .sandbox import Sandbox
     from .tokens import Token
@@ -50,7 +51,7 @@ class OktaSession:
         self._environ = environ
         self._lock = threading.RLock()
         self.config: cfg.OktaConfig | None = None
-        self.flow: LoginFlow | None = None
+        self.flow: LoginFlow | DeviceLogin | None = None
         self.sandbox: Sandbox | None = None
         self._token: Token | None = None
         self._client_secret: str | None = None
@@ -158,6 +159,21 @@ class OktaSession:
         self._notify()
         return flow
 
+    def begin_device_login(self, config: cfg.OktaConfig) -> DeviceLogin:
+        """Start an RFC 8628 device authorization sign-in (for kernels the browser cannot reach)."""
+        from .device import start_device_login
+
+        with self._lock:
+            self._cancel_flow()
+            self.config = config
+            self._client_secret = None
+            self._reset_client()
+            login = start_device_login(config.org_url, config.client_id, config.scopes, http=self._http(),
+                                       clock=self._clock, on_change=self._on_flow_change)
+            self.flow = login
+        self._notify()
+        return login
+
     def _on_flow_change(self, status: LoginStatus) -> None:
         if status.phase == "signed_in" and status.token is not None:
             with self._lock:
@@ -168,8 +184,8 @@ class OktaSession:
     def submit_redirect_url(self, url: str) -> Token:
         """Finish the sign-in in flight with a redirected URL pasted by the user."""
         flow = self.flow
-        if flow is None:
-            raise LoginError("No sign-in is in progress: run %okta_login first, then paste the redirected URL.")
+        if flow is None or not hasattr(flow, "submit_redirect_url"):
+            raise LoginError("No browser sign-in is in progress: run %okta_login first, then paste the redirected URL.")
         return flow.submit_redirect_url(url)
 
     def cancel_login(self) -> None:

@@ -144,7 +144,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             self._show_link(None)
             self._set_status("ok", describe_token(token, self._clock()))
         elif flow is not None and flow.status.phase in ("waiting", "exchanging"):
-            self._show_link(flow.authorize_url)
+            self._show_link(getattr(flow, "authorize_url", None))
             self._set_status("wait", flow.status.message or "Waiting for you to sign in in your browser…")
         elif flow is not None and flow.status.phase == "cancelled":
             self._show_link(None)

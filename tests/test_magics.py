@@ -156,3 +156,35 @@ def test_paste_back_from_the_magic_line(shell, capsys):
         session.flow.authorize_url, session.config.redirect_uri, deliver=False)
     shell.run_line_magic("okta_login", f"--paste {outcome.redirect_url}")
     assert "Signed in as helpdesk@example.com" in capsys.readouterr().out
+
+
+def test_device_grant_from_the_magic_for_remote_kernels(shell, capsys):
+    import re
+
+    import httpx
+
+    shell.run_line_magic("okta_login", '--sandbox --device --scopes "openid okta.users.read"')
+    out = capsys.readouterr().out
+    code = re.search(r"enter the code (\S+)", out).group(1)
+    sandbox = current_session().sandbox
+
+    def person() -> None:
+        time.sleep(0.3)
+        httpx.get(sandbox.url + "/activate", params={"user_code": code, "sandbox_user": "helpdesk"})
+
+    threading.Thread(target=person, daemon=True).start()
+    users = shell.run_line_magic("okta", "--max-pages 1 GET /api/v1/users?limit=2")
+    assert len(users) == 2
+    assert current_session().token.claims()["sub"] == "helpdesk@example.com"
+
+
+def test_service_app_signs_a_client_assertion_with_its_private_key(shell, tmp_path, capsys):
+    session = current_session()
+    sandbox = session.start_sandbox(users=50)
+    key = tmp_path / "service.pem"
+    key.write_text(sandbox.apps["service"].private_key_pem)
+    shell.run_line_magic("okta_login", f"--org-url {sandbox.url} --client-id {sandbox.apps['service'].client_id} "
+                                       f'--private-key {key} --scopes "okta.users.read okta.groups.read"')
+    groups = shell.run_line_magic("okta", "GET /api/v1/groups")
+    assert len(groups) > 0
+    assert sandbox.apps["service"].private_key_pem.splitlines()[1] not in capsys.readouterr().out
