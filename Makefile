@@ -15,6 +15,10 @@ $(VENV)/.installed-notebooks: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install --quiet -e '.[notebooks]'
 	touch $@
 
+$(VENV)/.installed-lab: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install --quiet -e '.[lab]'
+	touch $@
+
 $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install --quiet -e '.[test]'
 	touch $@
@@ -32,7 +36,7 @@ sandbox: $(VENV)/.installed-notebooks
 	$(PY) -m okta_magic.sandbox
 
 ## make lab: JupyterLab on notebooks/
-lab: $(VENV)/.installed-test
+lab: $(VENV)/.installed-lab
 	$(VENV)/bin/jupyter lab notebooks/
 
 ## make bench: speed and memory figures (not part of the test suite)

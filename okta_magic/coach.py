@@ -106,6 +106,12 @@ def compare_scopes(requested: Sequence[str], granted: Sequence[str]) -> list[str
     return lines
 
 
+def scope_differences(requested: Sequence[str], granted: Sequence[str]) -> list[str]:
+    """Only the explanations of compare_scopes (empty when every requested scope was granted)."""
+    lines = [line.strip() for line in compare_scopes(requested, granted)[2:]]
+    return [line for line in lines if line != "Every requested scope was granted."]
+
+
 def scopes_overview(held: Sequence[str], cat: Catalogue | None = None) -> str:
     """The scopes a token holds and what each unlocks, grouped by API area."""
     cat = cat or catalogue()

@@ -166,8 +166,8 @@ class OktaMagics(Magics):
                 flow.wait(self.request_wait)
                 token = self.session.current_token()
                 print(coach.describe_token(token, api.now()))
-                for line_ in coach.compare_scopes(token.scopes_requested, token.scopes_granted)[2:]:
-                    print(line_)
+                for difference in coach.scope_differences(token.scopes_requested, token.scopes_granted):
+                    print(difference)
                 return None
             if args.no_widget or not self._widgets_available():
                 flow = api.begin(self.session, config, client_secret=client_secret, explain=explain,

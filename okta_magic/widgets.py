@@ -13,12 +13,12 @@ from __future__ import annotations
 import html
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
-from .coach import describe_token
+from .coach import describe_token, scope_differences
 from .config import COMMON_SCOPES, parse_scopes
 from .errors import OktaMagicError
 
@@ -142,7 +142,8 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             self._set_status("error", flow.status.message)
         elif token is not None and (flow is None or flow.status.phase == "signed_in"):
             self._show_link(None)
-            self._set_status("ok", describe_token(token, self._clock()))
+            notes = scope_differences(token.scopes_requested, token.scopes_granted)
+            self._set_status("ok", describe_token(token, self._clock()), notes)
         elif flow is not None and flow.status.phase in ("waiting", "exchanging"):
             self._show_link(getattr(flow, "authorize_url", None))
             self._set_status("wait", flow.status.message or "Waiting for you to sign in in your browser…")
@@ -164,10 +165,12 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             'style="display:inline-block;padding:4px 14px;background:#1662dd;color:white;'
             'border-radius:3px;text-decoration:none;font-weight:600">Sign in with Okta ↗</a>')
 
-    def _set_status(self, kind: str, message: str) -> None:
+    def _set_status(self, kind: str, message: str, notes: Sequence[str] = ()) -> None:
         colour = {"ok": "#0a7a2f", "error": "#b00020", "wait": "#6b4e00"}.get(kind, "#444")
+        extra = "".join(f'<div class="okta-magic-note" style="color:#444;font-size:90%">{html.escape(n)}</div>'
+                        for n in notes)
         self.status.value = (f'<div class="okta-magic-status okta-magic-{kind}" style="color:{colour}">'
-                             f"{html.escape(message)}</div>")
+                             f"{html.escape(message)}</div>{extra}")
 
     def _tick(self, seconds: float) -> None:
         # Keep "time left" honest while the panel is alive (a countdown, not a poll of the server).

@@ -188,3 +188,40 @@ def test_service_app_signs_a_client_assertion_with_its_private_key(shell, tmp_pa
     groups = shell.run_line_magic("okta", "GET /api/v1/groups")
     assert len(groups) > 0
     assert sandbox.apps["service"].private_key_pem.splitlines()[1] not in capsys.readouterr().out
+
+
+def test_config_traits_sit_between_the_environment_and_the_options(shell, monkeypatch, capsys):
+    monkeypatch.setenv("OKTA_ORG_URL", "https://from-env.okta.com")
+    monkeypatch.setenv("OKTA_CLIENT_ID", "0oaFROMENV")
+    shell.run_line_magic("config", 'OktaMagics.org_url = "https://from-config.okta.com"')
+    try:
+        with pytest.raises(UsageError, match="from-config.okta.com"):
+            # The org cannot be reached, which names the host that came from %config.
+            shell.run_line_magic("okta_login", '--no-widget --scopes "openid okta.users.read"')
+        with pytest.raises(UsageError, match="custom authorization server"):
+            shell.run_line_magic("okta_login", "--no-widget --org-url https://dev-1.okta.com/oauth2/default")
+    finally:
+        shell.run_line_magic("config", 'OktaMagics.org_url = ""')
+    shell.run_line_magic("config", "OktaMagics")
+    assert "Okta org URL" in capsys.readouterr().out  # the traits carry help text
+
+
+def test_ctrl_c_during_a_long_pull_keeps_the_rows_and_says_where(shell, capsys):
+    import _thread
+
+    _login(shell, "admin", "openid okta.users.read")
+    sandbox = current_session().sandbox
+    sandbox.set_knobs(latency=0.05)
+    try:
+        timer = threading.Timer(0.6, _thread.interrupt_main)
+        timer.start()
+        result = shell.run_line_magic("okta", "GET /api/v1/users?limit=10")
+        timer.cancel()
+    finally:
+        sandbox.set_knobs(latency=0.0)
+    assert result is None
+    partial = shell.user_ns["_okta_partial"]
+    assert 0 < len(partial) < len(sandbox.user_ids())
+    assert partial["id"].is_unique
+    captured = capsys.readouterr()
+    assert "Interrupted after" in captured.err and "stored in `_okta_partial`" in captured.out

@@ -160,3 +160,18 @@ def test_no_widget_trait_display_or_log_holds_the_token(session, caplog, capsys)
         assert secret not in text
         assert secret[-12:] not in text
     panel.close()
+
+
+def test_scopes_granted_differently_from_those_requested_are_explained_in_the_panel(session):
+    import dataclasses
+
+    panel = _panel(session)
+    Browser("admin", _password(session, "admin")).sign_in(_href(panel), session.config.redirect_uri)
+    _until(lambda: "okta-magic-ok" in panel.status.value)
+    assert "okta-magic-note" not in panel.status.value  # everything asked for was granted
+    # A server may grant less than was asked (here: as a token response without offline_access would).
+    token = dataclasses.replace(session.token, scopes_requested=("openid", "okta.users.read", "offline_access"))
+    session.use_token(token)
+    assert "okta-magic-note" in panel.status.value
+    assert "offline_access: not granted, so there is no refresh token" in panel.status.value
+    panel.close()
