@@ -69,6 +69,90 @@ def plain_instructions(flow: LoginFlow) -> str:
     )
 
 
+@dataclass(frozen=True)
+class SignInRequest:
+    """What ``%okta_login`` was asked for, as plain values (secrets already read without echo)."""
+
+    settings: Mapping[str, object | None]  # org_url, client_id, scopes, redirect_uri, auth_method (options)
+    defaults: Mapping[str, object | None] = field(default_factory=dict)  # the %config layer
+    sandbox: bool = False
+    as_user: str | None = None
+    app: str = "native"
+    paste: str | None = None
+    access_token: str | None = field(default=None, repr=False)
+    api_token: str | None = field(default=None, repr=False)
+    client_secret: str | None = field(default=None, repr=False)
+    private_key_path: str | None = None
+    key_id: str | None = None
+    device: bool = False
+    interactive: bool = True  # a panel can be shown
+    timeout: float = 900  # how long the listener waits for the browser
+    unattended_wait: float = 300  # how long --as waits for the sandbox's sign-in
+
+
+@dataclass
+class PanelPlan:
+    """What the magic needs to show the panel: its initial values and how to (re)start a sign-in."""
+
+    settings: dict[str, object]
+    restart: Callable[[Mapping[str, object]], object]
+
+
+@dataclass
+class SignInResult:
+    """Lines to show, and the panel to display when the sign-in waits for a person."""
+
+    lines: list[str] = field(default_factory=list)
+    panel: PanelPlan | None = None
+
+
+def sign_in(session: OktaSession, ask: SignInRequest, *, explain: FlowExplainer | None = None) -> SignInResult:
+    """Everything ``%okta_login`` does, without IPython: one of the ways in, chosen by ``ask``."""
+    from .coach import describe_token, scope_differences
+
+    if ask.paste:
+        return SignInResult([describe_token(session.submit_redirect_url(ask.paste), now())])
+    secret = ask.access_token or ask.api_token
+    if secret:
+        token = use_secret(session, secret, api_token=bool(ask.api_token), layers=(ask.defaults, ask.settings))
+        note = ["Note: Okta recommends OAuth 2.0 over SSWS API tokens; an API token acts with its creator's "
+                "full admin role."] if ask.api_token else []
+        return SignInResult([*note, describe_token(token, now())])
+    if ask.as_user and not ask.sandbox:
+        raise ConfigError("--as signs in a sandbox demo user: add --sandbox.")
+    options = sandbox_options(session, ask.settings, app=ask.app) if ask.sandbox else dict(ask.settings)
+    config = session.resolve_config(ask.defaults, options)
+    if ask.private_key_path:
+        return SignInResult([describe_token(service_login(session, config, ask.private_key_path, key_id=ask.key_id),
+                                            now())])
+    if ask.device:
+        return SignInResult([device_login(session, config)])
+    browser = session.sandbox_browser(ask.as_user) if ask.as_user else None
+
+    def restart(fields: Mapping[str, object] | None = None) -> LoginFlow:
+        conf = session.resolve_config(ask.defaults, options, fields) if fields else config
+        return begin(session, conf, client_secret=ask.client_secret, explain=explain, timeout=ask.timeout,
+                     browser=browser)
+
+    flow = restart()
+    if ask.as_user:
+        token = flow.wait(ask.unattended_wait)
+        return SignInResult([describe_token(token, now()),
+                             *scope_differences(token.scopes_requested, token.scopes_granted)])
+    if not ask.interactive:
+        return SignInResult([plain_instructions(flow)])
+    settings: dict[str, object] = {"org_url": config.org_url, "client_id": config.client_id,
+                                   "scopes": " ".join(config.scopes), "redirect_uri": config.redirect_uri}
+    return SignInResult(panel=PanelPlan(settings, restart))
+
+
+def wait_for_sign_in(session: OktaSession) -> str:
+    """Block until the sign-in in flight completes; one line saying who is signed in."""
+    from .coach import describe_token
+
+    return describe_token(session.current_token(), now())
+
+
 def sandbox_options(session: OktaSession, options: Mapping[str, object], *, app: str = "native") -> dict[str, object]:
     """Fill the org URL, client id and a registered loopback redirect URI from the in-kernel sandbox."""
     filled = dict(options)

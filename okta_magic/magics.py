@@ -129,66 +129,29 @@ class OktaMagics(Magics):
         args = parse_argstring(self.okta_login, line)
         from . import api
 
+        ask = api.SignInRequest(
+            settings={"org_url": _unquote(args.org_url), "client_id": _unquote(args.client_id),
+                      "scopes": _unquote(args.scopes), "redirect_uri": _unquote(args.redirect_uri),
+                      "auth_method": args.auth_method},
+            defaults=self._trait_layer(), sandbox=args.sandbox, as_user=args.as_user, app=args.app,
+            paste=_unquote(args.paste),
+            access_token=_secret("Access token: ") if args.token else None,
+            api_token=_secret("SSWS API token: ") if args.api_token else None,
+            client_secret=_secret("Client secret: ") if args.client_secret else None,
+            private_key_path=_unquote(args.private_key), key_id=args.key_id, device=args.device,
+            interactive=not args.no_widget and self._widgets_available(),
+            timeout=self.login_timeout, unattended_wait=self.request_wait,
+        )
         with user_errors(self.session):
-            if args.paste:
-                token = self.session.submit_redirect_url(args.paste)
-                print(coach.describe_token(token, api.now()))
-                return None
-            options = {"org_url": _unquote(args.org_url), "client_id": _unquote(args.client_id),
-                       "scopes": _unquote(args.scopes), "redirect_uri": _unquote(args.redirect_uri),
-                       "auth_method": args.auth_method}
-            if args.token or args.api_token:
-                secret = _secret("Access token: " if args.token else "SSWS API token: ")
-                token = api.use_secret(self.session, secret, api_token=args.api_token,
-                                             layers=(self._trait_layer(), options))
-                if args.api_token:
-                    print("Note: Okta recommends OAuth 2.0 over SSWS API tokens; an API token acts with its "
-                          "creator's full admin role.")
-                print(coach.describe_token(token, api.now()))
-                return None
-            if args.sandbox:
-                options = api.sandbox_options(self.session, options, app=args.app)
-            elif args.as_user:
-                raise UsageError("--as signs in a sandbox demo user: add --sandbox.")
-            config = self.session.resolve_config(self._trait_layer(), options)
-            if args.private_key:
-                token = api.service_login(self.session, config, args.private_key, key_id=args.key_id)
-                print(coach.describe_token(token, api.now()))
-                return None
-            if args.device:
-                print(api.device_login(self.session, config))
-                return None
-            client_secret = _secret("Client secret: ") if args.client_secret else None
-            explain = _explainer() if args.explain else None
-            if args.as_user:
-                flow = api.begin(self.session, config, client_secret=client_secret, explain=explain,
-                                 timeout=self.login_timeout, browser=self.session.sandbox_browser(args.as_user))
-                flow.wait(self.request_wait)
-                token = self.session.current_token()
-                print(coach.describe_token(token, api.now()))
-                for difference in coach.scope_differences(token.scopes_requested, token.scopes_granted):
-                    print(difference)
-                return None
-            if args.no_widget or not self._widgets_available():
-                flow = api.begin(self.session, config, client_secret=client_secret, explain=explain,
-                                       timeout=self.login_timeout)
-                print(api.plain_instructions(flow))
-            else:
+            result = api.sign_in(self.session, ask, explain=_explainer() if args.explain else None)
+            for text in result.lines:
+                print(text)
+            if result.panel is not None:
                 from .widgets import LoginPanel
 
-                def restart(settings: Any) -> None:
-                    conf = self.session.resolve_config(self._trait_layer(), options, settings)
-                    api.begin(self.session, conf, client_secret=client_secret, explain=explain,
-                                    timeout=self.login_timeout)
-
-                panel = LoginPanel(self.session, {**config.__dict__, "scopes": " ".join(config.scopes)}, restart)
-                api.begin(self.session, config, client_secret=client_secret, explain=explain,
-                                timeout=self.login_timeout)
-                panel.refresh()
-                display(panel)
+                display(LoginPanel(self.session, result.panel.settings, result.panel.restart))
             if args.wait:
-                self.session.current_token()
-                print(coach.describe_token(self.session.current_token(), api.now()))
+                print(api.wait_for_sign_in(self.session))
         return None
 
     # -- %okta / %%okta -------------------------------------------------------------

@@ -83,6 +83,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         self._unsubscribe = session.subscribe(lambda _s: self.refresh())
         self._ticker = threading.Thread(target=self._tick, args=(tick_seconds,), daemon=True, name="okta-panel")
         self._ticker.start()
+        self.refresh()
 
     def _scope_toggle(self, scope: str, on: bool) -> w.ToggleButton:
         button = w.ToggleButton(value=on, description=scope, layout=w.Layout(width="auto"))
