@@ -76,7 +76,7 @@ def check_org_url(value: str | None) -> str:
     if parts.scheme == "http" and not is_loopback_host(host):
         raise ConfigError(f"{value!r} uses http://: Okta orgs are served over https only; use "
                           f"https://{parts.netloc} (plain http is allowed for loopback hosts only).")
-    if re.search(r"-admin\.", host, re.I):
+    if _OKTA_HOST.search(host) and re.search(r"-admin\.", host, re.I):
         plain = re.sub(r"-admin\.", ".", parts.netloc, count=1, flags=re.I)
         raise ConfigError(f"{host} is the Admin Console host: use the org URL https://{plain} (without -admin).")
     path = parts.path.rstrip("/")

@@ -217,7 +217,10 @@ def discover(issuer: str, http: httpx.Client) -> ProviderMetadata:
             f"{url} is not an OpenID discovery document; check the org URL (e.g. https://yourorg.okta.com)."
         )
     metadata = ProviderMetadata.from_document(doc)
-    if metadata.issuer != issuer:
+    # Exact match (OIDC Discovery §4.3), except for a trailing slash, which some providers keep in
+    # their issuer (https://tenant.example.com/) and an org URL never has. The document's own value is
+    # kept for the later iss checks.
+    if normalize_issuer(metadata.issuer) != issuer:
         raise ConfigError(
             f"The server at {issuer} says its issuer is {metadata.issuer}; use exactly that as the org URL."
         )

@@ -17,6 +17,7 @@ from okta_magic.errors import ConfigError
         ("http://127.0.0.1:8800", "http://127.0.0.1:8800"),
         ("http://localhost:3000", "http://localhost:3000"),
         ("https://login.example.com/realms/staff", "https://login.example.com/realms/staff"),
+        ("https://it-admin.example.com", "https://it-admin.example.com"),  # a custom domain, not the Admin Console
     ],
 )
 def test_good_org_urls_are_normalised(given, expected):

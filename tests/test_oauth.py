@@ -112,6 +112,14 @@ def test_discover_rejects_another_issuer() -> None:
         oauth.discover(ISSUER, rec.client())
 
 
+def test_discover_accepts_a_provider_whose_issuer_ends_in_a_slash() -> None:
+    # Some OpenID providers publish "https://tenant.example.com/" as their issuer; the org URL we hold
+    # has no trailing slash, and the document's exact value is what later iss checks compare with.
+    rec = Recorder(lambda r: httpx.Response(200, json=discovery_doc(issuer=ISSUER + "/")))
+    meta = oauth.discover(ISSUER, rec.client())
+    assert meta.issuer == ISSUER + "/"
+
+
 def test_discover_falls_back_to_org_paths_only_on_404() -> None:
     meta = oauth.discover(ISSUER, Recorder(lambda r: httpx.Response(404)).client())
     assert not meta.discovered
