@@ -17,12 +17,18 @@ NOTEBOOKS = pathlib.Path(__file__).resolve().parents[1] / "notebooks"
 
 def run_notebook(source: pathlib.Path, out_dir: pathlib.Path, *, timeout: int = 300) -> pathlib.Path:
     """Execute a notebook in a fresh kernel with its folder as working directory; returns the executed copy."""
+    import tempfile
+
     import nbformat
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     nb = nbformat.read(source, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(source.parent)}}).execute()
+    with tempfile.TemporaryDirectory() as sockets:
+        # Talk to the kernel over local sockets, not TCP ports other local users could reach.
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=f"{sockets}/kernel")
+        NotebookClient(nb, km=km, timeout=timeout,
+                       resources={"metadata": {"path": str(source.parent)}}).execute()
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / source.name
     nbformat.write(nb, target)
