@@ -155,11 +155,8 @@ def wait_for_sign_in(session: OktaSession) -> str:
 
 def sandbox_options(session: OktaSession, options: Mapping[str, object], *, app: str = "native") -> dict[str, object]:
     """Fill the org URL, client id and a registered loopback redirect URI from the in-kernel sandbox."""
-    filled = dict(options)
-    filled.update(session.sandbox_settings(app))
-    if options.get("scopes"):
-        filled["scopes"] = options["scopes"]
-    return filled
+    wanted = options.get("redirect_uri")
+    return {**options, **session.sandbox_settings(app, str(wanted) if wanted else None)}
 
 
 def use_secret(

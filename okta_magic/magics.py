@@ -140,7 +140,7 @@ class OktaMagics(Magics):
             client_secret=_secret("Client secret: ") if args.client_secret else None,
             private_key_path=_unquote(args.private_key), key_id=args.key_id, device=args.device,
             interactive=not args.no_widget and self._widgets_available(),
-            timeout=self.login_timeout, unattended_wait=self.request_wait,
+            timeout=self.login_timeout, unattended_wait=min(self.request_wait, 60),
         )
         with user_errors(self.session):
             result = api.sign_in(self.session, ask, explain=_explainer() if args.explain else None)

@@ -94,13 +94,16 @@ class OktaSession:
                 self.sandbox = Sandbox(port=0, users=users, seed=seed).start()
             return self.sandbox
 
-    def sandbox_settings(self, app: str = "native") -> dict[str, object]:
-        """Org URL, client id and a redirect URI on a free loopback port, registered with the sandbox app."""
+    def sandbox_settings(self, app: str = "native", redirect_uri: str | None = None) -> dict[str, object]:
+        """Org URL, client id and a redirect URI registered with the sandbox app.
+
+        The redirect URI is the one given (registered as an administrator would) or one
+        on a free loopback port, so that several kernels can use sandboxes side by side.
+        """
         sb = self.start_sandbox()
         if app not in sb.apps:
             raise ConfigError(f"The sandbox has no app {app!r}; its apps are {', '.join(sb.apps)}.")
-        port = _free_port()
-        redirect_uri = f"http://127.0.0.1:{port}/callback"
+        redirect_uri = redirect_uri or f"http://127.0.0.1:{_free_port()}/callback"
         sb.add_redirect_uri(app, redirect_uri)
         return {"org_url": sb.url, "client_id": sb.apps[app].client_id, "redirect_uri": redirect_uri}
 

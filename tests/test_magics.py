@@ -225,3 +225,10 @@ def test_ctrl_c_during_a_long_pull_keeps_the_rows_and_says_where(shell, capsys):
     assert partial["id"].is_unique
     captured = capsys.readouterr()
     assert "Interrupted after" in captured.err and "stored in `_okta_partial`" in captured.out
+
+
+def test_sandbox_registers_a_redirect_uri_given_by_the_user(shell, free_port, capsys):
+    uri = f"http://localhost:{free_port}/callback"
+    _login(shell, "admin", "openid okta.users.read", extra=f"--redirect-uri {uri}")
+    assert current_session().config.redirect_uri == uri
+    assert uri in current_session().sandbox.apps["native"].redirect_uris
