@@ -86,6 +86,7 @@ class SignInRequest:
     key_id: str | None = None
     device: bool = False
     interactive: bool = True  # a panel can be shown
+    browser: Callable[[str], object] | None = None  # opens the authorize URL (scripts: webbrowser.open)
     timeout: float = 900  # how long the listener waits for the browser
     unattended_wait: float = 300  # how long --as waits for the sandbox's sign-in
 
@@ -127,7 +128,7 @@ def sign_in(session: OktaSession, ask: SignInRequest, *, explain: FlowExplainer 
                                             now())])
     if ask.device:
         return SignInResult([device_login(session, config)])
-    browser = session.sandbox_browser(ask.as_user) if ask.as_user else None
+    browser = session.sandbox_browser(ask.as_user) if ask.as_user else ask.browser
 
     def restart(fields: Mapping[str, object] | None = None) -> LoginFlow:
         conf = session.resolve_config(ask.defaults, options, fields) if fields else config
@@ -163,7 +164,7 @@ def use_secret(
     session: OktaSession, secret: str, *, api_token: bool, layers: tuple[Mapping[str, object | None], ...]
 ) -> Token:
     """Adopt an access token or SSWS API token the user already has."""
-    from .config import check_org_url, from_environ
+    from .config import OktaConfig, check_org_url, from_environ
     from .tokens import Token
 
     merged: dict[str, object] = dict(from_environ())
@@ -172,8 +173,6 @@ def use_secret(
     org_url = check_org_url(merged.get("org_url"))  # type: ignore[arg-type]
     make = Token.from_api_token if api_token else Token.from_access_token
     token = make(secret, issuer=org_url)
-    from .config import OktaConfig
-
     config = OktaConfig(org_url=org_url, client_id=str(merged.get("client_id") or token.client_id or "(pasted)"),
                         scopes=token.scopes_granted)
     return session.use_token(token, config)
@@ -190,7 +189,7 @@ def service_login(session: OktaSession, config: OktaConfig, key_path: str, *, ke
     except OSError as exc:
         raise ConfigError(f"Cannot read the private key {key_path!r} ({exc.strerror}); "
                           "give the path of a PEM or JWK file.") from None
-    token = _service_login(config.org_url, config.client_id, key, config.scopes, kid=key_id, http=session._http())
+    token = _service_login(config.org_url, config.client_id, key, config.scopes, kid=key_id, http=session.oauth_http())
     return session.use_token(token, config)
 
 
@@ -218,31 +217,34 @@ def login(
     wait: bool = True,
     timeout: float = 300,
 ) -> Token | LoginFlow:
-    """Sign in with Authorization Code + PKCE; returns the Token (or the flow when ``wait=False``)."""
+    """Sign in with Authorization Code + PKCE; returns the Token (or the flow when ``wait=False``).
+
+    ``open_browser``: True opens the system browser, False prints the URL to open,
+    or a callable receives the authorize URL.
+    """
     session = current_session()
-    config = session.resolve_config({"org_url": org_url, "client_id": client_id, "scopes": scopes,
-                                     "redirect_uri": redirect_uri, "auth_method": auth_method})
-    browser: Callable[[str], object] | None
-    if open_browser is True:
-        browser = webbrowser.open
-    elif open_browser is False:
-        browser = None
-    else:
-        browser = open_browser
-    flow = session.begin_login(config, client_secret=client_secret, open_browser=browser, timeout=timeout)
+    browser = webbrowser.open if open_browser is True else open_browser or None
+    result = sign_in(session, SignInRequest(
+        settings={"org_url": org_url, "client_id": client_id, "scopes": scopes, "redirect_uri": redirect_uri,
+                  "auth_method": auth_method},
+        client_secret=client_secret, interactive=False, browser=browser, timeout=timeout))
+    from .login import LoginFlow
+
+    flow = session.flow
+    assert isinstance(flow, LoginFlow)
     if not wait:
         return flow
     if browser is None:
-        print(plain_instructions(flow))
+        print(*result.lines)
     return flow.wait(timeout)
 
 
 def login_sandbox(user: str = "admin", scopes: str | None = None, *, app: str = "native") -> Token:
     """Start the built-in sandbox org (if needed) and sign in as one of its demo users, unattended."""
     session = current_session()
-    config = session.resolve_config(sandbox_options(session, {"scopes": scopes}, app=app))
-    flow = session.begin_login(config, open_browser=session.sandbox_browser(user), timeout=60)
-    return flow.wait(60)
+    sign_in(session, SignInRequest(settings={"scopes": scopes}, sandbox=True, as_user=user, app=app,
+                                   unattended_wait=60))
+    return session.current_token()
 
 
 def use_token(access_token: str, org_url: str | None = None, *, api_token: bool = False) -> Token:

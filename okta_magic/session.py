@@ -154,7 +154,7 @@ class OktaSession:
             flow = LoginFlow(
                 config.org_url, config.client_id, config.scopes, config.redirect_uri,
                 client_secret=client_secret, auth_method=config.auth_method,
-                http=self._http(), clock=self._clock, timeout=timeout,
+                http=self.oauth_http(), clock=self._clock, timeout=timeout,
                 on_change=self._on_flow_change, on_step=on_step,
             )
             self.flow = flow
@@ -171,7 +171,7 @@ class OktaSession:
             self.config = config
             self._client_secret = None
             self._reset_client()
-            login = start_device_login(config.org_url, config.client_id, config.scopes, http=self._http(),
+            login = start_device_login(config.org_url, config.client_id, config.scopes, http=self.oauth_http(),
                                        clock=self._clock, on_change=self._on_flow_change)
             self.flow = login
         self._notify()
@@ -234,7 +234,7 @@ class OktaSession:
             for secret_kind in ("refresh_token", "access_token"):
                 if oauth.revoke_token(conf.org_url, conf.client_id, token, secret_kind,
                                       client_secret=self._client_secret, auth_method=conf.auth_method,
-                                      http=self._http()):
+                                      http=self.oauth_http()):
                     revoked.append(secret_kind.replace("_", " "))
         if revoked:
             return f"Signed out: revoked the {' and '.join(revoked)} at {conf.host} and forgot them."
@@ -267,8 +267,9 @@ class OktaSession:
         conf = self.config
         if conf is None:
             return None
-        return lambda token: oauth.refresh_token(conf.org_url, conf.client_id, token, client_secret=self._client_secret,
-                                                 auth_method=conf.auth_method, http=self._http(), clock=self._clock)
+        return lambda token: oauth.refresh_token(
+            conf.org_url, conf.client_id, token, client_secret=self._client_secret, auth_method=conf.auth_method,
+            http=self.oauth_http(), clock=self._clock)
 
     def authorization_header(self) -> str:
         """The Authorization header value for the org (the only place the secret leaves the token)."""
@@ -299,7 +300,7 @@ class OktaSession:
             self._client.close()
             self._client = None
 
-    def _http(self) -> httpx.Client:
+    def oauth_http(self) -> httpx.Client:
         """One HTTP client for the OAuth endpoints (discovery, token, revoke), reused."""
         with self._lock:
             if self._oauth_http is None or self._oauth_http.is_closed:
