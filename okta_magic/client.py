@@ -624,8 +624,9 @@ class _Pull:
         bar.refresh()
 
     def _notify(self, seconds: float, why: str) -> None:
-        if self.pages > 0 or callable(self._progress):
-            self._report(seconds, why)
+        # Any wait is shown, even before the first page: a 429 can mean a minute of silence otherwise.
+        self._open_bar()
+        self._report(seconds, why)
 
     def _open_bar(self) -> None:
         # A bar only for multi-page pulls: opened when the second page is requested.

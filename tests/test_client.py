@@ -484,3 +484,12 @@ def test_progress_bar_shows_only_on_multi_page_pulls(capsys: pytest.CaptureFixtu
     assert "pages" not in capsys.readouterr().err
     client.fetch(parse_request("GET /api/v1/users?limit=2"))
     assert "pages" in capsys.readouterr().err
+
+
+def test_a_429_on_the_first_page_shows_the_wait(capsys: pytest.CaptureFixture[str]) -> None:
+    okta = FakeOkta(2)
+    okta.before = lambda request, n: too_many(20) if n == 1 else None
+    fake = FakeTime()
+    result = make_client(okta, fake, progress=True).fetch(parse_request("GET /api/v1/users?limit=2"))
+    assert ids(result) == ["00u0", "00u1"]
+    assert "waiting 22 s (rate limited (429)" in capsys.readouterr().err
