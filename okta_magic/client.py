@@ -101,6 +101,8 @@ class Page:
         """The page as a list of records (a JSON object counts as one)."""
         if isinstance(self.data, list):
             return self.data
+        if _is_rows(self.data):
+            return list(self.data.to_pylist())
         return [] if self.data is None else [self.data]
 
 
@@ -493,12 +495,25 @@ class OktaClient:
         Series (``raw=True``: the dict), other answers their text; 204 gives None.
         Ctrl-C during a multi-page GET returns what arrived, with ``interrupted=True``.
         """
-        from .frames import FrameBuilder, resource_for_path, to_record
+        from .frames import FrameBuilder, JsonPages, resource_for_path, to_record
 
         started = time.monotonic()
+        parse = _parse
+        if not raw:
+            # Arrays go straight from bytes to Arrow; anything Arrow declines takes the orjson path.
+            arrays = JsonPages(keep_links=keep_links)
+
+            def parse(response: httpx.Response) -> Any:
+                content = response.content
+                if content[:1] == b"[" and "json" in response.headers.get("content-type", "json"):
+                    table = arrays.read(content)
+                    if table is not None:
+                        return table
+                return _parse(response)
+
         pull = _Pull(self, request.method, request.target, json=request.body, headers=request.headers,
                      max_pages=max_pages, max_rows=max_rows, timeout=timeout,
-                     progress=self.progress if progress is None else progress)
+                     progress=self.progress if progress is None else progress, parse=parse)
         builder = FrameBuilder(resource_for_path(request.path), keep_links=keep_links)
         records: list[Any] = []
         first: Page | None = None
@@ -508,13 +523,15 @@ class OktaClient:
             for page in pull:
                 if first is None:
                     first = page
-                if not isinstance(page.data, list):
+                if not _is_rows(page.data):
                     single = page.data  # an object, a scalar or a non-JSON answer: one page only
                     break
                 if raw:
                     records.extend(page.data)
-                else:
+                elif isinstance(page.data, list):
                     builder.add(page.data)
+                else:
+                    builder.add_table(page.data)
                 page.data = None  # free the page's objects: the builder holds compact arrays now
         except KeyboardInterrupt:
             if request.method != "GET":
@@ -585,8 +602,10 @@ class _Pull:
         max_rows: int | None = None,
         timeout: float | None = None,
         progress: bool | Callable[[Progress], object] = False,
+        parse: Callable[[httpx.Response], Any] | None = None,
     ) -> None:
         self.client = client
+        self._parse = parse or _parse
         self.timeout = timeout
         self.method = method
         self.url = resolve(client._org, path_or_url)
@@ -670,8 +689,8 @@ class _Pull:
             if early:
                 assert following is not None
                 future = self._submit(following)
-            data = _parse(response)
-            if isinstance(data, list):
+            data = self._parse(response)
+            if _is_rows(data):
                 self.is_list = True
                 if self.max_rows is not None and self.rows + len(data) >= self.max_rows:
                     keep = self.max_rows - self.rows
@@ -683,7 +702,7 @@ class _Pull:
                         self.next = next_url(response, self.client._org)
                 self.rows += len(data)
             self.pages += 1
-            if self.polling and isinstance(data, list) and not data:
+            if self.polling and _is_rows(data) and not len(data):
                 following = None  # Okta always links a next page while polling: an empty page is the end
             if following is not None and last_allowed:
                 self.stopped_early = True
@@ -735,6 +754,14 @@ class _Pull:
 def _close_unread(future: Future[httpx.Response]) -> None:
     if not future.cancelled() and future.exception() is None:
         future.result().close()
+
+
+def _is_rows(data: Any) -> bool:
+    """A page of a list: parsed JSON array, or the Arrow table it was read into (both have len and slices)."""
+    if isinstance(data, list):
+        return True
+    arrow = sys.modules.get("pyarrow")  # only ever a Table when frames.JsonPages (and so pyarrow) was used
+    return arrow is not None and isinstance(data, arrow.Table)
 
 
 def _parse(response: httpx.Response) -> Any:

@@ -210,3 +210,43 @@ def test_empty_user_list_keeps_the_profile_columns_analysts_select():
     assert len(frame) == 0
     for column in ("profile.login", "profile.department", "profile.title", "profile.city", "lastLogin"):
         assert column in frame.columns
+
+
+def test_pages_read_by_arrow_give_the_same_frame_as_the_python_path() -> None:
+    import orjson
+
+    from okta_magic.frames import JsonPages
+
+    pages = [
+        [user(1, HireDate="2024-05-01", badge=1, tags=["a"]), user(2, HireDate="2024-06-01", badge=2)],
+        [user(3, lateAttr="first seen on page 2", badge=None, tags=None)],
+        [user(4, badge="text now")],  # a number on earlier pages, text now: mixed across pages
+        [user(5, badge=5), user(6, badge="six")],  # mixed within one page: Arrow declines, Python takes it
+        [],
+    ]
+    reader, arrow, python = JsonPages(), FrameBuilder("users"), FrameBuilder("users")
+    declined = 0
+    for page in pages:
+        table = reader.read(orjson.dumps(page))
+        if table is None:
+            declined += 1
+            arrow.add(page)
+        else:
+            arrow.add_table(table)
+        python.add(page)
+    assert declined == 1
+    fast, slow = arrow.build(), python.build()
+    assert list(fast.columns) == list(slow.columns)
+    assert fast.dtypes.to_dict() == slow.dtypes.to_dict()
+    assert fast.equals(slow)
+    assert fast["HireDate"].tolist()[:2] == ["2024-05-01", "2024-06-01"]  # date-like text stays text
+
+
+def test_arrow_reader_declines_what_it_cannot_hold() -> None:
+    from okta_magic.frames import JsonPages
+
+    reader = JsonPages()
+    assert reader.read(b'["a", "b"]') is None  # an array of scalars
+    assert reader.read(b'{"id": "00u1"}') is None  # an object
+    assert reader.read(b'[{"n": 1}, {"n": "one"}]') is None  # mixed kinds
+    assert reader.read(b"[]").num_rows == 0
