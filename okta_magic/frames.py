@@ -27,10 +27,12 @@ A JSON *object* (one user, one group) becomes a :class:`pandas.Series` indexed
 by the same dotted names: an analyst reads one record top to bottom, and
 ``record["profile.login"]`` works exactly as on a frame column.
 
-:class:`FrameBuilder` is fed one page at a time. Each page is flattened into
-per-column lists and converted at once into compact Arrow arrays, so the
-page's Python objects can be freed before the next page arrives; ``build()``
-concatenates the arrays. This keeps a 100,000-user pull within a few hundred MB.
+:class:`FrameBuilder` is fed one page at a time, either as a flat Arrow table
+read straight from the page's bytes by :class:`JsonPages` (the usual case: no
+Python objects are made) or as parsed JSON (``add``), which is flattened into
+per-column lists and converted at once. Either way each page becomes compact
+Arrow arrays before the next one arrives; ``build()`` concatenates them. This
+keeps a 100,000-user pull within a few hundred MB.
 """
 
 from __future__ import annotations
