@@ -211,11 +211,13 @@ class FlowExplainer:
 
     Receives the flow's teaching steps (``LoginFlow(on_step=...)``), whose
     details already have secrets masked, and hands the whole text to ``render``
-    after each step so a single output area grows in place.
+    after each step so a single output area grows in place (or, with
+    ``incremental``, only the new step, for outputs that cannot be replaced).
     """
 
-    def __init__(self, render: Callable[[str], object]) -> None:
+    def __init__(self, render: Callable[[str], object], *, incremental: bool = False) -> None:
         self._render = render
+        self._incremental = incremental
         self._blocks: list[str] = []
 
     def on_step(self, step: Any) -> None:
@@ -230,7 +232,7 @@ class FlowExplainer:
             else:
                 lines.append(f"   {key.ljust(width)} : {text}")
         self._blocks.append("\n".join(lines))
-        self._render("\n\n".join(self._blocks))
+        self._render(self._blocks[-1] + "\n" if self._incremental else "\n\n".join(self._blocks))
 
     @property
     def text(self) -> str:

@@ -77,7 +77,8 @@ class OktaMagics(Magics):
                 "redirect_uri": self.redirect_uri}
 
     def _widgets_available(self) -> bool:
-        return type(self.shell).__name__ != "TerminalInteractiveShell"
+        """A kernel with a front end (JupyterLab, Notebook, VS Code) rather than a terminal."""
+        return type(self.shell).__name__ == "ZMQInteractiveShell"
 
     # -- %okta_login -------------------------------------------------------------
 
@@ -143,7 +144,8 @@ class OktaMagics(Magics):
             timeout=self.login_timeout, unattended_wait=min(self.request_wait, 60),
         )
         with user_errors(self.session):
-            result = api.sign_in(self.session, ask, explain=_explainer() if args.explain else None)
+            explain = _explainer(in_place=self._widgets_available()) if args.explain else None
+            result = api.sign_in(self.session, ask, explain=explain)
             for text in result.lines:
                 print(text)
             if result.panel is not None:
@@ -251,8 +253,13 @@ class OktaMagics(Magics):
             print(coach.scopes_overview(held))
 
 
-def _explainer() -> coach.FlowExplainer:
-    """A teaching view that grows in one output area as the flow's steps happen (from any thread)."""
+def _explainer(*, in_place: bool) -> coach.FlowExplainer:
+    """A teaching view of the flow's steps as they happen (from any thread).
+
+    In a notebook it grows in one output area; in a terminal each step is printed once.
+    """
+    if not in_place:
+        return coach.FlowExplainer(print, incremental=True)
     handle = display({"text/plain": "Explaining the sign-in as it runs…"}, raw=True, display_id=True)
     return coach.FlowExplainer(lambda text: handle.update({"text/plain": text}, raw=True))
 

@@ -232,3 +232,10 @@ def test_sandbox_registers_a_redirect_uri_given_by_the_user(shell, free_port, ca
     _login(shell, "admin", "openid okta.users.read", extra=f"--redirect-uri {uri}")
     assert current_session().config.redirect_uri == uri
     assert uri in current_session().sandbox.apps["native"].redirect_uris
+
+
+def test_explain_outside_a_notebook_prints_each_step_once(shell, capsys):
+    _login(shell, "helpdesk", "openid okta.users.read", extra="--explain")
+    out = capsys.readouterr().out
+    steps = [line for line in out.splitlines() if line[:2] in {f"{n}." for n in range(1, 10)}]
+    assert [s.split(".", 1)[0] for s in steps] == ["1", "2", "3", "4", "5", "6"]
