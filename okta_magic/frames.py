@@ -322,7 +322,7 @@ class FrameBuilder:
             names.append(name)
         table = pa.Table.from_arrays(arrays, names=names)
         del arrays
-        frame = table.to_pandas(self_destruct=True, split_blocks=True)
+        frame = table.to_pandas(self_destruct=True, split_blocks=True, types_mapper=_strings_for_old_pandas())
         del table
         if objects:
             extra = pd.DataFrame({n: pd.Series(v, dtype=object) for n, v in objects.items()}, index=frame.index)
@@ -494,6 +494,18 @@ def _keys(objects: Sequence[dict[str, Any]]) -> list[str]:
             if key not in seen:
                 seen[key] = None
     return list(seen)
+
+
+def _strings_for_old_pandas() -> Any:
+    """pandas 3 keeps Arrow strings by default; pandas 2 would make Python objects of 100,000s of
+    strings, so there they are mapped to the Arrow-backed string dtype explicitly."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if int(pd.__version__.split(".", 1)[0]) >= 3:
+        return None
+    arrow_strings = pd.StringDtype("pyarrow")
+    return {pa.string(): arrow_strings, pa.large_string(): arrow_strings}.get
 
 
 def _to_timestamps(strings: pa.Array) -> pa.Array | None:
