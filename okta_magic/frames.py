@@ -194,18 +194,19 @@ class FrameBuilder:
         """Convert the pending Arrow pages: as one table when their types agree, else page by page."""
         import pyarrow as pa
 
-        tables, self._tables = self._tables, []
+        tables = list(self._tables)
         if not tables:
             return
         try:
-            combined = [pa.concat_tables(tables, promote_options="permissive")] if len(tables) > 1 else tables
+            combined = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            combined = tables  # a text column on one page, numbers on another: decided per page
-        self._rows -= sum(t.num_rows for t in tables)
-        for table in combined:
-            self._add_converted(table)
+            for table in tables:  # a text column on one page, numbers on another: decided per page
+                self._add_converted(table, pending=1)
+            return
+        self._add_converted(combined, pending=len(tables))
 
-    def _add_converted(self, table: pa.Table) -> None:
+    def _add_converted(self, table: pa.Table, *, pending: int) -> None:
+        """Convert a table of ``pending`` waiting pages and commit it in place of them."""
         n = table.num_rows
         page = len(self._page_sizes)
         converted: list[tuple[_Column, Any]] = []
@@ -214,8 +215,9 @@ class FrameBuilder:
             if column is None:
                 column = self._columns[name] = _Column(name)
             converted.append((column, self._convert_array(column, chunked.combine_chunks())))
+        # Commit in one short step (the rows were counted when the pages were added).
+        del self._tables[:pending]
         self._page_sizes.append(n)
-        self._rows += n
         for column, chunk in converted:
             if chunk is not None:
                 column.pages.append(page)
