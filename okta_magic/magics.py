@@ -1,6 +1,7 @@
 """The IPython magics: ``%okta_login``, ``%okta``/``%%okta``, ``%okta_token``, ``%okta_scopes``, ``%okta_logout``.
 
-Magics only parse arguments, call the session (``session.py``) and display.
+Magics only parse arguments (and read secrets without echo), call the Python API
+(``api.py``, ``coach.py``) and display.
 Every ``OktaMagicError`` becomes a plain ``UsageError`` (IPython hides the
 traceback only for that exact type), so a user's mistake is one line.
 """
