@@ -20,7 +20,7 @@ import httpx
 from . import config as cfg
 from .errors import ConfigError, LoginError, NotSignedIn, OktaMagicError
 from .scopes import catalogue
-from .tokens import refresh_if_needed
+from .tokens import TokenKeeper
 
 if TYPE_CHECKING:
     from .client import OktaClient
@@ -53,7 +53,7 @@ class OktaSession:
         self.config: cfg.OktaConfig | None = None
         self.flow: LoginFlow | DeviceLogin | None = None
         self.sandbox: Sandbox | None = None
-        self._token: Token | None = None
+        self._keeper: TokenKeeper | None = None  # the token, refreshed before expiry when it can be
         self._client_secret: str | None = None
         self._client: OktaClient | None = None
         self._oauth_http: httpx.Client | None = None
@@ -180,8 +180,7 @@ class OktaSession:
     def _on_flow_change(self, status: LoginStatus) -> None:
         if status.phase == "signed_in" and status.token is not None:
             with self._lock:
-                self._token = status.token
-                self._reset_client()
+                self._adopt(status.token)
         self._notify()
 
     def submit_redirect_url(self, url: str) -> Token:
@@ -202,14 +201,18 @@ class OktaSession:
             self._cancel_flow()
             if config is not None:
                 self.config = config
-            self._token = token
-            self._reset_client()
+            self._adopt(token)
         self._notify()
         return token
 
+    def _adopt(self, token: Token) -> None:
+        self._keeper = TokenKeeper(token, self._refresher(), clock=self._clock,
+                                   on_refresh=lambda _fresh: self._notify())
+        self._reset_client()
+
     @property
     def token(self) -> Token | None:
-        return self._token
+        return self._keeper.token if self._keeper is not None else None
 
     @property
     def org_url(self) -> str | None:
@@ -220,9 +223,9 @@ class OktaSession:
         from . import oauth
 
         with self._lock:
-            token, conf = self._token, self.config
+            token, conf = self.token, self.config
             self._cancel_flow()
-            self._token = None
+            self._keeper = None
             self._reset_client()
         self._notify()
         if token is None:
@@ -250,15 +253,10 @@ class OktaSession:
             if on_wait:
                 on_wait(f"Waiting for the sign-in to finish (up to {self.sign_in_wait:.0f} s)…")
             flow.wait(self.sign_in_wait)
-        token = self._token
-        if token is None:
+        keeper = self._keeper
+        if keeper is None:
             raise NotSignedIn("Not signed in: run %okta_login first (or %okta_login --sandbox to try the sandbox).")
-        fresh = refresh_if_needed(token, self._refresher(), now=self._clock(), leeway=120)
-        if fresh is not token:
-            with self._lock:
-                self._token = fresh
-            self._notify()
-        return fresh
+        return keeper.current()
 
     def _refresher(self) -> Callable[[Token], Token] | None:
         """Refresh through the org's token endpoint (only tokens with a refresh token get here)."""
@@ -276,7 +274,7 @@ class OktaSession:
         return self.current_token().authorization_header()
 
     def held_scopes(self) -> Sequence[str]:
-        token = self._token
+        token = self.token
         return tuple(token.scopes_granted) if token else ()
 
     # -- requests -----------------------------------------------------------------
