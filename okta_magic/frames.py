@@ -166,17 +166,26 @@ class FrameBuilder:
             return
         self._convert_tables()  # keep the pages in order
         cols = self._flatten(records, n)
-        page = len(self._page_sizes)
-        converted: list[tuple[_Column, Any]] = []
+        converted = []
         for name, (values, kinds) in cols.items():
-            column = self._columns.get(name)
-            if column is None:
-                column = self._columns[name] = _Column(name)
+            column = self._column(name)
             converted.append((column, self._convert(column, values, kinds)))
         del cols
-        # Commit the page in one short step, so an interrupt never leaves half a page behind.
-        self._page_sizes.append(n)
         self._rows += n
+        self._commit(n, converted)
+
+    def _column(self, name: str) -> _Column:
+        column = self._columns.get(name)
+        if column is None:
+            column = self._columns[name] = _Column(name)
+        return column
+
+    def _commit(self, n: int, converted: list[tuple[_Column, Any]], pending: int = 0) -> None:
+        """Commit a converted page of ``n`` rows in one short step (an interrupt never leaves half a
+        page behind), in place of the first ``pending`` waiting Arrow pages."""
+        page = len(self._page_sizes)
+        del self._tables[:pending]
+        self._page_sizes.append(n)
         for column, chunk in converted:
             if chunk is not None:
                 column.pages.append(page)
@@ -206,22 +215,15 @@ class FrameBuilder:
         self._add_converted(combined, pending=len(tables))
 
     def _add_converted(self, table: pa.Table, *, pending: int) -> None:
-        """Convert a table of ``pending`` waiting pages and commit it in place of them."""
-        n = table.num_rows
-        page = len(self._page_sizes)
-        converted: list[tuple[_Column, Any]] = []
+        """Convert a table of ``pending`` waiting pages and commit it in place of them.
+
+        The rows were counted when the pages were added.
+        """
+        converted = []
         for name, chunked in zip(table.column_names, table.columns, strict=True):
-            column = self._columns.get(name)
-            if column is None:
-                column = self._columns[name] = _Column(name)
+            column = self._column(name)
             converted.append((column, self._convert_array(column, chunked.combine_chunks())))
-        # Commit in one short step (the rows were counted when the pages were added).
-        del self._tables[:pending]
-        self._page_sizes.append(n)
-        for column, chunk in converted:
-            if chunk is not None:
-                column.pages.append(page)
-                column.chunks.append(chunk)
+        self._commit(table.num_rows, converted, pending)
 
     def _convert_array(self, column: _Column, array: pa.Array) -> Any:
         """The Arrow counterpart of :meth:`_convert`: same decisions, no Python objects unless lists."""
@@ -235,15 +237,7 @@ class FrameBuilder:
         if pa.types.is_null(kind) or array.null_count == len(array):
             return None
         if pa.types.is_string(kind):
-            if column.timestamp is None:
-                first = array.drop_null()[0].as_py()
-                column.timestamp = _TIMESTAMP.match(first) is not None
-            if column.timestamp:
-                stamps = _to_timestamps(array)
-                if stamps is not None:
-                    return stamps
-                self._demote_timestamps(column)
-            return array
+            return self._text_or_timestamps(column, array)
         if column.timestamp:
             self._demote_timestamps(column)
         column.timestamp = False
@@ -295,16 +289,8 @@ class FrameBuilder:
             self._to_objects(column)
             return values
         if present == {str}:
-            strings = pa.array(values, type=pa.string())  # the type given: no inference pass
-            if column.timestamp is None:
-                first = next(v for v in values if v is not None)
-                column.timestamp = _TIMESTAMP.match(first) is not None
-            if column.timestamp:
-                stamps = _to_timestamps(strings)
-                if stamps is not None:
-                    return stamps
-                self._demote_timestamps(column)
-            return strings
+            # The type given: no inference pass.
+            return self._text_or_timestamps(column, pa.array(values, type=pa.string()))
         if column.timestamp:
             self._demote_timestamps(column)
         column.timestamp = False
@@ -316,6 +302,22 @@ class FrameBuilder:
             self._to_objects(column)
             return values
         return array
+
+    def _text_or_timestamps(self, column: _Column, strings: pa.Array) -> pa.Array:
+        """A page of text: UTC timestamps when the column holds Okta's ISO 8601 times, else the text.
+
+        The column's first value decides; a later value that is not a timestamp turns the
+        whole column back into text.
+        """
+        if column.timestamp is None:
+            first = strings.drop_null()[0].as_py()
+            column.timestamp = _TIMESTAMP.match(first) is not None
+        if column.timestamp:
+            stamps = _to_timestamps(strings)
+            if stamps is not None:
+                return stamps
+            self._demote_timestamps(column)
+        return strings
 
     def _demote_timestamps(self, column: _Column) -> None:
         """Not every value is a timestamp after all: keep the column as text."""
