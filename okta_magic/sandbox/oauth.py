@@ -504,6 +504,16 @@ class AuthorizationServer:
             return oauth_error("invalid_client", reason, 401)
         return app
 
+    async def _client_form(self, request: Request) -> tuple[dict[str, str], DemoApp] | Response:
+        """The form of a client's POST and the client it authenticates as, or the error answer."""
+        form, problem = await self._form(request)
+        if problem:
+            return problem
+        client = self._authenticate(request, form)
+        if isinstance(client, Response):
+            return client
+        return form, client
+
     async def _form(self, request: Request) -> tuple[dict[str, str], Response | None]:
         ctype = request.headers.get("content-type", "")
         if not ctype.startswith("application/x-www-form-urlencoded"):
@@ -558,12 +568,10 @@ class AuthorizationServer:
         return json_response(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     async def token(self, request: Request) -> Response:
-        form, problem = await self._form(request)
-        if problem:
-            return problem
-        client = self._authenticate(request, form)
-        if isinstance(client, Response):
-            return client
+        caller = await self._client_form(request)
+        if isinstance(caller, Response):
+            return caller
+        form, client = caller
         grant_type = form.get("grant_type", "")
         if not grant_type:
             return oauth_error("invalid_request", "The 'grant_type' parameter is required.")
@@ -670,12 +678,10 @@ class AuthorizationServer:
     # ---- device authorization (RFC 8628) -------------------------------------------
 
     async def device_authorize(self, request: Request) -> Response:
-        form, problem = await self._form(request)
-        if problem:
-            return problem
-        client = self._authenticate(request, form)
-        if isinstance(client, Response):
-            return client
+        caller = await self._client_form(request)
+        if isinstance(caller, Response):
+            return caller
+        form, client = caller
         if DEVICE_GRANT not in client.grant_types:
             return oauth_error("unauthorized_client", "The client is not authorized to use the device grant.")
         scopes = form.get("scope", "").split()
@@ -767,12 +773,10 @@ class AuthorizationServer:
 
     async def revoke(self, request: Request) -> Response:
         """RFC 7009: always 200 for a valid client; the token stops working if it was this client's."""
-        form, problem = await self._form(request)
-        if problem:
-            return problem
-        client = self._authenticate(request, form)
-        if isinstance(client, Response):
-            return client
+        caller = await self._client_form(request)
+        if isinstance(caller, Response):
+            return caller
+        form, client = caller
         token = form.get("token")
         if not token:
             return oauth_error("invalid_request", "The 'token' parameter is required.")
@@ -787,12 +791,10 @@ class AuthorizationServer:
         return Response(status_code=200, headers={"Cache-Control": "no-store"})
 
     async def introspect(self, request: Request) -> Response:
-        form, problem = await self._form(request)
-        if problem:
-            return problem
-        client = self._authenticate(request, form)
-        if isinstance(client, Response):
-            return client
+        caller = await self._client_form(request)
+        if isinstance(caller, Response):
+            return caller
+        form, client = caller
         token = form.get("token", "")
         grant = self.s.authority.check_access_token(token)
         if grant is not None:
