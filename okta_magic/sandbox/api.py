@@ -815,17 +815,9 @@ class ManagementApi:
         response = self._json(body)
         # Polling: "A next link relation header is always present, even if there are no new events."
         # Bounded: the last page has no next.
-        self._links_log(call, response, cursor if (polling or more) else None)
+        # The next link keeps the request's bounds (since/until), so a bounded request stays bounded.
+        self._links(call, response, cursor if (polling or more) else None)
         return response
-
-    def _links_log(self, call: Call, response: Response, cursor: str | None) -> None:
-        base = f"{self.s.url}{call.request.url.path}"
-        query = call.request.url.query
-        response.headers.append("Link", f'<{base}{"?" + query if query else ""}>; rel="self"')
-        if cursor is not None:
-            # The next link keeps the request's bounds (since/until), so a bounded request stays bounded.
-            params = {"after": cursor, **{k: v for k, v in call.params.items() if k != "after"}}
-            response.headers.append("Link", f'<{base}?{urlencode(params)}>; rel="next"')
 
     def _timestamp(self, value: str, name: str) -> str:
         try:

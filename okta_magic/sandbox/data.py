@@ -672,17 +672,11 @@ def actor_of(user: dict[str, Any] | None, client_id: str | None = None) -> dict[
             "displayName": client_id,
             "detailEntry": None,
         }
-    p = user["profile"]
-    return {
-        "id": user["id"],
-        "type": "User",
-        "alternateId": p["login"],
-        "displayName": f"{p['firstName']} {p['lastName']}",
-        "detailEntry": None,
-    }
+    return target_user(user)
 
 
 def target_user(user: dict[str, Any]) -> dict[str, Any]:
+    """A user as the actor or a target of a log event."""
     p = user["profile"]
     return {
         "id": user["id"],
