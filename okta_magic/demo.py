@@ -27,8 +27,12 @@ def run_notebook(source: pathlib.Path, out_dir: pathlib.Path, *, timeout: int = 
     with tempfile.TemporaryDirectory() as sockets:
         # Talk to the kernel over local sockets, not TCP ports other local users could reach.
         km = KernelManager(kernel_name="python3", transport="ipc", ip=f"{sockets}/kernel")
-        NotebookClient(nb, km=km, timeout=timeout,
-                       resources={"metadata": {"path": str(source.parent)}}).execute()
+        try:
+            NotebookClient(nb, km=km, timeout=timeout,
+                           resources={"metadata": {"path": str(source.parent)}}).execute()
+        finally:
+            if km.has_kernel:  # a kernel manager we pass in is ours to stop
+                km.shutdown_kernel(now=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / source.name
     nbformat.write(nb, target)
