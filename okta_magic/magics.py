@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import re
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,7 @@ from .errors import OktaApiError, OktaMagicError
 if TYPE_CHECKING:
     from .session import OktaSession
 
-_METHOD = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\b|^/|^https?://", re.I)
+_VALUE_OPTIONS = frozenset({"-o", "--out", "--max-pages", "--max-rows", "--timeout"})  # %okta options taking a value
 
 
 @contextlib.contextmanager
@@ -275,10 +274,18 @@ def _unquote(value: str | None) -> str | None:
 def _split_options(line: str) -> tuple[str, str]:
     """Split ``-o var --max-pages 2 GET /path?q="a b"`` into the options and the raw request.
 
-    The request keeps its quotes and spaces exactly (argparse would eat them).
+    Options come first; the first other word starts the request, which keeps its quotes and
+    spaces exactly (argparse would eat them) and is checked by the request parser, so a
+    mistyped method gets that parser's message.
     """
     tokens = line.split(" ")
-    for i, token in enumerate(tokens):
-        if token and _METHOD.match(token):
-            return " ".join(tokens[:i]), " ".join(tokens[i:])
-    return line, ""
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if not token:
+            i += 1
+        elif token.startswith("-"):
+            i += 2 if token in _VALUE_OPTIONS else 1
+        else:
+            break
+    return " ".join(tokens[:i]), " ".join(tokens[i:])

@@ -79,3 +79,8 @@ def test_import_is_light():
             "print(sorted(m for m in ('pandas', 'pyarrow', 'starlette', 'uvicorn', 'ipywidgets') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_mistyped_method_is_named_with_the_methods_to_use(shell):
+    with pytest.raises(UsageError, match="Unknown HTTP method 'FETCH': use one of GET"):
+        shell.run_line_magic("okta", "FETCH /api/v1/users")
