@@ -312,15 +312,19 @@ class FrameBuilder:
         if column.timestamp is None:
             first = strings.drop_null()[0].as_py()
             column.timestamp = _TIMESTAMP.match(first) is not None
-        if column.timestamp:
-            stamps = _to_timestamps(strings)
-            if stamps is not None:
-                return stamps
-            self._demote_timestamps(column)
+        if not column.timestamp or column.name not in _DATES:
+            # Other attributes (custom ones) are cast once at build time, when every value is known:
+            # should one not be a time after all, the column keeps its text exactly as Okta sent it.
+            return strings
+        stamps = _to_timestamps(strings)
+        if stamps is not None:
+            return stamps
+        self._demote_timestamps(column)
         return strings
 
     def _demote_timestamps(self, column: _Column) -> None:
-        """Not every value is a timestamp after all: keep the column as text."""
+        """Not every value of an Okta date attribute is a timestamp after all: keep the column as text
+        (earlier values in Okta's own ISO 8601 form)."""
         column.timestamp = False
         column.chunks = [_timestamps_as_text(c) for c in column.chunks]
 
@@ -382,7 +386,10 @@ class FrameBuilder:
             parts.append(pa.nulls(size, target) if chunk is None else
                          (chunk if chunk.type == target else chunk.cast(target)))
         array = pa.chunked_array(parts, type=target)
-        if pa.types.is_string(target) and is_enumeration(column.name):
+        if column.timestamp and pa.types.is_string(target):
+            stamps = _to_timestamps(array)
+            array = array if stamps is None else stamps
+        elif pa.types.is_string(target) and is_enumeration(column.name):
             array = array.combine_chunks().dictionary_encode()
         column.chunks = []
         return array
@@ -538,7 +545,7 @@ def _strings_for_old_pandas() -> Any:
     return {pa.string(): arrow_strings, pa.large_string(): arrow_strings}.get
 
 
-def _to_timestamps(strings: pa.Array) -> pa.Array | None:
+def _to_timestamps(strings: Any) -> Any:
     """Okta's ISO 8601 text as UTC timestamps (ms, or us when finer), or None when some value is not one."""
     import pyarrow as pa
 
@@ -552,10 +559,11 @@ def _to_timestamps(strings: pa.Array) -> pa.Array | None:
 
 def _timestamps_as_text(chunk: Any) -> Any:
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     if isinstance(chunk, list) or not pa.types.is_timestamp(chunk.type):
         return chunk
-    return chunk.cast(pa.string())
+    return pc.strftime(chunk, format="%Y-%m-%dT%H:%M:%SZ")  # %S carries the fraction of the unit
 
 
 def _common_type(column: _Column) -> pa.DataType | None:

@@ -191,6 +191,25 @@ def test_mixed_kinds_across_pages_are_kept_not_lost() -> None:
     assert frame["profile.hired"].notna().all()
 
 
+def test_a_custom_attribute_that_is_not_always_a_time_keeps_the_text_okta_sent() -> None:
+    builder = FrameBuilder("users")
+    builder.add([user(1, contractEnd="2027-01-31T00:00:00Z"), user(2, contractEnd="2027-03-01T09:30:00+01:00")])
+    builder.add([user(3, contractEnd="open-ended")])
+    frame = builder.build()
+    assert frame["contractEnd"].tolist() == ["2027-01-31T00:00:00Z", "2027-03-01T09:30:00+01:00", "open-ended"]
+    assert frame["created"].dt.tz is not None  # Okta's own dates are still datetimes
+
+
+def test_a_custom_attribute_of_times_on_every_page_becomes_datetimes() -> None:
+    builder = FrameBuilder("users")
+    builder.add([user(1, contractEnd="2027-01-31T00:00:00Z")])
+    builder.add([user(2, contractEnd="2027-03-01T09:30:00+01:00"), user(3, contractEnd=None)])
+    ends = builder.build()["contractEnd"]
+    assert str(ends.dt.tz) == "UTC"
+    assert ends.tolist()[:2] == [pd.Timestamp("2027-01-31T00:00:00Z"), pd.Timestamp("2027-03-01T08:30:00Z")]
+    assert ends.isna().tolist() == [False, False, True]
+
+
 def test_integers_and_floats_across_pages_become_numbers() -> None:
     builder = FrameBuilder()
     builder.add([{"n": 1}])
