@@ -67,11 +67,13 @@ def check_org_url(value: str | None) -> str:
     if "{" in url or "yourokta" in url.lower():
         raise ConfigError(f"{url!r} still holds the {{yourOktaDomain}} placeholder: replace it with your org's "
                           "domain, e.g. https://dev-123456.okta.com.")
-    if "://" not in url:
+    bare = "://" not in url
+    if bare:
         url = "https://" + url
     parts = urlsplit(url)
     host = parts.hostname or ""
-    if parts.scheme not in ("https", "http") or not host:
+    # A single word with no scheme ("foo", "dev") is a slip, not an intranet host name.
+    if parts.scheme not in ("https", "http") or not host or bare and "." not in host and not is_loopback_host(host):
         raise ConfigError(f"{value!r} is not an org URL: use the form https://<your-org>.okta.com.")
     if parts.scheme == "http" and not is_loopback_host(host):
         raise ConfigError(f"{value!r} uses http://: Okta orgs are served over https only; use "

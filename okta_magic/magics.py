@@ -244,6 +244,10 @@ class OktaMagics(Magics):
         if args.requests:
             print(coach.minimal_scopes_line([_unquote(r) or "" for r in args.requests]))
         elif args.request:
+            from .query import METHODS
+
+            if len(args.request) == 1 and args.request[0].upper() in METHODS:
+                raise UsageError(f"Give the path too, e.g. %okta_scopes {args.request[0].upper()} /api/v1/users")
             method, path = (args.request[0], args.request[1]) if len(args.request) > 1 else ("GET", args.request[0])
             print(coach.scope_check(method, path, held))
         elif held is None:

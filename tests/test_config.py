@@ -16,6 +16,8 @@ from okta_magic.errors import ConfigError
         ("dev-123456.okta.com", "https://dev-123456.okta.com"),
         ("http://127.0.0.1:8800", "http://127.0.0.1:8800"),
         ("http://localhost:3000", "http://localhost:3000"),
+        ("localhost:3000", "https://localhost:3000"),
+        ("https://keycloak:8443/realms/staff", "https://keycloak:8443/realms/staff"),  # an explicit intranet URL
         ("https://login.example.com/realms/staff", "https://login.example.com/realms/staff"),
         ("https://it-admin.example.com", "https://it-admin.example.com"),  # a custom domain, not the Admin Console
     ],
@@ -35,6 +37,7 @@ def test_good_org_urls_are_normalised(given, expected):
         ("https://dev-123456.okta.com/oauth2/aus1abcdEFG", "custom authorization server"),
         ("https://dev-123456.okta.com/app/UserHome", "the org URL is just https://dev-123456.okta.com"),
         ("https://dev-123456.okta.com?x=1", "query"),
+        ("foo", "is not an org URL: use the form https://<your-org>.okta.com"),  # a slip, not a host to dial
     ],
 )
 def test_bad_org_urls_give_one_actionable_line(given, says):

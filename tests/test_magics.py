@@ -102,6 +102,8 @@ def test_token_report_and_logout(shell, capsys):
     shell.run_line_magic("okta_scopes", "")
     out = capsys.readouterr().out
     assert "okta.users.read" in out and "GET /api/v1/users" in out
+    with pytest.raises(UsageError, match="Give the path too, e.g. %okta_scopes GET /api/v1/users"):
+        shell.run_line_magic("okta_scopes", "get")
     shell.run_line_magic("okta_logout", "")
     assert "revoked the access token" in capsys.readouterr().out
     with pytest.raises(UsageError, match="Not signed in"):
