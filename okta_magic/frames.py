@@ -353,10 +353,13 @@ class FrameBuilder:
                 continue
             arrays.append(self._arrow_column(column, target))
             names.append(name)
-        table = pa.Table.from_arrays(arrays, names=names)
-        del arrays
-        frame = table.to_pandas(self_destruct=True, split_blocks=True, types_mapper=_strings_for_old_pandas())
-        del table
+        if arrays:
+            table = pa.Table.from_arrays(arrays, names=names)
+            del arrays
+            frame = table.to_pandas(self_destruct=True, split_blocks=True, types_mapper=_strings_for_old_pandas())
+            del table
+        else:  # every column holds lists or mixed kinds: no Arrow table to size the frame
+            frame = pd.DataFrame(index=pd.RangeIndex(self._rows))
         if objects:
             extra = pd.DataFrame({n: pd.Series(v, dtype=object) for n, v in objects.items()}, index=frame.index)
             frame = pd.concat([frame, extra], axis=1)[self._ordered_names()]
@@ -437,9 +440,9 @@ class JsonPages:
                 table = self._parse(line, self._text_fields)
                 if table is None:
                     return None
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-            return None
-        return self._flat(table)
+            return self._flat(table)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, KeyError):
+            return None  # KeyError: two attributes flatten to one name ("a.b" beside "a": {"b": ...})
 
     def _flat(self, table: pa.Table) -> pa.Table | None:
         import pyarrow as pa

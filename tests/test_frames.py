@@ -220,6 +220,11 @@ def test_integers_and_floats_across_pages_become_numbers() -> None:
     assert frame["m"].isna().all()
 
 
+def test_records_whose_every_attribute_is_a_list_keep_their_rows() -> None:
+    frame = to_frame([{"roles": []}, {"roles": [{"type": "SUPER_ADMIN"}]}])
+    assert frame["roles"].tolist() == [[], [{"type": "SUPER_ADMIN"}]]
+
+
 def test_an_array_of_plain_values_is_one_column() -> None:
     frame = to_frame(["a", "b"])
     assert frame["value"].tolist() == ["a", "b"]
@@ -269,4 +274,6 @@ def test_arrow_reader_declines_what_it_cannot_hold() -> None:
     assert reader.read(b'["a", "b"]') is None  # an array of scalars
     assert reader.read(b'{"id": "00u1"}') is None  # an object
     assert reader.read(b'[{"n": 1}, {"n": "one"}]') is None  # mixed kinds
+    assert reader.read(b'[{"a.b": 1, "a": {"c": 2}}]') is not None
+    assert reader.read(b'[{"a.b": 1, "a": {"b": 2}}]') is None  # two attributes that flatten to one name
     assert reader.read(b"[]").num_rows == 0
