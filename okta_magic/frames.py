@@ -456,6 +456,8 @@ class JsonPages:
             flat = flat.drop_columns([n for n in flat.column_names if n in _HIDDEN])
         while any(pa.types.is_struct(f.type) for f in flat.schema):
             flat = flat.flatten()
+        if not flat.num_columns and len(records):
+            return None  # only empty objects: a table of no columns cannot hold the row count; the Python path can
         return flat.select(self._ordered(flat.column_names))
 
     def _parse(self, line: bytes, text_fields: pa.Schema | None) -> pa.Table | None:

@@ -277,3 +277,4 @@ def test_arrow_reader_declines_what_it_cannot_hold() -> None:
     assert reader.read(b'[{"a.b": 1, "a": {"c": 2}}]') is not None
     assert reader.read(b'[{"a.b": 1, "a": {"b": 2}}]') is None  # two attributes that flatten to one name
     assert reader.read(b"[]").num_rows == 0
+    assert reader.read(b'[{"profile": {}, "_links": {"self": {"href": "x"}}}]') is None  # no column would remain
