@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 
 import pytest
 from _login_fixtures import Browser
@@ -30,37 +31,39 @@ def _signed_in(session: OktaSession, app: str, scopes: str, user: str = "admin")
     return flow.wait(30)
 
 
-def test_without_offline_access_the_expired_token_says_to_sign_in_again():
+@pytest.fixture
+def clocked() -> Iterator[tuple[OktaSession, Clock]]:
+    """A session with a sandbox org whose clock the test moves."""
     clock = Clock()
     session = OktaSession(clock=clock)
     try:
         session.start_sandbox(users=50)
-        token = _signed_in(session, "native", "openid okta.users.read")
-        assert token.refresh_token is None
-        clock.now += 3601
-        with pytest.raises(TokenExpired) as info:
-            session.current_token()
-        assert "one-hour access token expired" in str(info.value) and "%okta_login" in str(info.value)
-        assert token.access_token not in str(info.value)
+        yield session, clock
     finally:
         session.close()
 
 
-def test_with_offline_access_the_token_is_refreshed_before_expiry_without_a_prompt():
-    clock = Clock()
-    session = OktaSession(clock=clock)
-    try:
-        session.start_sandbox(users=50)
-        first = _signed_in(session, "offline", "openid offline_access okta.users.read")
-        assert first.refresh_token
-        clock.now += 3600 - 60  # inside the refresh window, not yet expired
-        fresh = session.current_token()
-        assert fresh.access_token != first.access_token
-        assert fresh.expires_at > first.expires_at
-        users = api.run_request(session, "GET /api/v1/users?limit=2", {}, max_pages=1, progress=False).value
-        assert len(users) == 2
-    finally:
-        session.close()
+def test_without_offline_access_the_expired_token_says_to_sign_in_again(clocked):
+    session, clock = clocked
+    token = _signed_in(session, "native", "openid okta.users.read")
+    assert token.refresh_token is None
+    clock.now += 3601
+    with pytest.raises(TokenExpired) as info:
+        session.current_token()
+    assert "one-hour access token expired" in str(info.value) and "%okta_login" in str(info.value)
+    assert token.access_token not in str(info.value)
+
+
+def test_with_offline_access_the_token_is_refreshed_before_expiry_without_a_prompt(clocked):
+    session, clock = clocked
+    first = _signed_in(session, "offline", "openid offline_access okta.users.read")
+    assert first.refresh_token
+    clock.now += 3600 - 60  # inside the refresh window, not yet expired
+    fresh = session.current_token()
+    assert fresh.access_token != first.access_token
+    assert fresh.expires_at > first.expires_at
+    users = api.run_request(session, "GET /api/v1/users?limit=2", {}, max_pages=1, progress=False).value
+    assert len(users) == 2
 
 
 def test_a_pasted_access_token_and_an_ssws_key_are_used_as_they_are():
