@@ -3,9 +3,12 @@
 Okta pages with cursors carried in RFC 8288 ``Link`` headers: one header line
 per relation (``rel="self"``, ``rel="next"``); the list ends at the first answer
 without ``rel="next"`` (Okta: "Design principles" > Pagination, Link header).
-Some HTTP stacks join repeated lines with ", " (RFC 9110 §5.3); httpx's
-``Response.links`` reads ``headers.get("link")``, which joins them, and parses
-the joined form, so both wire forms give the same links.
+Some HTTP stacks join repeated lines with ", " (RFC 9110 §5.3), so each line may
+hold several links. :func:`parse_links` reads both forms per RFC 8288 §3:
+parameters may be quoted strings holding ``,`` ``;`` or ``<``; ``rel`` may be
+unquoted, in any case, and carry several space-separated types
+(``rel="next last"``, §3.3); only its first occurrence counts; a relative URI
+reference is resolved against the request URL (§3.2).
 
 Host rule (the token never leaves the org):
 
@@ -25,13 +28,14 @@ first empty page instead (Okta: "System Log API" > Polling requests).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import httpx
 
 from .errors import HostNotAllowed
 
-__all__ = ["Origin", "origin_of", "next_url", "is_log_polling", "resolve"]
+__all__ = ["Origin", "origin_of", "next_url", "is_log_polling", "resolve", "parse_links"]
 
 Origin = tuple[str, str, int]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -71,12 +75,64 @@ def _ascii(text: str) -> bool:
     return text.isascii() and not any(ch.isspace() for ch in text)
 
 
+# RFC 8288 §3: link-value = "<" URI-Reference ">" *( OWS ";" OWS link-param );
+# link-param = token BWS [ "=" BWS ( token / quoted-string ) ] (RFC 9110 §5.6.2, §5.6.4).
+_LINK_TARGET = re.compile(r"[\s,]*<([^>]*)>")
+_LINK_PARAM = re.compile(
+    r"""\s*;\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^\s;,"]*))?"""
+)
+_QUOTED_PAIR = re.compile(r"\\(.)")
+
+
+def parse_links(values: Iterable[str]) -> list[tuple[str, dict[str, str]]]:
+    """Every link in ``Link`` header lines: (URI reference, parameters with lower-case names).
+
+    Quoted values are unescaped; a parameter repeated within one link keeps its first value
+    (RFC 8288 §3.3 for ``rel``). Text that is not a link is skipped up to the next ``<``.
+    """
+    links: list[tuple[str, dict[str, str]]] = []
+    for value in values:
+        pos, end = 0, len(value)
+        while pos < end:
+            target = _LINK_TARGET.match(value, pos)
+            if target is None:
+                start = value.find("<", pos + 1)
+                if start < 0:
+                    break
+                pos = start
+                continue
+            params: dict[str, str] = {}
+            pos = target.end()
+            while (param := _LINK_PARAM.match(value, pos)) is not None:
+                name, raw = param.group(1).lower(), param.group(2) or ""
+                if raw.startswith('"'):
+                    raw = _QUOTED_PAIR.sub(r"\1", raw[1:-1])
+                params.setdefault(name, raw)
+                pos = param.end()
+            links.append((target.group(1).strip(), params))
+    return links
+
+
+def _next_reference(response: httpx.Response) -> str | None:
+    """The URI reference of the first link whose relation types include ``next`` (case-insensitive)."""
+    lines = response.headers.get_list("link")
+    if not lines:
+        return None
+    for uri, params in parse_links(lines):
+        if "next" in params.get("rel", "").lower().split():
+            return uri
+    return None
+
+
 def next_url(response: httpx.Response, org: httpx.URL) -> httpx.URL | None:
     """The ``rel="next"`` URL of an answer, moved onto the org's host when allowed (see module docstring)."""
-    link = response.links.get("next")
-    if not link or not link.get("url"):
+    reference = _next_reference(response)
+    if not reference:
         return None
-    target = response.url.join(link["url"])  # RFC 8288 §3.2: relative to the request URL
+    try:
+        target = response.url.join(reference)  # RFC 8288 §3.2: relative to the request URL
+    except httpx.InvalidURL:
+        raise HostNotAllowed(f"The next page link {reference[:80]!r} is not a usable URL") from None
     if origin_of(target) == origin_of(org):
         return target
     if target.path.startswith("/api/v1/"):

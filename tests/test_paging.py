@@ -1,0 +1,101 @@
+"""Link headers as real servers write them (RFC 8288): every form leads to the same next page."""
+
+from __future__ import annotations
+
+import httpx
+import orjson
+import pytest
+
+from okta_magic.client import OktaClient
+from okta_magic.errors import HostNotAllowed
+from okta_magic.paging import next_url, parse_links
+from okta_magic.query import parse_request
+
+ORG = httpx.URL("https://dev-1.okta.com/")
+PAGE1 = "https://dev-1.okta.com/api/v1/users?limit=2"
+NEXT = "https://dev-1.okta.com/api/v1/users?after=00u2&limit=2"
+
+
+def answer(*links: str, url: str = PAGE1) -> httpx.Response:
+    return httpx.Response(200, headers=[("Link", line) for line in links], request=httpx.Request("GET", url))
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [f'<{PAGE1}>; rel="self"', f'<{NEXT}>; rel="next"'],  # Okta today: one line per rel
+        [f'<{PAGE1}>; rel="self", <{NEXT}>; rel="next"'],  # joined by a proxy (RFC 9110 §5.3)
+        [f"<{NEXT}>; rel=next"],  # unquoted token
+        [f'<{NEXT}>; REL="NEXT"'],  # parameter names and registered types are case-insensitive
+        [f'<{NEXT}>; rel="next last"'],  # several relation types (RFC 8288 §3.3)
+        [f'<{NEXT}>;rel="last  next"'],
+        [f'<{PAGE1}>; rel="self"; title="users, <page> 1; of 3", <{NEXT}>; rel="next"'],  # , ; < inside quotes
+        [f'<{NEXT}>; title*=UTF-8\'\'%C3%BCbersicht; rel="next"'],
+        ['</api/v1/users?after=00u2&limit=2>; rel="next"'],  # relative reference (RFC 8288 §3.2)
+        ['<?after=00u2&limit=2>; rel="next"'],
+        [f'<{NEXT}>; rel="next", <https://dev-1.okta.com/api/v1/users?after=zzz>; rel="next"'],  # first wins
+    ],
+    ids=["lines", "joined", "unquoted", "uppercase", "two-types", "two-types-reversed", "quoted-separators",
+         "ext-value", "absolute-path", "query-only", "first-next"],
+)
+def test_next_link_forms(lines: list[str]) -> None:
+    assert str(next_url(answer(*lines), ORG)) == NEXT
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [f'<{PAGE1}>; rel="self"'],
+        [f'<{NEXT}>; rel="nextpage"'],
+        [f'<{NEXT}>; title="rel=next; rel=\\"next\\""; rel="self"'],  # "next" only inside another value
+        [f'<{NEXT}>; rel="self"; rel="next"'],  # a repeated rel is ignored (RFC 8288 §3.3)
+        [],
+    ],
+    ids=["self-only", "other-type", "inside-title", "repeated-rel", "no-header"],
+)
+def test_no_next_link(lines: list[str]) -> None:
+    assert next_url(answer(*lines), ORG) is None
+
+
+def test_a_semicolon_inside_the_uri_stays_in_the_uri() -> None:
+    links = parse_links(['<https://dev-1.okta.com/api/v1/users?a=1;b=2&after=x>; rel="next"'])
+    assert links == [("https://dev-1.okta.com/api/v1/users?a=1;b=2&after=x", {"rel": "next"})]
+
+
+def test_relative_next_is_resolved_against_the_url_of_the_page_it_came_from() -> None:
+    response = answer('<users?after=00u9>; rel="next"', url="https://dev-1.okta.com/api/v1/groups?limit=2")
+    assert str(next_url(response, ORG)) == "https://dev-1.okta.com/api/v1/users?after=00u9"
+
+
+@pytest.mark.parametrize("host", ["https://dev-1-admin.okta.com", "https://login.example.com", "http://dev-1.okta.com"])
+def test_a_management_api_next_link_on_another_name_is_moved_to_the_org(host: str) -> None:
+    url = next_url(answer(f'<{host}/api/v1/users?after=00u2&limit=2>; rel="next"'), ORG)
+    assert str(url) == NEXT
+
+
+@pytest.mark.parametrize("target", ["https://evil.example.com/collect?after=1", "https://dev-1-admin.okta.com/admin/x",
+                                    "https://dev-1-admin.okta.com/api/v1"])
+def test_any_other_next_link_off_the_org_is_refused(target: str) -> None:
+    with pytest.raises(HostNotAllowed, match="only sent to dev-1.okta.com"):
+        next_url(answer(f'<{target}>; rel="next"'), ORG)
+
+
+def test_a_pull_follows_relative_multi_type_links_and_the_token_stays_on_the_org() -> None:
+    users = [{"id": f"00u{i}", "status": "ACTIVE"} for i in range(5)]
+    seen: list[tuple[str, str | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((str(request.url), request.headers.get("authorization")))
+        after = int(request.url.params.get("after", "0"))
+        headers = [("Content-Type", "application/json"), ("Link", f'</api/v1/users?after={after}&limit=2>; REL=self')]
+        if after + 2 < len(users):
+            headers.append(("Link", f'<?after={after + 2}&limit=2>; rel="next last"'))
+        return httpx.Response(200, headers=headers, content=orjson.dumps(users[after:after + 2]))
+
+    client = OktaClient("https://dev-1.okta.com", lambda: "SSWS key", transport=httpx.MockTransport(handler),
+                        progress=False)
+    result = client.fetch(parse_request("GET /api/v1/users?limit=2"))
+    assert result.data["id"].tolist() == [u["id"] for u in users]
+    assert [url for url, _ in seen] == [PAGE1, "https://dev-1.okta.com/api/v1/users?after=2&limit=2",
+                                        "https://dev-1.okta.com/api/v1/users?after=4&limit=2"]
+    assert {auth for _, auth in seen} == {"SSWS key"}
