@@ -16,10 +16,18 @@ hand (on ``&`` and the first ``=``) so that people can type values with raw
 spaces and quotes; each value is percent-encoded once (RFC 3986 §2.1) and a
 ``%XX`` the user already typed is kept as it is, never encoded twice.
 
+Inside a double-quoted string of a query value (the string literals of Okta's
+``search`` and ``filter`` expressions), ``&`` and ``#`` are part of the string,
+not the end of the parameter or of the URL: ``search=profile.department eq
+"R&D"`` sends one parameter. When the quotes of the query are unbalanced, ``&``
+and ``#`` split as usual.
+
 ``{{name}}`` is replaced by the value of ``name`` in the namespace given, quoted
 for where it stands: a path segment is percent-encoded with nothing kept safe,
-a query value is encoded once, a JSON body gets ``json.dumps`` of the value (a
-bare string inside a JSON string is escaped for it), a header gets ``str``.
+a query value is encoded once (and, inside a double-quoted string, ``"`` and
+``\\`` are backslash-escaped first, as in the JSON strings that SCIM filters
+use, RFC 7644 §3.4.2.2), a JSON body gets ``json.dumps`` of the value (a bare
+string inside a JSON string is escaped for it), a header gets ``str``.
 """
 
 from __future__ import annotations
@@ -177,22 +185,58 @@ def _encode(text: str, safe: str) -> str:
     return "".join(out)
 
 
-def _encode_with_values(text: str, ns: Mapping[str, Any], safe: str, value_safe: str) -> str:
-    """Encode literal text with ``safe`` and each interpolated value (as typed by no one) with ``value_safe``."""
+def _encode_with_values(text: str, ns: Mapping[str, Any], safe: str, value_safe: str, *,
+                        in_quotes: bool = False) -> str:
+    """Encode literal text with ``safe`` and each interpolated value (as typed by no one) with ``value_safe``.
+
+    With ``in_quotes``, a value that stands inside a double-quoted string of ``text`` has its
+    ``"`` and ``\\`` backslash-escaped first, so it cannot end the string early (RFC 7644 §3.4.2.2).
+    """
     out: list[str] = []
     pos = 0
     for match in _PLACEHOLDER.finditer(text):
         out.append(_encode(text[pos : match.start()], safe))
-        out.append(quote(str(_lookup(match.group(1), ns)), safe=value_safe))
+        value = str(_lookup(match.group(1), ns))
+        if in_quotes and text.count('"', 0, match.start()) % 2:
+            value = value.replace("\\", "\\\\").replace('"', '\\"')
+        out.append(quote(value, safe=value_safe))
         pos = match.end()
     out.append(_encode(text[pos:], safe))
     return "".join(out)
 
 
+def _outside_quotes(text: str, sep: str) -> list[int]:
+    """Where ``sep`` stands outside double-quoted strings; every place when the quotes are unbalanced."""
+    if text.count('"') % 2:
+        return [i for i, ch in enumerate(text) if ch == sep]
+    places: list[int] = []
+    quoted = False
+    for i, ch in enumerate(text):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == sep and not quoted:
+            places.append(i)
+    return places
+
+
+def _split_outside_quotes(text: str, sep: str) -> list[str]:
+    """``text.split(sep)``, except that a ``sep`` inside a double-quoted string does not split."""
+    parts: list[str] = []
+    start = 0
+    for place in _outside_quotes(text, sep):
+        parts.append(text[start:place])
+        start = place + 1
+    parts.append(text[start:])
+    return parts
+
+
 def _parse_target(target: str, ns: Mapping[str, Any]) -> tuple[str, str, tuple[tuple[str, str], ...]]:
-    target, _, fragment = target.partition("#")
-    if fragment and not _PLACEHOLDER.search("#" + fragment):
-        raise RequestError("Remove the '#...' fragment from the URL: it is never sent to the org")
+    hashes = _outside_quotes(target, "#")
+    if hashes:
+        target, fragment = target[: hashes[0]], target[hashes[0] + 1 :]
+        if fragment.strip():
+            raise RequestError("Remove the '#...' fragment from the URL: it is never sent to the org "
+                               "(a '#' inside a search value must stand between double quotes, or be typed %23)")
     location, _, query = target.partition("?")
     if location.startswith(("http://", "https://")):
         parts = urlsplit(location)
@@ -207,7 +251,7 @@ def _parse_target(target: str, ns: Mapping[str, Any]) -> tuple[str, str, tuple[t
     encoded_path = _encode_with_values(path, ns, _SAFE_PATH, "")
     pairs: list[tuple[str, str]] = []
     encoded: list[str] = []
-    for item in query.split("&") if query else ():
+    for item in _split_outside_quotes(query, "&") if query else ():
         if not item.strip():
             continue
         name, has_value, value = item.partition("=")
@@ -215,7 +259,7 @@ def _parse_target(target: str, ns: Mapping[str, Any]) -> tuple[str, str, tuple[t
         if not name:
             raise RequestError(f"The query part {item[:40]!r} has no parameter name")
         enc_name = _encode_with_values(name, ns, _SAFE_QUERY, "")
-        enc_value = _encode_with_values(value, ns, _SAFE_QUERY, "")
+        enc_value = _encode_with_values(value, ns, _SAFE_QUERY, "", in_quotes=True)
         encoded.append(f"{enc_name}={enc_value}" if has_value else enc_name)
         pairs.append((unquote(enc_name), unquote(enc_value)))
     return origin + encoded_path, "&".join(encoded), tuple(pairs)

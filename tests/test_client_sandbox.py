@@ -163,3 +163,15 @@ def test_interrupted_pull_keeps_its_rows(sb: Sandbox) -> None:
     assert result.interrupted
     assert result.data["id"].tolist() == sb.user_ids()[:300]
     assert "300 rows" in (result.note or "")
+
+
+def test_search_values_with_ampersand_hash_quote_and_non_ascii(sb: Sandbox) -> None:
+    profile = {"firstName": "Zoë", "lastName": 'O"Brien', "email": "zoe.obrien@example.com",
+               "login": "zoe.obrien@example.com", "department": "R&D #2 Zürich"}
+    with client(sb, scopes=[*READ_SCOPES, "okta.users.manage"]) as c:
+        created = c.fetch(parse_request("POST /api/v1/users?activate=false\n\n{{p}}", {"p": {"profile": profile}})).data
+        typed = c.fetch(parse_request('GET /api/v1/users?search=profile.department eq "R&D #2 Zürich"&limit=5')).data
+        interpolated = c.fetch(parse_request('GET /api/v1/users?search=profile.lastName eq "{{last}}"&limit=5',
+                                             {"last": 'O"Brien'})).data
+    assert typed["id"].tolist() == [created["id"]]
+    assert interpolated["id"].tolist() == [created["id"]]

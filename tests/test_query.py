@@ -165,3 +165,41 @@ def test_an_expression_in_braces_is_refused_not_sent_literally():
 
     with pytest.raises(RequestError, match=r"\{\{uid.iloc\[0\]\}\} is not a variable name"):
         parse_request("GET /api/v1/users/{{uid.iloc[0]}}/roles", {"uid": ["00u1"]})
+
+
+@pytest.mark.parametrize(
+    ("text", "sent", "params"),
+    [
+        ('GET /api/v1/users?search=profile.department eq "R&D"&limit=5',
+         "search=profile.department%20eq%20%22R%26D%22&limit=5",
+         (("search", 'profile.department eq "R&D"'), ("limit", "5"))),
+        ('GET /api/v1/users?search=profile.title eq "C# developer"',
+         "search=profile.title%20eq%20%22C%23%20developer%22", (("search", 'profile.title eq "C# developer"'),)),
+        ('GET /api/v1/groups?search=profile.name sw "A&B" and type eq "OKTA_GROUP"&limit=2',
+         "search=profile.name%20sw%20%22A%26B%22%20and%20type%20eq%20%22OKTA_GROUP%22&limit=2",
+         (("search", 'profile.name sw "A&B" and type eq "OKTA_GROUP"'), ("limit", "2"))),
+        ('GET /api/v1/users?q=O"Brien&limit=5',  # unbalanced quote: '&' still splits
+         "q=O%22Brien&limit=5", (("q", 'O"Brien'), ("limit", "5"))),
+    ],
+    ids=["ampersand-in-quotes", "hash-in-quotes", "two-strings", "unbalanced"],
+)
+def test_ampersand_and_hash_inside_a_quoted_search_value_belong_to_it(text: str, sent: str,
+                                                                      params: tuple[tuple[str, str], ...]) -> None:
+    request = parse_request(text)
+    assert request.query == sent
+    assert request.params == params
+    assert httpx.URL("https://dev-1.okta.com" + request.target).params.get_list(params[0][0]) == [params[0][1]]
+
+
+def test_a_fragment_outside_quotes_is_still_refused() -> None:
+    with pytest.raises(RequestError, match="fragment"):
+        parse_request('GET /api/v1/users?search=profile.x eq "a"#top')
+
+
+def test_a_value_interpolated_inside_a_quoted_search_string_cannot_end_it() -> None:
+    request = parse_request('GET /api/v1/users?search=profile.lastName eq "{{last}}"&limit=2',
+                            {"last": 'O"Brien \\ & co'})
+    assert request.param("search") == 'profile.lastName eq "O\\"Brien \\\\ & co"'
+    assert request.param("limit") == "2"
+    # outside quotes the value is sent as it is (the user chose not to quote it)
+    assert parse_request("GET /api/v1/users?q={{last}}", {"last": 'O"B'}).param("q") == 'O"B'
