@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 import uuid
@@ -488,3 +489,86 @@ def test_demo_apps_match_the_documented_registry(sb: Sandbox) -> None:
         "user": None,
     }
     assert time.time() > 0
+
+
+def test_discovery_checks_the_optional_client_id(sb: Sandbox, http: httpx.Client) -> None:
+    known = http.get("/.well-known/openid-configuration", params={"client_id": sb.apps["native"].client_id})
+    assert known.status_code == 200 and known.json()["issuer"] == sb.url
+    unknown = http.get("/.well-known/openid-configuration", params={"client_id": "0oanope"})
+    assert unknown.status_code == 400
+    body = unknown.json()
+    assert body["errorCode"] == body["errorLink"] == "invalid_client"
+    assert set(body) == {"errorCode", "errorSummary", "errorLink", "errorId", "errorCauses"}
+
+
+def test_response_modes(sb: Sandbox, http: httpx.Client) -> None:
+    # A token is never put in a query string (OSPEC response_mode): the error comes back in the fragment.
+    auth = authorize_params(sb, response_type="token", scope="okta.users.read", response_mode="query")
+    response = http.get("/oauth2/v1/authorize", params={**auth.params, "sandbox_user": "admin"})
+    location = response.headers["location"]
+    assert "access_token" not in location and "?" not in location.split("#")[0]
+    assert redirect_params(response)["error"] == "invalid_request"
+    # An unknown mode is unsupported_response_mode, returned in the default (query) mode.
+    back = redirect_params(http.get("/oauth2/v1/authorize", params=authorize_params(sb, response_mode="bogus").params))
+    assert back["error"] == "unsupported_response_mode" and back["state"]
+    # form_post: an HTML form that posts code and state to the redirect URI.
+    auth = authorize_params(sb, response_mode="form_post")
+    page = http.get("/oauth2/v1/authorize", params={**auth.params, "sandbox_user": "admin"})
+    assert page.status_code == 200 and "location" not in page.headers
+    assert f'action="{auth.params["redirect_uri"]}"' in page.text and 'method="post"' in page.text
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', page.text))
+    assert fields["state"] == auth.params["state"]
+    assert exchange(http, auth, fields["code"]).status_code == 200
+    meta = http.get("/.well-known/openid-configuration").json()
+    assert "form_post" in meta["response_modes_supported"]
+
+
+def test_authorize_redirects_carry_no_referrer(sb: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sb)
+    ok = http.get("/oauth2/v1/authorize", params={**auth.params, "sandbox_user": "admin"})
+    bad = http.get("/oauth2/v1/authorize", params=authorize_params(sb, scope="okta.nope.read").params)
+    for response in (ok, bad):
+        assert response.status_code == 302 and response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_token_endpoint_errors_follow_rfc_6749(sb: Sandbox, http: httpx.Client) -> None:
+    web, native = sb.apps["web"], sb.apps["native"]
+    # §5.2: a client that authenticated with HTTP Basic gets 401 with a Basic challenge.
+    wrong = http.post(
+        "/oauth2/v1/token", data={"grant_type": "client_credentials"}, auth=(web.client_id, "wrong-secret")
+    )
+    assert wrong.status_code == 401 and wrong.headers["www-authenticate"].startswith("Basic realm=")
+    assert wrong.headers["cache-control"] == "no-store" and wrong.headers["pragma"] == "no-cache"
+    # Without Basic there is no challenge.
+    posted = http.post(
+        "/oauth2/v1/token",
+        data={"grant_type": "client_credentials", "client_id": web.client_id, "client_secret": "wrong"},
+    )
+    assert posted.status_code == 401 and "www-authenticate" not in posted.headers
+    # An unknown grant type is unsupported_grant_type, whatever the client.
+    unknown = http.post("/oauth2/v1/token", data={"grant_type": "urn:example:nope", "client_id": native.client_id})
+    assert unknown.status_code == 400 and unknown.json()["error"] == "unsupported_grant_type"
+    # No client at all.
+    nobody = http.post("/oauth2/v1/token", data={"grant_type": "authorization_code", "code": "x"})
+    assert nobody.status_code == 401 and nobody.json()["error"] == "invalid_client"
+    # Two ways of authenticating at once.
+    both = http.post(
+        "/oauth2/v1/token",
+        data={"grant_type": "client_credentials", "client_secret": web.client_secret},
+        auth=(web.client_id, web.client_secret or ""),
+    )
+    assert both.status_code == 400 and both.json()["error"] == "invalid_request"
+    # A client assertion of the wrong type.
+    wrong_type = http.post(
+        "/oauth2/v1/token",
+        data={"grant_type": "client_credentials", "client_assertion": _assertion(sb), "client_assertion_type": "x"},
+    )
+    assert wrong_type.status_code == 400 and wrong_type.json()["error"] == "invalid_request"
+
+
+def test_a_code_is_bound_to_its_client(sb: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sb)
+    code = unattended_code(http, auth)
+    other = exchange(http, auth, code, client_id=sb.apps["offline"].client_id)
+    assert other.status_code == 400 and other.json()["error"] == "invalid_grant"
+    assert "another client" in other.json()["error_description"]

@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from okta_magic.sandbox import pages
+from okta_magic.sandbox.api import error_body
 from okta_magic.sandbox.data import DemoApp, DemoUser
 from okta_magic.sandbox.state import OrgState
 
@@ -45,6 +46,20 @@ _CHALLENGE = re.compile(r"[A-Za-z0-9\-_]{43}\Z")  # base64url(SHA-256), no paddi
 REDIRECT_MISMATCH = "The 'redirect_uri' parameter must be a Login redirect URI in the client app settings"
 INVALID_SCOPES = "One or more scopes are not configured for the authorization server resource."
 INVALID_CODE = "The authorization code is invalid or has expired."
+# OSPEC OAuthError400InvalidGrant_MismatchedClient
+MISMATCHED_CLIENT = (
+    "The grant was issued to another client. Ensure that the `client_id` matches the one used at the authorize request."
+)
+# OSPEC OAuthError400InvalidRequest_MultipleClientCreds
+MULTIPLE_CREDENTIALS = (
+    "Can't supply multiple client credentials. Use one of the following: credentials in the Authorization header, "
+    "credentials in the post body, or a `client_assertion` in the post body."
+)
+# OSPEC ResponseMode: the modes Okta accepts; the sandbox answers the first three.
+OKTA_RESPONSE_MODES = ("query", "fragment", "form_post", "okta_post_message")
+SANDBOX_RESPONSE_MODES = ("query", "fragment", "form_post")
+# Grants Okta's org AS knows: any other grant_type is unsupported_grant_type (RFC 6749 §5.2).
+KNOWN_GRANTS = ("authorization_code", "refresh_token", "client_credentials", "password", DEVICE_GRANT)
 
 
 def s256(verifier: str) -> str:
@@ -128,6 +143,22 @@ def with_params(uri: str, params: dict[str, str | None], fragment: bool) -> str:
     return f"{uri}{'&' if '?' in uri else '?'}{encoded}"
 
 
+def deliver(uri: str, params: dict[str, str | None], mode: str) -> Response:
+    """An authorization response in its response mode: a 302 (query or fragment) or a form_post page.
+
+    OSPEC /authorize ``response_mode``: query and fragment redirects carry
+    ``Referrer-Policy: no-referrer``; form_post follows OAuth 2.0 Form Post Response Mode.
+    """
+    if mode == "form_post":
+        fields = {k: v for k, v in params.items() if v is not None}
+        return HTMLResponse(
+            pages.form_post_page(uri, fields), headers={"Cache-Control": "no-store", "Pragma": "no-cache"}
+        )
+    return RedirectResponse(
+        with_params(uri, params, mode == "fragment"), status_code=302, headers={"Referrer-Policy": "no-referrer"}
+    )
+
+
 class AuthorizationServer:
     """The Org AS routes of one sandbox org."""
 
@@ -156,7 +187,7 @@ class AuthorizationServer:
             "registration_endpoint": f"{base}/oauth2/v1/clients",
             "jwks_uri": f"{base}/oauth2/v1/keys",
             "response_types_supported": ["code", "token", "id_token", "id_token token"],
-            "response_modes_supported": ["query", "fragment"],
+            "response_modes_supported": list(SANDBOX_RESPONSE_MODES),
             "grant_types_supported": [
                 "authorization_code",
                 "implicit",
@@ -217,6 +248,15 @@ class AuthorizationServer:
         }
 
     async def discovery(self, request: Request) -> Response:
+        """OIDC Discovery; OSPEC: an optional ``client_id`` that must name a client (400 invalid_client otherwise)."""
+        client_id = request.query_params.get("client_id")
+        if client_id is not None and client_id not in self.s.clients:
+            # OSPEC Error400InvalidClientId / ErrorInvalidClientId: Okta's error object, not RFC 6749's.
+            return Response(
+                error_body("invalid_client", "Invalid value for `client_id` parameter"),
+                status_code=400,
+                media_type="application/json",
+            )
         return json_response(self.metadata())
 
     async def keys(self, request: Request) -> Response:
@@ -259,21 +299,32 @@ class AuthorizationServer:
         state = params.get("state")
         response_type = " ".join(sorted(params.get("response_type", "").split()))
         implicit = response_type in ("token", "id_token", "id_token token")
-        mode = params.get("response_mode") or ("fragment" if implicit else "query")
+        default_mode = "fragment" if implicit else "query"
+        mode = params.get("response_mode") or default_mode
 
         def fail(error: str, description: str) -> Response:
-            return RedirectResponse(
-                with_params(
-                    redirect_uri, {"error": error, "error_description": description, "state": state}, mode == "fragment"
-                ),
-                status_code=302,
-            )
+            return deliver(redirect_uri, {"error": error, "error_description": description, "state": state}, mode)
 
+        if mode not in SANDBOX_RESPONSE_MODES:
+            asked, mode = mode, default_mode
+            if asked not in OKTA_RESPONSE_MODES:
+                # OSPEC OAuthError400UnsupportedResponseMode
+                return fail(
+                    "unsupported_response_mode",
+                    "The response mode isn't supported by the authorization server. "
+                    "Valid response modes: [`query`, `fragment`, `form_post`, `okta_post_message`].",
+                )
+            return fail("unsupported_response_mode", f"The sandbox org does not offer the '{asked}' response mode.")
         if duplicate:
             return fail("invalid_request", f"The '{duplicate}' parameter was sent more than once.")
-        if mode not in ("query", "fragment"):
-            mode = "fragment" if implicit else "query"
-            return fail("invalid_request", "The 'response_mode' parameter is not supported; use query or fragment.")
+        if mode == "query" and implicit:
+            # OSPEC: "If id_token or token is specified in the response_type, then query isn't allowed."
+            mode = "fragment"
+            return fail(
+                "invalid_request",
+                "The 'response_mode' of 'query' is not allowed when the 'response_type' "
+                "includes 'token' or 'id_token'.",
+            )
         if response_type not in ("code", "token", "id_token", "id_token token"):
             return fail(
                 "unsupported_response_type",
@@ -362,21 +413,17 @@ class AuthorizationServer:
                 ),
                 status_code=400,
             )
-        fragment = txn.response_mode == "fragment"
         if "cancel" in form:
             with self._lock:
                 self._txns.pop(txn_id, None)
-            return RedirectResponse(
-                with_params(
-                    txn.redirect_uri,
-                    {
-                        "error": "access_denied",
-                        "error_description": "User cancelled the sign-in request.",
-                        "state": txn.state,
-                    },
-                    fragment,
-                ),
-                status_code=302,
+            return deliver(
+                txn.redirect_uri,
+                {
+                    "error": "access_denied",
+                    "error_description": "User cancelled the sign-in request.",
+                    "state": txn.state,
+                },
+                txn.response_mode,
             )
         username = form.get("username", "").strip()
         user = self._demo_user(username)
@@ -394,7 +441,6 @@ class AuthorizationServer:
     def _complete(self, txn: AuthorizationTxn, user: DemoUser) -> Response:
         """The redirect a successful sign-in produces (RFC 6749 §4.1.2 / §4.2.2)."""
         now = self.s.clock()
-        fragment = txn.response_mode == "fragment"
         if txn.response_type == "code":
             code = secrets.token_urlsafe(32)
             with self._lock:
@@ -408,9 +454,7 @@ class AuthorizationServer:
                     now + CODE_LIFETIME,
                     int(now),
                 )
-            return RedirectResponse(
-                with_params(txn.redirect_uri, {"code": code, "state": txn.state}, fragment), status_code=302
-            )
+            return deliver(txn.redirect_uri, {"code": code, "state": txn.state}, txn.response_mode)
         params: dict[str, str | None] = {}
         access = None
         if "token" in txn.response_type.split():
@@ -429,7 +473,7 @@ class AuthorizationServer:
                 auth_time=int(now),
             )
         params["state"] = txn.state or ""
-        return RedirectResponse(with_params(txn.redirect_uri, params, fragment), status_code=302)
+        return deliver(txn.redirect_uri, params, txn.response_mode)
 
     # ---- client authentication -----------------------------------------------------
 
@@ -444,53 +488,47 @@ class AuthorizationServer:
                 # RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
                 basic_id, basic_secret = unquote(raw_id.replace("+", " ")), unquote(raw_secret.replace("+", " "))
             except (binascii.Error, UnicodeDecodeError):
-                return oauth_error(
-                    "invalid_client",
-                    "The client credentials are malformed.",
-                    401,
-                    {"WWW-Authenticate": 'Basic realm="okta_magic sandbox"'},
-                )
+                return self._client_refused("The client credentials are malformed.", basic=True)
+        basic = basic_id is not None
+
+        def refused(description: str) -> Response:
+            return self._client_refused(description, basic=basic)
+
         assertion = form.get("client_assertion")
-        client_id = basic_id or form.get("client_id")
+        if sum((basic, bool(form.get("client_secret")), bool(assertion))) > 1:
+            return oauth_error("invalid_request", MULTIPLE_CREDENTIALS)
+        if assertion and form.get("client_assertion_type") != ASSERTION_TYPE:
+            # OSPEC OAuthError400InvalidRequest_AssertionTypeInvalid
+            return oauth_error("invalid_request", "The `client_assertion_type` is invalid.")
+        client_id = basic_id if basic else form.get("client_id")
         if client_id is None and assertion:
             try:
                 client_id = str(jwt.decode(assertion, options={"verify_signature": False}).get("iss"))
             except jwt.PyJWTError:
                 client_id = None
-        app = self.s.clients.get(client_id or "")
+        if not client_id:
+            # OSPEC OAuthError401InvalidClient_NoCreds
+            return refused("No client credentials found.")
+        app = self.s.clients.get(client_id)
         if app is None:
-            return oauth_error("invalid_client", "Invalid value for 'client_id' parameter.", 401)
+            return refused("Invalid value for 'client_id' parameter.")
         method = app.token_endpoint_auth_method
         if method == "none":
             if basic_secret or form.get("client_secret") or assertion:
-                return oauth_error(
-                    "invalid_client",
-                    "Client authentication failed: this public client must not send client credentials.",
-                    401,
-                )
+                return refused("Client authentication failed: this public client must not send client credentials.")
             return app
         if method in ("client_secret_basic", "client_secret_post"):
-            secret = basic_secret if basic_id is not None else form.get("client_secret")
-            if basic_id is not None and form.get("client_secret"):
-                return oauth_error("invalid_request", "Use only one client authentication method.")
+            secret = basic_secret if basic else form.get("client_secret")
             if not secret:
-                return oauth_error(
-                    "invalid_client",
-                    "Client authentication failed. Either the client or the client credentials are invalid.",
-                    401,
-                )
+                return refused("Client authentication failed. Either the client or the client credentials are invalid.")
             if not hmac.compare_digest(secret.encode(), (app.client_secret or "").encode()):
-                return oauth_error(
-                    "invalid_client", "The client secret supplied for a confidential client is invalid.", 401
-                )
+                return refused("The client secret supplied for a confidential client is invalid.")
             return app
         # private_key_jwt: the only method for API service apps with Okta scopes.
-        if form.get("client_assertion_type") != ASSERTION_TYPE or not assertion:
-            return oauth_error(
-                "invalid_client",
+        if not assertion:
+            return refused(
                 "Client authentication failed: this client must use "
-                "private_key_jwt (client_assertion and client_assertion_type).",
-                401,
+                "private_key_jwt (client_assertion and client_assertion_type)."
             )
         reason = self.s.authority.verify_client_assertion(
             assertion,
@@ -503,6 +541,11 @@ class AuthorizationServer:
         if reason is not None:
             return oauth_error("invalid_client", reason, 401)
         return app
+
+    def _client_refused(self, description: str, *, basic: bool) -> Response:
+        """401 invalid_client; RFC 6749 §5.2: a client that used HTTP Basic gets a matching WWW-Authenticate."""
+        headers = {"WWW-Authenticate": f'Basic realm="{self.s.url}"'} if basic else None
+        return oauth_error("invalid_client", description, 401, headers)
 
     async def _client_form(self, request: Request) -> tuple[dict[str, str], DemoApp] | Response:
         """The form of a client's POST and the client it authenticates as, or the error answer."""
@@ -575,6 +618,9 @@ class AuthorizationServer:
         grant_type = form.get("grant_type", "")
         if not grant_type:
             return oauth_error("invalid_request", "The 'grant_type' parameter is required.")
+        if grant_type not in KNOWN_GRANTS:
+            # OSPEC OAuthError400UnsupportedGrantType
+            return oauth_error("unsupported_grant_type", "The grant type in the request isn't supported.")
         if grant_type not in client.grant_types or grant_type == "implicit":
             return oauth_error(
                 "unauthorized_client",
@@ -596,8 +642,11 @@ class AuthorizationServer:
         now = self.s.clock()
         with self._lock:
             record = self._codes.get(code)
-            if record is None or record.client_id != app.client_id:
+            if record is None:
                 return oauth_error("invalid_grant", INVALID_CODE)
+            if record.client_id != app.client_id:
+                # RFC 6749 §4.1.3: the code is bound to the client it was issued to.
+                return oauth_error("invalid_grant", MISMATCHED_CLIENT)
             if record.used:
                 # RFC 6749 §4.1.2: a code used twice revokes what it produced.
                 self.s.authority.revoke_origin(code)
@@ -704,7 +753,7 @@ class AuthorizationServer:
                 "expires_in": DEVICE_LIFETIME,
                 "interval": DEVICE_INTERVAL,
             },
-            headers={"Cache-Control": "no-store"},
+            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
         )
 
     def _device_grant(self, app: DemoApp, form: dict[str, str]) -> Response:
@@ -788,7 +837,7 @@ class AuthorizationServer:
         grant = self.s.authority.check_access_token(token)
         if grant is not None and grant.client_id == client.client_id:
             self.s.authority.revoke_jti(grant.jti)
-        return Response(status_code=200, headers={"Cache-Control": "no-store"})
+        return Response(status_code=200, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     async def introspect(self, request: Request) -> Response:
         caller = await self._client_form(request)

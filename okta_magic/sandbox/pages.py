@@ -1,10 +1,11 @@
 """The sandbox's person-facing HTML: the sign-in page, the device activation page, error pages.
 
-Plain server-rendered HTML (no scripts), every value escaped. The sign-in form's
-ids and names are a documented interface (tests and browser automation rely on
-them): ``form#okta-sign-in`` posting to ``/oauth2/v1/authorize/login`` with a hidden
-``txn``, inputs ``username`` and ``password``, ``button#okta-signin-submit`` and a
-``cancel`` button.
+Plain server-rendered HTML, every value escaped; the only script is the
+``form_post`` auto-submit. The sign-in form's ids and names are a documented
+interface (tests and browser automation rely on them): ``form#okta-sign-in``
+posting to ``/oauth2/v1/authorize/login`` with a hidden ``txn``, inputs
+``username`` and ``password``, ``button#okta-signin-submit`` and a ``cancel``
+button.
 """
 
 from __future__ import annotations
@@ -124,3 +125,20 @@ def activate_page(
 
 def message_page(title: str, message: str) -> str:
     return _page(title, f"<h1>{escape(title)}</h1><p>{escape(message)}</p>")
+
+
+def form_post_page(action: str, params: dict[str, str]) -> str:
+    """OAuth 2.0 Form Post Response Mode: a form that carries the response to the redirect URI.
+
+    The page's script submits it at once, as the specification's example does;
+    without scripts a person presses Continue.
+    """
+    fields = "".join(
+        f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">' for name, value in params.items()
+    )
+    return _page(
+        "Submit this form",
+        f'<form method="post" action="{escape(action)}">{fields}'
+        '<noscript><p>Press Continue to go back to the app.</p><button type="submit">Continue</button></noscript>'
+        "</form><script>document.forms[0].submit()</script>",
+    )
