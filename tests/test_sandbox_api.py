@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 
 import httpx
+import orjson
 import pytest
 
 from okta_magic.sandbox import Sandbox
@@ -475,3 +476,38 @@ def test_system_log_filter_and_shape(sb: Sandbox, admin: httpx.Client) -> None:
     }
     assert okta_error(admin.get("/api/v1/logs", params={"after": "garbage"}))[:2] == (400, "E0000029")
     assert len(admin.get("/api/v1/logs", params={"limit": 5000}).json()) <= 1000
+
+
+def test_system_log_keyword_search(sb: Sandbox, admin: httpx.Client) -> None:
+    recent = admin.get("/api/v1/logs", params={"limit": 1000}).json()
+    sample = next(e for e in recent if e["actor"]["type"] == "User")
+    login, event_type = sample["actor"]["alternateId"], sample["eventType"]
+    # Keywords are case-insensitive and must all match a word of the event exactly.
+    found = admin.get("/api/v1/logs", params={"q": login.upper(), "limit": 1000}).json()
+    assert found and all(login in orjson.dumps(e).decode() for e in found)
+    assert len(found) < len(recent)
+    both = admin.get("/api/v1/logs", params={"q": f"{login} {event_type}", "limit": 1000}).json()
+    assert sample["uuid"] in {e["uuid"] for e in both} and {e["eventType"] for e in both} == {event_type}
+    assert admin.get("/api/v1/logs", params={"q": login[:-3]}).json() == []
+    # A hyphenated value is matched by each of its parts too (the query guide's note).
+    part = sample["uuid"].split("-")[1]
+    assert sample["uuid"] in [e["uuid"] for e in admin.get("/api/v1/logs", params={"q": part}).json()]
+    # q and filter together.
+    narrowed = admin.get(
+        "/api/v1/logs", params={"q": login, "filter": f'eventType eq "{event_type}"', "limit": 1000}
+    ).json()
+    assert [e["uuid"] for e in narrowed] == [e["uuid"] for e in both]
+    # Limits: 40 characters per keyword, 10 keywords.
+    assert okta_error(admin.get("/api/v1/logs", params={"q": "x" * 41}))[:2] == (400, "E0000001")
+    assert okta_error(admin.get("/api/v1/logs", params={"q": " ".join("abcdefghijk")}))[:2] == (400, "E0000001")
+
+
+def test_system_log_errors_as_the_query_guide_shows(admin: httpx.Client) -> None:
+    old = admin.get("/api/v1/logs", params={"since": "2001-01-01T00:00:00.000Z"})
+    assert okta_error(old)[:2] == (400, "E0000053") and "180 days" in old.json()["errorSummary"]
+    bad = admin.get("/api/v1/logs", params={"filter": 'eventType eqq "user.session.start"'})
+    assert okta_error(bad)[:2] == (400, "E0000053") and bad.json()["errorSummary"].startswith("Invalid filter")
+    published = admin.get("/api/v1/logs", params={"filter": 'published gt "2020-01-01T00:00:00.000Z"'})
+    assert okta_error(published)[:2] == (400, "E0000053")
+    url = admin.get("/api/v1/logs", params={"filter": 'debugContext.debugData.url co "/oauth/"'})
+    assert okta_error(url)[:2] == (400, "E0000031")

@@ -42,6 +42,11 @@ MEMBERS_MAX_LIMIT = 1000
 APPS_MAX_LIMIT = 200
 LOGS_MAX_LIMIT = 1000
 LOG_DEFAULT_WINDOW = 7 * 86400  # System Log: since defaults to 7 days before until
+LOG_MAX_SINCE = 180 * 86400  # System Log query guide: since more than 180 days back is E0000053
+LOG_Q_MAX_ITEM = 40  # System Log: q keywords are at most 40 characters ...
+LOG_Q_MAX_ITEMS = 10  # ... and at most 10 of them
+# System Log query guide: co on these two attributes is an unsupported combination (E0000031).
+LOG_NO_CONTAINS = frozenset({"debugContext.debugData.url", "debugContext.debugData.requestUri"})
 LIFECYCLE_ALLOWED = {
     # operation: statuses it applies to (Okta answers E0000038 otherwise)
     "activate": ("STAGED", "DEPROVISIONED"),
@@ -768,14 +773,11 @@ class ManagementApi:
         upper = until if until is not None else iso(now + 1)
         if since is None:
             since = iso((_parse_iso(upper) if until else now) - LOG_DEFAULT_WINDOW)
-        if since < iso(now - 180 * 86400):
-            raise ApiProblem(400, "E0000053", "Invalid date. 'since' must be later than 180 days ago.")
-        predicate = None
-        if p.get("filter"):
-            try:
-                predicate = compile_expression(p["filter"], allow_log_filter)
-            except SearchError as exc:
-                raise bad_search(str(exc)) from None
+        if since < iso(now - LOG_MAX_SINCE):
+            raise ApiProblem(
+                400, "E0000053", "Invalid parameter: The since parameter is over 180 days prior to the current day."
+            )
+        predicate = _log_predicate(p.get("filter"), p.get("q"))
         polling = until is None and order == "ASCENDING"
         with d.lock:
             key = None
@@ -826,6 +828,80 @@ class ManagementApi:
             raise ApiProblem(
                 400, "E0000001", f"Api validation failed: {name}", (f"{name}: must be an ISO 8601 timestamp",)
             ) from None
+
+
+def _log_predicate(expression: str | None, q: str | None) -> Callable[[dict[str, Any]], bool] | None:
+    """The System Log ``filter`` and ``q`` together (both must hold), or None when neither is given."""
+    by_filter = _log_filter(expression) if expression else None
+    keywords = _log_keywords(q) if q and q.strip() else None
+    if keywords is None:
+        return by_filter
+
+    def matches(event: dict[str, Any]) -> bool:
+        return (by_filter is None or by_filter(event)) and _mentions(event, keywords)
+
+    return matches
+
+
+def _log_filter(expression: str) -> Callable[[dict[str, Any]], bool]:
+    """A System Log ``filter``; query guide: E0000053 for an invalid filter, E0000031 for co on a URL attribute."""
+    for attr in LOG_NO_CONTAINS:
+        if re.search(rf"(?:^|[\s(]){re.escape(attr)}\s+co\s", expression, re.IGNORECASE):
+            raise ApiProblem(
+                400,
+                "E0000031",
+                "The supplied combination of operator and field is not currently supported. "
+                f"Operator: co, Field: {attr}",
+            )
+    try:
+        return compile_expression(expression, allow_log_filter)
+    except SearchError as exc:
+        raise ApiProblem(400, "E0000053", f"Invalid filter '{expression}': {exc}") from None
+
+
+def _log_keywords(q: str) -> list[str]:
+    """The keywords of a System Log ``q``: case-insensitive, at most 10, each at most 40 characters."""
+    keywords = q.lower().split()
+    if any(len(k) > LOG_Q_MAX_ITEM for k in keywords):
+        raise ApiProblem(
+            400,
+            "E0000001",
+            "Api validation failed: 'q': Freeform search cannot contain items longer than 40 characters. "
+            "Please shorten the items in your search or use an advanced filter to query by specific fields.",
+            ("q: Freeform search cannot contain items longer than 40 characters.",),
+        )
+    if len(keywords) > LOG_Q_MAX_ITEMS:
+        raise ApiProblem(
+            400,
+            "E0000001",
+            "Api validation failed: 'q': Freeform search cannot contain more than 10 items.",
+            ("q: Freeform search cannot contain more than 10 items.",),
+        )
+    return keywords
+
+
+def _words(value: Any, into: set[str]) -> set[str]:
+    """Every word of every text value in an event, plus the parts of hyphenated words (System Log ``q``)."""
+    if isinstance(value, str):
+        lowered = value.lower()
+        into.add(lowered)
+        for word in lowered.split():
+            into.add(word)
+            if "-" in word:
+                into.update(part for part in word.split("-") if part)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _words(item, into)
+    elif isinstance(value, list):
+        for item in value:
+            _words(item, into)
+    return into
+
+
+def _mentions(event: dict[str, Any], keywords: list[str]) -> bool:
+    """System Log ``q``: every keyword must match a word of the event's attribute values exactly."""
+    words = _words(event, set())
+    return all(k in words for k in keywords)
 
 
 def _parse_iso(value: str) -> float:

@@ -261,4 +261,6 @@ def allow_group_filter(attr: str, op: str) -> bool:
 
 def allow_log_filter(attr: str, op: str) -> bool:
     """System Log ``filter``: any attribute but ``published`` (Okta refuses it), eq/sw/co/pr and ranges."""
-    return attr != "published"
+    if attr == "published":
+        raise SearchError("Filter expressions can't use 'published'; use the since and until parameters.")
+    return True
