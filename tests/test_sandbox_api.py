@@ -511,3 +511,15 @@ def test_system_log_errors_as_the_query_guide_shows(admin: httpx.Client) -> None
     assert okta_error(published)[:2] == (400, "E0000053")
     url = admin.get("/api/v1/logs", params={"filter": 'debugContext.debugData.url co "/oauth/"'})
     assert okta_error(url)[:2] == (400, "E0000031")
+
+
+def test_reset_factors_is_linked_and_keeps_the_status(sb: Sandbox, admin: httpx.Client) -> None:
+    uid = next(u["id"] for u in admin.get("/api/v1/users", params={"search": 'status eq "ACTIVE"'}).json())
+    link = admin.get(f"/api/v1/users/{uid}").json()["_links"]["resetFactors"]
+    assert link == {"href": f"{sb.url}/api/v1/users/{uid}/lifecycle/reset_factors", "method": "POST"}
+    done = admin.post(link["href"])
+    assert done.status_code == 200 and done.content == b""
+    assert admin.get(f"/api/v1/users/{uid}").json()["status"] == "ACTIVE"
+    gone = next(u for u in admin.get("/api/v1/users", params={"search": 'status eq "DEPROVISIONED"'}).json())
+    assert "resetFactors" not in admin.get(f"/api/v1/users/{gone['id']}").json()["_links"]
+    assert okta_error(admin.post(f"/api/v1/users/{gone['id']}/lifecycle/reset_factors"))[:2] == (403, "E0000038")

@@ -176,3 +176,78 @@ def test_not_found_error_matches_the_recording(api: httpx.Client) -> None:
     ours = api.get("/api/v1/users/00usfgmn9xhwtA6f74x6").json()
     assert set(ours) == set(theirs) and ours["errorCode"] == theirs["errorCode"]
     assert ours["errorSummary"] == theirs["errorSummary"]
+
+
+def recorded_call(name: str, method: str, path_prefix: str) -> tuple[int, Any, dict[str, Any]]:
+    """Status, body (None when empty) and headers of the first recorded call of that method and path."""
+    for item in interactions(name):
+        request, response = item["request"], item["response"]
+        if request["method"] == method and httpx.URL(request["uri"]).path.startswith(path_prefix):
+            text = (response["body"] or {}).get("string") or ""
+            return response["status"]["code"], json.loads(text) if text else None, response["headers"]
+    raise AssertionError(f"no recorded {method} {path_prefix} in {name}")
+
+
+REACTIVATE = "test_users_it/TestUsersResource.test_reactivate_user.yaml"
+
+
+def test_created_user_and_its_lifecycle_answers_match_the_recording(api: httpx.Client) -> None:
+    """POST /api/v1/users?activate=false, reactivate refused, deactivate, delete: as recorded in 2025."""
+    for item in interactions(REACTIVATE):
+        if item["request"]["method"] == "POST" and httpx.URL(item["request"]["uri"]).path == "/api/v1/users":
+            sent = json.loads(item["request"]["body"])
+            break
+    status, theirs, _ = recorded_call(REACTIVATE, "POST", "/api/v1/users")
+    created = api.post("/api/v1/users", params={"activate": "false"}, json=sent)
+    assert created.status_code == status == 200
+    ours = created.json()
+    # The same keys at every level, profile included (Okta adds mobilePhone and secondEmail as null).
+    assert_same_shape(ours, theirs, "created user")
+    assert ours["status"] == theirs["status"] == "STAGED"
+    uid = ours["id"]
+    status, theirs, _ = recorded_call(REACTIVATE, "POST", f"/api/v1/users/{theirs['id']}/lifecycle/reactivate")
+    refused = api.post(f"/api/v1/users/{uid}/lifecycle/reactivate", params={"sendEmail": "false"})
+    assert refused.status_code == status == 403
+    mine = refused.json()
+    assert set(mine) == set(theirs)
+    assert {k: mine[k] for k in ("errorCode", "errorSummary", "errorLink", "errorCauses")} == {
+        k: theirs[k] for k in ("errorCode", "errorSummary", "errorLink", "errorCauses")
+    }
+    status, theirs, _ = recorded_call(REACTIVATE, "POST", "/api/v1/users/00uqrku6swqIv4Y1T5d7/lifecycle/deactivate")
+    deactivated = api.post(f"/api/v1/users/{uid}/lifecycle/deactivate")
+    assert (deactivated.status_code, deactivated.json()) == (status, theirs) == (200, {})
+    status, _, _ = recorded_call(REACTIVATE, "DELETE", "/api/v1/users/")
+    assert api.delete(f"/api/v1/users/{uid}").status_code == status == 204
+
+
+def test_created_group_matches_the_recording(api: httpx.Client) -> None:
+    status, theirs, _ = recorded_call(GROUPS, "POST", "/api/v1/groups")
+    ours = api.post("/api/v1/groups", json={"profile": theirs["profile"]})  # the request body was not recorded
+    assert ours.status_code == status == 200
+    assert_same_shape(ours.json(), theirs, "created group")
+    status, _, _ = recorded_call(GROUPS, "DELETE", "/api/v1/groups/")
+    assert api.delete(f"/api/v1/groups/{ours.json()['id']}").status_code == status == 204
+
+
+def test_rate_limited_answer_matches_the_recorded_429() -> None:
+    pools = "test_agent_pools_it/TestAgentPoolsResource.test_list_agent_pools_with_multiple_pool_types.yaml"
+    theirs = next(i["response"] for i in interactions(pools) if i["response"]["status"]["code"] == 429)
+    body = json.loads(theirs["body"]["string"])
+    with Sandbox(port=0, users=20, seed=1, rate_limits={"/api/v1/users": 1}) as sandbox:
+        token = sandbox.create_api_token("admin")
+        with httpx.Client(base_url=sandbox.url, headers={"Authorization": f"SSWS {token}"}) as client:
+            assert client.get("/api/v1/users").status_code == 200
+            ours = client.get("/api/v1/users")
+    assert ours.status_code == 429
+    mine = ours.json()
+    assert set(mine) == set(body)
+    assert (mine["errorCode"], mine["errorSummary"], mine["errorCauses"]) == (
+        body["errorCode"],
+        body["errorSummary"],
+        body["errorCauses"],
+    )
+    wanted = {"x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset", "x-okta-request-id", "date"}
+    assert wanted <= header_names(theirs["headers"]) and wanted <= set(ours.headers.keys())
+    # Okta sends no Retry-After on a 429; the reset header is the wait.
+    assert "retry-after" not in header_names(theirs["headers"]) and "retry-after" not in ours.headers
+    assert ours.headers["x-rate-limit-remaining"] == "0"

@@ -57,7 +57,10 @@ LIFECYCLE_ALLOWED = {
     "unlock": ("LOCKED_OUT",),
     "reset_password": ("ACTIVE", "RECOVERY", "PASSWORD_EXPIRED", "LOCKED_OUT"),
     "expire_password": ("ACTIVE", "RECOVERY", "LOCKED_OUT"),
+    "reset_factors": ("STAGED", "PROVISIONED", "ACTIVE", "RECOVERY", "PASSWORD_EXPIRED", "LOCKED_OUT", "SUSPENDED"),
 }
+# Base profile attributes Okta returns as null when a new user is created without them (recorded createUser).
+CREATED_PROFILE_DEFAULTS = ("mobilePhone", "secondEmail")
 USER_REQUIRED = ("firstName", "lastName", "email", "login")
 
 
@@ -455,7 +458,7 @@ class ManagementApi:
                 None,
                 now,
                 now if has_password else None,
-                dict(profile),
+                {**dict.fromkeys(CREATED_PROFILE_DEFAULTS), **profile},
             )
             group_ids = body.get("groupIds") or []
             if not isinstance(group_ids, list) or any(g not in self.d.groups for g in group_ids):
@@ -539,6 +542,7 @@ class ManagementApi:
                 self.d.set_status(uid, "PASSWORD_EXPIRED")
                 return self._json(self.d.user_detail(uid))
         names = {
+            "reset_factors": "user.mfa.factor.reset_all",
             "reset_password": "user.account.reset_password",
             "unlock": "user.account.unlock",
             "expire_password": "user.account.expire_password",
@@ -549,6 +553,8 @@ class ManagementApi:
             f"{op.replace('_', ' ').capitalize()} Okta user",
             [self._user_target(uid)],
         )
+        if op == "reset_factors":
+            return Response(status_code=200)  # SPEC resetFactors: 200 with no content
         return self._json(body)
 
     def user_groups(self, call: Call) -> Response:

@@ -121,7 +121,13 @@ class Directory:
             "RECOVERY": ("resetPassword", "deactivate"),
             "DEPROVISIONED": ("activate",),
         }[status]
-        paths = {"resetPassword": "reset_password", "expirePassword": "expire_password"}
+        if status != "DEPROVISIONED":
+            ops += ("resetFactors",)  # recorded createUser (STAGED) and SPEC examples carry it
+        paths = {
+            "resetPassword": "reset_password",
+            "expirePassword": "expire_password",
+            "resetFactors": "reset_factors",
+        }
         for op in ops:
             links[op] = {"href": f"{base}/lifecycle/{paths.get(op, op)}", "method": "POST"}
         links["schema"] = {"href": f"{self.base_url}/api/v1/meta/schemas/user/osc{data.USER_TYPE_ID[3:]}"}

@@ -33,7 +33,7 @@ DEFAULT_RATE_LIMITS: dict[str, int] = {
 FULL_ADMIN = frozenset({"SUPER_ADMIN", "ORG_ADMIN"})
 READ_ADMIN = frozenset({"READ_ONLY_ADMIN", "REPORT_ADMIN"})
 HELP_DESK = frozenset({"HELP_DESK_ADMIN", "USER_ADMIN", "GROUP_MEMBERSHIP_ADMIN"})
-HELP_DESK_LIFECYCLE = frozenset({"unlock", "reset_password", "unsuspend"})
+HELP_DESK_LIFECYCLE = frozenset({"unlock", "reset_password", "unsuspend", "reset_factors"})
 
 
 def needed_scopes(method: str, path: str) -> tuple[str, ...]:
