@@ -19,11 +19,12 @@ What it owns:
   the parsing hides behind the network.
 * **Rate limits and retries** (:mod:`okta_magic.ratelimit`). A 429 waits until
   ``X-Rate-Limit-Reset`` measured on the answer's ``Date`` header, plus 1 s and
-  jitter, at most ``max_retries`` times, for any method (Okta did not process a
-  request it answered with 429). Requests slow down when 10 % or less of the
+  jitter (longer if a ``Retry-After`` header asks for it, RFC 9110 §10.2.3), at
+  most ``max_retries`` times, for any method (Okta did not process a request it
+  answered with 429). Requests slow down when 10 % or less of the
   window remains. GET/HEAD/PUT/DELETE/OPTIONS (idempotent, RFC 9110 §9.2.2) are
-  retried with exponential backoff on connection errors and 500/502/503/504;
-  POST and PATCH never retry on their own. All waiting goes through the
+  retried with exponential backoff (or after ``Retry-After``) on connection
+  errors and 500/502/503/504; POST and PATCH never retry on their own. All waiting goes through the
   injected ``sleep``.
 * **Errors.** Every failure is a typed error from :mod:`okta_magic.errors` with
   one line saying what to do (:func:`api_error`, :func:`network_error`).
@@ -37,6 +38,8 @@ from __future__ import annotations
 import logging
 import random
 import re
+import socket
+import ssl
 import sys
 import threading
 import time
@@ -52,6 +55,7 @@ from . import __version__
 from .errors import (
     ApiErrorDetails,
     InsufficientScope,
+    InvalidResponse,
     NetworkError,
     OktaApiError,
     PermissionDenied,
@@ -60,7 +64,7 @@ from .errors import (
 )
 from .paging import is_log_polling, next_url, origin_of, resolve
 from .query import ApiRequest
-from .ratelimit import Pacer, RateLimit, backoff, retry_wait
+from .ratelimit import MAX_WAIT, Pacer, RateLimit, backoff, retry_wait
 
 __all__ = ["OktaClient", "Page", "Result", "Progress", "api_error", "network_error", "parse_www_authenticate"]
 
@@ -136,32 +140,108 @@ class Result:
 
 # -- errors ----------------------------------------------------------------------------------
 
-_AUTH_PARAM = re.compile(r'([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*)')
+# RFC 9110 §11.6.1: challenge = auth-scheme [ 1*SP ( token68 / #auth-param ) ];
+# auth-param = token BWS "=" BWS ( token / quoted-string ); several challenges are comma-separated.
+_TCHAR = r"[!#$%&'*+.^_`|~0-9A-Za-z-]"
+_SCHEME = re.compile(rf"[\s,]*({_TCHAR}+)")
+_AUTH_PARAM = re.compile(rf'[\s,]*({_TCHAR}+)[ \t]*=[ \t]*("(?:[^"\\]|\\.)*"|{_TCHAR}+)[ \t]*(?=,|$)')
+_TOKEN68 = re.compile(r"[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*(?=,|$)")
+_QUOTED_PAIR = re.compile(r"\\(.)")
+
+
+def parse_challenges(value: str | None) -> list[tuple[str, dict[str, str]]]:
+    """Every challenge of ``WWW-Authenticate`` lines (joined or not): (scheme, params with lower-case names).
+
+    Quoted strings may hold commas, ``=`` and escaped quotes (RFC 9110 §5.6.4); a token68
+    is kept under ``"token68"``.
+    """
+    challenges: list[tuple[str, dict[str, str]]] = []
+    if not value:
+        return challenges
+    pos, end = 0, len(value)
+    while pos < end:
+        scheme = _SCHEME.match(value, pos)
+        if scheme is None:
+            pos += 1  # not a token: skip it
+            continue
+        if _AUTH_PARAM.match(value, scheme.start()):  # params with no scheme before them
+            name, pos = "", scheme.start()
+        else:
+            name, pos = scheme.group(1), scheme.end()
+        params: dict[str, str] = {}
+        token68 = _TOKEN68.match(value, pos)
+        if token68 is not None:
+            params["token68"], pos = token68.group(1), token68.end()
+        while (param := _AUTH_PARAM.match(value, pos)) is not None:
+            raw = param.group(2)
+            if raw.startswith('"'):
+                raw = _QUOTED_PAIR.sub(r"\1", raw[1:-1])
+            params.setdefault(param.group(1).lower(), raw)
+            pos = param.end()
+        challenges.append((name, params))
+    return challenges
 
 
 def parse_www_authenticate(value: str | None) -> dict[str, str]:
-    """The auth-params of a ``WWW-Authenticate`` challenge (RFC 7235 §2.1; quoted strings unescaped).
+    """The auth-params of the challenge that matters in ``WWW-Authenticate`` (RFC 9110 §11.6.1, RFC 6750 §3).
 
+    That is the first challenge carrying an ``error``, else the first Bearer one, else the first.
     The scheme is returned under the key ``""``.
     """
-    if not value:
+    challenges = parse_challenges(value)
+    if not challenges:
         return {}
-    scheme, _, rest = value.strip().partition(" ")
-    if "=" in scheme:  # no scheme, params only
-        scheme, rest = "", value
-    params = {"": scheme}
-    for name, raw in _AUTH_PARAM.findall(rest):
-        if raw.startswith('"'):
-            raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
-        params[name.lower()] = raw
-    return params
+    chosen = next((c for c in challenges if "error" in c[1]), None) or next(
+        (c for c in challenges if c[0].lower() == "bearer"), challenges[0])
+    return {"": chosen[0], **chosen[1]}
+
+
+_UTF8 = frozenset({"utf-8", "utf8"})
+_BOM = b"\xef\xbb\xbf"
+
+
+def _loads(response: httpx.Response, content: bytes, content_type: str) -> Any:
+    """Parse JSON bytes; raises orjson.JSONDecodeError.
+
+    RFC 8259 §8.1 asks for UTF-8, but a server or proxy may declare another charset
+    (decoded as declared) or prefix a byte order mark (ignored, as §8.1 allows).
+    """
+    if "charset" in content_type:
+        charset = (response.charset_encoding or "utf-8").lower()
+        if charset not in _UTF8:
+            try:
+                return orjson.loads(content.decode(charset))
+            except (LookupError, UnicodeDecodeError):
+                pass  # an unknown or wrong charset: try the bytes as UTF-8
+    if content[:3] == _BOM:
+        content = content[3:]
+    return orjson.loads(content)
 
 
 def _body(response: httpx.Response) -> Any:
     try:
-        return orjson.loads(response.content) if response.content else None
+        return _loads(response, response.content, response.headers.get("content-type", "")) \
+            if response.content else None
     except orjson.JSONDecodeError:
         return None
+
+
+def _one_line(text: Any, limit: int = 300) -> str:
+    """Text squeezed onto one line (Okta's summaries and causes may hold line breaks), cut at ``limit``."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+
+
+def _not_okta(response: httpx.Response) -> str:
+    """For an error answer without Okta's JSON body: what came instead, and who probably sent it."""
+    content_type = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+    title = _TITLE.search(response.content[:4096])
+    named = f" titled {_one_line(title.group(1).decode('utf-8', 'replace'), 80)!r}" if title else ""
+    return (f"the answer was {content_type}{named}, not Okta's JSON error: a proxy, firewall or load balancer "
+            f"between you and {response.request.url.host} may have answered")
 
 
 def _where(response: httpx.Response) -> str:
@@ -186,11 +266,19 @@ def api_error(response: httpx.Response, *, held_scopes: Sequence[str] = (), retr
     causes: list[str] = []
     if isinstance(body, dict) and ("errorCode" in body or "errorSummary" in body):
         code, summary, error_id = body.get("errorCode"), body.get("errorSummary"), body.get("errorId")
-        causes = [str(c.get("errorSummary")) for c in body.get("errorCauses") or () if isinstance(c, dict)]
+        raw_causes = body.get("errorCauses")
+        causes = [_one_line(c.get("errorSummary") if isinstance(c, dict) else c)
+                  for c in (raw_causes if isinstance(raw_causes, list) else ())
+                  if (c.get("errorSummary") if isinstance(c, dict) else c)]
     elif isinstance(body, dict) and "error" in body:  # OAuth endpoints: RFC 6749 §5.2
         code, summary = str(body["error"]), body.get("error_description")
     elif challenge.get("error"):
         code, summary = challenge["error"], challenge.get("error_description")
+    code = _one_line(code, 80) if code is not None else None
+    summary = _one_line(summary) if summary else None
+    error_id = _one_line(error_id, 80) if error_id else None
+    # An answer with a body that is not JSON (an HTML page) did not come from Okta's API.
+    foreign = body is None and bool(response.content.strip()) and code is None
     request = response.request
     details = ApiErrorDetails(
         status=status, method=request.method, url=str(request.url), error_code=code, summary=summary,
@@ -202,11 +290,14 @@ def api_error(response: httpx.Response, *, held_scopes: Sequence[str] = (), retr
     if summary:
         said += f" ({summary}"
         said += f": {'; '.join(causes)})" if causes else ")"
+    elif causes:
+        said += f" ({'; '.join(causes)})"
     tail = f" [errorId {error_id}]" if error_id else ""
     held = list(held_scopes)
 
-    if status == 403 and (challenge.get("error") == "insufficient_scope" or code is None):
-        needed = [challenge["scope"]] if challenge.get("scope") else list(
+    if status == 403 and (challenge.get("error") == "insufficient_scope" or (code is None and not foreign)):
+        # RFC 6750 §3: scope is a space-delimited list of the scopes the token needs.
+        needed = challenge["scope"].split() if challenge.get("scope") else list(
             catalogue().scopes_for(request.method, request.url.path))
         lacking = missing_scopes(held, needed) if held else needed
         if challenge.get("error") == "insufficient_scope" or (needed and lacking):
@@ -223,10 +314,17 @@ def api_error(response: httpx.Response, *, held_scopes: Sequence[str] = (), retr
             f"(Okta's silent downscoping): sign in as an admin whose role allows it.{tail}", details)
     if status == 429:
         rate = RateLimit.from_headers(response.headers)
+        if rate.concurrency:
+            return RateLimited(
+                f"{where} still hits Okta's concurrent-request limit after {retries} retries ({said}): too many "
+                f"requests are in flight for this org at once, from every client and integration; wait, "
+                f"then run it again with fewer parallel requests.{tail}", details)
         limit = f"; limit {rate.limit} per window" if rate.limit else ""
         return RateLimited(
             f"{where} still hits Okta's rate limit after {retries} retries ({said}{limit}): wait a minute, "
             f"then run it again or pull fewer pages (max_pages).{tail}", details)
+    if foreign:
+        said += f"; {_not_okta(response)}"
     if status == 401 and code == "E0000015":
         return OktaApiError(
             f"{where} was refused: {said}. The feature is not enabled in this org: "
@@ -241,23 +339,71 @@ def api_error(response: httpx.Response, *, held_scopes: Sequence[str] = (), retr
             f"sign in again with %okta_login.{tail}", details)
     hint = {
         400: "Fix the request (path, query or body) and run it again.",
-        403: "" if code else "Your account may not do this in this org.",
+        403: "" if code or foreign else "Your account may not do this in this org.",
         404: "Check the id and the path (GET /api/v1/users/{id}, /api/v1/groups ...).",
         405: f"This endpoint does not accept {request.method}: check the method.",
         409: "The object changed or already exists: fetch it again and retry.",
-    }.get(status, "Okta could not process it; try again later." if status >= 500 else "")
+    }.get(status, ("Try again later." if foreign else "Okta could not process it; try again later.")
+          if status >= 500 else "")
     return OktaApiError(f"{where} failed: {said}. {hint}".rstrip() + tail, details)
 
 
-def network_error(exc: httpx.TransportError, url: httpx.URL) -> NetworkError:
-    """A NetworkError naming the host and what to check (never a traceback, never a header)."""
+_DNS_WORDS = ("name or service not known", "nodename nor servname", "getaddrinfo failed", "name resolution",
+              "no address associated", "name does not resolve")
+_REFUSED_WORDS = ("connection refused", "actively refused")
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and the ones it was raised from (httpx wraps httpcore, which wraps the OS error)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 8:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def network_error(exc: httpx.TransportError, url: httpx.URL, *, timeout: float | None = None) -> NetworkError:
+    """A NetworkError naming the host and what to check (never a traceback, never a header).
+
+    Tells apart a name that does not resolve, a refused connection, a TLS failure, a proxy
+    failure, a dropped connection and the timeouts, since each has a different fix.
+    """
     host = url.host
-    if isinstance(exc, httpx.TimeoutException):
-        what = f"{host} did not answer in time ({type(exc).__name__})"
+    port = url.port
+    where = f"{host}:{port}" if port else host
+    chain = _causes(exc)
+    text = " ".join(str(e) for e in chain).lower()
+    reason = _one_line(str(exc) or type(exc).__name__, 120)
+    within = f" within {timeout:g} s" if timeout else " in time"
+    if isinstance(exc, httpx.ConnectTimeout):
+        message = (f"{host} did not accept a connection{within} (ConnectTimeout): check your network or VPN "
+                   "and any proxy settings, then try again.")
+    elif isinstance(exc, httpx.TimeoutException):
+        message = (f"{host} did not answer{within} ({type(exc).__name__}): try again, ask for smaller pages "
+                   "(limit=...), or allow more time (--timeout).")
+    elif isinstance(exc, httpx.ProxyError):
+        message = (f"The proxy could not take the request to {host} ({reason}): check HTTPS_PROXY / NO_PROXY "
+                   "and the proxy itself.")
+    elif any(isinstance(e, socket.gaierror) for e in chain) or any(w in text for w in _DNS_WORDS):
+        message = (f"Could not reach {host}: the name does not resolve (DNS). Check the org URL for a typo "
+                   "(https://your-org.okta.com), your network or VPN, and any proxy settings.")
+    elif any(isinstance(e, ConnectionRefusedError) for e in chain) or any(w in text for w in _REFUSED_WORDS):
+        message = (f"Could not reach {where}: the connection was refused. Check the org URL (and its port) "
+                   "and any proxy settings.")
+    elif any(isinstance(e, ssl.SSLCertVerificationError) for e in chain) or "certificate verify failed" in text:
+        message = (f"Could not reach {host} securely: its TLS certificate was not accepted ({reason}). If a proxy "
+                   "inspects TLS, point SSL_CERT_FILE at its CA certificate; otherwise check the org URL.")
+    elif any(isinstance(e, ssl.SSLError) for e in chain) or "[ssl" in text:
+        message = (f"Could not reach {host}: the TLS handshake failed ({reason}). Check that the org URL is the "
+                   "https:// address of the org, and any proxy settings.")
+    elif isinstance(exc, httpx.RemoteProtocolError):
+        message = (f"{host} closed the connection without a complete answer ({reason}): try again; if it keeps "
+                   "happening, check any proxy settings.")
     else:
-        what = f"Could not reach {host} ({type(exc).__name__})"
-    return NetworkError(
-        f"{what}: check the org URL, your network or VPN, and any proxy settings, then try again.", host=host)
+        message = (f"Could not reach {host} ({type(exc).__name__}): check the org URL, your network or VPN, "
+                   "and any proxy settings, then try again.")
+    return NetworkError(message, host=host)
 
 
 # -- auth ------------------------------------------------------------------------------------
@@ -422,7 +568,7 @@ class OktaClient:
                     retried_other += 1
                     self._wait(wait, f"{type(exc).__name__}; retrying", notify, stop)
                     continue
-                raise network_error(exc, url) from None
+                raise network_error(exc, url, timeout=_seconds(timeout, self._http.timeout)) from None
             rate = RateLimit.from_headers(response.headers)
             self._pacer.record(bucket, rate)
             status = response.status_code
@@ -433,6 +579,8 @@ class OktaClient:
                 continue
             if status in RETRY_STATUSES and method in IDEMPOTENT and retried_other < self.max_retries:
                 wait = backoff(retried_other, self._random())
+                if rate.retry_after is not None:  # RFC 9110 §10.2.3: a 503 may say how long to stay away
+                    wait = min(MAX_WAIT, max(wait, rate.retry_after))
                 retried_other += 1
                 self._wait(wait, f"server error {status}; retrying", notify, stop)
                 continue
@@ -505,7 +653,8 @@ class OktaClient:
 
             def parse(response: httpx.Response) -> Any:
                 content = response.content
-                if content[:1] == b"[" and "json" in response.headers.get("content-type", "json"):
+                content_type = response.headers.get("content-type", "json")
+                if content[:1] == b"[" and "json" in content_type and _utf8(response, content_type):
                     table = arrays.read(content)
                     if table is not None:
                         return table
@@ -566,6 +715,11 @@ class OktaClient:
         )
         result.note = _note(result)
         return result
+
+
+def _seconds(timeout: float | None, default: httpx.Timeout) -> float | None:
+    """The per-request timeout in seconds, for a message."""
+    return timeout if timeout is not None else default.read
 
 
 def _plain(response: httpx.Response) -> Any:
@@ -690,6 +844,13 @@ class _Pull:
                 assert following is not None
                 future = self._submit(following)
             data = self._parse(response)
+            if self.is_list and not _is_rows(data):
+                # Keeping the pages so far would hand back a list that silently lacks the rest.
+                raise InvalidResponse(
+                    f"Page {self.pages + 1} of {self.method} {self.url.path} is not a JSON array like the pages "
+                    f"before it (status {response.status_code}, "
+                    f"{response.headers.get('content-type') or 'no content type'}): the pull stopped; run it again.",
+                    status=response.status_code, url=str(response.url))
             if _is_rows(data):
                 self.is_list = True
                 if self.max_rows is not None and self.rows + len(data) >= self.max_rows:
@@ -764,15 +925,32 @@ def _is_rows(data: Any) -> bool:
     return arrow is not None and isinstance(data, arrow.Table)
 
 
+def _utf8(response: httpx.Response, content_type: str) -> bool:
+    """True unless the answer declares a charset other than UTF-8 (cheap for Okta's usual headers)."""
+    return "charset" not in content_type or (response.charset_encoding or "utf-8").lower() in _UTF8
+
+
 def _parse(response: httpx.Response) -> Any:
-    """The JSON of an answer (orjson on the raw bytes), or None when it is empty or not JSON."""
+    """The JSON of an answer (orjson on the raw bytes), or None when it is empty or not JSON.
+
+    Raises:
+        InvalidResponse: the Content-Type says JSON but the body does not parse (cut short on the way?).
+    """
     content = response.content
     if not content:
         return None
     content_type = response.headers.get("content-type", "")
-    if "json" not in content_type and content[:1] not in (b"[", b"{"):
+    declared = "json" in content_type
+    if not declared and content[:1] not in (b"[", b"{"):
         return None
     try:
-        return orjson.loads(content)
-    except orjson.JSONDecodeError:
-        return None
+        return _loads(response, content, content_type)
+    except orjson.JSONDecodeError as exc:
+        if not declared:
+            return None  # text that merely starts like JSON: shown as text
+        request = response.request
+        raise InvalidResponse(
+            f"{request.method} {request.url.path} answered {response.status_code} with a body that is not valid "
+            f"JSON although it says {content_type.split(';')[0]} ({_one_line(exc, 100)}; {len(content)} bytes): "
+            "it may have been cut short on the way; run it again.",
+            status=response.status_code, url=str(request.url)) from None

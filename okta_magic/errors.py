@@ -17,6 +17,8 @@ token, a client secret or a private key.
     ├── RequestError           the request itself is malformed (bad magic input)
     │   └── HostNotAllowed     a URL on another host would receive the token
     ├── NetworkError           the org could not be reached
+    ├── InvalidResponse        a success answer whose body cannot be what it claims (broken JSON, a page
+    │                          of a list that is not a list)
     └── OktaApiError           the org answered with an error status
         ├── InsufficientScope  403 + WWW-Authenticate error="insufficient_scope"
         ├── PermissionDenied   403 E0000006: scope present, admin role forbids it
@@ -89,6 +91,15 @@ class NetworkError(OktaMagicError):
     def __init__(self, message: str, *, host: str) -> None:
         super().__init__(message)
         self.host = host
+
+
+class InvalidResponse(OktaMagicError):
+    """A success answer whose body is not what it says (JSON that does not parse, a list page that is no list)."""
+
+    def __init__(self, message: str, *, status: int, url: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.url = url
 
 
 @dataclass

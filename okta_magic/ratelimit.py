@@ -7,7 +7,15 @@ windows are per endpoint bucket and not aligned to the wall-clock minute
 to wait is ``Reset - Date`` measured on the *server's* ``Date`` header, not on
 the local clock, plus one second, as Okta's own SDK does
 (``request_executor.calculate_backoff``), plus a little jitter so that several
-kernels do not retry in lockstep.
+kernels do not retry in lockstep. Repeated reset headers (or one joined by a
+proxy) count by their smallest value, as the SDK does. A ``Retry-After`` header
+(RFC 9110 §10.2.3: delay-seconds or an HTTP-date, also read against ``Date``)
+is honoured when present: the wait is the longer of the two.
+
+A concurrency 429 (too many requests in flight for the org) says
+``X-Rate-Limit-Limit: 0`` and ``Remaining: 0`` and its ``Reset`` is only an
+estimate (Okta: "Concurrent rate limits"); :attr:`RateLimit.concurrency` tells
+it apart so the message can say so.
 
 Pacing: when few requests remain in the window (10 % or less), the rest are
 spread over the time left, so a long pull slows down instead of hitting 429.
@@ -17,6 +25,7 @@ Nothing here sleeps; the client does, with its injected ``sleep``.
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,15 +49,39 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def server_time(headers: Mapping[str, str]) -> float | None:
-    """The server's clock (RFC 9110 §6.6.1 ``Date``) as epoch seconds, or None."""
-    value = headers.get("date")
+def http_date(value: str | None) -> float | None:
+    """An HTTP-date (RFC 9110 §5.6.7, all three formats) as epoch seconds, or None.
+
+    HTTP-dates are always UTC; the obsolete asctime form carries no zone, and Python
+    would otherwise read it as local time.
+    """
     if not value:
         return None
     try:
-        return email.utils.parsedate_to_datetime(value).timestamp()
+        when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.timestamp()
+
+
+def server_time(headers: Mapping[str, str]) -> float | None:
+    """The server's clock (RFC 9110 §6.6.1 ``Date``) as epoch seconds, or None."""
+    return http_date(headers.get("date"))
+
+
+def _retry_after(value: str | None, date: float | None) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (RFC 9110 §10.2.3), an HTTP-date read against ``Date``."""
+    if value is None:
+        return None
+    first = value.split(",")[0].strip()  # a proxy may join repeated delay-seconds ("20, 20")
+    if first.isdigit():
+        return float(first)
+    when = http_date(value.strip())
+    if when is None or date is None:
+        return None  # no Date to measure against: the local clock may be off, use Okta's own headers
+    return max(0.0, when - date)
 
 
 @dataclass(frozen=True)
@@ -59,15 +92,24 @@ class RateLimit:
     remaining: int | None = None
     reset: int | None = None  # UTC epoch seconds
     date: float | None = None  # the answer's Date header, epoch seconds
+    retry_after: float | None = None  # seconds, from a Retry-After header
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> RateLimit:
+        """The state an answer's headers report."""
+        date = server_time(headers)
         return cls(
             _int(headers.get("x-rate-limit-limit")),
             _int(headers.get("x-rate-limit-remaining")),
             _int(headers.get("x-rate-limit-reset")),
-            server_time(headers),
+            date,
+            _retry_after(headers.get("retry-after"), date),
         )
+
+    @property
+    def concurrency(self) -> bool:
+        """A concurrency 429: Limit and Remaining both 0 (Okta: "Concurrent rate limits")."""
+        return self.limit == 0 and self.remaining == 0
 
     def seconds_to_reset(self, now: float) -> float | None:
         """Seconds until the window resets, measured against the server's clock when known."""
@@ -78,7 +120,7 @@ class RateLimit:
 
 
 def retry_wait(rate: RateLimit, *, now: float, jitter: float, attempt: int) -> float:
-    """Seconds to wait after a 429: Reset - Date + 1 s + jitter; exponential backoff without a Reset.
+    """Seconds to wait after a 429: Reset - Date + 1 s + jitter (or Retry-After if longer); backoff without either.
 
     Args:
         rate: the 429 answer's headers.
@@ -87,9 +129,10 @@ def retry_wait(rate: RateLimit, *, now: float, jitter: float, attempt: int) -> f
         attempt: 0 for the first retry.
     """
     to_reset = rate.seconds_to_reset(now)
-    if to_reset is None:
+    if to_reset is None and rate.retry_after is None:
         return backoff(attempt, jitter)
-    return min(MAX_WAIT, to_reset + RETRY_PAD + jitter)
+    wait = max(to_reset + RETRY_PAD if to_reset is not None else 0.0, rate.retry_after or 0.0)
+    return min(MAX_WAIT, wait + jitter)
 
 
 def backoff(attempt: int, jitter: float) -> float:

@@ -328,8 +328,8 @@ def test_connection_errors_are_retried_for_get_then_reported_as_network_error() 
         make_client(down, fake, max_retries=2).request("GET", "/api/v1/users")
     assert len(fake.waits) == 2
     assert info.value.host == "dev-1.okta.com"
-    assert str(info.value) == ("Could not reach dev-1.okta.com (ConnectError): check the org URL, your network "
-                               "or VPN, and any proxy settings, then try again.")
+    assert str(info.value) == ("Could not reach dev-1.okta.com: the name does not resolve (DNS). Check the org URL "
+                               "for a typo (https://your-org.okta.com), your network or VPN, and any proxy settings.")
     posted = []
 
     def down_post(request: httpx.Request) -> httpx.Response:
