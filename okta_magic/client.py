@@ -64,7 +64,7 @@ from .errors import (
 )
 from .paging import is_log_polling, next_url, origin_of, resolve
 from .query import ApiRequest
-from .ratelimit import MAX_WAIT, Pacer, RateLimit, backoff, retry_wait
+from .ratelimit import MAX_WAIT, Pacer, RateLimit, backoff, bucket_of, retry_wait
 
 __all__ = ["OktaClient", "Page", "Result", "Progress", "api_error", "network_error", "parse_www_authenticate"]
 
@@ -325,6 +325,13 @@ def api_error(response: httpx.Response, *, held_scopes: Sequence[str] = (), retr
             f"then run it again or pull fewer pages (max_pages).{tail}", details)
     if foreign:
         said += f"; {_not_okta(response)}"
+    if 300 <= status < 400:
+        location = response.headers.get("location")
+        target = request.url.join(location).copy_with(query=None, fragment=None) if location else None
+        to = f" to {target}" if target else ""
+        return OktaApiError(
+            f"{where} was redirected{to} ({status}). okta_magic does not follow redirects, so that the token "
+            f"stays on {request.url.host}: if that is the org's own address, use it as the org URL.", details)
     if status == 401 and code == "E0000015":
         return OktaApiError(
             f"{where} was refused: {said}. The feature is not enabled in this org: "
@@ -541,7 +548,7 @@ class OktaClient:
         stop: threading.Event | None = None,
         stream: bool = False,
     ) -> httpx.Response:
-        bucket = url.path
+        bucket = bucket_of(url.path)
         retried_429 = retried_other = 0
         content = orjson.dumps(json) if json is not None else None
         send_headers = dict(headers or {})
@@ -781,6 +788,7 @@ class _Pull:
         self._stop = threading.Event()
         self._executor: ThreadPoolExecutor | None = None
         self._pending: Future[httpx.Response] | None = None
+        self._visited: set[str] = set()
 
     # progress ------------------------------------------------------------------------------
 
@@ -832,9 +840,20 @@ class _Pull:
 
     def __iter__(self) -> Iterator[Page]:
         response = self._get(self.url)
+        if 300 <= response.status_code < 400:  # not followed (the token stays on the org): say where it pointed
+            response.read()
+            raise api_error(response)
         future: Future[httpx.Response] | None = None
         while True:
             following = next_url(response, self.client._org) if self.method == "GET" else None
+            if following is not None and not self.polling:
+                self._visited.add(str(response.url))
+                if str(following) in self._visited:
+                    # A server that ignores the cursor would otherwise send the same rows forever.
+                    raise InvalidResponse(
+                        f"Page {self.pages + 1} of {self.method} {self.url.path} links back to a page already "
+                        f"fetched ({following}): the server ignored the cursor; the pull stopped.",
+                        status=response.status_code, url=str(response.url))
             self.remaining = RateLimit.from_headers(response.headers).remaining
             last_allowed = self.max_pages is not None and self.pages + 1 >= self.max_pages
             # Overlap: ask for the next page before parsing this one, unless this page decides

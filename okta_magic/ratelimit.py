@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["RateLimit", "retry_wait", "backoff", "Pacer"]
+__all__ = ["RateLimit", "retry_wait", "backoff", "Pacer", "bucket_of"]
 
 RETRY_PAD = 1.0  # seconds added to Reset - Date (Okta's SDK adds one second)
 MAX_WAIT = 120.0  # an absurd Reset (clock skew, bad header) never freezes the kernel for long
@@ -140,10 +142,24 @@ def backoff(attempt: int, jitter: float) -> float:
     return float(min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * (0.5 + jitter))
 
 
+# An Okta object id (20 letters and digits, e.g. 00u1abcdEFGH2345ijk6) or a login standing in for one.
+_ID_SEGMENT = re.compile(r"(?=[^/]*\d)[0-9A-Za-z]{20}|[^/]*@[^/]*")
+
+
+@functools.lru_cache(maxsize=4096)
+def bucket_of(path: str) -> str:
+    """The rate-limit bucket of a path: ids become ``{id}``, since Okta counts per endpoint, not per object.
+
+    ``/api/v1/users/00u1abcdEFGH2345ijk6`` and ``/api/v1/users/ann@example.com`` share
+    ``/api/v1/users/{id}`` (Okta: "Rate limits", buckets per endpoint).
+    """
+    return "/".join("{id}" if _ID_SEGMENT.fullmatch(part) else part for part in path.split("/"))
+
+
 class Pacer:
     """Remembers each bucket's last rate-limit state and says how long to pause before the next request.
 
-    The bucket is the request path (``/api/v1/users``): Okta counts per endpoint.
+    The bucket is the request path with object ids as ``{id}`` (:func:`bucket_of`): Okta counts per endpoint.
     """
 
     def __init__(self, clock: Callable[[], float]) -> None:

@@ -272,3 +272,36 @@ def test_orjson_is_what_parses_pages() -> None:  # guards the fast path: plain U
                               headers={"Content-Type": "application/json;charset=UTF-8"})
 
     assert make_client(handler).fetch(parse_request("GET /api/v1/users"), raw=True).data == users
+
+
+def test_a_redirect_is_not_followed_and_says_where_it_pointed() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(301, headers={"Location": "https://dev-1.okta.com/api/v1/users?limit=2"})
+
+    client = OktaClient("http://dev-1.okta.com", lambda: f"Bearer {TOKEN}", transport=httpx.MockTransport(handler),
+                        progress=False)
+    with pytest.raises(OktaApiError) as info:
+        client.fetch(parse_request("GET /api/v1/users?limit=2"))
+    assert str(info.value) == ("GET /api/v1/users was redirected to https://dev-1.okta.com/api/v1/users (301). "
+                               "okta_magic does not follow redirects, so that the token stays on dev-1.okta.com: "
+                               "if that is the org's own address, use it as the org URL.")
+    assert len(seen) == 1
+
+
+def test_a_next_link_back_to_a_page_already_fetched_stops_the_pull() -> None:
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:  # ignores `after`: always the first page
+        calls.append(request)
+        return httpx.Response(200, json=[{"id": "00u1"}], headers={
+            "Link": '<https://dev-1.okta.com/api/v1/users?limit=1>; rel="self", '
+                    '<https://dev-1.okta.com/api/v1/users?after=00u1&limit=1>; rel="next"'
+            if "after" not in request.url.params else
+            '<https://dev-1.okta.com/api/v1/users?limit=1>; rel="next"'})
+
+    with pytest.raises(InvalidResponse, match="links back to a page already fetched"):
+        make_client(handler).fetch(parse_request("GET /api/v1/users?limit=1"))
+    assert len(calls) == 2

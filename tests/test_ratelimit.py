@@ -83,3 +83,23 @@ def test_a_concurrency_429_is_recognised() -> None:
     assert RateLimit.from_headers(httpx.Headers(headers)).concurrency
     assert not RateLimit.from_headers(httpx.Headers({**headers, "X-Rate-Limit-Limit": "600"})).concurrency
     assert not RateLimit.from_headers(httpx.Headers({})).concurrency
+
+
+def test_requests_for_different_objects_of_one_endpoint_share_the_pacing() -> None:
+    from okta_magic.client import OktaClient
+
+    waits: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"id": request.url.path.rsplit("/", 1)[-1]}, headers={
+            "X-Rate-Limit-Limit": "100", "X-Rate-Limit-Remaining": "4", "X-Rate-Limit-Reset": str(EPOCH + 50),
+            "Date": "Thu, 01 Jan 2026 00:00:00 GMT"})
+
+    client = OktaClient("https://dev-1.okta.com", lambda: "Bearer t", transport=httpx.MockTransport(handler),
+                        sleep=waits.append, clock=lambda: EPOCH, progress=False)
+    client.request("GET", "/api/v1/users/00u1abcdEFGH2345ijk6")
+    client.request("GET", "/api/v1/users/00u2abcdEFGH2345ijk7")  # same endpoint, another user: 4 left
+    client.request("GET", "/api/v1/users/ann@example.com")
+    assert waits == [pytest.approx(10), pytest.approx(10)]  # 50 s left over 4 remaining (+1)
+    client.request("GET", "/api/v1/authorizationServers")  # another endpoint is not slowed
+    assert len(waits) == 2
