@@ -28,6 +28,14 @@ What it owns:
   injected ``sleep``.
 * **Errors.** Every failure is a typed error from :mod:`okta_magic.errors` with
   one line saying what to do (:func:`api_error`, :func:`network_error`).
+  ``WWW-Authenticate`` is parsed per RFC 9110 §11.6.1 (several challenges; the
+  one with an ``error`` counts). An error page that is not Okta's JSON (a proxy's
+  HTML) is named as such, not blamed on a scope. Redirects are reported, never
+  followed. A page of a list that is not a list (cut short, HTML, an object) or a
+  ``next`` link back to a page already fetched stops the pull with
+  :class:`~okta_magic.errors.InvalidResponse` instead of returning a list that
+  silently lacks rows. JSON in a declared charset other than UTF-8, or with a
+  byte order mark, is decoded (RFC 8259 §8.1).
 * **Interrupts.** Ctrl-C during a multi-page GET keeps what arrived:
   :meth:`OktaClient.fetch` returns the partial result with ``interrupted=True``
   and a ``note`` for the user.
