@@ -470,7 +470,7 @@ def test_duplicate_parameters_are_invalid_request(sb: Sandbox, http: httpx.Clien
 
 
 def test_demo_apps_match_the_documented_registry(sb: Sandbox) -> None:
-    assert set(sb.apps) == {"native", "users-only", "offline", "web", "service"}
+    assert set(sb.apps) == {"native", "users-only", "offline", "web", "service", "service-dpop"}
     native = sb.apps["native"]
     assert (
         "http://localhost:8765/callback" in native.redirect_uris

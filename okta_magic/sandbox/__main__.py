@@ -36,8 +36,8 @@ def describe(sb: Sandbox, show_secrets: bool = False) -> str:
     ]
     for name, app in sb.apps.items():
         lines.append(
-            f"  {name:<11} client_id={app.client_id}  auth={app.token_endpoint_auth_method}  "
-            f"grants={','.join(app.grant_types)}"
+            f"  {name:<12} client_id={app.client_id}  auth={app.token_endpoint_auth_method}  "
+            f"grants={','.join(app.grant_types)}" + ("  DPoP required" if app.dpop else "")
         )
         if app.redirect_uris:
             lines.append(f"              redirect URIs: {' '.join(app.redirect_uris)}")
@@ -47,7 +47,7 @@ def describe(sb: Sandbox, show_secrets: bool = False) -> str:
             lines.append(f"              client secret: {secret}")
         if app.private_key_pem:
             lines.append(
-                "              private key: Sandbox(...).apps['service'].private_key_pem (in-process use only)"
+                f"              private key: Sandbox(...).apps['{name}'].private_key_pem (in-process use only)"
             )
     lines += ["", "Demo people (sign-in page username / password):"]
     for user in sb.demo_users.values():

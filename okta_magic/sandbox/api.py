@@ -35,6 +35,7 @@ from okta_magic.sandbox.search import (
     compile_expression,
 )
 from okta_magic.sandbox.state import OrgState
+from okta_magic.sandbox.tokens import DPoPRefused
 
 USERS_MAX_LIMIT = 200
 GROUPS_MAX_LIMIT = 10000
@@ -82,6 +83,12 @@ def bad_cursor() -> ApiProblem:
 
 def bad_search(reason: str) -> ApiProblem:
     return ApiProblem(400, "E0000031", "Invalid search criteria.", (reason,))
+
+
+def dpop_header(request: Request) -> str | None:
+    """The request's DPoP proof; two DPoP headers count as none (RFC 9449 §4.3, check 1)."""
+    proofs = request.headers.getlist("dpop")
+    return proofs[0] if len(proofs) == 1 else None
 
 
 def error_body(code: str, summary: str, causes: tuple[str, ...] = ()) -> bytes:
@@ -176,10 +183,18 @@ class ManagementApi:
         header = request.headers.get("authorization", "")
         scheme, _, credential = header.partition(" ")
         credential = credential.strip()
-        if scheme.lower() == "bearer" and credential:
+        if scheme.lower() in ("bearer", "dpop") and credential:
             grant = self.s.authority.check_access_token(credential)
-            if grant is None:
-                return None
+            if grant is None or (grant.jkt is not None) != (scheme.lower() == "dpop"):
+                return None  # RFC 9449 §7.2: a DPoP-bound token is never accepted as a bearer token
+            if grant.jkt is not None:
+                try:
+                    proven = self.s.authority.verify_dpop_proof(
+                        dpop_header(request), method=request.method, url=str(request.url), access_token=credential)
+                except DPoPRefused:
+                    return None
+                if proven != grant.jkt:
+                    return None  # a proof by another key than the one the token is bound to
             if grant.user_id is None:
                 # API service apps act with the admin roles assigned to them (the demo one: Super Admin).
                 return Caller(None, {"SUPER_ADMIN"}, grant.scopes, grant.client_id)
@@ -193,15 +208,18 @@ class ManagementApi:
             return Caller(uid, self.d.role_types(uid), None, None)
         return None
 
-    def _unauthorized(self) -> Response:
+    def _unauthorized(self, request: Request) -> Response:
         base = self.s.url
+        # A DPoP request is challenged with the DPoP scheme and the algorithms accepted (RFC 9449 §7.1).
+        dpop = request.headers.get("authorization", "")[:5].lower() == "dpop "
+        scheme = 'DPoP algs="ES256 RS256",' if dpop else "Bearer"
         return self._error(
             401,
             "E0000011",
             "Invalid token provided",
             headers={
                 "WWW-Authenticate": (
-                    f'Bearer authorization_uri="{base}/oauth2/v1/authorize", realm="{base}", error="invalid_token", '
+                    f'{scheme} authorization_uri="{base}/oauth2/v1/authorize", realm="{base}", error="invalid_token", '
                     'error_description="The access token is invalid."'
                 )
             },
@@ -235,7 +253,7 @@ class ManagementApi:
             return self._rate_headers(self._error(status, "E0000009", summary), decision)
         caller = self._authenticate(request)
         if caller is None:
-            return self._rate_headers(self._unauthorized(), decision)
+            return self._rate_headers(self._unauthorized(request), decision)
         is_self = self._is_self(caller, path)
         if caller.scopes is not None:
             missing = first_missing_scope(request.method, path, caller.scopes, is_self)

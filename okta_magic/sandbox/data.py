@@ -143,6 +143,7 @@ class DemoApp:
     public_key_pem: str | None = field(default=None, repr=False)
     application_type: str = "native"
     label: str = ""
+    dpop: bool = False  # "Require Demonstrating Proof of Possession (DPoP) header in token requests"
 
     @property
     def is_public(self) -> bool:
@@ -180,7 +181,7 @@ def loopback_uris(ports: range = range(8765, 8770)) -> list[str]:
 
 
 def demo_apps(all_read_scopes: list[str], service_key_pems: tuple[str, str], web_secret: str) -> dict[str, DemoApp]:
-    """The five demo OAuth clients described in docs/sandbox.md."""
+    """The demo OAuth clients described in docs/sandbox.md."""
     oidc = ["openid", "profile", "email"]
     native_scopes = oidc + all_read_scopes + ["okta.users.read.self", "okta.users.manage", "okta.groups.manage"]
     return {
@@ -237,6 +238,21 @@ def demo_apps(all_read_scopes: list[str], service_key_pems: tuple[str, str], web
             public_key_pem=service_key_pems[1],
             application_type="service",
             label="okta_magic service (API services)",
+        ),
+        # The same service app with DPoP required, as the Admin Console proposes for new API service apps.
+        "service-dpop": DemoApp(
+            "service-dpop",
+            "0oasandboxdpop0005d7",
+            None,
+            [],
+            ["okta.users.read", "okta.groups.read", "okta.apps.read", "okta.logs.read"],
+            ["client_credentials"],
+            "private_key_jwt",
+            private_key_pem=service_key_pems[0],
+            public_key_pem=service_key_pems[1],
+            application_type="service",
+            label="okta_magic service (API services, DPoP)",
+            dpop=True,
         ),
     }
 

@@ -341,6 +341,7 @@ class Directory:
                         "consent_method": "REQUIRED",
                         "issuer_mode": "ORG_URL",
                         "wildcard_redirect": "DISABLED",
+                        "dpop_bound_access_tokens": app.dpop,
                     }
                 },
                 credentials={

@@ -29,9 +29,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from okta_magic.sandbox import pages
-from okta_magic.sandbox.api import error_body
+from okta_magic.sandbox.api import dpop_header, error_body
 from okta_magic.sandbox.data import DemoApp, DemoUser
 from okta_magic.sandbox.state import OrgState
+from okta_magic.sandbox.tokens import DPoPRefused
 
 CODE_LIFETIME = 300  # Okta: "The authorization code is valid for 300 seconds" (OAuth spec, token endpoint)
 REFRESH_LIFETIME = 90 * 86400  # Okta KB: refresh tokens last 90 days on the org AS
@@ -245,6 +246,7 @@ class AuthorizationServer:
             "end_session_endpoint": f"{base}/oauth2/v1/logout",
             "request_parameter_supported": False,
             "device_authorization_endpoint": f"{base}/oauth2/v1/device/authorize",
+            "dpop_signing_alg_values_supported": ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"],
         }
 
     async def discovery(self, request: Request) -> Response:
@@ -580,15 +582,16 @@ class AuthorizationServer:
         auth_time: int | None = None,
         origin: str | None = None,
         allow_refresh: bool = True,
+        jkt: str | None = None,
     ) -> Response:
         directory = self.s.directory
         user = directory.users.get(user_id) if user_id else None
         subject = user["profile"]["login"] if user else app.client_id
         access, grant = self.s.authority.mint_access_token(
-            client_id=app.client_id, scopes=scopes, user_id=user_id, subject=subject, origin=origin
+            client_id=app.client_id, scopes=scopes, user_id=user_id, subject=subject, origin=origin, jkt=jkt
         )
         body: dict[str, Any] = {
-            "token_type": "Bearer",
+            "token_type": "DPoP" if jkt else "Bearer",
             "expires_in": 3600,
             "access_token": access,
             "scope": " ".join(scopes),
@@ -627,17 +630,32 @@ class AuthorizationServer:
                 "The client is not authorized to use the provided grant type. "
                 f"Configured grant types: {client.grant_types}.",
             )
+        jkt = None
+        if client.dpop:
+            # Okta's "Require DPoP" apps: a proof on every token request, carrying the server's nonce.
+            try:
+                jkt = self.s.authority.verify_dpop_proof(
+                    dpop_header(request), method="POST", url=f"{self.s.url}/oauth2/v1/token", need_nonce=True)
+            except DPoPRefused as refused:
+                return oauth_error(refused.error, refused.description, 400, self._nonce_header())
         if grant_type == "authorization_code":
-            return self._code_grant(client, form)
-        if grant_type == "refresh_token":
-            return self._refresh_grant(client, form)
-        if grant_type == "client_credentials":
-            return self._client_credentials(client, form)
-        if grant_type == DEVICE_GRANT:
-            return self._device_grant(client, form)
-        return oauth_error("unsupported_grant_type", f"The grant type '{grant_type}' is not supported.")
+            response = self._code_grant(client, form, jkt)
+        elif grant_type == "refresh_token":
+            response = self._refresh_grant(client, form, jkt)
+        elif grant_type == "client_credentials":
+            response = self._client_credentials(client, form, jkt)
+        elif grant_type == DEVICE_GRANT:
+            response = self._device_grant(client, form, jkt)
+        else:
+            return oauth_error("unsupported_grant_type", f"The grant type '{grant_type}' is not supported.")
+        if client.dpop:
+            response.headers.update(self._nonce_header())
+        return response
 
-    def _code_grant(self, app: DemoApp, form: dict[str, str]) -> Response:
+    def _nonce_header(self) -> dict[str, str]:
+        return {"DPoP-Nonce": self.s.authority.dpop_nonce}
+
+    def _code_grant(self, app: DemoApp, form: dict[str, str], jkt: str | None = None) -> Response:
         code = form.get("code", "")
         now = self.s.clock()
         with self._lock:
@@ -680,10 +698,10 @@ class AuthorizationServer:
                 )
             record.used = True
         return self._token_response(
-            app, record.scopes, record.user_id, nonce=record.nonce, auth_time=record.auth_time, origin=code
+            app, record.scopes, record.user_id, nonce=record.nonce, auth_time=record.auth_time, origin=code, jkt=jkt
         )
 
-    def _refresh_grant(self, app: DemoApp, form: dict[str, str]) -> Response:
+    def _refresh_grant(self, app: DemoApp, form: dict[str, str], jkt: str | None = None) -> Response:
         token = form.get("refresh_token", "")
         with self._lock:
             record = self._refresh.get(token)
@@ -702,9 +720,9 @@ class AuthorizationServer:
                 scopes = asked if "offline_access" in asked else asked + ["offline_access"]
             # Rotation: the old refresh token stops working once used.
             record.revoked = True
-        return self._token_response(app, scopes, record.user_id)
+        return self._token_response(app, scopes, record.user_id, jkt=jkt)
 
-    def _client_credentials(self, app: DemoApp, form: dict[str, str]) -> Response:
+    def _client_credentials(self, app: DemoApp, form: dict[str, str], jkt: str | None = None) -> Response:
         scopes = form.get("scope", "").split()
         if not scopes:
             return oauth_error(
@@ -722,7 +740,7 @@ class AuthorizationServer:
                 "invalid_scope",
                 "The following scopes are not allowed: " + ", ".join(s for s in scopes if s not in app.scopes),
             )
-        return self._token_response(app, scopes, None, allow_refresh=False)
+        return self._token_response(app, scopes, None, allow_refresh=False, jkt=jkt)
 
     # ---- device authorization (RFC 8628) -------------------------------------------
 
@@ -756,7 +774,7 @@ class AuthorizationServer:
             headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
         )
 
-    def _device_grant(self, app: DemoApp, form: dict[str, str]) -> Response:
+    def _device_grant(self, app: DemoApp, form: dict[str, str], jkt: str | None = None) -> Response:
         now = self.s.clock()
         with self._lock:
             record = self._devices.get(form.get("device_code", ""))
@@ -777,7 +795,7 @@ class AuthorizationServer:
                     "authorization_pending", "The device authorization is pending. Please try again later."
                 )
             record.consumed = True
-        return self._token_response(app, record.scopes, record.user_id)
+        return self._token_response(app, record.scopes, record.user_id, jkt=jkt)
 
     async def activate(self, request: Request) -> Response:
         """GET shows the page; POST (or GET with ``sandbox_user``) approves or denies the device."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import threading
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 ACCESS_TOKEN_LIFETIME = 3600  # Okta's org AS: fixed at one hour
 ID_TOKEN_LIFETIME = 3600
 ASSERTION_MAX_AHEAD = 3600  # Okta: a client assertion's exp may be at most 1 h ahead
+DPOP_IAT_WINDOW = 300  # seconds a proof's iat may stray from the server's clock
+_DPOP_ALGS = ("ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA")
 
 
 def new_rsa_key() -> rsa.RSAPrivateKey:
@@ -66,6 +69,21 @@ class AccessGrant:
     expires_at: int
     claims: dict[str, Any] = field(repr=False, default_factory=dict)
 
+    @property
+    def jkt(self) -> str | None:
+        """The thumbprint of the key a DPoP-bound token is bound to (``cnf.jkt``, RFC 9449 §6.1), else None."""
+        cnf = self.claims.get("cnf")
+        return cnf.get("jkt") if isinstance(cnf, dict) else None
+
+
+class DPoPRefused(Exception):
+    """A DPoP proof that fails RFC 9449 §4.3: ``error`` is invalid_dpop_proof or use_dpop_nonce."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+
 
 class TokenAuthority:
     """Mints and checks the org's tokens; revocation is remembered by ``jti``."""
@@ -79,6 +97,8 @@ class TokenAuthority:
         self._revoked: set[str] = set()
         self._cache: dict[str, AccessGrant] = {}
         self._used_assertions: set[str] = set()
+        self._used_proofs: set[str] = set()
+        self.dpop_nonce = secrets.token_urlsafe(24)  # the server nonce proofs must carry (RFC 9449 §8)
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -89,9 +109,17 @@ class TokenAuthority:
         return {"keys": [public_jwk(self._key, self.kid)]}
 
     def mint_access_token(
-        self, *, client_id: str, scopes: Sequence[str], user_id: str | None, subject: str, origin: str | None = None
+        self,
+        *,
+        client_id: str,
+        scopes: Sequence[str],
+        user_id: str | None,
+        subject: str,
+        origin: str | None = None,
+        jkt: str | None = None,
     ) -> tuple[str, AccessGrant]:
-        """An RS256 access token shaped like Okta's org AS tokens (claims ver, jti, iss, aud, cid, uid, scp, sub)."""
+        """An RS256 access token shaped like Okta's org AS tokens (claims ver, jti, iss, aud, cid, uid, scp, sub);
+        ``jkt`` binds it to a DPoP key (``cnf``, RFC 9449 §6.1)."""
         now = int(self._clock())
         issuer = self._issuer()
         jti = "AT." + secrets.token_urlsafe(32)
@@ -108,6 +136,8 @@ class TokenAuthority:
             claims["uid"] = user_id
         claims["scp"] = list(scopes)
         claims["sub"] = subject
+        if jkt is not None:
+            claims["cnf"] = {"jkt": jkt}
         token = jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
         grant = AccessGrant(jti, client_id, tuple(scopes), user_id, subject, now + ACCESS_TOKEN_LIFETIME, claims)
         if origin is not None:
@@ -219,3 +249,54 @@ class TokenAuthority:
                 return "The client_assertion token has already been used."
             self._used_assertions.add(jti)
         return None
+
+    def verify_dpop_proof(
+        self, proof: str | None, *, method: str, url: str, access_token: str | None = None, need_nonce: bool = False
+    ) -> str:
+        """The JWK thumbprint of a valid DPoP proof (RFC 9449 §4.3), or :class:`DPoPRefused`.
+
+        Checked: one well-formed JWT of type ``dpop+jwt``, an asymmetric ``alg``, a public ``jwk``
+        that verifies the signature, ``htm``/``htu`` naming this request, a recent ``iat``, a
+        ``jti`` never seen before, the server nonce when ``need_nonce``, and ``ath`` when a token is presented.
+        """
+        if not proof:
+            raise DPoPRefused("invalid_dpop_proof", "The DPoP proof JWT header is missing.")
+        try:
+            header = jwt.get_unverified_header(proof)
+            if header.get("typ") != "dpop+jwt" or header.get("alg") not in _DPOP_ALGS:
+                raise DPoPRefused("invalid_dpop_proof", "The DPoP proof JWT must have typ 'dpop+jwt' and an "
+                                                        "asymmetric alg.")
+            jwk = header.get("jwk")
+            if not isinstance(jwk, dict) or "d" in jwk:
+                raise DPoPRefused("invalid_dpop_proof", "The DPoP proof JWT header must carry a public 'jwk'.")
+            key = jwt.PyJWK.from_dict(jwk, algorithm=header["alg"])
+            claims = jwt.decode(proof, key.key, algorithms=[header["alg"]],
+                                options={"verify_iat": False, "require": ["jti", "htm", "htu", "iat"]})
+        except DPoPRefused:
+            raise
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+            raise DPoPRefused("invalid_dpop_proof", "The DPoP proof JWT signature or claims are invalid.") from None
+        target = url.split("?", 1)[0].split("#", 1)[0]
+        if claims["htm"] != method or claims["htu"].split("?", 1)[0] != target:
+            raise DPoPRefused("invalid_dpop_proof", "The DPoP proof's 'htm' or 'htu' does not match the request.")
+        if abs(self._clock() - float(claims["iat"])) > DPOP_IAT_WINDOW:
+            raise DPoPRefused("invalid_dpop_proof", "The DPoP proof JWT 'iat' is not recent.")
+        if access_token is not None:
+            digest = base64.urlsafe_b64encode(hashlib.sha256(access_token.encode("ascii")).digest()).rstrip(b"=")
+            if claims.get("ath") != digest.decode("ascii"):
+                raise DPoPRefused("invalid_dpop_proof", "The DPoP proof's 'ath' does not match the access token.")
+        if need_nonce and claims.get("nonce") != self.dpop_nonce:
+            raise DPoPRefused("use_dpop_nonce", "Authorization server requires nonce in DPoP proof.")
+        with self._lock:
+            if claims["jti"] in self._used_proofs:
+                raise DPoPRefused("invalid_dpop_proof", "The DPoP proof JWT 'jti' has already been used.")
+            self._used_proofs.add(claims["jti"])
+        return jwk_thumbprint(jwk)
+
+
+def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
+    """RFC 7638 thumbprint: SHA-256 of the required members in lexicographic order, base64url."""
+    required = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}
+    members = {k: jwk[k] for k in required.get(str(jwk.get("kty")), ())}
+    canonical = json.dumps(members, sort_keys=True, separators=(",", ":"))
+    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode("utf-8")).digest()).rstrip(b"=").decode("ascii")

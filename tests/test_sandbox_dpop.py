@@ -1,0 +1,95 @@
+"""The sandbox's DPoP-required service app answers as Okta's recorded DPoP exchanges do (RFC 9449)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import jwt
+import pytest
+
+from okta_magic.assertion import client_assertion
+from okta_magic.dpop import DPoPKey
+from okta_magic.sandbox import Sandbox
+
+
+@pytest.fixture(scope="module")
+def sb() -> Iterator[Sandbox]:
+    with Sandbox(port=0, users=30, seed=5) as sandbox:
+        yield sandbox
+
+
+def _token_request(sb: Sandbox, key: DPoPKey | None, app: str = "service-dpop",
+                   scope: str = "okta.users.read") -> httpx.Response:
+    demo = sb.apps[app]
+    endpoint = f"{sb.url}/oauth2/v1/token"
+    assert demo.private_key_pem
+    headers = {"DPoP": key.proof("POST", endpoint)} if key is not None else {}
+    return httpx.post(endpoint, headers=headers, data={
+        "grant_type": "client_credentials", "scope": scope,
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": client_assertion(demo.client_id, endpoint, demo.private_key_pem, now=time.time()),
+    })
+
+
+def _dpop_token(sb: Sandbox, key: DPoPKey) -> str:
+    first = _token_request(sb, key)
+    assert first.status_code == 400 and first.json()["error"] == "use_dpop_nonce"
+    assert key.remember_nonce(first.headers)
+    second = _token_request(sb, key)
+    assert second.status_code == 200, second.text
+    assert second.json()["token_type"] == "DPoP"
+    return str(second.json()["access_token"])
+
+
+def _users(sb: Sandbox, token: str, key: DPoPKey | None, scheme: str = "DPoP") -> httpx.Response:
+    url = f"{sb.url}/api/v1/users?limit=2"
+    headers = {"Authorization": f"{scheme} {token}"}
+    if key is not None:
+        headers["DPoP"] = key.proof("GET", url, access_token=token)
+    return httpx.get(url, headers=headers)
+
+
+def test_a_token_request_without_a_proof_is_refused_as_okta_refuses_it(sb: Sandbox) -> None:
+    answer = _token_request(sb, None)
+    assert answer.status_code == 400
+    assert answer.json() == {"error": "invalid_dpop_proof", "error_description": "The DPoP proof JWT header is missing."}
+
+
+def test_the_first_proof_gets_a_nonce_and_the_second_a_bound_token(sb: Sandbox) -> None:
+    key = DPoPKey()
+    first = _token_request(sb, key)
+    assert first.json()["error_description"] == "Authorization server requires nonce in DPoP proof."
+    assert first.headers["DPoP-Nonce"]
+    token = _dpop_token(sb, key)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["cnf"] == {"jkt": key.thumbprint()}
+    assert _users(sb, token, key).status_code == 200
+
+
+def test_a_bound_token_needs_its_own_key_and_the_dpop_scheme(sb: Sandbox) -> None:
+    key = DPoPKey()
+    token = _dpop_token(sb, key)
+    assert _users(sb, token, None).status_code == 401  # no proof
+    assert _users(sb, token, DPoPKey()).status_code == 401  # a proof by another key
+    stolen = _users(sb, token, None, scheme="Bearer")  # RFC 9449 §7.2: never accepted as a bearer token
+    assert stolen.status_code == 401 and stolen.json()["errorCode"] == "E0000011"
+    url = f"{sb.url}/api/v1/users?limit=2"
+    replayed = key.proof("GET", url, access_token=token)
+    headers = {"Authorization": f"DPoP {token}", "DPoP": replayed}
+    assert httpx.get(url, headers=headers).status_code == 200
+    refused = httpx.get(url, headers=headers)  # the same proof twice
+    assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("DPoP ")
+    wrong_target = key.proof("GET", f"{sb.url}/api/v1/groups", access_token=token)
+    assert httpx.get(url, headers={"Authorization": f"DPoP {token}", "DPoP": wrong_target}).status_code == 401
+
+
+def test_apps_without_dpop_are_unchanged_and_say_so_in_their_settings(sb: Sandbox) -> None:
+    plain = _token_request(sb, None, app="service", scope="okta.apps.read")
+    assert plain.status_code == 200 and plain.json()["token_type"] == "Bearer"
+    bearer = {"Authorization": f"Bearer {plain.json()['access_token']}"}
+    apps = httpx.get(f"{sb.url}/api/v1/apps?limit=200", headers=bearer)
+    settings = {a["id"]: a["settings"].get("oauthClient", {}) for a in apps.json()}
+    assert settings[sb.apps["service-dpop"].client_id]["dpop_bound_access_tokens"] is True
+    assert settings[sb.apps["service"].client_id]["dpop_bound_access_tokens"] is False
