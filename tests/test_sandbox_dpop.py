@@ -54,7 +54,8 @@ def _users(sb: Sandbox, token: str, key: DPoPKey | None, scheme: str = "DPoP") -
 def test_a_token_request_without_a_proof_is_refused_as_okta_refuses_it(sb: Sandbox) -> None:
     answer = _token_request(sb, None)
     assert answer.status_code == 400
-    assert answer.json() == {"error": "invalid_dpop_proof", "error_description": "The DPoP proof JWT header is missing."}
+    missing = "The DPoP proof JWT header is missing."  # Okta's recorded answer
+    assert answer.json() == {"error": "invalid_dpop_proof", "error_description": missing}
 
 
 def test_the_first_proof_gets_a_nonce_and_the_second_a_bound_token(sb: Sandbox) -> None:
