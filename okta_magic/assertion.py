@@ -1,9 +1,10 @@
 """Signed client assertions for ``private_key_jwt`` (RFC 7523 §2.2, OIDC Core §9).
 
-Owns: turning a private key (PEM text or a JWK dict) into a short-lived RS256
-JWT that authenticates an Okta API Services app at the token endpoint. Okta
-requires iss = sub = client_id, aud = the token endpoint URL, a unique jti and
-an ``exp`` at most one hour ahead; and :func:`service_login`, the client
+Owns: turning a private key (PEM text or a JWK dict) into a short-lived JWT
+(RS256 for RSA keys, ES256/384/512 for EC keys, RFC 7518 §3.1) that
+authenticates an Okta API Services app at the token endpoint. Okta requires
+iss = sub = client_id, aud = the token endpoint URL, a unique jti and an
+``exp`` at most one hour ahead; and :func:`service_login`, the client
 credentials sign-in of such an app. The token request itself is ``oauth.py``'s job.
 """
 
@@ -30,8 +31,40 @@ MAX_LIFETIME = 3600.0
 PrivateKey = str | bytes | Mapping[str, Any]
 
 
-def _load_key(private_key: PrivateKey) -> tuple[Any, str | None]:
-    """The signing key object and the JWK ``kid`` if the key came with one.
+#: JWS algorithm for each EC curve (RFC 7518 §3.4)
+_EC_ALGS = {
+    "P-256": "ES256",
+    "P-384": "ES384",
+    "P-521": "ES512",
+    "secp256r1": "ES256",
+    "secp384r1": "ES384",
+    "secp521r1": "ES512",
+}
+_SIGNING_ALGS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"})
+
+
+def _algorithm(key: Any, jwk_alg: object) -> str:
+    """The JWS ``alg`` for a key: the JWK's own ``alg`` when it names a signing algorithm,
+    else RS256 for RSA and ES256/384/512 by curve for EC keys (RFC 7518 §3.1).
+
+    Raises:
+        ConfigError: the key is neither RSA nor EC on a JOSE curve.
+    """
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    if isinstance(jwk_alg, str) and jwk_alg in _SIGNING_ALGS:
+        return jwk_alg
+    if isinstance(key, rsa.RSAPrivateKey):
+        return "RS256"
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name in _EC_ALGS:
+        return _EC_ALGS[key.curve.name]
+    raise ConfigError(
+        "The private key is neither RSA nor EC on P-256, P-384 or P-521; private_key_jwt needs one of those."
+    )
+
+
+def _load_key(private_key: PrivateKey) -> tuple[Any, str | None, str]:
+    """The signing key object, the JWK ``kid`` if the key came with one, and the JWS ``alg``.
 
     Raises:
         ConfigError: the key cannot be read (the message never quotes the key).
@@ -43,17 +76,20 @@ def _load_key(private_key: PrivateKey) -> tuple[Any, str | None]:
         if isinstance(private_key, Mapping):
             if "d" not in private_key:
                 raise ConfigError("The JWK is a public key; pass the app's PRIVATE key (it has a 'd' member).")
-            jwk = jwt.PyJWK.from_json(json.dumps(dict(private_key)), algorithm="RS256")
-            return jwk.key, private_key.get("kid")
+            kty, crv = private_key.get("kty"), private_key.get("crv")
+            guess = "RS256" if kty == "RSA" else _EC_ALGS.get(str(crv), "ES256") if kty == "EC" else None
+            jwk = jwt.PyJWK.from_json(json.dumps(dict(private_key)), algorithm=private_key.get("alg") or guess)
+            return jwk.key, private_key.get("kid"), _algorithm(jwk.key, private_key.get("alg"))
         data = private_key.encode("utf-8") if isinstance(private_key, str) else private_key
         if data.lstrip().startswith(b"{"):
             return _load_key(json.loads(data))
-        return load_pem_private_key(data, password=None), None
+        key = load_pem_private_key(data, password=None)
+        return key, None, _algorithm(key, None)
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - any parse failure means the same thing to the user
         raise ConfigError(
-            f"The private key could not be read ({type(exc).__name__}); pass the app's RSA private key as "
+            f"The private key could not be read ({type(exc).__name__}); pass the app's RSA or EC private key as "
             "unencrypted PEM text or as a JWK dict."
         ) from None
 
@@ -67,12 +103,12 @@ def client_assertion(
     kid: str | None = None,
     lifetime: float = 300.0,
 ) -> str:
-    """An RS256-signed client assertion JWT for ``client_id`` at ``token_endpoint``.
+    """A signed client assertion JWT for ``client_id`` at ``token_endpoint`` (RS256 for RSA keys, ES* for EC).
 
     Args:
         client_id: the app's client id (used as iss and sub, RFC 7523 §3).
         token_endpoint: the audience, exactly the URL the assertion is posted to.
-        private_key: PEM text/bytes or a JWK dict holding the RSA private key.
+        private_key: PEM text/bytes or a JWK dict holding the RSA or EC private key.
         now: epoch seconds for ``iat``.
         kid: key id to put in the JWS header; defaults to the JWK's own ``kid``.
         lifetime: seconds until ``exp``; capped at Okta's one hour.
@@ -84,7 +120,7 @@ def client_assertion(
 
     if lifetime <= 0:
         raise ConfigError("The client assertion lifetime must be positive (at most 3600 s).")
-    key, jwk_kid = _load_key(private_key)
+    key, jwk_kid, alg = _load_key(private_key)
     iat = int(now)
     claims = {
         "iss": client_id,
@@ -95,7 +131,7 @@ def client_assertion(
         "jti": secrets.token_urlsafe(24),  # single use: Okta rejects replayed jti values
     }
     headers = {"kid": kid or jwk_kid} if (kid or jwk_kid) else None
-    return jwt.encode(claims, key, algorithm="RS256", headers=headers)
+    return jwt.encode(claims, key, algorithm=alg, headers=headers)
 
 
 def service_login(

@@ -37,6 +37,18 @@ log = logging.getLogger(__name__)
 
 SLOW_DOWN_STEP = 5.0  # RFC 8628 §3.5: "the interval MUST be increased by 5 seconds"
 DEFAULT_INTERVAL = 5.0  # RFC 8628 §3.2: default when the server sends none
+DEFAULT_EXPIRES_IN = 600.0  # expires_in is REQUIRED (§3.2); used only if a server leaves it out
+
+
+def _seconds(value: object, default: float) -> float:
+    """A positive number of seconds from a JSON number or numeric string, else ``default``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        return default
+    return seconds if 0 < seconds < float("inf") else default
 
 
 class DeviceLogin:
@@ -283,6 +295,9 @@ def start_device_login(
             error=str(error) if error else None,
             description=str(description) if description else None,
         )
+    if not body.get("verification_uri") and body.get("verification_url"):
+        # the pre-RFC name some providers still send (Google), same meaning as RFC 8628 §3.2 verification_uri
+        body["verification_uri"] = body["verification_url"]
     for required in ("device_code", "user_code", "verification_uri"):
         if not body.get(required):
             raise LoginError(f"The device authorization response has no {required}; try again.")
@@ -290,11 +305,11 @@ def start_device_login(
     login = DeviceLogin(
         user_code=str(body["user_code"]),
         verification_uri=str(body["verification_uri"]),
-        verification_uri_complete=str(body["verification_uri_complete"])
+        verification_uri_complete=str(body["verification_uri_complete"])  # OPTIONAL, RFC 8628 §3.2
         if body.get("verification_uri_complete")
         else None,
-        expires_at=now + float(body.get("expires_in", 600)),
-        interval=float(body.get("interval", DEFAULT_INTERVAL)),
+        expires_at=now + _seconds(body.get("expires_in"), DEFAULT_EXPIRES_IN),
+        interval=max(_seconds(body.get("interval"), DEFAULT_INTERVAL), 1.0),
         device_code=str(body["device_code"]),
         metadata=metadata,
         auth=auth,

@@ -292,7 +292,7 @@ class LoginFlow:
             return CallbackReply(False, "Not this sign-in", str(exc), 400)
         except OktaMagicError as exc:
             return CallbackReply(True, "Sign-in failed", str(exc), 400)
-        who = (token.claims() or {}).get("sub") or (token.id_token_claims() or {}).get("preferred_username")
+        who = token.subject or (token.id_token_claims() or {}).get("preferred_username")
         as_whom = f" as {who}" if who else ""
         return CallbackReply(
             True,
@@ -349,8 +349,16 @@ class LoginFlow:
             except OktaMagicError as exc:
                 self._finish("failed", str(exc), error=exc)
                 raise
+            except Exception as exc:  # noqa: BLE001 - the flow must end, not hang in "exchanging"
+                # only the type: a library's message could quote what it was parsing
+                log.debug("sign-in failed after the code exchange: %s", type(exc).__name__)
+                error = LoginError(
+                    f"The sign-in failed after the code exchange ({type(exc).__name__}); run %okta_login again."
+                )
+                self._finish("failed", str(error), error=error)
+                raise error from None
             host = urlsplit(self.issuer).netloc
-            who = (token.claims() or {}).get("sub") or (token.id_token_claims() or {}).get("sub")
+            who = token.subject
             as_whom = f" as {who}" if who else ""
             count = len(token.scopes_granted)
             self._finish("signed_in", f"Signed in to {host}{as_whom} with {count} scopes.", token=token)
@@ -387,6 +395,7 @@ class LoginFlow:
                 nonce=request.nonce if request.wants_openid else None,
                 now=now,
                 jwks=jwks,
+                client_secret=auth.client_secret,
             )
         not_granted = [s for s in request.scopes if s not in token.scopes_granted]
         details = {
@@ -401,7 +410,10 @@ class LoginFlow:
             else "(opaque token)",
         }
         if id_claims is not None:
-            details["id_token"] = "checked: iss, aud, exp, nonce" + (" and signature" if jwks is not None else "")
+            signed = token.id_token is not None and oauth.id_token_signature_checked(
+                token.id_token, jwks, auth.client_secret
+            )
+            details["id_token"] = "checked: iss, aud, exp, nonce" + (" and signature" if signed else "")
         self._step("token", "Okta issued the access token", details)
         return token
 

@@ -16,6 +16,8 @@ ever appears in their text.
 from __future__ import annotations
 
 import base64
+import binascii
+import json
 import logging
 import re
 import shlex
@@ -50,6 +52,8 @@ __all__ = [
     "discover",
     "exchange_code",
     "fetch_jwks",
+    "id_token_alg",
+    "id_token_signature_checked",
     "normalize_issuer",
     "parse_callback",
     "post_token",
@@ -187,24 +191,50 @@ class ProviderMetadata:
         return {name: getattr(self, name) for name in names if getattr(self, name)}
 
 
-def discover(issuer: str, http: httpx.Client) -> ProviderMetadata:
-    """Read ``{issuer}/.well-known/openid-configuration`` (OIDC Discovery §4).
+def _metadata_urls(issuer: str) -> list[str]:
+    """Where an issuer's metadata may live, in the order tried.
 
-    Falls back to the Okta org AS paths only when the document is missing (404).
+    OIDC Discovery §4 appends ``/.well-known/openid-configuration`` to the issuer (path
+    kept: ``https://host/realms/demo/.well-known/...``); RFC 8414 §3.1 inserts
+    ``/.well-known/oauth-authorization-server`` between the host and the issuer's path.
+    """
+    parts = urlsplit(issuer)
+    rfc8414 = f"{parts.scheme}://{parts.netloc}/.well-known/oauth-authorization-server{parts.path}"
+    return [f"{issuer}/.well-known/openid-configuration", rfc8414]
+
+
+def _get_metadata(url: str, http: httpx.Client) -> httpx.Response:
+    try:
+        # a redirect (http -> https, a load balancer) is followed; the issuer check below still applies
+        return http.get(url, headers={"Accept": "application/json"}, follow_redirects=True)
+    except httpx.TransportError as exc:
+        raise _network_error(url, exc) from None
+
+
+def discover(issuer: str, http: httpx.Client) -> ProviderMetadata:
+    """Read ``{issuer}/.well-known/openid-configuration`` (OIDC Discovery §4), else RFC 8414 metadata.
+
+    Falls back to the Okta org AS paths only when neither document exists (HTTP 404)
+    and the issuer has no path (an Okta org URL never has one).
 
     Raises:
         NetworkError: the issuer is unreachable.
         ConfigError: the answer is not a discovery document, or names another
-            issuer (OIDC Discovery §4.3 requires an exact match).
+            issuer (OIDC Discovery §4.3 and RFC 8414 §3.3 require an exact match).
     """
     issuer = normalize_issuer(issuer)
-    url = f"{issuer}/.well-known/openid-configuration"
-    try:
-        response = http.get(url, headers={"Accept": "application/json"})
-    except httpx.TransportError as exc:
-        raise _network_error(url, exc) from None
-    if response.status_code == 404:
-        log.info("no discovery document at %s; using the Okta org authorization server paths", url)
+    urls = _metadata_urls(issuer)
+    for url in urls:
+        response = _get_metadata(url, http)
+        if response.status_code != 404:
+            break
+    else:
+        if urlsplit(issuer).path:
+            raise ConfigError(
+                f"{issuer} has no discovery document ({urls[0]} answered HTTP 404); check the issuer URL "
+                "(for Keycloak it is http(s)://host/realms/<realm>)."
+            )
+        log.info("no discovery document at %s; using the Okta org authorization server paths", urls[0])
         return ProviderMetadata.okta_org_defaults(issuer)
     if response.status_code != 200:
         raise ConfigError(f"Discovery at {url} answered HTTP {response.status_code}; check the org URL.")
@@ -499,17 +529,51 @@ _TOKEN_HINTS: dict[str, str | dict[str, str]] = {
 }
 
 
-def _token_error(response: httpx.Response, grant: str, auth: ClientAuth) -> TokenExchangeError:
+_CHALLENGE_PARAM = re.compile(r'(error|error_description)\s*=\s*"([^"]*)"')
+
+
+def _scrub(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every secret we sent replaced by ``[masked]`` (a server may echo one back)."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[masked]")
+    return text
+
+
+def _sent_secrets(data: Mapping[str, str], auth: ClientAuth) -> list[str]:
+    sent = [value for name, value in data.items() if name in _MASKED_FIELDS or name == "code_verifier"]
+    return [*sent, auth.client_secret or ""]
+
+
+def _token_error(
+    response: httpx.Response, grant: str, auth: ClientAuth, secrets: Sequence[str] = ()
+) -> TokenExchangeError:
+    """The one-line error for a refused token request (RFC 6749 §5.2), whatever the body looks like."""
     try:
         body = response.json()
     except ValueError:
         body = None
     if not isinstance(body, dict) or "error" not in body:
+        # RFC 6750 §3 style: the error may be only in WWW-Authenticate (e.g. 401 invalid_client)
+        body = dict(_CHALLENGE_PARAM.findall(response.headers.get("WWW-Authenticate", ""))) or None
+    if body is None or not body.get("error"):
+        status = response.status_code
+        kind = response.headers.get("Content-Type", "").split(";")[0].strip() or "no content type"
+        if status == 401:
+            advice = (
+                f"the server did not accept the app's credentials ({auth.method}); check the client id and "
+                "secret and the app's client authentication setting"
+            )
+        elif status >= 500:
+            advice = "the server (or a proxy in front of it) failed; try again in a minute"
+        else:
+            advice = "check the org URL and that this is the provider's token endpoint"
         return TokenExchangeError(
-            f"The token endpoint answered HTTP {response.status_code} without an OAuth error; try again in a minute.",
+            f"The token endpoint answered HTTP {status} without an OAuth error ({kind}); {advice}.",
         )
-    error = str(body["error"])
-    description = str(body["error_description"]) if body.get("error_description") else None
+    error = _scrub(_one_line(body["error"], 80), secrets)
+    raw_description = body.get("error_description")
+    description = _scrub(_one_line(raw_description), secrets) if raw_description else None
     hint = _TOKEN_HINTS.get(error)
     if isinstance(hint, dict):
         text = hint.get(grant, "the grant was refused; sign in again with %okta_login")
@@ -517,7 +581,7 @@ def _token_error(response: httpx.Response, grant: str, auth: ClientAuth) -> Toke
         text = hint.format(method=auth.method, grant=grant)
     else:
         text = "sign in again with %okta_login, or check the app's settings in Okta Admin Console"
-    desc = f" ({_one_line(description)})" if description else ""
+    desc = f" ({description})" if description else ""
     return TokenExchangeError(
         f"The token request was refused: {error}{desc}; {text}.", error=error, description=description
     )
@@ -529,23 +593,27 @@ def post_token(
     """POST a token request (RFC 6749 §3.2) with client authentication; the JSON body of a 200.
 
     Raises:
-        TokenExchangeError: any other status (``.error`` holds the RFC 6749 §5.2 code).
+        TokenExchangeError: any other status, or a 200 carrying ``error`` instead of a token
+            (some servers answer device polls so); ``.error`` holds the RFC 6749 §5.2 code.
         NetworkError.
     """
     headers = dict(_FORM)
     auth.apply(data, headers, metadata.token_endpoint, now)
+    secrets = _sent_secrets(data, auth)
     try:
         response = http.post(metadata.token_endpoint, data=data, headers=headers)
     except httpx.TransportError as exc:
         raise _network_error(metadata.token_endpoint, exc) from None
     if response.status_code != 200:
-        raise _token_error(response, data.get("grant_type", "?"), auth)
+        raise _token_error(response, data.get("grant_type", "?"), auth, secrets)
     try:
         body = response.json()
     except ValueError:
         body = None
     if not isinstance(body, dict):
         raise TokenExchangeError("The token endpoint answered 200 without a JSON token response; try again.")
+    if body.get("error") and not body.get("access_token"):
+        raise _token_error(response, data.get("grant_type", "?"), auth, secrets)
     return body
 
 
@@ -631,6 +699,8 @@ def refresh(
         scopes_requested=tuple(scopes) if scopes else token.scopes_requested,
         now=now,
         previous=token,
+        # RFC 6749 §6: a refresh without scope keeps the scope originally granted
+        scopes_if_omitted=tuple(scopes) if scopes else token.scopes_granted or token.scopes_requested,
     )
 
 
@@ -667,8 +737,12 @@ def revoke(
             _revoke_one(metadata, auth, value, hint, http)
 
 
-def _revoke_one(metadata: ProviderMetadata, auth: ClientAuth, value: str, hint: str, http: httpx.Client) -> None:
-    """POST one token to the revocation endpoint (RFC 7009 §2.1); 200 means done (§2.2)."""
+def _revoke_one(metadata: ProviderMetadata, auth: ClientAuth, value: str, hint: str, http: httpx.Client) -> bool:
+    """POST one token to the revocation endpoint (RFC 7009 §2.1); True when it was revoked.
+
+    False when the server does not revoke that kind of token (``unsupported_token_type``,
+    RFC 7009 §2.2.1; e.g. providers that only revoke refresh tokens).
+    """
     assert metadata.revocation_endpoint is not None
     data = {"token": value, "token_type_hint": hint}
     headers = dict(_FORM)
@@ -677,8 +751,13 @@ def _revoke_one(metadata: ProviderMetadata, auth: ClientAuth, value: str, hint: 
         response = http.post(metadata.revocation_endpoint, data=data, headers=headers)
     except httpx.TransportError as exc:
         raise _network_error(metadata.revocation_endpoint, exc) from None
-    if response.status_code != 200:
-        raise _token_error(response, "revocation", auth)
+    if response.is_success:  # RFC 7009 §2.2 says 200; some servers answer 204 No Content
+        return True
+    error = _token_error(response, "revocation", auth, _sent_secrets(data, auth))
+    if error.error == "unsupported_token_type":
+        log.info("the server does not revoke %s tokens; it stays valid until it expires", hint)
+        return False
+    raise error
 
 
 def client_credentials(
@@ -741,8 +820,8 @@ def revoke_token(
     auth_method: AuthMethod | None = None,
     http: httpx.Client | None = None,
 ) -> bool:
-    """Revoke one of ``token``'s secrets (RFC 7009); False when there is none to revoke
-    or the provider has no revocation endpoint.
+    """Revoke one of ``token``'s secrets (RFC 7009); False when there is none to revoke,
+    the provider has no revocation endpoint, or it does not revoke that kind of token.
 
     Raises:
         TokenExchangeError, ConfigError, NetworkError.
@@ -756,14 +835,29 @@ def revoke_token(
         if not metadata.revocation_endpoint:
             return False
         auth = ClientAuth.choose(client_id, metadata, client_secret=client_secret, method=auth_method)
-        _revoke_one(metadata, auth, value, which, client)
-        return True
+        return _revoke_one(metadata, auth, value, which, client)
     finally:
         if own:
             client.close()
 
 
 # -- ID token ---------------------------------------------------------------------------------
+
+
+#: JWS algorithms verified with the provider's published keys (RFC 7518 §3.1; OIDC Core §10.1)
+_ASYMMETRIC_ALGS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
+_HMAC_ALGS = frozenset({"HS256", "HS384", "HS512"})
+
+
+def id_token_alg(id_token: str) -> str | None:
+    """The ``alg`` of an ID token's JWS header, or ``None`` when it cannot be read."""
+    segment = id_token.split(".")[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    alg = header.get("alg") if isinstance(header, dict) else None
+    return str(alg) if alg is not None else None
 
 
 def check_id_token(
@@ -774,11 +868,15 @@ def check_id_token(
     nonce: str | None,
     now: float,
     jwks: Mapping[str, Any] | None = None,
+    client_secret: str | None = None,
     leeway: float = 300.0,
 ) -> dict[str, Any]:
-    """Check an ID token's claims (OIDC Core §3.1.3.7): iss, aud, exp and nonce.
+    """Check an ID token's claims (OIDC Core §3.1.3.7): iss, aud, azp, exp and nonce.
 
-    With ``jwks`` the RS256 signature is verified too. Returns the claims.
+    With ``jwks`` an asymmetric signature (RS/PS/ES/EdDSA) is verified too; an HS*
+    signature is verified with ``client_secret`` when there is one (OIDC Core §10.1),
+    else left to TLS, as the token came straight from the token endpoint (§3.1.3.7 item 6).
+    ``alg: none`` is refused. Returns the claims.
 
     Raises:
         LoginError: a check failed (the message names which one, never the token).
@@ -786,8 +884,16 @@ def check_id_token(
     claims = decode_jwt_claims(id_token)
     if claims is None:
         raise LoginError("The ID token is not a JWT; sign in again with %okta_login.")
-    if jwks is not None:
-        _verify_signature(id_token, jwks)
+    alg = id_token_alg(id_token)
+    if alg not in _ASYMMETRIC_ALGS and alg not in _HMAC_ALGS:
+        raise LoginError(
+            f"The ID token uses an unsupported signature algorithm ({alg}); sign in again with %okta_login."
+        )
+    if alg in _HMAC_ALGS:
+        if client_secret:
+            _verify_hmac(id_token, alg, client_secret)
+    elif jwks is not None:
+        _verify_signature(id_token, alg, jwks)
 
     def fail(what: str) -> LoginError:
         return LoginError(f"The ID token failed its {what} check; sign in again with %okta_login.")
@@ -795,43 +901,76 @@ def check_id_token(
     if claims.get("iss") != normalize_issuer(issuer) and claims.get("iss") != issuer:
         raise fail("issuer")
     aud = claims.get("aud")
-    if client_id not in (aud if isinstance(aud, list) else [aud]):
+    audiences = aud if isinstance(aud, list) else [aud]
+    if client_id not in audiences:
         raise fail("audience")
+    azp = claims.get("azp")
+    # OIDC Core §3.1.3.7 items 4-5: with several audiences azp names the client; when present it must be us
+    if (azp is not None or len(audiences) > 1) and azp != client_id:
+        raise fail("authorized party (azp)")
     exp = claims.get("exp")
-    if not isinstance(exp, (int, float)) or exp + leeway < now:
+    if not isinstance(exp, (int, float)) or isinstance(exp, bool) or exp + leeway < now:
         raise fail("expiry")
     if nonce is not None and not pkce.states_equal(nonce, claims.get("nonce")):
         raise fail("nonce")
     return claims
 
 
-def _verify_signature(id_token: str, jwks: Mapping[str, Any]) -> None:
+def id_token_signature_checked(id_token: str, jwks: Mapping[str, Any] | None, client_secret: str | None) -> bool:
+    """Whether :func:`check_id_token` verified this token's signature with these keys (for display)."""
+    alg = id_token_alg(id_token)
+    return bool(client_secret) if alg in _HMAC_ALGS else jwks is not None
+
+
+def _verify_hmac(id_token: str, alg: str, client_secret: str) -> None:
+    import jwt  # lazy: keeps `import okta_magic` fast
+
+    try:
+        jwt.decode(
+            id_token,
+            client_secret.encode("utf-8"),
+            algorithms=[alg],
+            options={"verify_aud": False, "verify_exp": False, "verify_iat": False, "verify_nbf": False},
+        )
+    except jwt.InvalidSignatureError:
+        raise LoginError("The ID token signature is invalid; sign in again with %okta_login.") from None
+    except (jwt.PyJWTError, TypeError, ValueError) as exc:
+        raise LoginError(
+            f"The ID token could not be verified ({type(exc).__name__}); sign in again with %okta_login."
+        ) from None
+
+
+def _verify_signature(id_token: str, alg: str, jwks: Mapping[str, Any]) -> None:
     import jwt  # lazy: keeps `import okta_magic` fast
 
     try:
         header = jwt.get_unverified_header(id_token)
         keyset = jwt.PyJWKSet.from_dict(dict(jwks))
-        candidates = [k for k in keyset.keys if header.get("kid") in (None, k.key_id)]
-        if not candidates:
-            raise LoginError(
-                "The ID token is signed with a key the provider does not publish; sign in again with %okta_login."
-            )
-        alg = str(header.get("alg", "RS256"))
-        for key in candidates:
-            try:
-                jwt.decode(
-                    id_token,
-                    key.key,
-                    algorithms=[alg],
-                    options={"verify_aud": False, "verify_exp": False, "verify_iat": False, "verify_nbf": False},
-                )
-                return
-            except jwt.InvalidSignatureError:
-                continue
-    except LoginError:
-        raise
     except jwt.PyJWTError as exc:
         raise LoginError(
             f"The ID token could not be verified ({type(exc).__name__}); sign in again with %okta_login."
         ) from None
+    # RFC 7517 §4.2: keys marked for encryption never sign; with a kid, only that key (OIDC Core §10.1.1)
+    candidates = [k for k in keyset.keys if k.public_key_use in (None, "sig") and header.get("kid") in (None, k.key_id)]
+    if not candidates:
+        raise LoginError(
+            "The ID token is signed with a key the provider does not publish; sign in again with %okta_login."
+        )
+    failure: str | None = None
+    for key in candidates:
+        try:
+            jwt.decode(
+                id_token,
+                key.key,
+                algorithms=[alg],
+                options={"verify_aud": False, "verify_exp": False, "verify_iat": False, "verify_nbf": False},
+            )
+            return
+        except jwt.InvalidSignatureError:
+            continue
+        except (jwt.PyJWTError, TypeError, ValueError) as exc:
+            # a key of another type (an EC key for an RS256 token) cannot verify it; try the next one
+            failure = failure or type(exc).__name__
+    if failure is not None and len(candidates) == 1:
+        raise LoginError(f"The ID token could not be verified ({failure}); sign in again with %okta_login.")
     raise LoginError("The ID token signature is invalid; sign in again with %okta_login.")

@@ -57,8 +57,11 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(32)
 
 
-def states_equal(expected: str, received: str | None) -> bool:
-    """Compare two ``state`` values in constant time; ``None`` never matches."""
-    if received is None:
+def states_equal(expected: str, received: object) -> bool:
+    """Compare two ``state`` values in constant time; ``None`` or a non-string never matches.
+
+    ``received`` may come from a decoded JWT (an ID token ``nonce`` of any JSON type).
+    """
+    if not isinstance(received, str):
         return False
     return hmac.compare_digest(expected.encode("utf-8"), received.encode("utf-8"))

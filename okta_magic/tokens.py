@@ -18,6 +18,7 @@ import base64
 import binascii
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -79,6 +80,23 @@ def _scope_tuple(value: object) -> tuple[str, ...]:
     return ()
 
 
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _expiry(expires_in: object, now: float) -> float | None:
+    """``now + expires_in`` (RFC 6749 §5.1, RECOMMENDED, so it may be absent); ``None`` when
+    absent or not a number of seconds. Some servers send it as a JSON string ("3600")."""
+    if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float, str)):
+        return None
+    try:
+        seconds = float(expires_in)
+    except ValueError:
+        log.debug("ignoring a non-numeric expires_in in the token response")
+        return None
+    return now + seconds if math.isfinite(seconds) else None
+
+
 def _clock_time(epoch: float) -> str:
     return time.strftime("%H:%M", time.localtime(epoch))
 
@@ -123,12 +141,15 @@ class Token:
         scopes_requested: Sequence[str],
         now: float,
         previous: Token | None = None,
+        scopes_if_omitted: Sequence[str] | None = None,
     ) -> Token:
         """Build a token from a successful token endpoint response (RFC 6749 §5.1).
 
-        ``scope`` absent means exactly the requested scopes were granted (§5.1).
-        On a refresh, pass ``previous``: a response without ``refresh_token`` keeps
-        the old one (RFC 6749 §6), and ``id_token`` likewise.
+        ``scope`` absent (or null) means exactly the requested scopes were granted (§5.1);
+        ``scopes_if_omitted`` overrides that (a refresh that asked for no scope keeps the
+        scopes originally granted, §6). On a refresh, pass ``previous``: a response without
+        ``refresh_token`` keeps the old one (RFC 6749 §6), and ``id_token`` likewise.
+        ``token_type`` is case-insensitive (§5.1); unknown extra members are ignored.
 
         Raises:
             LoginError: the response has no ``access_token`` or an unknown ``token_type``.
@@ -140,11 +161,13 @@ class Token:
         token_type = {"bearer": "Bearer", "dpop": "DPoP"}.get(raw_type.lower())
         if token_type is None:
             raise LoginError(f"The token endpoint returned an unsupported token type {raw_type!r}; expected Bearer.")
-        expires_in = body.get("expires_in")
-        expires_at = now + float(expires_in) if isinstance(expires_in, (int, float, str)) and str(expires_in) else None
-        granted = _scope_tuple(body["scope"]) if "scope" in body else tuple(scopes_requested)
-        refresh_token = body.get("refresh_token") or (previous.refresh_token if previous else None)
-        id_token = body.get("id_token") or (previous.id_token if previous else None)
+        expires_at = _expiry(body.get("expires_in"), now)
+        if body.get("scope") is not None:
+            granted = _scope_tuple(body["scope"])
+        else:
+            granted = tuple(scopes_requested if scopes_if_omitted is None else scopes_if_omitted)
+        refresh_token = _text(body.get("refresh_token")) or (previous.refresh_token if previous else None)
+        id_token = _text(body.get("id_token")) or (previous.id_token if previous else None)
         return cls(
             access_token=access_token,
             token_type=token_type,  # type: ignore[arg-type]
@@ -203,6 +226,12 @@ class Token:
         """The ID token's payload (checked for iss/aud/nonce at sign-in, decoded again here)."""
         return decode_jwt_claims(self.id_token) if self.id_token else None
 
+    @property
+    def subject(self) -> str | None:
+        """Who signed in: the access token's ``sub``, else the ID token's (opaque access tokens, RFC 6749 §1.4)."""
+        sub = (self.claims() or {}).get("sub") or (self.id_token_claims() or {}).get("sub")
+        return str(sub) if sub is not None else None
+
     def expires_in(self, now: float) -> float | None:
         """Seconds until expiry (negative once expired), or ``None`` if unknown."""
         return None if self.expires_at is None else self.expires_at - now
@@ -232,7 +261,7 @@ class Token:
             "access_token": mask_secret(self.access_token),
             "issuer": self.issuer or claims.get("iss"),
             "client_id": self.client_id or claims.get("cid"),
-            "subject": claims.get("sub"),
+            "subject": self.subject,
             "user_id": claims.get("uid"),
             "scopes_granted": list(self.scopes_granted),
             "scopes_requested": list(self.scopes_requested),

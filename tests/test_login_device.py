@@ -22,31 +22,29 @@ class FakeOrg:
         self.polls = list(polls)
         self.device_status = device_status
         self.device_error = device_error
+        self.device_body: dict[str, object] = {
+            "device_code": "dev-code-secret",
+            "user_code": "WDJB-MJHT",
+            "verification_uri": f"{ISSUER}/activate",
+            "verification_uri_complete": f"{ISSUER}/activate?user_code=WDJB-MJHT",
+            "expires_in": 600,
+            "interval": 5,
+        }
         self.token_forms: list[dict[str, str]] = []
         self.device_forms: list[dict[str, str]] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         form = {k: v[0] for k, v in parse_qs(request.read().decode()).items()}
-        if path.endswith("openid-configuration"):
-            return httpx.Response(404)  # exercise the Okta org AS fallback paths
+        if path.startswith("/.well-known/"):
+            return httpx.Response(404)  # neither metadata document: exercise the Okta org AS fallback paths
         if path == "/oauth2/v1/device/authorize":
             self.device_forms.append(form)
             if self.device_status != 200:
                 return httpx.Response(
                     self.device_status, json={"error": self.device_error, "error_description": "Nope."}
                 )
-            return httpx.Response(
-                200,
-                json={
-                    "device_code": "dev-code-secret",
-                    "user_code": "WDJB-MJHT",
-                    "verification_uri": f"{ISSUER}/activate",
-                    "verification_uri_complete": f"{ISSUER}/activate?user_code=WDJB-MJHT",
-                    "expires_in": 600,
-                    "interval": 5,
-                },
-            )
+            return httpx.Response(200, json=self.device_body)
         assert path == "/oauth2/v1/token"
         self.token_forms.append(form)
         outcome = self.polls.pop(0)
@@ -153,3 +151,16 @@ def test_no_device_endpoint_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match="does not offer the device authorization grant"):
         start_device_login(ISSUER, "c", "openid", http=httpx.Client(transport=httpx.MockTransport(handler)))
+
+
+def test_optional_and_loosely_typed_device_response_members() -> None:
+    org = FakeOrg(["authorization_pending", None])
+    # Google's pre-RFC name, no verification_uri_complete (OPTIONAL, RFC 8628 §3.2), interval null, expires_in a string
+    del org.device_body["verification_uri"], org.device_body["verification_uri_complete"]
+    org.device_body.update(verification_url=f"{ISSUER}/device", interval=None, expires_in="1800")
+    login, slept, _, _ = run(org)
+    assert login.verification_uri == f"{ISSUER}/device"  # type: ignore[attr-defined]
+    assert login.verification_uri_complete is None  # type: ignore[attr-defined]
+    assert login.expires_at == 1_750_000_000.0 + 1800  # type: ignore[attr-defined]
+    assert login.wait(10).scopes_granted == ("okta.users.read",)  # type: ignore[attr-defined]
+    assert slept == [5, 5]  # RFC 8628 §3.2: 5 s when no interval is given

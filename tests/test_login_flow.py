@@ -426,3 +426,36 @@ def test_service_app_private_key_jwt(sb: Sandbox) -> None:
     assert api_get(sb, token, "/api/v1/groups?limit=1").status_code == 200
     with pytest.raises(TokenExchangeError, match="invalid_scope"):
         service_login(sb.url, app.client_id, app.private_key_pem, ["okta.users.manage"])
+
+
+def test_an_unexpected_failure_after_the_exchange_ends_the_flow(monkeypatch: pytest.MonkeyPatch) -> None:
+    issuer = "https://sso.example.com"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(
+                200,
+                json={
+                    "issuer": issuer,
+                    "authorization_endpoint": f"{issuer}/authorize",
+                    "token_endpoint": f"{issuer}/token",
+                    "jwks_uri": f"{issuer}/jwks",
+                },
+            )
+        body = {"access_token": "at-" + "a" * 30, "token_type": "Bearer", "id_token": "a.b.c"}
+        return httpx.Response(200, json=body)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("library bug quoting at-aaaaaaaaaaaa")
+
+    monkeypatch.setattr(oauth, "fetch_jwks", broken)
+    redirect = "http://127.0.0.1:8765/callback"
+    flow = LoginFlow(issuer, "c", ["openid"], redirect, http=httpx.Client(transport=httpx.MockTransport(answer)))
+    state = parse_qs(urlsplit(flow.start(listen=False)).query)["state"][0]
+    with pytest.raises(LoginError, match=r"failed after the code exchange \(RuntimeError\)") as info:
+        flow.submit_redirect_url(f"{redirect}?code=the-code&state={state}")
+    assert "at-aaaa" not in str(info.value)
+    # not stuck in "exchanging" until the timeout: the panel and a waiting cell hear the failure at once
+    assert flow.done and flow.status.phase == "failed"
+    with pytest.raises(LoginError, match="failed after the code exchange"):
+        flow.wait(0)

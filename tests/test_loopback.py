@@ -160,3 +160,25 @@ def test_close_is_idempotent_and_logs_do_not_carry_the_code(caplog: pytest.LogCa
     assert "SECRETCODE" not in caplog.text
     assert "/callback" in caplog.text
     assert "closed" in repr(listener)
+
+
+def test_head_and_lookalike_requests_never_reach_the_callback() -> None:
+    calls = Callbacks()
+    with LoopbackListener("http://127.0.0.1:0/callback", calls, timeout=30) as listener:
+        base = f"http://127.0.0.1:{listener.port}"
+        head = httpx.head(f"{base}/callback?code=good&state=s")  # a link preview must not spend the code
+        assert head.status_code == 404 and head.content == b""
+        assert httpx.get(f"{base}/callback/?code=good").status_code == 404
+        assert calls.urls == [] and not listener.closed
+        # extra parameters (RFC 9207 iss, session_state) reach the callback untouched
+        url = f"{base}/callback?code=good&state=s&iss=http%3A%2F%2Fidp&session_state=x"
+        assert httpx.get(url).status_code == 200
+        assert calls.urls == [url]
+
+
+def test_an_ipv4_redirect_uri_is_not_served_on_ipv6() -> None:
+    if not ipv6_loopback_available():
+        pytest.skip("no IPv6 loopback here")
+    with LoopbackListener("http://127.0.0.1:0/callback", Callbacks(), timeout=30) as listener:
+        with socket.socket(socket.AF_INET6) as s:
+            assert s.connect_ex(("::1", listener.port)) != 0  # RFC 8252 §7.3: exactly the registered host

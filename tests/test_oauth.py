@@ -569,3 +569,171 @@ def test_config_level_refresh_and_revoke_functions() -> None:
         "client_secret": SECRET,
     }
     assert not oauth.revoke_token(ISSUER, "c", Token(access_token="a" * 20), "refresh_token", http=rec.client())
+
+
+# -- interoperability with providers other than Okta ---------------------------------------------------------
+
+
+def test_discover_issuer_with_a_path_uses_oidc_then_rfc8414_locations() -> None:
+    issuer = "https://sso.example.com/realms/demo"
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if request.url.path == "/.well-known/oauth-authorization-server/realms/demo":
+            return httpx.Response(200, json=discovery_doc(issuer))
+        return httpx.Response(404)
+
+    meta = oauth.discover(issuer + "/", Recorder(answer).client())
+    # OIDC Discovery §4.1 appends to the path; RFC 8414 §3.1 inserts before it
+    assert seen == [
+        "/realms/demo/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server/realms/demo",
+    ]
+    assert meta.discovered and meta.issuer == issuer
+    with pytest.raises(ConfigError, match="no discovery document .*realms/<realm>"):
+        oauth.discover(issuer, Recorder(lambda r: httpx.Response(404)).client())  # never Okta paths under /realms
+    wrong = Recorder(lambda r: httpx.Response(200, json=discovery_doc("https://sso.example.com/realms/other")))
+    with pytest.raises(ConfigError, match="says its issuer is https://sso.example.com/realms/other"):
+        oauth.discover(issuer, wrong.client())
+
+
+def test_discover_follows_a_redirect_but_still_checks_the_issuer() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/.well-known/openid-configuration":
+            return httpx.Response(301, headers={"Location": f"{ISSUER}/static/openid-configuration.json"})
+        return httpx.Response(200, json=discovery_doc())
+
+    assert oauth.discover(ISSUER, Recorder(answer).client()).token_endpoint == f"{ISSUER}/oauth2/v1/token"
+
+
+def test_token_endpoint_failures_that_are_not_rfc6749_json_give_one_line_without_secrets() -> None:
+    auth = ClientAuth("0oaWEB", "client_secret_post", client_secret=SECRET)
+    html = "<html>\n<body>502 Bad Gateway</body>\n</html>"
+    cases = [
+        (
+            httpx.Response(502, text=html, headers={"Content-Type": "text/html"}),
+            "HTTP 502 without an OAuth error (text/html); the server (or a proxy",
+        ),
+        (
+            httpx.Response(
+                401,
+                headers={"WWW-Authenticate": 'Basic realm="x", error="invalid_client", error_description="bad secret"'},
+            ),
+            "refused: invalid_client (bad secret)",
+        ),
+        (
+            httpx.Response(401),
+            "HTTP 401 without an OAuth error (no content type); the server did not accept the app's credentials "
+            "(client_secret_post)",
+        ),
+        (
+            httpx.Response(
+                400, json={"error": "invalid_grant", "error_description": f"code the-code-value / {SECRET} unknown"}
+            ),
+            "invalid_grant (code [masked] / [masked] unknown)",
+        ),
+    ]
+    for response, expected in cases:
+        with pytest.raises(TokenExchangeError) as info:
+            oauth.exchange_code(
+                META, auth, REQ, "the-code-value", Recorder(lambda r, resp=response: resp).client(), now=NOW
+            )
+        message = str(info.value)
+        assert expected in message, message
+        assert "\n" not in message and SECRET not in message and "the-code-value" not in message
+        assert "Traceback" not in message and "<html>" not in message
+
+
+def test_a_200_that_carries_an_error_is_that_error() -> None:
+    # some servers answer device polls with 200 {"error": "authorization_pending"}
+    rec = Recorder(lambda r: httpx.Response(200, json={"error": "authorization_pending"}))
+    data = {"grant_type": oauth.DEVICE_CODE_GRANT, "device_code": "dc-" + "d" * 20}
+    with pytest.raises(TokenExchangeError) as info:
+        oauth.post_token(META, ClientAuth("c"), data, rec.client(), NOW)
+    assert info.value.error == "authorization_pending"
+
+
+def test_revocation_accepts_204_and_unsupported_token_type() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if "token_type_hint=access_token" in request.content.decode():
+            # RFC 7009 §2.2.1: this server revokes refresh tokens only
+            return httpx.Response(400, json={"error": "unsupported_token_type"})
+        return httpx.Response(204)
+
+    rec = Recorder(answer)
+    oauth.revoke(META, ClientAuth("c"), held_token(), rec.client())
+    assert len(rec.requests) == 2
+    meta_doc = Recorder(lambda r: httpx.Response(200, json=discovery_doc()) if r.method == "GET" else answer(r))
+    assert oauth.revoke_token(ISSUER, "c", held_token(), "refresh_token", http=meta_doc.client()) is True
+    assert oauth.revoke_token(ISSUER, "c", held_token(), "access_token", http=meta_doc.client()) is False
+
+
+def _claims(**extra: object) -> dict[str, object]:
+    base: dict[str, object] = {"iss": ISSUER, "aud": "0oaNATIVE", "sub": "00u1", "exp": int(NOW) + 60, "nonce": "N"}
+    base.update(extra)
+    return base
+
+
+def test_id_token_signed_with_the_client_secret_hs256() -> None:
+    # OIDC Core §10.1: HS* ID tokens are keyed with the client secret (an Auth0 app option)
+    secret = "a-client-secret-of-at-least-32-bytes!"
+    token = jwt.encode(_claims(), secret, algorithm="HS256")
+    check = {"issuer": ISSUER, "client_id": "0oaNATIVE", "nonce": "N", "now": NOW, "jwks": jwks()}
+    assert oauth.check_id_token(token, client_secret=secret, **check)["sub"] == "00u1"  # type: ignore[arg-type]
+    assert oauth.id_token_signature_checked(token, jwks(), secret)
+    with pytest.raises(LoginError, match="signature is invalid"):
+        oauth.check_id_token(token, client_secret=secret + "x", **check)  # type: ignore[arg-type]
+    # a public client has no secret: the token came straight from the token endpoint over TLS (§3.1.3.7 item 6)
+    assert oauth.check_id_token(token, **check)["sub"] == "00u1"  # type: ignore[arg-type]
+    assert not oauth.id_token_signature_checked(token, jwks(), None)
+    unsigned = jwt.encode(_claims(), None, algorithm="none")
+    with pytest.raises(LoginError, match=r"unsupported signature algorithm \(none\)"):
+        oauth.check_id_token(unsigned, **check)  # type: ignore[arg-type]
+
+
+def test_id_token_key_choice_and_odd_claims() -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    ec_public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key()))
+    rsa_public = dict(jwks()["keys"][0])  # type: ignore[index]
+    enc_key = dict(rsa_public, use="enc", kid="enc1", alg="RSA-OAEP")
+    del rsa_public["kid"]
+    keyset = {"keys": [enc_key, ec_public, rsa_public]}  # Keycloak-like: an encryption key, several key types
+    no_kid = jwt.encode(_claims(), KEY, algorithm="RS256")
+    assert oauth.check_id_token(no_kid, issuer=ISSUER, client_id="0oaNATIVE", nonce="N", now=NOW, jwks=keyset)
+    for bad, what in [
+        ({"nonce": 12345}, "nonce"),
+        ({"azp": "someone-else"}, r"authorized party \(azp\)"),
+        ({"aud": ["0oaNATIVE", "api"]}, r"authorized party \(azp\)"),
+        ({"exp": True}, "expiry"),
+    ]:
+        with pytest.raises(LoginError, match=f"failed its {what} check"):
+            oauth.check_id_token(id_token(**bad), issuer=ISSUER, client_id="0oaNATIVE", nonce="N", now=NOW, jwks=jwks())
+    both = id_token(aud=["0oaNATIVE", "api"], azp="0oaNATIVE")
+    assert oauth.check_id_token(both, issuer=ISSUER, client_id="0oaNATIVE", nonce="N", now=NOW, jwks=jwks())
+
+
+def test_private_key_jwt_with_an_ec_key_signs_es256() -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    assertion = client_assertion("0oaSVC", META.token_endpoint, pem, now=NOW)
+    assert jwt.get_unverified_header(assertion)["alg"] == "ES256"
+    claims = jwt.decode(
+        assertion,
+        key.public_key(),
+        algorithms=["ES256"],
+        audience=META.token_endpoint,
+        options={"verify_exp": False, "verify_iat": False},
+    )
+    assert claims["iss"] == claims["sub"] == "0oaSVC"
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP384R1())))
+    assert jwt.get_unverified_header(client_assertion("c", "https://x/token", dict(jwk, kid="e1"), now=NOW)) == {
+        "alg": "ES384",
+        "kid": "e1",
+        "typ": "JWT",
+    }

@@ -69,3 +69,9 @@ def test_states_equal_is_exact() -> None:
     assert not pkce.states_equal(state, None)
     assert not pkce.states_equal(state, "")
     assert pkce.states_equal("ünï", "ünï")
+
+
+def test_states_equal_refuses_values_that_are_not_strings() -> None:
+    # an ID token's nonce claim can be any JSON value
+    for received in (None, 12345, ["abc"], {"n": 1}, b"abc"):
+        assert not pkce.states_equal("abc", received)

@@ -235,3 +235,58 @@ def test_failed_refresh_keeps_valid_token_then_expires_with_reason() -> None:
 def test_refresh_if_needed_leaves_unknown_expiry_alone() -> None:
     token = Token.from_api_token("00abcdefghijklmnopqrstuvwxyz")
     assert refresh_if_needed(token, None, now=NOW) is token
+
+
+def test_token_responses_from_other_providers() -> None:
+    def build(**body: object) -> Token:
+        base: dict[str, object] = {"access_token": "opaque-" + "o" * 30}
+        base.update(body)
+        return Token.from_token_response(
+            base,
+            issuer="https://sso.example.com/realms/demo",
+            client_id="c",
+            scopes_requested=["openid", "email"],
+            now=NOW,
+        )
+
+    # lower-case token_type (RFC 6749 §5.1 case-insensitive), extra members, scope null = omitted
+    token = build(token_type="bearer", expires_in=300, scope=None, **{"not-before-policy": 0, "session_state": "s"})
+    assert token.token_type == "Bearer" and token.scopes_granted == ("openid", "email")
+    assert token.authorization_header().startswith("Bearer opaque-")
+    assert token.expires_at == NOW + 300
+    assert build(expires_in="3600").expires_at == NOW + 3600  # a string, as some servers send it
+    for odd in ("soon", None, True, "nan", [1]):
+        assert build(expires_in=odd).expires_at is None  # unknown, never a traceback
+    assert build().expires_at is None and build().summary(NOW)["expires_in_seconds"] is None
+    # an opaque access token decodes to nothing; the ID token names the user
+    id_token = "e30." + base64url({"sub": "00uX", "iss": "https://sso.example.com/realms/demo"}) + ".sig"
+    opaque = build(id_token=id_token)
+    assert opaque.claims() is None and opaque.subject == "00uX"
+    assert opaque.summary(NOW)["subject"] == "00uX" and opaque.summary(NOW)["claims_unverified"] == {}
+    assert "opaque-" not in repr(opaque)
+
+
+def test_refresh_without_scope_keeps_the_scopes_originally_granted() -> None:
+    first = Token.from_token_response(
+        {"access_token": "a" * 20, "scope": "openid", "refresh_token": "r" * 20},
+        issuer=None,
+        client_id=None,
+        scopes_requested=["openid", "okta.users.read"],
+        now=NOW,
+    )
+    fresh = Token.from_token_response(
+        {"access_token": "b" * 20},
+        issuer=None,
+        client_id=None,
+        scopes_requested=first.scopes_requested,
+        now=NOW,
+        previous=first,
+        scopes_if_omitted=first.scopes_granted,  # RFC 6749 §6
+    )
+    assert fresh.scopes_granted == ("openid",) and fresh.refresh_token == "r" * 20
+
+
+def base64url(claims: dict[str, object]) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
