@@ -12,22 +12,28 @@ import json
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from _login_fixtures import Browser, free_port
 
-from okta_magic.errors import StateMismatch
+from okta_magic import oauth
+from okta_magic.device import start_device_login
+from okta_magic.errors import StateMismatch, TokenExchangeError
 from okta_magic.login import LoginFlow, LoginStatus, Step
+from okta_magic.tokens import Token
 
 pytestmark = pytest.mark.oidc
 
 HERE = Path(__file__).parent / "oidc"
 
 
-@pytest.fixture(scope="module")
-def provider() -> Iterator[dict[str, str]]:
+def _start(profile: str) -> Iterator[dict[str, str]]:
+    """Run server.js with ``PROFILE=profile`` until the module's tests are done; yields its JSON line."""
     if shutil.which("node") is None:
         pytest.skip("Node.js is not installed; the oidc-provider test needs it")
     if not (HERE / "node_modules" / "oidc-provider").is_dir():
@@ -36,7 +42,7 @@ def provider() -> Iterator[dict[str, str]]:
     proc = subprocess.Popen(
         ["node", "server.js"],
         cwd=HERE,
-        env={"PATH": _path(), "REDIRECT_URI": redirect_uri},
+        env={"PATH": _path(), "REDIRECT_URI": redirect_uri, "PROFILE": profile},
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -58,6 +64,17 @@ def provider() -> Iterator[dict[str, str]]:
         for stream in (proc.stdout, proc.stderr):
             if stream:
                 stream.close()
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[dict[str, str]]:
+    yield from _start("plain")
+
+
+@pytest.fixture(scope="module")
+def quirky() -> Iterator[dict[str, str]]:
+    """The same provider as other real ones differ from Okta (see server.js, PROFILE=quirks)."""
+    yield from _start("quirks")
 
 
 def _path() -> str:
@@ -128,3 +145,122 @@ def test_paste_back_and_foreign_state(provider: dict[str, str]) -> None:
     token = flow.submit_redirect_url(outcome.redirect_url)
     assert token.id_token_claims()["sub"] == "grace"  # type: ignore[index]
     assert flow.status.phase == "signed_in"
+
+
+# -- a provider that differs from Okta the way Keycloak, Auth0 and others do (PROFILE=quirks) -------------
+
+
+def _userinfo_status(metadata: oauth.ProviderMetadata, token: Token) -> int:
+    assert metadata.userinfo_endpoint is not None
+    return httpx.get(metadata.userinfo_endpoint, headers={"Authorization": token.authorization_header()}).status_code
+
+
+def test_issuer_with_a_path_opaque_token_and_no_scope_in_the_response(quirky: dict[str, str]) -> None:
+    steps: list[Step] = []
+    scopes = ["openid", "profile", "email"]
+    flow = LoginFlow(
+        quirky["issuer"] + "/", quirky["client_id"], scopes, quirky["redirect_uri"], timeout=60, on_step=steps.append
+    )
+    url = flow.start()
+    # OIDC Discovery §4.1: the well-known suffix goes after the issuer's path (/realms/demo)
+    assert urlsplit(quirky["issuer"]).path == "/realms/demo"
+    assert flow.metadata is not None and flow.metadata.issuer == quirky["issuer"]
+    assert url.startswith(quirky["issuer"] + "/auth?")
+    browser = Browser("ada", "x")
+    try:
+        outcome = browser.sign_in(url, quirky["redirect_uri"])
+    finally:
+        browser.close()
+    assert outcome.delivered is not None and outcome.delivered.status_code == 200, outcome
+    token = flow.wait(30)
+    assert token.token_type == "Bearer"  # the response said "bearer" (RFC 6749 §5.1: case-insensitive)
+    assert token.scopes_granted == tuple(scopes)  # no `scope` in the response: the requested ones (§5.1)
+    assert token.claims() is None  # opaque access token: nothing to decode ...
+    assert token.expires_at is not None  # ... so the expiry comes from expires_in
+    assert token.subject == "ada"  # and the user from the checked ID token
+    summary = token.summary(token.expires_at - 60)
+    assert summary["subject"] == "ada" and summary["scopes_not_granted"] == [] and not summary["expired"]
+    assert steps[-1].details["id_token"] == "checked: iss, aud, exp, nonce and signature"
+    assert _userinfo_status(flow.metadata, token) == 200  # the opaque token works as a Bearer token
+
+
+def _sign_in_for_code(
+    provider: dict[str, str], request: oauth.AuthorizationRequest, metadata: oauth.ProviderMetadata
+) -> str:
+    browser = Browser("lin", "x")
+    try:
+        # prompt=consent: this provider issues a refresh token for offline_access only after explicit consent
+        outcome = browser.sign_in(request.url(metadata, {"prompt": "consent"}), provider["redirect_uri"], deliver=False)
+    finally:
+        browser.close()
+    assert outcome.redirect_url is not None, outcome
+    return oauth.parse_callback(
+        outcome.redirect_url, request.state, metadata.issuer, metadata.authorization_response_iss_parameter_supported
+    )
+
+
+def test_client_secret_basic_with_special_characters_refresh_and_revoke(quirky: dict[str, str]) -> None:
+    secret = quirky["web_client_secret"]
+    assert set(":%+ /?&=~") <= set(secret)  # each of these changes under form-urlencoding (RFC 6749 §2.3.1)
+    with httpx.Client(timeout=30) as http:
+        metadata = oauth.discover(quirky["issuer"], http)
+        auth = oauth.ClientAuth.choose(quirky["web_client_id"], metadata, client_secret=secret)
+        assert auth.method == "client_secret_basic"  # advertised, and the RFC 6749 §2.3.1 MUST
+        scopes = ("openid", "offline_access")
+        request = oauth.AuthorizationRequest.new(auth.client_id, quirky["redirect_uri"], scopes)
+        code = _sign_in_for_code(quirky, request, metadata)
+
+        wrong = oauth.ClientAuth(auth.client_id, "client_secret_basic", client_secret=secret + "x")
+        with pytest.raises(TokenExchangeError) as info:
+            oauth.exchange_code(metadata, wrong, request, code, http)
+        assert info.value.error == "invalid_client" and secret not in str(info.value)
+
+        request = oauth.AuthorizationRequest.new(auth.client_id, quirky["redirect_uri"], scopes)
+        code = _sign_in_for_code(quirky, request, metadata)
+        token = oauth.exchange_code(metadata, auth, request, code, http)
+        assert token.refresh_token and token.scopes_granted == scopes
+        claims = oauth.check_id_token(
+            token.id_token or "",
+            issuer=metadata.issuer,
+            client_id=auth.client_id,
+            nonce=request.nonce,
+            now=time.time(),
+            jwks=oauth.fetch_jwks(metadata, http),
+            client_secret=secret,
+        )
+        assert claims["sub"] == "lin"
+
+        fresh = oauth.refresh(metadata, auth, token, http)
+        assert fresh.access_token != token.access_token
+        assert fresh.scopes_granted == scopes  # RFC 6749 §6: no scope asked, none answered: as before
+        assert _userinfo_status(metadata, fresh) == 200
+
+        oauth.revoke(metadata, auth, fresh, http)
+        assert _userinfo_status(metadata, fresh) == 401
+        with pytest.raises(TokenExchangeError) as info:
+            oauth.refresh(metadata, auth, fresh, http)
+        assert info.value.error == "invalid_grant"
+        assert fresh.refresh_token is not None and fresh.refresh_token not in str(info.value)
+
+
+def test_device_grant_against_the_provider(quirky: dict[str, str]) -> None:
+    statuses: list[LoginStatus] = []
+    login = start_device_login(
+        quirky["issuer"],
+        quirky["client_id"],
+        ["openid", "profile"],
+        sleep=lambda seconds: time.sleep(min(seconds, 0.3)),  # its interval is 5 s; poll faster here
+        on_change=statuses.append,
+    )
+    assert login.verification_uri.startswith(quirky["issuer"] + "/device")
+    time.sleep(1)  # a few polls answered authorization_pending (RFC 8628 §3.5) before anyone signs in
+    assert login.status.phase == "waiting"
+    browser = Browser("kim", "x")
+    try:
+        outcome = browser.sign_in(login.verification_uri_complete or login.verification_uri, "http://no.redirect/")
+    finally:
+        browser.close()
+    assert outcome.last_page is not None and outcome.last_page.status_code == 200
+    token = login.wait(30)
+    assert token.scopes_granted == ("openid", "profile") and token.claims() is None
+    assert [s.phase for s in statuses] == ["waiting", "signed_in"]
