@@ -60,6 +60,7 @@ import httpx
 import orjson
 
 from . import __version__
+from .dpop import NONCE_ERROR, DPoPKey
 from .errors import (
     ApiErrorDetails,
     InsufficientScope,
@@ -425,19 +426,43 @@ def network_error(exc: httpx.TransportError, url: httpx.URL, *, timeout: float |
 
 
 class _OrgAuth(httpx.Auth):
-    """Adds the Authorization header only when the request goes to the org's origin."""
+    """Adds the Authorization header only when the request goes to the org's origin.
 
-    def __init__(self, org: httpx.URL, credentials: Callable[[], str]) -> None:
+    A DPoP-bound token (``Authorization: DPoP ...``) also gets a fresh proof by its key
+    in the ``DPoP`` header (RFC 9449 §7.1); a 401 asking for a server nonce is answered
+    once with a proof carrying it (§9).
+    """
+
+    def __init__(self, org: httpx.URL, credentials: Callable[[], str],
+                 dpop_key: Callable[[], DPoPKey | None] | None = None) -> None:
         self._origin = origin_of(org)
         self._credentials = credentials
+        self._dpop_key = dpop_key
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if origin_of(request.url) == self._origin:
-            request.headers["Authorization"] = self._credentials()
-        yield request
+        if origin_of(request.url) != self._origin:
+            yield request
+            return
+        value = self._credentials()
+        request.headers["Authorization"] = value
+        key = self._dpop_key() if self._dpop_key is not None and value.startswith("DPoP ") else None
+        if key is None:
+            yield request
+            return
+        request.headers["DPoP"] = key.proof(request.method, str(request.url), access_token=value[5:])
+        response = yield request
+        if response.status_code == 401 and _asks_for_nonce(response) and key.remember_nonce(response.headers):
+            request.headers["DPoP"] = key.proof(request.method, str(request.url), access_token=value[5:])
+            yield request
 
     def __repr__(self) -> str:
         return f"_OrgAuth(origin={self._origin!r})"
+
+
+def _asks_for_nonce(response: httpx.Response) -> bool:
+    """A resource server's ``WWW-Authenticate: DPoP error="use_dpop_nonce"`` (RFC 9449 §9)."""
+    return any(params.get("error") == NONCE_ERROR
+               for _scheme, params in parse_challenges(response.headers.get("WWW-Authenticate")))
 
 
 # -- the client ------------------------------------------------------------------------------
@@ -452,8 +477,9 @@ class OktaClient:
 
     Args:
         org_url: the org's URL (``https://dev-123.okta.com``), also the only host that sees the token.
-        credentials: returns the Authorization header value (``"Bearer ..."`` / ``"SSWS ..."``);
-            may raise NotSignedIn or TokenExpired.
+        credentials: returns the Authorization header value (``"Bearer ..."`` / ``"SSWS ..."`` /
+            ``"DPoP ..."``); may raise NotSignedIn or TokenExpired.
+        dpop_key: returns the key a DPoP-bound token is bound to (proofs are signed with it).
         held_scopes: returns the scopes the token holds (used to explain 403s).
         transport: an httpx transport (``httpx.MockTransport`` in tests).
         timeout: seconds per request.
@@ -468,6 +494,7 @@ class OktaClient:
         org_url: str,
         credentials: Callable[[], str],
         *,
+        dpop_key: Callable[[], DPoPKey | None] | None = None,
         held_scopes: Callable[[], Sequence[str]] | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30,
@@ -492,7 +519,7 @@ class OktaClient:
         self._pacer = Pacer(clock)
         self._http = httpx.Client(
             base_url=self.org_url,
-            auth=_OrgAuth(self._org, credentials),
+            auth=_OrgAuth(self._org, credentials, dpop_key),
             transport=transport,
             timeout=timeout,
             headers={"Accept": "application/json", "User-Agent": user_agent},

@@ -94,3 +94,38 @@ def test_apps_without_dpop_are_unchanged_and_say_so_in_their_settings(sb: Sandbo
     settings = {a["id"]: a["settings"].get("oauthClient", {}) for a in apps.json()}
     assert settings[sb.apps["service-dpop"].client_id]["dpop_bound_access_tokens"] is True
     assert settings[sb.apps["service"].client_id]["dpop_bound_access_tokens"] is False
+
+
+def test_the_client_signs_a_proof_for_every_page_of_a_pull(sb: Sandbox) -> None:
+    from okta_magic.client import OktaClient
+    from okta_magic.query import parse_request
+
+    key = DPoPKey()
+    token = _dpop_token(sb, key)
+    with OktaClient(sb.url, lambda: f"DPoP {token}", dpop_key=lambda: key, progress=False) as client:
+        result = client.fetch(parse_request("GET /api/v1/users?limit=7"))
+    assert result.pages > 3
+    assert list(result.data["id"]) == sb.user_ids()
+
+
+def test_a_resource_server_nonce_is_answered_once() -> None:
+    from okta_magic.client import OktaClient
+    from okta_magic.query import parse_request
+
+    seen: list[dict] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        proof = jwt.decode(request.headers["DPoP"], options={"verify_signature": False})
+        seen.append(proof)
+        if proof.get("nonce") != "n-7":
+            challenge = 'DPoP error="use_dpop_nonce", error_description="Resource server requires nonce"'
+            return httpx.Response(401, headers={"DPoP-Nonce": "n-7", "WWW-Authenticate": challenge})
+        return httpx.Response(200, json={"id": "00u1"})
+
+    key = DPoPKey()
+    with OktaClient("https://dev-1.okta.com", lambda: "DPoP at-1", dpop_key=lambda: key,
+                    transport=httpx.MockTransport(server), progress=False) as client:
+        record = client.fetch(parse_request("GET /api/v1/users/me")).data
+    assert record["id"] == "00u1"
+    assert [p.get("nonce") for p in seen] == [None, "n-7"]
+    assert seen[0]["jti"] != seen[1]["jti"] and seen[1]["htu"] == "https://dev-1.okta.com/api/v1/users/me"
