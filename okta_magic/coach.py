@@ -41,7 +41,7 @@ def describe_token(token: Token, now: float) -> str:
     claims = token.claims() or {}
     if token.token_type == "SSWS":
         return "Using an SSWS API token (acts with its creator's admin role; Okta recommends OAuth instead)"
-    who = claims.get("sub") or claims.get("uid") or "unknown subject"
+    who = token.subject or claims.get("uid") or "unknown subject"
     scopes = " ".join(token.scopes_granted) or "(scopes unknown)"
     if token.expires_at is None:
         left = "expiry unknown"
@@ -59,7 +59,7 @@ def token_report(token: Token, now: float) -> str:
         f"Token type : {token.token_type} (the token itself stays in kernel memory and is never shown)",
         f"Issuer     : {token.issuer or claims.get('iss') or 'unknown'}",
         f"Client     : {token.client_id or claims.get('cid') or 'unknown'}",
-        f"Subject    : {claims.get('sub') or claims.get('uid') or 'unknown'}",
+        f"Subject    : {token.subject or claims.get('uid') or 'unknown'}",
         f"Issued     : {_when(token.issued_at)}",
         f"Expires    : {_when(token.expires_at)}"
         + ("" if token.expires_at is None else

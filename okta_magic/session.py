@@ -233,8 +233,8 @@ class OktaSession:
         if token.token_type == "SSWS" or conf is None:
             return "Forgot the API token (SSWS tokens are revoked in the Admin Console, not from here)."
         revoked = []
-        with contextlib.suppress(OktaMagicError, httpx.HTTPError):
-            for secret_kind in ("refresh_token", "access_token"):
+        for secret_kind in ("refresh_token", "access_token"):  # one failing does not keep the other alive
+            with contextlib.suppress(OktaMagicError, httpx.HTTPError):
                 if oauth.revoke_token(conf.org_url, conf.client_id, token, secret_kind,
                                       client_secret=self._client_secret, auth_method=conf.auth_method,
                                       http=self.oauth_http()):

@@ -76,3 +76,11 @@ def test_warning_before_a_request_the_token_cannot_make():
     warning = coach.request_warning("GET", "/api/v1/logs?since=2026-01-01", ["okta.users.read"])
     assert warning and "okta.logs.read" in warning and "sending anyway" in warning
     assert coach.request_warning("GET", "/api/v1/users", ["okta.users.manage"]) is None
+
+
+def test_an_opaque_access_token_names_the_person_from_the_id_token():
+    token = Token(access_token="opaque-0123456789", issued_at=NOW, expires_at=NOW + 600, scopes_granted=("openid",),
+                  scopes_requested=("openid",), id_token=_jwt({"sub": "kc-user-42", "aud": "app"}))
+    assert "Signed in as kc-user-42" in coach.describe_token(token, NOW)
+    assert "Subject    : kc-user-42" in coach.token_report(token, NOW)
+    assert "opaque-0123456789" not in coach.token_report(token, NOW)
