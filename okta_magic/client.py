@@ -63,10 +63,12 @@ from . import __version__
 from .dpop import NONCE_ERROR, DPoPKey
 from .errors import (
     ApiErrorDetails,
+    HostNotAllowed,
     InsufficientScope,
     InvalidResponse,
     NetworkError,
     OktaApiError,
+    OktaMagicError,
     PermissionDenied,
     RateLimited,
     RequestError,
@@ -728,6 +730,10 @@ class OktaClient:
             if request.method != "GET":
                 raise  # a write may or may not have happened: let the user see the interrupt
             interrupted = True
+        except OktaMagicError as exc:
+            if pull.is_list and pull.rows:  # a failure on a later page: the rows so far go with the error
+                exc.partial = records if raw else builder.build()
+            raise
         finally:
             pull.close()
         response = first.response if first is not None else None
@@ -880,7 +886,11 @@ class _Pull:
             raise api_error(response)
         future: Future[httpx.Response] | None = None
         while True:
-            following = next_url(response, self.client._org) if self.method == "GET" else None
+            refused: HostNotAllowed | None = None
+            try:
+                following = next_url(response, self.client._org) if self.method == "GET" else None
+            except HostNotAllowed as exc:  # the token stays home, but this page is still handed over first
+                following, refused = None, exc
             if following is not None and not self.polling:
                 self._visited.add(str(response.url))
                 if str(following) in self._visited:
@@ -931,6 +941,8 @@ class _Pull:
                 if self._bar is not None or callable(self._progress):
                     self._report()
                 yield page
+                if refused is not None:
+                    raise refused
                 return
             if not early:
                 future = self._submit(following)

@@ -29,10 +29,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class OktaMagicError(Exception):
-    """Base class: ``str(exc)`` is the one line shown to the user."""
+    """Base class: ``str(exc)`` is the one line shown to the user.
+
+    ``partial`` holds the rows a multi-page pull had fetched before it failed (a DataFrame, or
+    the records with ``raw``), so that nothing already fetched is lost; None otherwise.
+    """
+
+    partial: Any = None
 
 
 class ConfigError(OktaMagicError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -30,15 +30,22 @@ _VALUE_OPTIONS = frozenset({"-o", "--out", "--max-pages", "--max-rows", "--timeo
 
 
 @contextlib.contextmanager
-def user_errors(session: OktaSession | None = None) -> Iterator[None]:
-    """Turn our errors into a one-line UsageError, with the scope coach's fix for API errors."""
+def user_errors(session: OktaSession | None = None,
+                keep_partial: Callable[[Any], str] | None = None) -> Iterator[None]:
+    """Turn our errors into a one-line UsageError, with the scope coach's fix for API errors.
+
+    ``keep_partial`` stores the rows a pull fetched before it failed and says where they are.
+    """
     try:
         yield
-    except OktaApiError as exc:
-        held = session.held_scopes() if session is not None else ()
-        raise UsageError(coach.explain_api_error(exc, held)) from None
     except OktaMagicError as exc:
-        raise UsageError(str(exc)) from None
+        if isinstance(exc, OktaApiError):
+            message = coach.explain_api_error(exc, session.held_scopes() if session is not None else ())
+        else:
+            message = str(exc)
+        if exc.partial is not None and keep_partial is not None:
+            message += " " + keep_partial(exc.partial)
+        raise UsageError(message) from None
 
 
 def _secret(prompt: str) -> str:
@@ -193,7 +200,11 @@ class OktaMagics(Magics):
         namespace = {**self.shell.user_ns, **(local_ns or {})}
         from . import api
 
-        with user_errors(self.session):
+        def keep(partial: Any) -> str:
+            self.shell.user_ns[api.Outcome.fallback_name] = partial  # type: ignore[union-attr]
+            return f"The {len(partial):,} rows fetched before it are in `{api.Outcome.fallback_name}`."
+
+        with user_errors(self.session, keep_partial=keep):
             outcome = api.run_request(
                 self.session, request_text, namespace, max_pages=args.max_pages, max_rows=args.max_rows,
                 raw=args.raw, keep_links=args.links, timeout=args.timeout, progress=self.progress,

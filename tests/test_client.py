@@ -144,6 +144,26 @@ def test_next_link_on_another_host_outside_the_management_api_is_refused() -> No
         make_client(okta).fetch(parse_request("GET /api/v1/users?limit=2"))
     assert "evil.example.com" in str(info.value) and "only sent to dev-1.okta.com" in str(info.value)
     assert len(okta.requests) == 1
+    assert info.value.partial["id"].tolist() == ["00u0", "00u1"]  # the page that carried the link is kept
+
+
+def test_a_failure_on_a_later_page_hands_over_the_rows_fetched_before_it() -> None:
+    def failing_from_page_3() -> FakeOkta:
+        okta = FakeOkta(9)
+        okta.before = lambda request, n: okta_error(500, "E0000009", "Internal Server Error") if n >= 3 else None
+        return okta
+
+    with pytest.raises(OktaApiError) as info:
+        make_client(failing_from_page_3()).fetch(parse_request("GET /api/v1/users?limit=2"))
+    assert info.value.partial["id"].tolist() == ["00u0", "00u1", "00u2", "00u3"]
+    with pytest.raises(OktaApiError) as info:
+        make_client(failing_from_page_3()).fetch(parse_request("GET /api/v1/users?limit=2"), raw=True)
+    assert [r["id"] for r in info.value.partial] == ["00u0", "00u1", "00u2", "00u3"]
+    okta = FakeOkta(9)
+    okta.before = lambda request, n: okta_error(500, "E0000009", "Internal Server Error")
+    with pytest.raises(OktaApiError) as info:
+        make_client(okta).fetch(parse_request("GET /api/v1/users?limit=2"))
+    assert info.value.partial is None  # nothing had arrived
 
 
 def test_absolute_url_on_another_host_is_refused_before_sending() -> None:

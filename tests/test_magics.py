@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+import httpx
 import pandas as pd
 import pytest
 from _login_fixtures import Browser
@@ -227,6 +228,28 @@ def test_ctrl_c_during_a_long_pull_keeps_the_rows_and_says_where(shell, capsys):
     assert partial["id"].is_unique
     captured = capsys.readouterr()
     assert "Interrupted after" in captured.err and "stored in `_okta_partial`" in captured.out
+
+
+def test_a_pull_that_fails_midway_keeps_the_rows_and_says_where(shell, capsys):
+    _login(shell, "admin", "openid okta.users.read")
+    session = current_session()
+    sandbox = session.sandbox
+    sandbox.set_knobs(latency=0.05)
+    revoke = {"token": session.token.access_token, "client_id": session.config.client_id}
+    try:  # the token is revoked at the org (RFC 7009) while the pull runs: a later page gets 401
+        timer = threading.Timer(0.6, lambda: httpx.post(f"{sandbox.url}/oauth2/v1/revoke", data=revoke))
+        timer.start()
+        with pytest.raises(UsageError) as info:
+            shell.run_line_magic("okta", "GET /api/v1/users?limit=10")
+        timer.cancel()
+    finally:
+        sandbox.set_knobs(latency=0.0)
+    partial = shell.user_ns["_okta_partial"]
+    assert 0 < len(partial) < len(sandbox.user_ids()) and len(partial) % 10 == 0
+    assert partial["id"].tolist() == sandbox.user_ids()[: len(partial)]
+    message = str(info.value)
+    assert "401" in message and "%okta_login" in message
+    assert f"The {len(partial):,} rows fetched before it are in `_okta_partial`." in message
 
 
 def test_sandbox_registers_a_redirect_uri_given_by_the_user(shell, free_port, capsys):
