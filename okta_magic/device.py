@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from okta_magic import oauth
+from okta_magic.dpop import DPoPKey
 from okta_magic.errors import (
     AuthorizationDenied,
     ConfigError,
@@ -142,6 +143,7 @@ class DeviceLogin:
     def _poll(self) -> None:
         interval = self.interval
         data = {"grant_type": oauth.DEVICE_CODE_GRANT, "device_code": self._device_code}
+        dpop: DPoPKey | None = None  # set once the app turns out to require DPoP (RFC 9449 §5)
         while not self._cancelled.is_set():
             self._pause(interval)
             if self._cancelled.is_set():
@@ -156,9 +158,12 @@ class DeviceLogin:
                 return
             now = self._clock()
             try:
-                body = oauth.post_token(self._metadata, self._auth, dict(data), self._http, now)
+                body = oauth.post_token(self._metadata, self._auth, dict(data), self._http, now, dpop=dpop)
             except TokenExchangeError as exc:
                 if exc.error == "authorization_pending":
+                    continue
+                if exc.error == "invalid_dpop_proof" and dpop is None:
+                    dpop = DPoPKey()
                     continue
                 if exc.error == "slow_down":
                     interval += SLOW_DOWN_STEP
@@ -197,6 +202,7 @@ class DeviceLogin:
                     client_id=self._auth.client_id,
                     scopes_requested=self._scopes,
                     now=now,
+                    dpop_key=dpop,
                 )
             except OktaMagicError as exc:
                 self._fail(exc)

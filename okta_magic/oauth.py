@@ -31,6 +31,7 @@ import httpx
 
 from okta_magic import pkce
 from okta_magic.assertion import PrivateKey, client_assertion
+from okta_magic.dpop import NONCE_ERROR, DPoPKey
 from okta_magic.errors import (
     AuthorizationDenied,
     ConfigError,
@@ -57,6 +58,7 @@ __all__ = [
     "normalize_issuer",
     "parse_callback",
     "post_token",
+    "request_token",
     "refresh",
     "refresher",
     "revoke",
@@ -521,10 +523,10 @@ _TOKEN_HINTS: dict[str, str | dict[str, str]] = {
     "unsupported_grant_type": "the server does not support the {grant} grant",
     "invalid_scope": "the scopes are not granted to the app; grant them in Okta Admin Console > Applications > "
     "the app > Okta API Scopes",
-    "invalid_dpop_proof": "this app requires DPoP; turn off 'Require Demonstrating Proof of Possession (DPoP) "
-    "header in token requests' for it in Okta Admin Console, then sign in again",
-    "use_dpop_nonce": "this app requires DPoP; turn off 'Require Demonstrating Proof of Possession (DPoP) header "
-    "in token requests' for it in Okta Admin Console, then sign in again",
+    "invalid_dpop_proof": "the DPoP proof okta_magic signed was refused; check this machine's clock (a proof "
+    "carries the time), or turn off 'Require Demonstrating Proof of Possession (DPoP) header in token requests' "
+    "for the app in Okta Admin Console",
+    "use_dpop_nonce": "the server kept asking for a new DPoP nonce; try again in a minute",
     "access_denied": "access was denied",
 }
 
@@ -588,22 +590,39 @@ def _token_error(
 
 
 def post_token(
-    metadata: ProviderMetadata, auth: ClientAuth, data: dict[str, str], http: httpx.Client, now: float
+    metadata: ProviderMetadata,
+    auth: ClientAuth,
+    data: Mapping[str, str],
+    http: httpx.Client,
+    now: float,
+    *,
+    dpop: DPoPKey | None = None,
 ) -> dict[str, Any]:
     """POST a token request (RFC 6749 §3.2) with client authentication; the JSON body of a 200.
+
+    With ``dpop``, the request carries a proof by that key (RFC 9449 §5); a server that asks
+    for its nonce (``use_dpop_nonce``, §8, as Okta does on the first request) is asked again once
+    with it, with fresh client credentials (a client assertion is single-use).
 
     Raises:
         TokenExchangeError: any other status, or a 200 carrying ``error`` instead of a token
             (some servers answer device polls so); ``.error`` holds the RFC 6749 §5.2 code.
         NetworkError.
     """
-    headers = dict(_FORM)
-    auth.apply(data, headers, metadata.token_endpoint, now)
-    secrets = _sent_secrets(data, auth)
-    try:
-        response = http.post(metadata.token_endpoint, data=data, headers=headers)
-    except httpx.TransportError as exc:
-        raise _network_error(metadata.token_endpoint, exc) from None
+    for attempt in (1, 2):
+        body_data, headers = dict(data), dict(_FORM)
+        auth.apply(body_data, headers, metadata.token_endpoint, now)
+        if dpop is not None:
+            headers["DPoP"] = dpop.proof("POST", metadata.token_endpoint)
+        secrets = _sent_secrets(body_data, auth)
+        try:
+            response = http.post(metadata.token_endpoint, data=body_data, headers=headers)
+        except httpx.TransportError as exc:
+            raise _network_error(metadata.token_endpoint, exc) from None
+        if dpop is None or not dpop.remember_nonce(response.headers):
+            break
+        if response.status_code != 400 or attempt == 2 or _oauth_error(response) != NONCE_ERROR:
+            break  # a nonce with a success (kept for the next request), or a refusal of another kind
     if response.status_code != 200:
         raise _token_error(response, data.get("grant_type", "?"), auth, secrets)
     try:
@@ -615,6 +634,40 @@ def post_token(
     if body.get("error") and not body.get("access_token"):
         raise _token_error(response, data.get("grant_type", "?"), auth, secrets)
     return body
+
+
+def _oauth_error(response: httpx.Response) -> str | None:
+    """The ``error`` member of an RFC 6749 §5.2 error body, if there is one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("error") if isinstance(body, dict) else None
+
+
+def request_token(
+    metadata: ProviderMetadata,
+    auth: ClientAuth,
+    data: Mapping[str, str],
+    http: httpx.Client,
+    now: float,
+    *,
+    dpop: DPoPKey | None = None,
+) -> tuple[dict[str, Any], DPoPKey | None]:
+    """:func:`post_token`, and the DPoP key the token is bound to, if any.
+
+    An app that requires DPoP (Okta's "Require Demonstrating Proof of Possession (DPoP) header
+    in token requests") refuses a request without a proof with ``invalid_dpop_proof``; the
+    request is then made again with a fresh key (RFC 9449 §5), the same grant (Okta refuses it
+    before using the code, as its documented nonce round trip shows).
+    """
+    try:
+        return post_token(metadata, auth, data, http, now, dpop=dpop), dpop
+    except TokenExchangeError as exc:
+        if dpop is not None or exc.error != "invalid_dpop_proof":
+            raise
+    key = DPoPKey()
+    return post_token(metadata, auth, data, http, now, dpop=key), key
 
 
 def token_request(
@@ -662,9 +715,10 @@ def exchange_code(
         "redirect_uri": request.redirect_uri,
         "code_verifier": request.code_verifier,
     }
-    body = post_token(metadata, auth, data, http, now)
+    body, key = request_token(metadata, auth, data, http, now)
     return Token.from_token_response(
-        body, issuer=metadata.issuer, client_id=auth.client_id, scopes_requested=request.scopes, now=now
+        body, issuer=metadata.issuer, client_id=auth.client_id, scopes_requested=request.scopes, now=now,
+        dpop_key=key,
     )
 
 
@@ -691,7 +745,7 @@ def refresh(
     data = {"grant_type": "refresh_token", "refresh_token": token.refresh_token}
     if scopes:
         data["scope"] = " ".join(scopes)
-    body = post_token(metadata, auth, data, http, now)
+    body, key = request_token(metadata, auth, data, http, now, dpop=token.dpop_key)  # a bound refresh token too
     return Token.from_token_response(
         body,
         issuer=metadata.issuer,
@@ -699,6 +753,7 @@ def refresh(
         scopes_requested=tuple(scopes) if scopes else token.scopes_requested,
         now=now,
         previous=token,
+        dpop_key=key,
         # RFC 6749 §6: a refresh without scope keeps the scope originally granted
         scopes_if_omitted=tuple(scopes) if scopes else token.scopes_granted or token.scopes_requested,
     )
@@ -775,9 +830,9 @@ def client_credentials(
     """
     now = time.time() if now is None else now
     data = {"grant_type": "client_credentials", "scope": " ".join(scopes)}
-    body = post_token(metadata, auth, data, http, now)
+    body, key = request_token(metadata, auth, data, http, now)
     return Token.from_token_response(
-        body, issuer=metadata.issuer, client_id=auth.client_id, scopes_requested=scopes, now=now
+        body, issuer=metadata.issuer, client_id=auth.client_id, scopes_requested=scopes, now=now, dpop_key=key
     )
 
 

@@ -25,6 +25,7 @@ from .tokens import TokenKeeper
 if TYPE_CHECKING:
     from .client import OktaClient
     from .device import DeviceLogin
+    from .dpop import DPoPKey
     from .login import LoginFlow, LoginStatus, Step
     from .sandbox import Sandbox
     from .tokens import Token
@@ -273,6 +274,11 @@ class OktaSession:
         """The Authorization header value for the org (the only place the secret leaves the token)."""
         return self.current_token().authorization_header()
 
+    def dpop_key(self) -> DPoPKey | None:
+        """The key the current token is bound to (DPoP, RFC 9449), or None for a bearer token."""
+        token = self.token
+        return token.dpop_key if token is not None else None
+
     def held_scopes(self) -> Sequence[str]:
         token = self.token
         return tuple(token.scopes_granted) if token else ()
@@ -288,7 +294,7 @@ class OktaSession:
             if self.config is None:
                 raise NotSignedIn("Not signed in: run %okta_login first (or %okta_login --sandbox to try the sandbox).")
             if self._client is None:
-                self._client = OktaClient(self.config.org_url, self.authorization_header,
+                self._client = OktaClient(self.config.org_url, self.authorization_header, dpop_key=self.dpop_key,
                                           held_scopes=self.held_scopes, transport=self._transport,
                                           sleep=self._sleep, clock=self._clock)
             return self._client

@@ -23,9 +23,12 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from okta_magic.errors import LoginError, OktaMagicError, TokenExpired
+
+if TYPE_CHECKING:
+    from okta_magic.dpop import DPoPKey
 
 __all__ = ["Token", "TokenKeeper", "decode_jwt_claims", "mask_secret", "refresh_if_needed"]
 
@@ -128,6 +131,8 @@ class Token:
     id_token: str | None = field(default=None, repr=False)
     issuer: str | None = None
     client_id: str | None = None
+    # The key a DPoP-bound token (token_type DPoP, RFC 9449) is bound to; every request signs a proof with it.
+    dpop_key: DPoPKey | None = field(default=None, repr=False, compare=False)
 
     # -- construction ---------------------------------------------------------------
 
@@ -142,6 +147,7 @@ class Token:
         now: float,
         previous: Token | None = None,
         scopes_if_omitted: Sequence[str] | None = None,
+        dpop_key: DPoPKey | None = None,
     ) -> Token:
         """Build a token from a successful token endpoint response (RFC 6749 §5.1).
 
@@ -150,6 +156,7 @@ class Token:
         scopes originally granted, §6). On a refresh, pass ``previous``: a response without
         ``refresh_token`` keeps the old one (RFC 6749 §6), and ``id_token`` likewise.
         ``token_type`` is case-insensitive (§5.1); unknown extra members are ignored.
+        ``dpop_key`` is the key whose proofs the request carried (a DPoP token is bound to it).
 
         Raises:
             LoginError: the response has no ``access_token`` or an unknown ``token_type``.
@@ -161,6 +168,10 @@ class Token:
         token_type = {"bearer": "Bearer", "dpop": "DPoP"}.get(raw_type.lower())
         if token_type is None:
             raise LoginError(f"The token endpoint returned an unsupported token type {raw_type!r}; expected Bearer.")
+        dpop_key = dpop_key or (previous.dpop_key if previous else None)
+        if token_type == "DPoP" and dpop_key is None:
+            raise LoginError("The token endpoint returned a DPoP-bound token for a request without a DPoP proof; "
+                             "the token cannot be used. Sign in again with %okta_login.")
         expires_at = _expiry(body.get("expires_in"), now)
         if body.get("scope") is not None:
             granted = _scope_tuple(body["scope"])
@@ -179,6 +190,7 @@ class Token:
             id_token=id_token,
             issuer=issuer,
             client_id=client_id,
+            dpop_key=dpop_key if token_type == "DPoP" else None,
         )
 
     @classmethod

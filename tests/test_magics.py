@@ -181,16 +181,22 @@ def test_device_grant_from_the_magic_for_remote_kernels(shell, capsys):
     assert current_session().token.claims()["sub"] == "helpdesk@example.com"
 
 
-def test_service_app_signs_a_client_assertion_with_its_private_key(shell, tmp_path, capsys):
+@pytest.mark.parametrize("app", ["service", "service-dpop"])
+def test_service_app_signs_a_client_assertion_with_its_private_key(shell, tmp_path, capsys, app):
     session = current_session()
     sandbox = session.start_sandbox(users=50)
     key = tmp_path / "service.pem"
-    key.write_text(sandbox.apps["service"].private_key_pem)
-    shell.run_line_magic("okta_login", f"--org-url {sandbox.url} --client-id {sandbox.apps['service'].client_id} "
+    key.write_text(sandbox.apps[app].private_key_pem)
+    shell.run_line_magic("okta_login", f"--org-url {sandbox.url} --client-id {sandbox.apps[app].client_id} "
                                        f'--private-key {key} --scopes "okta.users.read okta.groups.read"')
     groups = shell.run_line_magic("okta", "GET /api/v1/groups")
     assert len(groups) > 0
-    assert sandbox.apps["service"].private_key_pem.splitlines()[1] not in capsys.readouterr().out
+    users = shell.run_line_magic("okta", "GET /api/v1/users?limit=20")  # a proof for every page
+    assert list(users["id"]) == sandbox.user_ids()
+    shell.run_line_magic("okta_token", "")
+    out = capsys.readouterr().out
+    assert sandbox.apps[app].private_key_pem.splitlines()[1] not in out
+    assert f"Token type : {'DPoP' if app == 'service-dpop' else 'Bearer'}" in out
 
 
 def test_config_traits_sit_between_the_environment_and_the_options(shell, monkeypatch, capsys):

@@ -385,12 +385,8 @@ def test_unreadable_or_public_keys_are_config_errors_without_key_text() -> None:
     [
         ("invalid_grant", "the authorization code expired or was already used; sign in again with %okta_login"),
         ("invalid_client", "Okta did not accept the app's credentials (none)"),
-        (
-            "invalid_dpop_proof",
-            "this app requires DPoP; turn off 'Require Demonstrating Proof of Possession (DPoP) header in token "
-            "requests'",
-        ),
-        ("use_dpop_nonce", "this app requires DPoP"),
+        ("invalid_dpop_proof", "the DPoP proof okta_magic signed was refused; check this machine's clock"),
+        ("use_dpop_nonce", "the server kept asking for a new DPoP nonce"),
         ("unauthorized_client", "may not use the authorization_code grant"),
     ],
 )
@@ -403,6 +399,41 @@ def test_token_errors_have_hints(error: str, expected: str) -> None:
     assert message.startswith(f"The token request was refused: {error} (Something about it.)")
     assert "the-code-value" not in message and REQ.code_verifier not in message
     assert info.value.error == error
+
+
+def test_an_app_that_requires_dpop_gets_proofs_and_a_bound_token() -> None:
+    """Okta's recorded order: no proof -> invalid_dpop_proof; a proof -> use_dpop_nonce; the nonce -> a token."""
+
+    def okta(request: httpx.Request) -> httpx.Response:
+        proof = request.headers.get("DPoP")
+        if proof is None:
+            return httpx.Response(400, json={"error": "invalid_dpop_proof",
+                                             "error_description": "The DPoP proof JWT header is missing."})
+        if jwt.decode(proof, options={"verify_signature": False}).get("nonce") != "nonce-1":
+            return httpx.Response(400, headers={"DPoP-Nonce": "nonce-1"}, json={
+                "error": "use_dpop_nonce", "error_description": "Authorization server requires nonce in DPoP proof."})
+        return httpx.Response(200, headers={"DPoP-Nonce": "nonce-1"}, json=token_body(token_type="DPoP"))
+
+    rec = Recorder(okta)
+    auth = ClientAuth("0oaSERVICE", "private_key_jwt", private_key=PEM)
+    token = oauth.client_credentials(META, auth, ["okta.users.read"], rec.client(), now=NOW)
+    assert token.token_type == "DPoP" and token.dpop_key is not None
+    assert token.authorization_header().startswith("DPoP ")
+    proofs = [r.headers.get("DPoP") for r in rec.requests]
+    assert proofs[0] is None and proofs[1] and proofs[2]
+    header = jwt.get_unverified_header(proofs[2])
+    assert header["typ"] == "dpop+jwt" and header["jwk"] == token.dpop_key.public_jwk
+    claims = jwt.decode(proofs[2], options={"verify_signature": False})
+    assert claims["htm"] == "POST" and claims["htu"] == META.token_endpoint and claims["nonce"] == "nonce-1"
+    assertions = [rec.form(i)["client_assertion"] for i in range(3)]
+    assert len(set(assertions)) == 3  # a client assertion is single-use: each attempt signs a new one
+    assert "dpop_key" not in repr(token) and "PRIVATE" not in repr(token.dpop_key)
+
+
+def test_a_bearer_app_sends_no_proof() -> None:
+    rec = Recorder(lambda r: httpx.Response(200, json=token_body()))
+    token = oauth.exchange_code(META, ClientAuth("c"), REQ, "the-code", rec.client(), now=NOW)
+    assert token.dpop_key is None and "DPoP" not in rec.requests[0].headers
 
 
 def test_non_oauth_error_and_network_failure() -> None:

@@ -132,10 +132,16 @@ def test_bad_token_responses_are_login_errors_without_secrets() -> None:
             {"access_token": ACCESS, "token_type": "mac"}, issuer=None, client_id=None, scopes_requested=[], now=NOW
         )
     assert ACCESS not in str(info.value)
-    dpop = Token.from_token_response(
-        {"access_token": ACCESS, "token_type": "DPoP"}, issuer=None, client_id=None, scopes_requested=[], now=NOW
-    )
-    assert dpop.authorization_header() == f"DPoP {ACCESS}"
+    with pytest.raises(LoginError, match="DPoP-bound token for a request without a DPoP proof") as info:
+        Token.from_token_response(
+            {"access_token": ACCESS, "token_type": "DPoP"}, issuer=None, client_id=None, scopes_requested=[], now=NOW
+        )
+    assert ACCESS not in str(info.value)
+    from okta_magic.dpop import DPoPKey
+
+    dpop = Token.from_token_response({"access_token": ACCESS, "token_type": "DPoP"}, issuer=None, client_id=None,
+                                     scopes_requested=[], now=NOW, dpop_key=DPoPKey())
+    assert dpop.authorization_header() == f"DPoP {ACCESS}" and dpop.dpop_key is not None
 
 
 def test_from_access_token_reads_claims_of_a_jwt_and_leaves_opaque_unknown() -> None:
