@@ -305,8 +305,11 @@ def api_error(response: httpx.Response, *, held_scopes: Sequence[str] = (), retr
         said += f" ({'; '.join(causes)})"
     tail = f" [errorId {error_id}]" if error_id else ""
     held = list(held_scopes)
+    # An SSWS API token has no scopes: a bare 403 means its creator's admin role lacks the permission.
+    ssws = request.headers.get("Authorization", "").startswith("SSWS ")
 
-    if status == 403 and (challenge.get("error") == "insufficient_scope" or (code is None and not foreign)):
+    if status == 403 and (challenge.get("error") == "insufficient_scope" or (code is None and not foreign
+                                                                              and not ssws)):
         # RFC 6750 §3: scope is a space-delimited list of the scopes the token needs.
         needed = challenge["scope"].split() if challenge.get("scope") else list(
             catalogue().scopes_for(request.method, request.url.path))
@@ -349,15 +352,16 @@ def api_error(response: httpx.Response, *, held_scopes: Sequence[str] = (), retr
             f"an Okta administrator has to turn it on.{tail}", details)
     if code in ("invalid_dpop_proof", "use_dpop_nonce"):
         return OktaApiError(
-            f"{where} failed: {said}. The app requires DPoP-bound tokens, which okta_magic does not send: "
-            f"turn off 'Require DPoP' in the app's settings in Okta.{tail}", details)
+            f"{where} failed: {said}. The org refused the request's DPoP proof (RFC 9449): check this machine's "
+            f"clock, then sign in again with %okta_login.{tail}", details)
     if status == 401:
         return OktaApiError(
             f"{where} was refused: {said}. The token is missing, invalid or expired: "
             f"sign in again with %okta_login.{tail}", details)
     hint = {
         400: "Fix the request (path, query or body) and run it again.",
-        403: "" if code or foreign else "Your account may not do this in this org.",
+        403: "" if code or foreign else ("The API token acts with its creator's admin role, which does not "
+                                         "allow this." if ssws else "Your account may not do this in this org."),
         404: "Check the id and the path (GET /api/v1/users/{id}, /api/v1/groups ...).",
         405: f"This endpoint does not accept {request.method}: check the method.",
         409: "The object changed or already exists: fetch it again and retry.",

@@ -437,6 +437,16 @@ def test_404_400_405_messages() -> None:
                                  "is missing.)")
 
 
+def test_a_bare_403_to_an_ssws_token_blames_the_role_not_a_scope() -> None:
+    forbidden = httpx.MockTransport(lambda r: httpx.Response(403))
+    client = OktaClient(ORG, lambda: "SSWS 00abcdefSECRET", transport=forbidden, progress=False)
+    with pytest.raises(OktaApiError) as info:
+        client.request("GET", "/api/v1/groups")
+    assert not isinstance(info.value, InsufficientScope)
+    assert "acts with its creator's admin role, which does not allow this" in str(info.value)
+    assert "okta.groups.read" not in str(info.value) and "SECRET" not in str(info.value)
+
+
 def test_credentials_errors_reach_the_caller() -> None:
     def no_token() -> str:
         raise NotSignedIn("Not signed in: run %okta_login first.")
