@@ -403,7 +403,13 @@ def parse_callback(
     """
     parts = urlsplit(url.strip())
     query = parts.query or (url.strip()[1:] if url.strip().startswith("?") else "")
-    params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
+    values = parse_qs(query, keep_blank_values=True)
+    params = {k: v[0] for k, v in values.items()}
+    repeated = sorted(k for k, v in values.items() if len(v) > 1 and k in ("state", "code", "iss", "error"))
+    if repeated:
+        # RFC 6749 §3.1: response parameters MUST NOT be included more than once (a doctored redirect)
+        raise LoginError(f"The sign-in response carries {', '.join(repeated)} more than once; it was ignored. "
+                         "Run %okta_login again.")
     if not params and parts.fragment:
         raise LoginError(
             "The redirect carries its result after '#' (implicit flow); this sign-in needs response_type=code. "

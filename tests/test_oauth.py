@@ -197,6 +197,14 @@ def test_parse_callback_state_mismatch(state: str | None) -> None:
     assert "abc" not in str(info.value)
 
 
+def test_parse_callback_refuses_a_parameter_sent_twice() -> None:
+    with pytest.raises(LoginError, match="carries code more than once"):
+        oauth.parse_callback(f"{REDIRECT}?code=abc&code=evil&state=S", "S", ISSUER)
+    with pytest.raises(LoginError, match="carries state more than once"):
+        oauth.parse_callback(f"{REDIRECT}?code=abc&state=S&state=S", "S", ISSUER)
+    assert oauth.parse_callback(f"{REDIRECT}?code=abc&state=S&x=1&x=2", "S", ISSUER) == "abc"  # not ours to judge
+
+
 def test_parse_callback_state_is_checked_before_error() -> None:
     # a forged error redirect (wrong state) must not end the sign-in
     with pytest.raises(StateMismatch):
