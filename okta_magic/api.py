@@ -127,7 +127,7 @@ def sign_in(session: OktaSession, ask: SignInRequest, *, explain: FlowExplainer 
         return SignInResult([describe_token(service_login(session, config, ask.private_key_path, key_id=ask.key_id),
                                             now())])
     if ask.device:
-        return SignInResult([device_login(session, config)])
+        return SignInResult([device_login(session, config, client_secret=ask.client_secret)])
     browser = session.sandbox_browser(ask.as_user) if ask.as_user else ask.browser
 
     def restart(fields: Mapping[str, object] | None = None) -> LoginFlow:
@@ -193,9 +193,9 @@ def service_login(session: OktaSession, config: OktaConfig, key_path: str, *, ke
     return session.use_token(token, config)
 
 
-def device_login(session: OktaSession, config: OktaConfig) -> str:
+def device_login(session: OktaSession, config: OktaConfig, *, client_secret: str | None = None) -> str:
     """RFC 8628 device authorization: returns what to tell the person; the token arrives in the background."""
-    login = session.begin_device_login(config)
+    login = session.begin_device_login(config, client_secret=client_secret)
     where = login.verification_uri_complete or login.verification_uri
     return (f"On any device, open {login.verification_uri} and enter the code {login.user_code}"
             + (f" (or open {where})" if where != login.verification_uri else "")

@@ -246,8 +246,13 @@ def start_device_login(
     sleep: Callable[[float], None] | None = None,
     on_change: Callable[[LoginStatus], None] | None = None,
     on_token: Callable[[Token], None] | None = None,
+    client_secret: str | None = None,
+    auth_method: oauth.AuthMethod | None = None,
 ) -> DeviceLogin:
     """Request a device code (RFC 8628 §3.1) and start polling for the token in the background.
+
+    A confidential client authenticates both requests as at the token endpoint (RFC 8628 §3.1,
+    RFC 6749 §2.3); a public one (Okta's native apps) sends only its client_id.
 
     Args:
         issuer: the org URL.
@@ -269,12 +274,12 @@ def start_device_login(
     metadata = oauth.discover(issuer, client)
     if not metadata.device_authorization_endpoint:
         raise ConfigError("This org does not offer the device authorization grant; sign in with the browser instead.")
-    auth = oauth.ClientAuth(client_id)
-    data = {"client_id": client_id, "scope": " ".join(scope_list)}
+    auth = oauth.ClientAuth.choose(client_id, metadata, client_secret=client_secret, method=auth_method)
+    data = {"scope": " ".join(scope_list)}
+    headers = {"Accept": "application/json"}
+    auth.apply(data, headers, metadata.device_authorization_endpoint, clock())
     try:
-        response = client.post(
-            metadata.device_authorization_endpoint, data=data, headers={"Accept": "application/json"}
-        )
+        response = client.post(metadata.device_authorization_endpoint, data=data, headers=headers)
     except httpx.TransportError as exc:
         host = httpx.URL(metadata.device_authorization_endpoint).host
         raise NetworkError(
@@ -291,7 +296,8 @@ def start_device_login(
         hint = {
             "unauthorized_client": "enable the Device Authorization grant for the app in Okta Admin Console > "
             "Applications > the app > General",
-            "invalid_client": "check the client id (the device grant needs a native app)",
+            "invalid_client": "check the client id (Okta offers the device grant to native apps); an app with a "
+            "client secret needs --client-secret",
             "invalid_scope": "grant the scopes to the app in Okta Admin Console > Applications > the app > Okta "
             "API Scopes",
         }.get(str(error), "check the app's settings in Okta Admin Console")

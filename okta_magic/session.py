@@ -163,17 +163,18 @@ class OktaSession:
         self._notify()
         return flow
 
-    def begin_device_login(self, config: cfg.OktaConfig) -> DeviceLogin:
+    def begin_device_login(self, config: cfg.OktaConfig, *, client_secret: str | None = None) -> DeviceLogin:
         """Start an RFC 8628 device authorization sign-in (for kernels the browser cannot reach)."""
         from .device import start_device_login
 
         with self._lock:
             self._cancel_flow()
             self.config = config
-            self._client_secret = None
+            self._client_secret = client_secret
             self._reset_client()
             login = start_device_login(config.org_url, config.client_id, config.scopes, http=self.oauth_http(),
-                                       clock=self._clock, on_change=self._on_flow_change)
+                                       clock=self._clock, on_change=self._on_flow_change,
+                                       client_secret=client_secret, auth_method=config.auth_method)
             self.flow = login
         self._notify()
         return login

@@ -243,14 +243,16 @@ def test_client_secret_basic_with_special_characters_refresh_and_revoke(quirky: 
         assert fresh.refresh_token is not None and fresh.refresh_token not in str(info.value)
 
 
-def test_device_grant_against_the_provider(quirky: dict[str, str]) -> None:
+@pytest.mark.parametrize("confidential", [False, True], ids=["public", "client_secret_basic"])
+def test_device_grant_against_the_provider(quirky: dict[str, str], confidential: bool) -> None:
     statuses: list[LoginStatus] = []
     login = start_device_login(
         quirky["issuer"],
-        quirky["client_id"],
+        quirky["web_client_id" if confidential else "client_id"],
         ["openid", "profile"],
         sleep=lambda seconds: time.sleep(min(seconds, 0.3)),  # its interval is 5 s; poll faster here
         on_change=statuses.append,
+        client_secret=quirky["web_client_secret"] if confidential else None,
     )
     assert login.verification_uri.startswith(quirky["issuer"] + "/device")
     time.sleep(1)  # a few polls answered authorization_pending (RFC 8628 §3.5) before anyone signs in

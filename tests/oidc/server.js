@@ -16,7 +16,7 @@
 //   extra members (Keycloak's not-before-policy, session_state);
 // - a confidential client authenticates with client_secret_basic and a secret with
 //   characters that must be form-urlencoded before base64 (RFC 6749 §2.3.1);
-// - the device authorization grant (RFC 8628) for the native client.
+// - the device authorization grant (RFC 8628) for both clients (the confidential one authenticates).
 // Access tokens are opaque in both profiles (the provider's default without resource indicators).
 
 import http from 'node:http';
@@ -52,7 +52,7 @@ server.listen(0, '127.0.0.1', () => {
       client_secret: webSecret,
       application_type: 'native', // loopback redirect URI
       token_endpoint_auth_method: 'client_secret_basic',
-      grant_types: ['authorization_code', 'refresh_token'],
+      grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
       response_types: ['code'],
       redirect_uris: [redirectUri],
     });
