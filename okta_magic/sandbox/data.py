@@ -15,7 +15,7 @@ import gc
 import random
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 USER_STATUSES = (
@@ -184,7 +184,7 @@ def demo_apps(all_read_scopes: list[str], service_key_pems: tuple[str, str], web
     """The demo OAuth clients described in docs/sandbox.md."""
     oidc = ["openid", "profile", "email"]
     native_scopes = oidc + all_read_scopes + ["okta.users.read.self", "okta.users.manage", "okta.groups.manage"]
-    return {
+    apps = {
         "native": DemoApp(
             "native",
             "0oasandboxnative05d7",
@@ -239,22 +239,13 @@ def demo_apps(all_read_scopes: list[str], service_key_pems: tuple[str, str], web
             application_type="service",
             label="okta_magic service (API services)",
         ),
-        # The same service app with DPoP required, as the Admin Console proposes for new API service apps.
-        "service-dpop": DemoApp(
-            "service-dpop",
-            "0oasandboxdpop0005d7",
-            None,
-            [],
-            ["okta.users.read", "okta.groups.read", "okta.apps.read", "okta.logs.read"],
-            ["client_credentials"],
-            "private_key_jwt",
-            private_key_pem=service_key_pems[0],
-            public_key_pem=service_key_pems[1],
-            application_type="service",
-            label="okta_magic service (API services, DPoP)",
-            dpop=True,
-        ),
     }
+    # The same service app with DPoP required, as the Admin Console proposes for new API service apps.
+    service = apps["service"]
+    apps["service-dpop"] = replace(service, name="service-dpop", client_id="0oasandboxdpop0005d7",
+                                   label="okta_magic service (API services, DPoP)", dpop=True,
+                                   redirect_uris=[], scopes=list(service.scopes), grant_types=list(service.grant_types))
+    return apps
 
 
 @dataclass
