@@ -663,14 +663,15 @@ def request_token(
     """:func:`post_token`, and the DPoP key the token is bound to, if any.
 
     An app that requires DPoP (Okta's "Require Demonstrating Proof of Possession (DPoP) header
-    in token requests") refuses a request without a proof with ``invalid_dpop_proof``; the
+    in token requests") refuses a request without a proof with ``invalid_dpop_proof`` (or asks
+    for a nonce, ``use_dpop_nonce``); the
     request is then made again with a fresh key (RFC 9449 §5), the same grant (Okta refuses it
     before using the code, as its documented nonce round trip shows).
     """
     try:
         return post_token(metadata, auth, data, http, now, dpop=dpop), dpop
     except TokenExchangeError as exc:
-        if dpop is not None or exc.error != "invalid_dpop_proof":
+        if dpop is not None or exc.error not in ("invalid_dpop_proof", NONCE_ERROR):
             raise
     key = DPoPKey()
     return post_token(metadata, auth, data, http, now, dpop=key), key

@@ -3,12 +3,11 @@
 Okta pages with cursors carried in RFC 8288 ``Link`` headers: one header line
 per relation (``rel="self"``, ``rel="next"``); the list ends at the first answer
 without ``rel="next"`` (Okta: "Design principles" > Pagination, Link header).
-Some HTTP stacks join repeated lines with ", " (RFC 9110 §5.3), so each line may
-hold several links. :func:`parse_links` reads both forms per RFC 8288 §3:
-parameters may be quoted strings holding ``,`` ``;`` or ``<``; ``rel`` may be
-unquoted, in any case, and carry several space-separated types
-(``rel="next last"``, §3.3); only its first occurrence counts; a relative URI
-reference is resolved against the request URL (§3.2).
+Some HTTP stacks join repeated lines with ", " (RFC 9110 §5.3); httpx's
+``Response.links`` joins the lines itself and parses the joined form, so both
+wire forms give the same links. ``rel`` may be unquoted, in any case, and carry
+several space-separated types (``rel="next last"``, RFC 8288 §3.3); a relative
+URI reference is resolved against the request URL (§3.2).
 
 Host rule (the token never leaves the org):
 
@@ -28,14 +27,13 @@ first empty page instead (Okta: "System Log API" > Polling requests).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 import httpx
 
 from .errors import HostNotAllowed
 
-__all__ = ["Origin", "origin_of", "next_url", "is_log_polling", "resolve", "parse_links"]
+__all__ = ["Origin", "origin_of", "next_url", "is_log_polling", "resolve"]
 
 Origin = tuple[str, str, int]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -75,52 +73,16 @@ def _ascii(text: str) -> bool:
     return text.isascii() and not any(ch.isspace() for ch in text)
 
 
-# RFC 8288 §3: link-value = "<" URI-Reference ">" *( OWS ";" OWS link-param );
-# link-param = token BWS [ "=" BWS ( token / quoted-string ) ] (RFC 9110 §5.6.2, §5.6.4).
-_LINK_TARGET = re.compile(r"[\s,]*<([^>]*)>")
-_LINK_PARAM = re.compile(
-    r"""\s*;\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^\s;,"]*))?"""
-)
-_QUOTED_PAIR = re.compile(r"\\(.)")
-
-
-def parse_links(values: Iterable[str]) -> list[tuple[str, dict[str, str]]]:
-    """Every link in ``Link`` header lines: (URI reference, parameters with lower-case names).
-
-    Quoted values are unescaped; a parameter repeated within one link keeps its first value
-    (RFC 8288 §3.3 for ``rel``). Text that is not a link is skipped up to the next ``<``.
-    """
-    links: list[tuple[str, dict[str, str]]] = []
-    for value in values:
-        pos, end = 0, len(value)
-        while pos < end:
-            target = _LINK_TARGET.match(value, pos)
-            if target is None:
-                start = value.find("<", pos + 1)
-                if start < 0:
-                    break
-                pos = start
-                continue
-            params: dict[str, str] = {}
-            pos = target.end()
-            while (param := _LINK_PARAM.match(value, pos)) is not None:
-                name, raw = param.group(1).lower(), param.group(2) or ""
-                if raw.startswith('"'):
-                    raw = _QUOTED_PAIR.sub(r"\1", raw[1:-1])
-                params.setdefault(name, raw)
-                pos = param.end()
-            links.append((target.group(1).strip(), params))
-    return links
-
-
 def _next_reference(response: httpx.Response) -> str | None:
-    """The URI reference of the first link whose relation types include ``next`` (case-insensitive)."""
-    lines = response.headers.get_list("link")
-    if not lines:
-        return None
-    for uri, params in parse_links(lines):
+    """The URI reference of the ``next`` link, as httpx parses the ``Link`` lines (joined, RFC 9110 §5.3).
+
+    A link may carry several relation types (``rel="next last"``, RFC 8288 §3.3), and parameter
+    names and registered types are case-insensitive, so ``rel`` is matched per token, in any case.
+    """
+    for link in response.links.values():
+        params = {key.lower(): value for key, value in link.items()}
         if "next" in params.get("rel", "").lower().split():
-            return uri
+            return params.get("url") or None
     return None
 
 

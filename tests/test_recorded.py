@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import orjson
 import pandas as pd
 import pytest
@@ -249,7 +250,7 @@ ERRORS = [
      "allowed in the user's current status.)."),
     ("test_dpop_it/TestDPoPBackwardCompatibility.test_private_key_auth_without_dpop.yaml", "POST", "/oauth2/v1/token",
      OktaApiError, 400, "POST /oauth2/v1/token failed: 400 invalid_dpop_proof (The DPoP proof JWT header is "
-     "missing.). The app requires DPoP-bound tokens"),
+     "missing.). The org refused the request's DPoP proof"),
     (DPOP, "POST", "/oauth2/v1/token", OktaApiError, 400, "POST /oauth2/v1/token failed: 400 use_dpop_nonce ("),
 ]
 
@@ -271,3 +272,31 @@ def test_recorded_errors_give_one_actionable_line(name: str, method: str, target
     assert message.startswith(start), message
     assert "\n" not in message and "myAPIToken" not in message
     assert len(replay.requests) == 1  # POSTs and 4xx are never retried
+
+
+def test_recorded_dpop_round_trip_through_the_sign_in_and_the_client() -> None:
+    """Okta's recorded DPoP exchange: use_dpop_nonce, then a DPoP token, then an API call with a proof."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from okta_magic import oauth
+
+    replay = Replay(DPOP)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    metadata = oauth.ProviderMetadata.okta_org_defaults(ORG)
+    auth = oauth.ClientAuth("0oa_sanitized_client_id", "private_key_jwt", private_key=key)
+    with httpx.Client(transport=httpx.MockTransport(replay)) as http:
+        token = oauth.client_credentials(metadata, auth, ["okta.users.read"], http)
+    assert token.token_type == "DPoP" and token.dpop_key is not None
+    assert token.scopes_granted == ("okta.users.read", "okta.apps.read", "okta.groups.read")
+    client = OktaClient(ORG, token.authorization_header, dpop_key=lambda: token.dpop_key,
+                        transport=httpx.MockTransport(replay), progress=False)
+    users = client.fetch(parse_request("GET /api/v1/users?limit=1")).data
+    assert len(users) == 0 and "profile.login" in users.columns  # the recorded answer is an empty list
+    token_request, api_call = replay.requests[-2], replay.requests[-1]
+    proof = jwt.decode(token_request.headers["DPoP"], options={"verify_signature": False})
+    assert proof["htm"] == "POST" and proof["htu"] == f"{ORG}/oauth2/v1/token"
+    assert api_call.headers["Authorization"] == f"DPoP {token.access_token}"
+    api_proof = jwt.decode(api_call.headers["DPoP"], options={"verify_signature": False})
+    assert api_proof["htm"] == "GET" and api_proof["htu"] == f"{ORG}/api/v1/users" and api_proof["ath"]
