@@ -522,7 +522,7 @@ _TOKEN_HINTS: dict[str, str | dict[str, str]] = {
         DEVICE_CODE_GRANT: "the device code is invalid or expired; start the device sign-in again",
         "client_credentials": "the client assertion was refused; check the app's public key and the kid",
     },
-    "invalid_client": "Okta did not accept the app's credentials ({method}); check the client id and the app's "
+    "invalid_client": "the server did not accept the app's credentials ({method}); check the client id and the app's "
     "Client authentication setting",
     "unauthorized_client": "the app may not use the {grant} grant; enable it in Okta Admin Console > "
     "Applications > the app > General > Grant type",

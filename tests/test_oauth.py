@@ -392,7 +392,7 @@ def test_unreadable_or_public_keys_are_config_errors_without_key_text() -> None:
     ("error", "expected"),
     [
         ("invalid_grant", "the authorization code expired or was already used; sign in again with %okta_login"),
-        ("invalid_client", "Okta did not accept the app's credentials (none)"),
+        ("invalid_client", "the server did not accept the app's credentials (none)"),
         ("invalid_dpop_proof", "the DPoP proof okta_magic signed was refused; check this machine's clock"),
         ("use_dpop_nonce", "the server kept asking for a new DPoP nonce"),
         ("unauthorized_client", "may not use the authorization_code grant"),
