@@ -537,9 +537,6 @@ _TOKEN_HINTS: dict[str, str | dict[str, str]] = {
 }
 
 
-_CHALLENGE_PARAM = re.compile(r'(error|error_description)\s*=\s*"([^"]*)"')
-
-
 def _scrub(text: str, secrets: Sequence[str]) -> str:
     """``text`` with every secret we sent replaced by ``[masked]`` (a server may echo one back)."""
     for secret in secrets:
@@ -563,7 +560,9 @@ def _token_error(
         body = None
     if not isinstance(body, dict) or "error" not in body:
         # RFC 6750 §3 style: the error may be only in WWW-Authenticate (e.g. 401 invalid_client)
-        body = dict(_CHALLENGE_PARAM.findall(response.headers.get("WWW-Authenticate", ""))) or None
+        from okta_magic.client import parse_www_authenticate
+
+        body = parse_www_authenticate(response.headers.get("WWW-Authenticate")) or None
     if body is None or not body.get("error"):
         status = response.status_code
         kind = response.headers.get("Content-Type", "").split(";")[0].strip() or "no content type"
