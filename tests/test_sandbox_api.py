@@ -167,6 +167,25 @@ def test_search_semantics(sb: Sandbox, admin: httpx.Client) -> None:
     assert all(u["profile"]["lastName"] == "O'Brien" for u in quoted)
 
 
+def test_search_sorted_by_an_attribute_pages_in_that_order(sb: Sandbox, admin: httpx.Client) -> None:
+    expr = 'status eq "ACTIVE"'
+    plain = pull(admin, f"/api/v1/users?search={expr}&limit=200")
+    ascending = pull(admin, f"/api/v1/users?search={expr}&sortBy=profile.lastName&limit=37")
+    assert sorted(u["id"] for u in ascending) == sorted(u["id"] for u in plain)  # same users, none twice
+    keys = [(u["profile"]["lastName"].lower(), u["id"]) for u in ascending]
+    assert keys == sorted(keys)  # ties ordered by id, as Okta documents
+    descending = pull(admin, f"/api/v1/users?search={expr}&sortBy=created&sortOrder=desc&limit=50")
+    created = [u["created"] for u in descending]
+    assert created == sorted(created, reverse=True) and len(descending) == len(plain)
+    groups = pull(admin, '/api/v1/groups?search=type eq "OKTA_GROUP"&sortBy=profile.name&limit=5')
+    names = [g["profile"]["name"].lower() for g in groups]
+    assert names == sorted(names) and len(names) > 5
+    # sortBy is for search queries only: a plain list keeps its order
+    assert [u["id"] for u in pull(admin, "/api/v1/users?sortBy=profile.lastName&limit=200")] == sb.user_ids()
+    refused = admin.get(f"/api/v1/users?search={expr}&sortBy=created&sortOrder=sideways")
+    assert okta_error(refused)[:2] == (400, "E0000001")
+
+
 @pytest.mark.parametrize(
     "expr",
     [

@@ -81,6 +81,18 @@ def bad_cursor() -> ApiProblem:
     return ApiProblem(400, "E0000029", "Invalid paging request.", ("Invalid cursor.",))
 
 
+def _sort_by(params: dict[str, str]) -> tuple[str, bool] | None:
+    """``sortBy`` and ``sortOrder`` of a search (Okta: "for search queries only"; ties ordered by id;
+    ``sortOrder`` is asc by default and ignored without ``sortBy``), as (attribute, descending)."""
+    field = params.get("sortBy", "").strip()
+    if not field or not params.get("search"):
+        return None
+    order = params.get("sortOrder", "asc").strip().lower()
+    if order not in ("asc", "desc", "ascending", "descending"):
+        raise ApiProblem(400, "E0000001", "Api validation failed: sortOrder", ("sortOrder: must be asc or desc",))
+    return field, order.startswith("desc")
+
+
 def bad_search(reason: str) -> ApiProblem:
     return ApiProblem(400, "E0000031", "Invalid search criteria.", (reason,))
 
@@ -334,9 +346,10 @@ class ManagementApi:
         after = call.params.get("after")
         if after is not None:
             seq = self.d.seq.get(after)
-            if seq is None:
+            begin = listing.start_after(after, seq) if seq is not None else None
+            if begin is None:
                 raise bad_cursor()
-            start = listing.start_after(seq)
+            start = begin
         page = listing.ids[start : start + limit]
         response = self._json(render(page))
         has_more = start + limit < len(listing.ids)
@@ -414,13 +427,13 @@ class ManagementApi:
                 predicate = compile_expression(p["search"], allow_user_search)
             except SearchError as exc:
                 raise bad_search(str(exc)) from None
-            listing = d.matching_users(("search", p["search"]), predicate)
+            listing = d.matching("users", ("search", p["search"]), predicate, _sort_by(p))
         elif p.get("filter"):
             try:
                 predicate = compile_expression(p["filter"], allow_user_filter)
             except SearchError as exc:
                 raise bad_search(str(exc)) from None
-            listing = d.matching_users(("filter", p["filter"]), predicate)
+            listing = d.matching("users", ("filter", p["filter"]), predicate)
         else:
             listing = d.listing(
                 ("users", False), lambda: [uid for uid, u in d.users.items() if u["status"] != "DEPROVISIONED"]
@@ -604,14 +617,11 @@ class ManagementApi:
         except SearchError as exc:
             raise bad_search(str(exc)) from None
         q = p.get("q", "").lower()
-        key = ("groups", p.get("search"), p.get("filter"), q)
-        listing = d.listing(
-            key,
-            lambda: [
-                gid
-                for gid, g in d.groups.items()
-                if (predicate is None or predicate(g)) and g["profile"]["name"].lower().startswith(q)
-            ],
+        listing = d.matching(
+            "groups",
+            (p.get("search"), p.get("filter"), q),
+            lambda g: (predicate is None or predicate(g)) and g["profile"]["name"].lower().startswith(q),
+            _sort_by(p) if p.get("search") else None,
         )
         return self._page(call, listing, limit, lambda ids: orjson.dumps([d.group_json(gid) for gid in ids]))
 

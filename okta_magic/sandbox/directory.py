@@ -38,17 +38,41 @@ class Listing:
     """An ordered id list with each id's insertion sequence number, so a cursor survives changes.
 
     A cursor is the id of the last object returned; its sequence number (kept even
-    after the object is deleted) tells where the next page starts.
+    after the object is deleted) tells where the next page starts. A listing sorted by
+    an attribute (``sortBy``) finds the cursor by its place in the list instead.
     """
 
-    __slots__ = ("ids", "seqs")
+    __slots__ = ("ids", "seqs", "places")
 
-    def __init__(self, ids: list[str], seq: dict[str, int]) -> None:
+    def __init__(self, ids: list[str], seq: dict[str, int], *, sorted_by_attribute: bool = False) -> None:
         self.ids = ids
-        self.seqs = [seq[i] for i in ids]
+        self.seqs = [] if sorted_by_attribute else [seq[i] for i in ids]
+        self.places = {oid: n for n, oid in enumerate(ids)} if sorted_by_attribute else None
 
-    def start_after(self, seq: int) -> int:
+    def start_after(self, cursor: str, seq: int) -> int | None:
+        """Where the page after ``cursor`` starts, or None when a sorted listing no longer holds it."""
+        if self.places is not None:
+            place = self.places.get(cursor)
+            return None if place is None else place + 1
         return bisect.bisect_right(self.seqs, seq)
+
+
+def sort_key(path: str) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A key for ``sortBy`` (a dotted property such as ``profile.lastName``): the value, missing ones
+    last, then the id, as Okta orders ties ("ordered by id")."""
+    parts = path.split(".")
+
+    def key(obj: dict[str, Any]) -> tuple[Any, ...]:
+        value: Any = obj
+        for part in parts:
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None or isinstance(value, (dict, list)):
+            return (2, "", obj["id"])
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return (1, str(value).lower(), obj["id"])
+        return (0, value, obj["id"])
+
+    return key
 
 
 class Directory:
@@ -183,7 +207,7 @@ class Directory:
             return id_or_login
         return self.by_login.get(id_or_login.lower())
 
-    def listing(self, key: Any, build: Callable[[], list[str]]) -> Listing:
+    def listing(self, key: Any, build: Callable[[], list[str]], *, sorted_by_attribute: bool = False) -> Listing:
         """A cached ordered listing; invalidated whenever the directory changes."""
         with self.lock:
             full_key = (self.version, key)
@@ -191,7 +215,7 @@ class Directory:
             if found is None:
                 if len(self._listings) > 64:
                     self._listings.clear()
-                found = self._listings[full_key] = Listing(build(), self.seq)
+                found = self._listings[full_key] = Listing(build(), self.seq, sorted_by_attribute=sorted_by_attribute)
             return found
 
     def user_ids(self, include_deprovisioned: bool = False) -> list[str]:
@@ -205,8 +229,18 @@ class Directory:
             ).ids
         )
 
-    def matching_users(self, key: Any, predicate: Predicate) -> Listing:
-        return self.listing(key, lambda: [uid for uid, u in self.users.items() if predicate(u)])
+    def matching(self, kind: str, key: Any, predicate: Predicate, sort: tuple[str, bool] | None = None) -> Listing:
+        """The users (or groups) a search/filter matches, in list order or sorted by ``sort``
+        (attribute, descending)."""
+        objects = self.users if kind == "users" else self.groups
+
+        def build() -> list[str]:
+            found = [o for o in objects.values() if predicate(o)]
+            if sort is not None:
+                found.sort(key=sort_key(sort[0]), reverse=sort[1])
+            return [o["id"] for o in found]
+
+        return self.listing((kind, key, sort), build, sorted_by_attribute=sort is not None)
 
     def groups_of(self, uid: str) -> list[str]:
         return [gid for gid, members in self.members.items() if uid in members]
