@@ -55,7 +55,8 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         self.common = w.HBox([self._scope_toggle(s, s in scopes) for s in COMMON_SCOPES],
                              layout=w.Layout(flex_flow="row wrap"))
         self.redirect_uri = w.Text(value=str(settings.get("redirect_uri") or ""), description="Redirect URI",
-                                   style=_STYLE, layout=_WIDE, continuous_update=False, disabled=True)
+                                   placeholder="exactly as registered in the app (Okta matches it exactly)",
+                                   style=_STYLE, layout=_WIDE, continuous_update=False)
         self.sign_in = w.HTML()  # a link: opens the authorize URL in the user's own browser
         self.restart = w.Button(description="New sign-in", icon="refresh", tooltip="Start a fresh sign-in")
         self.sign_out = w.Button(description="Sign out", icon="sign-out", disabled=True)
@@ -78,7 +79,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             self.status,
             self.paste_row,
         ])
-        for field in (self.org_url, self.client_id, self.scopes):
+        for field in (self.org_url, self.client_id, self.scopes, self.redirect_uri):
             field.observe(lambda _: self.begin(), "value")
         self._unsubscribe = session.subscribe(lambda _s: self.refresh())
         self._ticker = threading.Thread(target=self._tick, args=(tick_seconds,), daemon=True, name="okta-panel")

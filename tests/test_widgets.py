@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from urllib.parse import quote
 
 import pytest
 from _login_fixtures import Browser
@@ -120,6 +121,19 @@ def test_editing_a_field_restarts_the_sign_in_and_bad_values_show_one_line(sessi
     panel.org_url.value = "https://dev-1.okta.com/oauth2/default"
     assert "okta-magic-error" in panel.status.value and "custom authorization server" in panel.status.value
     assert panel.sign_in.value == ""
+    panel.close()
+
+
+def test_the_redirect_uri_can_be_edited_to_match_the_app(session, free_port):
+    panel = _panel(session)
+    uri = f"http://localhost:{free_port}/callback"
+    session.sandbox.add_redirect_uri("native", uri)  # registered in the app, as an admin would
+    panel.redirect_uri.value = uri
+    url = _href(panel)
+    assert f"redirect_uri={quote(uri, safe='')}" in url and session.config.redirect_uri == uri
+    outcome = Browser("user", _password(session, "user")).sign_in(url, uri)  # the new listener answers
+    assert outcome.delivered is not None and "Return to your notebook" in outcome.delivered.text
+    _until(lambda: "okta-magic-ok" in panel.status.value)
     panel.close()
 
 
