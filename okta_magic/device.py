@@ -29,7 +29,7 @@ from okta_magic.errors import (
     OktaMagicError,
     TokenExchangeError,
 )
-from okta_magic.login import LoginStatus, Phase
+from okta_magic.login import LoginStatus, Phase, SignInProgress
 from okta_magic.tokens import Token
 
 __all__ = ["DeviceLogin", "start_device_login"]
@@ -52,7 +52,7 @@ def _seconds(value: object, default: float) -> float:
     return seconds if 0 < seconds < float("inf") else default
 
 
-class DeviceLogin:
+class DeviceLogin(SignInProgress):
     """A device sign-in in progress: show ``user_code`` and ``verification_uri`` to the person.
 
     Polling runs on a daemon thread from :func:`start_device_login`; use :attr:`status`,
@@ -89,35 +89,25 @@ class DeviceLogin:
         self._http = http
         self._clock = clock
         self._sleep = sleep
-        self._on_change = on_change
+        super().__init__(LoginStatus("waiting", f"Open {verification_uri} on any device and enter the code "
+                                                f"{user_code}."), on_change)
         self._on_token = on_token
         self._cancelled = threading.Event()
-        self._done = threading.Event()
         self._lock = threading.Lock()
-        self._status = LoginStatus("waiting", f"Open {verification_uri} on any device and enter the code {user_code}.")
         self._thread = threading.Thread(target=self._poll, name="okta-device-poll", daemon=True)
 
     def __repr__(self) -> str:
         return f"DeviceLogin(user_code={self.user_code}, {self.verification_uri}, phase={self._status.phase})"
 
-    @property
-    def status(self) -> LoginStatus:
-        return self._status
-
-    @property
-    def done(self) -> bool:
-        return self._done.is_set()
-
     def wait(self, timeout: float | None = None) -> Token:
         """Block until the device sign-in ends; return the token or raise its error."""
-        if not self._done.wait(timeout):
+        token = self._outcome(timeout)
+        if token is None:
             raise LoginTimeout(
                 f"Still waiting for the device sign-in after {timeout:.0f} s; enter the code {self.user_code} at "
                 f"{self.verification_uri}."
             )
-        if self._status.token is not None:
-            return self._status.token
-        raise self._status.error or LoginError(self._status.message)
+        return token
 
     def cancel(self) -> None:
         """Stop polling (the code stays valid at Okta until it expires)."""
@@ -227,13 +217,6 @@ class DeviceLogin:
             self._set(LoginStatus(phase, message, token=token, error=error))
             self._done.set()
 
-    def _set(self, status: LoginStatus) -> None:
-        self._status = status
-        if self._on_change is not None:
-            try:
-                self._on_change(status)
-            except Exception:  # noqa: BLE001
-                log.exception("on_change callback failed")
 
 
 def start_device_login(

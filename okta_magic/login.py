@@ -36,7 +36,7 @@ from okta_magic.errors import LoginError, LoginTimeout, OktaMagicError, StateMis
 from okta_magic.loopback import CallbackReply, LoopbackListener
 from okta_magic.tokens import Token, TokenKeeper, mask_secret
 
-__all__ = ["LoginFlow", "LoginStatus", "Phase", "Step"]
+__all__ = ["LoginFlow", "LoginStatus", "Phase", "SignInProgress", "Step"]
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,42 @@ def _scopes(scopes: Sequence[str] | str) -> tuple[str, ...]:
     return tuple(scopes.split()) if isinstance(scopes, str) else tuple(scopes)
 
 
-class LoginFlow:
+class SignInProgress:
+    """What every kind of sign-in shares: its status, reported to ``on_change``, and the wait for its end."""
+
+    def __init__(self, status: LoginStatus, on_change: Callable[[LoginStatus], None] | None) -> None:
+        self._status = status
+        self._on_change = on_change
+        self._done = threading.Event()
+
+    @property
+    def status(self) -> LoginStatus:
+        return self._status
+
+    @property
+    def done(self) -> bool:
+        """True once signed in, failed or cancelled."""
+        return self._done.is_set()
+
+    def _outcome(self, timeout: float | None) -> Token | None:
+        """The token once the sign-in ends (its error is raised instead); None if ``timeout`` passes first."""
+        if not self._done.wait(timeout):
+            return None
+        status = self._status
+        if status.token is not None:
+            return status.token
+        raise status.error or LoginError(status.message)
+
+    def _set(self, status: LoginStatus) -> None:
+        self._status = status
+        if self._on_change is not None:
+            try:
+                self._on_change(status)
+            except Exception:  # noqa: BLE001 - a display bug must not break the sign-in
+                log.exception("on_change callback failed")
+
+
+class LoginFlow(SignInProgress):
     """One Authorization Code + PKCE sign-in (RFC 6749 §4.1, RFC 7636, RFC 8252).
 
     Args:
@@ -110,13 +145,11 @@ class LoginFlow:
         self._http = http if http is not None else httpx.Client(timeout=30.0)
         self._clock = clock
         self.timeout = timeout
-        self._on_change = on_change
+        super().__init__(LoginStatus("idle", "Not started."), on_change)
         self._on_step = on_step
         self._lock = threading.RLock()
         self._callback_lock = threading.Lock()
-        self._done = threading.Event()
         self._finishing = False
-        self._status = LoginStatus("idle", "Not started.")
         self._listener: LoopbackListener | None = None
         self._timer: threading.Timer | None = None
         self._request: oauth.AuthorizationRequest | None = None
@@ -128,15 +161,6 @@ class LoginFlow:
         return f"LoginFlow({self.issuer}, client_id={self.client_id}, phase={self._status.phase})"
 
     # -- public API -------------------------------------------------------------------------
-
-    @property
-    def status(self) -> LoginStatus:
-        return self._status
-
-    @property
-    def done(self) -> bool:
-        """True once signed in, failed or cancelled."""
-        return self._done.is_set()
 
     def start(self, open_browser: Callable[[str], object] | None = None, *, listen: bool = True) -> str:
         """Discover, make fresh PKCE/state/nonce, start listening, and return the authorize URL.
@@ -203,17 +227,13 @@ class LoginFlow:
         """
         if self._status.phase == "idle":
             raise LoginError("The sign-in has not been started; call start() first.")
-        if not self._done.wait(timeout):
+        token = self._outcome(timeout)
+        if token is None:
             raise LoginTimeout(
                 f"Still waiting for the sign-in after {timeout:.0f} s; finish it in the browser, or run "
                 "%okta_login again."
             )
-        status = self._status
-        if status.token is not None:
-            return status.token
-        if status.error is not None:
-            raise status.error
-        raise LoginError(status.message)
+        return token
 
     def cancel(self) -> None:
         """Stop waiting: close the listener and mark the flow cancelled (no-op once done)."""
@@ -445,14 +465,6 @@ class LoginFlow:
             listener.close()
         self._set(LoginStatus(phase, message, token=token, error=error))
         self._done.set()
-
-    def _set(self, status: LoginStatus) -> None:
-        self._status = status
-        if self._on_change is not None:
-            try:
-                self._on_change(status)
-            except Exception:  # noqa: BLE001 - a display bug must not break the sign-in
-                log.exception("on_change callback failed")
 
     def _step(self, name: str, title: str, details: dict[str, str]) -> None:
         if self._on_step is not None:
