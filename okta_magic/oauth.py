@@ -752,6 +752,8 @@ def refresh(
     if scopes:
         data["scope"] = " ".join(scopes)
     body, key = request_token(metadata, auth, data, http, now, dpop=token.dpop_key)  # a bound refresh token too
+    if isinstance(body.get("id_token"), str) and token.id_token and body["id_token"] != token.id_token:
+        _check_refreshed_id_token(body["id_token"], token.id_token, metadata, auth, http, now)
     return Token.from_token_response(
         body,
         issuer=metadata.issuer,
@@ -763,6 +765,18 @@ def refresh(
         # RFC 6749 §6: a refresh without scope keeps the scope originally granted
         scopes_if_omitted=tuple(scopes) if scopes else token.scopes_granted or token.scopes_requested,
     )
+
+
+def _check_refreshed_id_token(
+    fresh: str, first: str, metadata: ProviderMetadata, auth: ClientAuth, http: httpx.Client, now: float
+) -> None:
+    """OIDC Core §12.2: a refreshed ID token passes the usual checks and names the same issuer and subject."""
+    claims = check_id_token(fresh, issuer=metadata.issuer, client_id=auth.client_id, nonce=None, now=now,
+                            jwks=fetch_jwks(metadata, http), client_secret=auth.client_secret)
+    before = decode_jwt_claims(first) or {}
+    if claims.get("sub") != before.get("sub") or claims.get("iss") != before.get("iss"):
+        raise TokenExchangeError("The refreshed ID token names another user than the sign-in did; the refresh was "
+                                 "refused. Sign in again with %okta_login.")
 
 
 def refresher(

@@ -776,3 +776,24 @@ def test_private_key_jwt_with_an_ec_key_signs_es256() -> None:
         "kid": "e1",
         "typ": "JWT",
     }
+
+
+@pytest.mark.parametrize(("sub", "refused"), [("00u1", False), ("00u2", True)])
+def test_a_refreshed_id_token_must_name_the_same_person(sub: str, refused: bool) -> None:
+    """OIDC Core §12.2: same iss and sub as the ID token of the sign-in, and the usual checks."""
+
+    def server(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/keys"):
+            return httpx.Response(200, json=jwks())
+        body = token_body(access_token="at-new-" + "y" * 40, id_token=id_token(sub=sub, aud="0oaNATIVE", nonce=None))
+        return httpx.Response(200, json=body)
+
+    first = Token.from_token_response(token_body(refresh_token="rt-" + "r" * 40, id_token=id_token(aud="0oaNATIVE")),
+                                      issuer=ISSUER, client_id="0oaNATIVE", scopes_requested=["openid"], now=NOW)
+    refresh = oauth.refresher(META, ClientAuth("0oaNATIVE"), Recorder(server).client(), clock=lambda: NOW + 3500)
+    if refused:
+        with pytest.raises(TokenExchangeError, match="names another user") as info:
+            refresh(first)
+        assert first.refresh_token not in str(info.value)
+    else:
+        assert refresh(first).subject == "00u1"
