@@ -259,9 +259,10 @@ def logout() -> str:
 
 def get(path: str, *, max_pages: int | None = None, max_rows: int | None = None, **params: Any) -> pd.DataFrame | Any:
     """GET a Management API path; a JSON array comes back as one DataFrame over every page."""
-    from urllib.parse import urlencode
+    from urllib.parse import quote, urlencode
 
-    text = f"GET {path}" + (("&" if "?" in path else "?") + urlencode(params) if params else "")
+    # %20 for spaces: the request parser reads a typed "+" as a plus sign (Okta's search values hold spaces)
+    text = f"GET {path}" + (("&" if "?" in path else "?") + urlencode(params, quote_via=quote) if params else "")
     return request(text, max_pages=max_pages, max_rows=max_rows)
 
 

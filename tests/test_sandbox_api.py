@@ -167,6 +167,15 @@ def test_search_semantics(sb: Sandbox, admin: httpx.Client) -> None:
     assert all(u["profile"]["lastName"] == "O'Brien" for u in quoted)
 
 
+def test_fields_projection_keeps_id_and_the_fields_asked_for(sb: Sandbox, admin: httpx.Client) -> None:
+    users = pull(admin, "/api/v1/users?fields=status,profile:(firstName, city)&limit=150")
+    assert [u["id"] for u in users] == sb.user_ids()  # id always, every page
+    assert all(set(u) == {"id", "status", "profile"} for u in users)
+    assert all(set(u["profile"]) <= {"firstName", "city"} and "firstName" in u["profile"] for u in users)
+    refused = admin.get("/api/v1/users?fields=credentials:(provider)")
+    assert okta_error(refused)[:2] == (400, "E0000001")
+
+
 def test_search_sorted_by_an_attribute_pages_in_that_order(sb: Sandbox, admin: httpx.Client) -> None:
     expr = 'status eq "ACTIVE"'
     plain = pull(admin, f"/api/v1/users?search={expr}&limit=200")

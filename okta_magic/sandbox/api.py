@@ -81,6 +81,32 @@ def bad_cursor() -> ApiProblem:
     return ApiProblem(400, "E0000029", "Invalid paging request.", ("Invalid cursor.",))
 
 
+def _projection(fields: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Okta's ``fields`` projection of users: ``id,status,profile:(firstName,city)``; ``id`` is always kept
+    and every other property is filtered out (Management API spec, listUsers ``fields``)."""
+    top: list[str] = []
+    profile: list[str] | None = None
+    for part in re.findall(r"[^,(]+\([^)]*\)|[^,]+", fields):
+        name, _, inner = part.strip().partition(":")
+        if inner.strip().startswith("("):
+            if name.strip() != "profile":
+                raise ApiProblem(400, "E0000001", "Api validation failed: fields",
+                                 (f"fields: only profile takes sub-fields, not {name.strip()!r}",))
+            profile = [f.strip() for f in inner.strip()[1:-1].split(",") if f.strip()]
+        elif name.strip():
+            top.append(name.strip())
+
+    def project(user: dict[str, Any]) -> dict[str, Any]:
+        out = {"id": user["id"], **{k: user[k] for k in top if k in user and k != "profile"}}
+        if profile is not None:
+            out["profile"] = {k: user["profile"][k] for k in profile if k in user["profile"]}
+        elif "profile" in top:
+            out["profile"] = user["profile"]
+        return out
+
+    return project
+
+
 def _sort_by(params: dict[str, str]) -> tuple[str, bool] | None:
     """``sortBy`` and ``sortOrder`` of a search (Okta: "for search queries only"; ties ordered by id;
     ``sortOrder`` is asc by default and ignored without ``sortBy``), as (attribute, descending)."""
@@ -400,7 +426,11 @@ class ManagementApi:
         p = call.params
         d = self.d
 
+        project = _projection(p["fields"]) if p.get("fields") else None
+
         def render(ids: list[str]) -> bytes:
+            if project is not None:
+                return orjson.dumps([project(d.users[uid]) for uid in ids])
             return b"[" + b",".join(d.user_json(uid) for uid in ids) + b"]"
 
         if "q" in p:
