@@ -324,8 +324,9 @@ def api_error(response: httpx.Response, *, held_scopes: Sequence[str] = (), retr
             )
     if status == 403 and code == "E0000006":
         return PermissionDenied(
-            f"{where} was refused: {said}. The scope is granted but your admin role lacks the permission "
-            f"(Okta's silent downscoping): sign in as an admin whose role allows it.{tail}", details)
+            f"{where} was refused: {said}. The token carries the scope, but the signed-in user's admin role does "
+            f"not allow this call (Okta's silent downscoping): sign in as an admin whose role allows it (built-in "
+            f"and app groups cannot be changed by any role).{tail}", details)
     if status == 429:
         rate = RateLimit.from_headers(response.headers)
         if rate.concurrency:

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .errors import InsufficientScope, OktaApiError, PermissionDenied
+from .errors import InsufficientScope, OktaApiError
 from .scopes import Catalogue, catalogue, missing_scopes, scope_covers
 
 if TYPE_CHECKING:
@@ -200,10 +200,7 @@ def explain_api_error(exc: OktaApiError, held: Sequence[str]) -> str:
     if isinstance(exc, InsufficientScope):
         scopes = [s for s in held if s] + [s for s in exc.needed if s not in held]
         return f"{base} Fix: {login_line(scopes)}"
-    if isinstance(exc, PermissionDenied):
-        return (f"{base} The token carries the scope, but the signed-in user's admin role does not allow this "
-                "call (Okta's silent downscoping): sign in as an admin whose role allows it.")
-    return base
+    return base  # PermissionDenied (E0000006) already says it is the admin role, not the scope
 
 
 class FlowExplainer:

@@ -409,9 +409,9 @@ def test_403_e0000006_is_silent_downscoping() -> None:
                    path="/api/v1/users", held=("okta.users.read",))
     assert isinstance(error, PermissionDenied)
     assert str(error) == ("GET /api/v1/users was refused: 403 E0000006 (You do not have permission to perform the "
-                          "requested action). The scope is granted but your admin role lacks the permission "
-                          "(Okta's silent downscoping): sign in as an admin whose role allows it. "
-                          "[errorId oaeTEST123]")
+                          "requested action). The token carries the scope, but the signed-in user's admin role "
+                          "does not allow this call (Okta's silent downscoping): sign in as an admin whose role "
+                          "allows it (built-in and app groups cannot be changed by any role). [errorId oaeTEST123]")
 
 
 def test_404_400_405_messages() -> None:
