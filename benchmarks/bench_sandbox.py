@@ -1,11 +1,11 @@
-"""Sandbox speed figures: start-up time and 200-user page serve time over real HTTP.
+"""Sandbox speed figures: start-up time and page serve times over real HTTP.
 
     python benchmarks/bench_sandbox.py [--users 1000 100000] [--requests 200]
 
 For each org size: seconds from ``Sandbox(...)`` to accepting requests (seeding
 included), then the median and p95 of many ``GET /api/v1/users?limit=200`` round
 trips with httpx on loopback, cold (first pass over the org, serializing users)
-and warm (serialized users cached). Figures are printed, not asserted.
+and warm (serialized users cached), and of small 10-user pages. Figures are printed, not asserted.
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def page_times(client: httpx.Client, requests: int) -> list[float]:
-    """Follow next links (wrapping around at the end) and time each 200-user page."""
+def page_times(client: httpx.Client, requests: int, limit: int = 200) -> list[float]:
+    """Follow next links (wrapping around at the end) and time each page of ``limit`` users."""
     times: list[float] = []
-    url: str | None = "/api/v1/users?limit=200"
+    first = f"/api/v1/users?limit={limit}"
+    url: str | None = first
     while len(times) < requests:
         started = time.perf_counter()
-        response = client.get(url or "/api/v1/users?limit=200")
+        response = client.get(url or first)
         times.append(time.perf_counter() - started)
         assert response.status_code == 200 and len(response.json()) > 0
         url = response.links.get("next", {}).get("url")
@@ -48,6 +49,7 @@ def bench(users: int, requests: int) -> None:
         with httpx.Client(base_url=sb.url, headers={"Authorization": f"Bearer {token}"}) as client:
             cold = page_times(client, requests)
             warm = page_times(client, requests)
+            small = page_times(client, requests, limit=10)  # a few KB: shows any Nagle/delayed-ACK stall
             pull_started = time.perf_counter()
             pages = 0
             url: str | None = "/api/v1/users?limit=200"
@@ -62,9 +64,9 @@ def bench(users: int, requests: int) -> None:
         f"users={users:>7}: start-up {ready - started:6.2f} s (seeding {seeded - started:.2f} s, "
         f"serving {ready - seeded:.2f} s)"
     )
-    for label, times in (("cold", cold), ("warm", warm)):
+    for label, times in (("200-user page cold", cold), ("200-user page warm", warm), (" 10-user page warm", small)):
         print(
-            f"               200-user page {label}: median {statistics.median(times) * 1000:6.1f} ms, "
+            f"               {label}: median {statistics.median(times) * 1000:6.1f} ms, "
             f"p95 {percentile(times, 0.95) * 1000:6.1f} ms over {len(times)} requests"
         )
     print(f"               whole listing (warm): {pages} pages in {pull:.2f} s")
