@@ -173,6 +173,12 @@ def use_secret(
     org_url = check_org_url(merged.get("org_url"))  # type: ignore[arg-type]
     make = Token.from_api_token if api_token else Token.from_access_token
     token = make(secret, issuer=org_url)
+    issued_by = str((token.claims() or {}).get("iss") or "")
+    if "/oauth2/" in issued_by:
+        # Only the Org Authorization Server mints okta.* scopes; the Management API refuses every other token.
+        raise ConfigError(f"This access token comes from the custom authorization server {issued_by}; the "
+                          "Management API accepts only tokens of the Org Authorization Server: get one from "
+                          f"{org_url}/oauth2/v1/token, or sign in with %okta_login.")
     config = OktaConfig(org_url=org_url, client_id=str(merged.get("client_id") or token.client_id or "(pasted)"),
                         scopes=token.scopes_granted)
     return session.use_token(token, config)

@@ -12,7 +12,7 @@ import pytest
 from _login_fixtures import Browser
 
 from okta_magic import api
-from okta_magic.errors import NotSignedIn, TokenExpired
+from okta_magic.errors import ConfigError, NotSignedIn, TokenExpired
 from okta_magic.session import OktaSession
 
 
@@ -82,6 +82,23 @@ def test_a_pasted_access_token_and_an_ssws_key_are_used_as_they_are():
         assert "SSWS tokens are revoked in the Admin Console" in session.logout()
         with pytest.raises(NotSignedIn):
             session.current_token()
+    finally:
+        session.close()
+
+
+def test_a_token_from_a_custom_authorization_server_is_refused_with_the_reason():
+    import jwt
+
+    pasted = jwt.encode({"iss": "https://dev-1.okta.com/oauth2/default", "scp": ["okta.users.read"],
+                         "exp": 4_000_000_000}, "k" * 32, algorithm="HS256")
+    session = OktaSession()
+    try:
+        with pytest.raises(ConfigError) as info:
+            api.use_secret(session, pasted, api_token=False, layers=({"org_url": "https://dev-1.okta.com"},))
+        message = str(info.value)
+        assert "custom authorization server https://dev-1.okta.com/oauth2/default" in message
+        assert "https://dev-1.okta.com/oauth2/v1/token" in message and pasted not in message
+        assert session.token is None
     finally:
         session.close()
 
