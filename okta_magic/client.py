@@ -313,7 +313,7 @@ def api_error(response: httpx.Response, *, held_scopes: Sequence[str] = (), retr
         # RFC 6750 §3: scope is a space-delimited list of the scopes the token needs.
         needed = challenge["scope"].split() if challenge.get("scope") else list(
             catalogue().scopes_for(request.method, request.url.path))
-        lacking = missing_scopes(held, needed) if held else needed
+        lacking = missing_scopes(held, needed, path=request.url.path) if held else needed
         if challenge.get("error") == "insufficient_scope" or (needed and lacking):
             scopes = " and ".join(lacking or needed) or "a scope this token lacks"
             holds = ", ".join(held) if held else "no Okta API scopes we know of"

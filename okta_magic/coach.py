@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import InsufficientScope, OktaApiError
-from .scopes import Catalogue, catalogue, missing_scopes, scope_covers
+from .scopes import Catalogue, catalogue, is_own_user, missing_scopes, scope_covers
 
 if TYPE_CHECKING:
     from .tokens import Token
@@ -149,9 +149,9 @@ def scope_check(method: str, path: str, held: Sequence[str] | None, cat: Catalog
     line = f"{op} ({op.operation_id}: {op.summary}) needs {need}."
     if held is None:
         return line + " Not signed in, so there is no token to check."
-    missing = missing_scopes(held, op.scopes)
+    missing = missing_scopes(held, op.scopes, path=path)
     if not missing:
-        covered = [h for h in held for s in op.scopes if scope_covers(h, s)]
+        covered = [h for h in held for s in op.scopes if scope_covers(h, s, own_user=is_own_user(path))]
         return line + f" The token has it ({', '.join(dict.fromkeys(covered))})."
     return line + f" The token lacks {', '.join(missing)}: {login_line(list(held) + missing)}"
 
@@ -187,7 +187,7 @@ def request_warning(method: str, path: str, held: Sequence[str] | None, cat: Cat
     if not held:
         return None
     needed = (cat or catalogue()).scopes_for(method, path)
-    missing = missing_scopes(held, needed)
+    missing = missing_scopes(held, needed, path=path)
     if not missing:
         return None
     return (f"Warning: {method.upper()} {path.split('?')[0]} needs {', '.join(missing)}, which this token lacks; "

@@ -34,8 +34,14 @@ class Operation:
         return f"{self.method} {self.path}"
 
 
-def scope_covers(held: str, needed: str) -> bool:
-    """True when the held scope grants the needed one (``.manage`` implies ``.read``)."""
+def scope_covers(held: str, needed: str, *, own_user: bool = False) -> bool:
+    """True when the held scope grants the needed one (``.manage`` implies ``.read``).
+
+    With ``own_user`` (a request about the signed-in user, ``/api/v1/users/me``), a ``.self``
+    scope counts as its full scope: Okta's scope naming, ``.self`` limits a scope to that user.
+    """
+    if own_user and held.endswith(".self"):
+        held = held[: -len(".self")]
     if held == needed:
         return True
     if held.endswith(".manage") and needed.endswith(".read"):
@@ -43,10 +49,17 @@ def scope_covers(held: str, needed: str) -> bool:
     return False
 
 
-def missing_scopes(held: Iterable[str], needed: Iterable[str]) -> list[str]:
-    """The needed scopes that no held scope covers, in the order needed."""
+def missing_scopes(held: Iterable[str], needed: Iterable[str], *, path: str = "") -> list[str]:
+    """The needed scopes that no held scope covers, in the order needed (``path``: see :func:`is_own_user`)."""
     held = list(held)
-    return [n for n in needed if not any(scope_covers(h, n) for h in held)]
+    own = is_own_user(path)
+    return [n for n in needed if not any(scope_covers(h, n, own_user=own) for h in held)]
+
+
+def is_own_user(path: str) -> bool:
+    """True for a request about the signed-in user, where ``.self`` scopes apply (``/api/v1/users/me``...)."""
+    parts = [p for p in path.split("?", 1)[0].split("/") if p]
+    return parts[:4] == ["api", "v1", "users", "me"]
 
 
 def _template_regex(template: str) -> re.Pattern[str]:

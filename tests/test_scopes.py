@@ -83,3 +83,16 @@ def test_packaged_data_records_its_source():
     doc = json.loads(resources.files("okta_magic").joinpath("data/operations.json").read_text())
     assert doc["source"]["repository"].endswith("okta-management-openapi-spec")
     assert doc["source"]["version"] == "2026.06.3"
+
+
+def test_self_scopes_cover_requests_about_the_signed_in_user_only() -> None:
+    from okta_magic.coach import request_warning
+    from okta_magic.scopes import missing_scopes
+
+    held = ["openid", "okta.users.read.self"]
+    assert missing_scopes(held, ["okta.users.read"], path="/api/v1/users/me") == []
+    assert missing_scopes(held, ["okta.users.read"], path="/api/v1/users/me/groups") == []
+    assert missing_scopes(held, ["okta.users.read"], path="/api/v1/users/00u1") == ["okta.users.read"]
+    assert missing_scopes(held, ["okta.users.read"], path="/api/v1/users") == ["okta.users.read"]
+    assert request_warning("GET", "/api/v1/users/me", held) is None
+    assert "okta.users.read" in (request_warning("GET", "/api/v1/users", held) or "")

@@ -52,8 +52,8 @@ def first_missing_scope(method: str, path: str, held: Iterable[str], self_read: 
     if not needed:
         return None
     if self_read and method == "GET" and "okta.users.read.self" in held:
-        return None
-    missing = missing_scopes(held, needed)
+        return None  # one's own user by id as well as by /me
+    missing = missing_scopes(held, needed, path=path)
     return missing[0] if missing else None
 
 
