@@ -123,9 +123,12 @@ def sign_in(session: OktaSession, ask: SignInRequest, *, explain: FlowExplainer 
         raise ConfigError("--as signs in a sandbox demo user: add --sandbox.")
     options = sandbox_options(session, ask.settings, app=ask.app) if ask.sandbox else dict(ask.settings)
     config = session.resolve_config(ask.defaults, options)
-    if ask.private_key_path:
-        return SignInResult([describe_token(service_login(session, config, ask.private_key_path, key_id=ask.key_id),
-                                            now())])
+    service_key = _sandbox_service_key(session, ask.app) if ask.sandbox else None
+    if ask.private_key_path or service_key:
+        if ask.as_user:
+            raise ConfigError(f"The {ask.app} app signs in as itself (client credentials): leave out --as.")
+        key = service_key or _read_key(ask.private_key_path or "")
+        return SignInResult([describe_token(service_login(session, config, key, key_id=ask.key_id), now())])
     if ask.device:
         return SignInResult([device_login(session, config, client_secret=ask.client_secret)])
     browser = session.sandbox_browser(ask.as_user) if ask.as_user else ask.browser
@@ -184,18 +187,36 @@ def use_secret(
     return session.use_token(token, config)
 
 
-def service_login(session: OktaSession, config: OktaConfig, key_path: str, *, key_id: str | None = None) -> Token:
-    """A service app's client credentials with a signed client assertion (private_key_jwt)."""
+def _read_key(key_path: str) -> str:
+    """A private key file's text (PEM or JWK); the message never quotes the file."""
     from pathlib import Path
 
-    from .assertion import service_login as _service_login
-
     try:
-        key = Path(key_path).expanduser().read_text(encoding="utf-8")
+        return Path(key_path).expanduser().read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"Cannot read the private key {key_path!r} ({exc.strerror}); "
                           "give the path of a PEM or JWK file.") from None
-    token = _service_login(config.org_url, config.client_id, key, config.scopes, kid=key_id, http=session.oauth_http())
+
+
+def _sandbox_service_key(session: OktaSession, app: str) -> str | None:
+    """The private key of a sandbox service app (held in this process), or None for other apps."""
+    demo = session.sandbox.apps.get(app) if session.sandbox is not None else None
+    return demo.private_key_pem if demo is not None and demo.application_type == "service" else None
+
+
+def service_login(session: OktaSession, config: OktaConfig, key: str, *, key_id: str | None = None) -> Token:
+    """A service app's client credentials with a signed client assertion (private_key_jwt).
+
+    OpenID scopes (openid, profile ...) mean nothing without a person and Okta refuses them in this
+    grant, so only the API scopes are asked for.
+    """
+    from .assertion import service_login as _service_login
+    from .config import OIDC_SCOPES
+
+    scopes = [s for s in config.scopes if s not in OIDC_SCOPES]
+    if not scopes:
+        raise ConfigError("A service app signs in for API scopes only: pass them, e.g. --scopes 'okta.users.read'.")
+    token = _service_login(config.org_url, config.client_id, key, scopes, kid=key_id, http=session.oauth_http())
     return session.use_token(token, config)
 
 

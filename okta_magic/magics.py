@@ -100,7 +100,8 @@ class OktaMagics(Magics):
     @argument("--sandbox", action="store_true", help="Use the built-in sandbox org (started in this kernel).")
     @argument("--as", dest="as_user", metavar="USER",
               help="With --sandbox: sign in as this demo user without a person (admin, readonly, helpdesk, user).")
-    @argument("--app", default="native", help="With --sandbox: which demo app (native, users-only, offline, web).")
+    @argument("--app", default="native", help="With --sandbox: which demo app (native, users-only, offline, web; "
+                                              "service and service-dpop sign in as themselves with their key).")
     @argument("--no-widget", action="store_true", help="Print the sign-in URL instead of showing the panel.")
     @argument("--paste", metavar="URL",
               help="Finish the sign-in in progress with the URL your browser was redirected to.")

@@ -199,6 +199,18 @@ def test_service_app_signs_a_client_assertion_with_its_private_key(shell, tmp_pa
     assert f"Token type : {'DPoP' if app == 'service-dpop' else 'Bearer'}" in out
 
 
+def test_sandbox_service_apps_sign_in_with_the_key_the_sandbox_holds(shell, capsys):
+    shell.run_line_magic("okta_login", "--sandbox --app service-dpop")  # default scopes: openid ... dropped
+    assert "okta.users.read" in capsys.readouterr().out
+    assert current_session().token.token_type == "DPoP"
+    users = shell.run_line_magic("okta", "GET /api/v1/users?limit=100")
+    assert list(users["id"]) == current_session().sandbox.user_ids()
+    with pytest.raises(UsageError, match="signs in as itself .client credentials.: leave out --as"):
+        shell.run_line_magic("okta_login", "--sandbox --app service --as admin")
+    with pytest.raises(UsageError, match="API scopes only"):
+        shell.run_line_magic("okta_login", "--sandbox --app service --scopes openid")
+
+
 def test_config_traits_sit_between_the_environment_and_the_options(shell, monkeypatch, capsys):
     monkeypatch.setenv("OKTA_ORG_URL", "https://from-env.okta.com")
     monkeypatch.setenv("OKTA_CLIENT_ID", "0oaFROMENV")
