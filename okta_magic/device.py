@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from okta_magic import oauth
+from okta_magic.client import network_error
 from okta_magic.dpop import DPoPKey
 from okta_magic.errors import (
     AuthorizationDenied,
@@ -264,10 +265,7 @@ def start_device_login(
     try:
         response = client.post(metadata.device_authorization_endpoint, data=data, headers=headers)
     except httpx.TransportError as exc:
-        host = httpx.URL(metadata.device_authorization_endpoint).host
-        raise NetworkError(
-            f"Could not reach {host} ({type(exc).__name__}). Check the org URL and your network connection.", host=host
-        ) from None
+        raise network_error(exc, httpx.URL(metadata.device_authorization_endpoint)) from None
     body: Any
     try:
         body = response.json()

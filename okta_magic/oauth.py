@@ -84,12 +84,10 @@ def _host(url: str) -> str:
 
 
 def _network_error(url: str, exc: httpx.TransportError) -> NetworkError:
-    host = _host(url)
-    return NetworkError(
-        f"Could not reach {host} ({type(exc).__name__}). Check the org URL and your network connection, then try "
-        "again.",
-        host=host,
-    )
+    """The client's one-line network error (DNS, refused, TLS, proxy, timeout told apart) for ``url``."""
+    from okta_magic.client import network_error
+
+    return network_error(exc, httpx.URL(url))
 
 
 def _one_line(text: object, limit: int = 200) -> str:

@@ -797,3 +797,9 @@ def test_a_refreshed_id_token_must_name_the_same_person(sub: str, refused: bool)
         assert first.refresh_token not in str(info.value)
     else:
         assert refresh(first).subject == "00u1"
+
+
+def test_an_unreachable_org_at_sign_in_says_which_kind_of_failure(free_port: int) -> None:
+    with httpx.Client() as http, pytest.raises(NetworkError, match=rf"127.0.0.1:{free_port}: the connection was "
+                                                                    "refused. Check the org URL"):
+        oauth.discover(f"http://127.0.0.1:{free_port}", http)
