@@ -49,7 +49,8 @@ def describe_token(token: Token, now: float) -> str:
         left = "EXPIRED: sign in again with %okta_login"
     else:
         left = f"{int((token.expires_in(now) or 0) // 60)} min left"
-    return f"Signed in as {who} · scopes: {scopes} · {left}"
+    bound = " · DPoP-bound" if token.token_type == "DPoP" else ""
+    return f"Signed in as {who} · scopes: {scopes} · {left}{bound}"
 
 
 def token_report(token: Token, now: float) -> str:

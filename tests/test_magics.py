@@ -201,7 +201,8 @@ def test_service_app_signs_a_client_assertion_with_its_private_key(shell, tmp_pa
 
 def test_sandbox_service_apps_sign_in_with_the_key_the_sandbox_holds(shell, capsys):
     shell.run_line_magic("okta_login", "--sandbox --app service-dpop")  # default scopes: openid ... dropped
-    assert "okta.users.read" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "okta.users.read" in out and "DPoP-bound" in out
     assert current_session().token.token_type == "DPoP"
     users = shell.run_line_magic("okta", "GET /api/v1/users?limit=100")
     assert list(users["id"]) == current_session().sandbox.user_ids()
