@@ -72,12 +72,15 @@ def test_missing_scope_warns_before_and_explains_after_with_the_fix(shell, capsy
 
 def test_silent_downscoping_is_explained(shell):
     _login(shell, "readonly", "openid okta.users.manage")
-    someone = current_session().sandbox.user_ids()[10]
-    shell.user_ns["someone"] = someone
+    active = shell.run_line_magic("okta", '--max-rows 10 GET /api/v1/users?search=status eq "ACTIVE"&limit=20')
+    shell.user_ns["someone"] = active["id"].iloc[-1]  # past the demo people, who come first
     with pytest.raises(UsageError) as info:
         shell.run_line_magic("okta", "POST /api/v1/users/{{someone}}/lifecycle/suspend")
     message = str(info.value)
     assert "E0000006" in message and "admin role" in message and message.count("silent downscoping") == 1
+    _login(shell, "admin", "openid okta.users.manage")
+    done = shell.run_line_magic("okta", "POST /api/v1/users/{{someone}}/lifecycle/suspend")
+    assert repr(done) == "HTTP 200 (application/json)\n{}"  # Okta answers {}: shown plainly, not as an empty Series
 
 
 def test_not_found_and_bad_search_are_one_line(shell):
