@@ -106,18 +106,23 @@ _TIMES = [f"T{h:02d}:{m:02d}:{sec:02d}" for h in range(24) for m in range(60) fo
 _MILLIS = [f".{ms:03d}Z" for ms in range(1000)]
 
 
+def _day(days: int) -> str:
+    day = _DAYS.get(days)
+    if day is None:
+        day = _DAYS[days] = time.strftime("%Y-%m-%d", time.gmtime(days * DAY))
+    return day
+
+
 def iso(epoch_seconds: float) -> str:
     """Okta's timestamp format: ISO 8601, UTC, milliseconds, ``Z``."""
     whole = int(epoch_seconds)
     days, rest = divmod(whole, DAY)
-    day = _DAYS.get(days)
-    if day is None:
-        day = _DAYS[days] = time.strftime("%Y-%m-%d", time.gmtime(days * DAY))
-    return day + _TIMES[rest] + _MILLIS[int((epoch_seconds - whole) * 1000)]
+    return (_DAYS.get(days) or _day(days)) + _TIMES[rest] + _MILLIS[int((epoch_seconds - whole) * 1000)]
 
 
 def iso_date(epoch_seconds: float) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(int(epoch_seconds)))
+    """The date part only (``2024-05-01``), as date-typed profile attributes hold it."""
+    return _DAYS.get(int(epoch_seconds) // DAY) or _day(int(epoch_seconds) // DAY)
 
 
 _ID_CHARS = bytes.maketrans(b"+/", b"xQ")
