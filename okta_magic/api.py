@@ -73,7 +73,7 @@ def plain_instructions(flow: LoginFlow) -> str:
 class SignInRequest:
     """What ``%okta_login`` was asked for, as plain values (secrets already read without echo)."""
 
-    settings: Mapping[str, object | None]  # org_url, client_id, scopes, redirect_uri, auth_method (options)
+    settings: Mapping[str, object | None]  # org_url, client_id, scopes, redirect_uri, auth_method, dpop (options)
     defaults: Mapping[str, object | None] = field(default_factory=dict)  # the %config layer
     sandbox: bool = False
     as_user: str | None = None
@@ -216,7 +216,8 @@ def service_login(session: OktaSession, config: OktaConfig, key: str, *, key_id:
     scopes = [s for s in config.scopes if s not in OIDC_SCOPES]
     if not scopes:
         raise ConfigError("A service app signs in for API scopes only: pass them, e.g. --scopes 'okta.users.read'.")
-    token = _service_login(config.org_url, config.client_id, key, scopes, kid=key_id, http=session.oauth_http())
+    token = _service_login(config.org_url, config.client_id, key, scopes, kid=key_id, http=session.oauth_http(),
+                           dpop=config.dpop)
     return session.use_token(token, config)
 
 
@@ -240,6 +241,7 @@ def login(
     *,
     client_secret: str | None = None,
     auth_method: str | None = None,
+    dpop: bool = False,
     open_browser: bool | Callable[[str], object] = True,
     wait: bool = True,
     timeout: float = 300,
@@ -247,13 +249,13 @@ def login(
     """Sign in with Authorization Code + PKCE; returns the Token (or the flow when ``wait=False``).
 
     ``open_browser``: True opens the system browser, False prints the URL to open,
-    or a callable receives the authorize URL.
+    or a callable receives the authorize URL. ``dpop``: bind the token to a key from the start.
     """
     session = current_session()
     browser = webbrowser.open if open_browser is True else open_browser or None
     result = sign_in(session, SignInRequest(
         settings={"org_url": org_url, "client_id": client_id, "scopes": scopes, "redirect_uri": redirect_uri,
-                  "auth_method": auth_method},
+                  "auth_method": auth_method, "dpop": dpop},
         client_secret=client_secret, interactive=False, browser=browser, timeout=timeout))
     from .login import LoginFlow
 

@@ -143,8 +143,10 @@ def service_login(
     http: httpx.Client | None = None,
     *,
     clock: Callable[[], float] = time.time,
+    dpop: bool = False,
 ) -> Token:
-    """Sign in as an Okta API Services app: client credentials with private_key_jwt.
+    """Sign in as an Okta API Services app: client credentials with private_key_jwt (``dpop``: bind the
+    token to a fresh key from the first request; apps that require DPoP are detected without it).
 
     Okta: private_key_jwt is "the only supported method for OAuth service apps that
     want to get access tokens with Okta scopes"; the token lasts one hour and comes
@@ -163,7 +165,10 @@ def service_login(
     try:
         metadata = oauth.discover(issuer, client)
         auth = oauth.ClientAuth(client_id, "private_key_jwt", private_key=private_key, kid=kid)
-        return oauth.client_credentials(metadata, auth, scopes, client, now=clock())
+        from okta_magic.dpop import DPoPKey
+
+        key = DPoPKey() if dpop else None
+        return oauth.client_credentials(metadata, auth, scopes, client, now=clock(), dpop=key)
     finally:
         if own:
             client.close()

@@ -137,6 +137,9 @@ class OktaConfig:
     redirect_uri: str = DEFAULT_REDIRECT_URI
     auth_method: SecretMethod | None = None  # None: public app (client_id only in the body, as Okta's guide)
     extra: Mapping[str, str] = field(default_factory=dict)
+    # Bind tokens to a key from the first token request (DPoP, RFC 9449). Without it, a server that
+    # requires DPoP and says so (Okta: invalid_dpop_proof) still gets proofs; this is for servers that do not say.
+    dpop: bool = False
 
     @property
     def host(self) -> str:
@@ -179,4 +182,4 @@ def merge(*layers: Mapping[str, object | None], known_scopes: Iterable[str] = ()
     method: SecretMethod | None = (
         "client_secret_basic" if auth_method == "client_secret_basic"
         else "client_secret_post" if auth_method == "client_secret_post" else None)
-    return OktaConfig(org_url, client_id, scopes, redirect_uri, method)
+    return OktaConfig(org_url, client_id, scopes, redirect_uri, method, dpop=bool(merged.get("dpop")))

@@ -32,6 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from okta_magic import oauth
+from okta_magic.dpop import DPoPKey
 from okta_magic.errors import LoginError, LoginTimeout, OktaMagicError, StateMismatch
 from okta_magic.loopback import CallbackReply, LoopbackListener
 from okta_magic.tokens import Token, TokenKeeper, mask_secret
@@ -119,6 +120,8 @@ class LoginFlow(SignInProgress):
         on_change: called with the new status on every phase change, from whichever
             thread caused it (the caller's, the listener's or the timer's).
         on_step: teaching hook, called with each protocol step.
+        dpop: bind the token to a key from the first token request (RFC 9449), for servers that
+            require DPoP without saying so in their error.
     """
 
     def __init__(
@@ -135,6 +138,7 @@ class LoginFlow(SignInProgress):
         timeout: float = 300,
         on_change: Callable[[LoginStatus], None] | None = None,
         on_step: Callable[[Step], None] | None = None,
+        dpop: bool = False,
     ) -> None:
         self.issuer = oauth.normalize_issuer(issuer)
         self.client_id = client_id
@@ -142,6 +146,7 @@ class LoginFlow(SignInProgress):
         self.redirect_uri = redirect_uri
         self._client_secret = client_secret
         self._auth_method = auth_method
+        self._dpop = dpop
         self._http = http if http is not None else httpx.Client(timeout=30.0)
         self._clock = clock
         self.timeout = timeout
@@ -404,7 +409,8 @@ class LoginFlow(SignInProgress):
                 "check": "Okta hashes the verifier and compares it with the code_challenge sent earlier",
             },
         )
-        token = oauth.exchange_code(metadata, auth, request, code, self._http, now=now)
+        key = DPoPKey() if self._dpop else None
+        token = oauth.exchange_code(metadata, auth, request, code, self._http, now=now, dpop=key)
         id_claims, jwks = None, None
         if token.id_token:
             jwks = oauth.fetch_jwks(metadata, self._http)

@@ -97,6 +97,9 @@ class OktaMagics(Magics):
     @argument("--client-secret", action="store_true", help="Web app: prompt for its client secret (no echo).")
     @argument("--auth-method", choices=["client_secret_basic", "client_secret_post"],
               help="How a web app sends its secret (default client_secret_basic).")
+    @argument("--dpop", action="store_true",
+              help="Bind the token to a key in this kernel from the first request (DPoP); apps that require DPoP "
+                   "and say so, as Okta does, are handled without it.")
     @argument("--sandbox", action="store_true", help="Use the built-in sandbox org (started in this kernel).")
     @argument("--as", dest="as_user", metavar="USER",
               help="With --sandbox: sign in as this demo user without a person (admin, readonly, helpdesk, user).")
@@ -141,7 +144,7 @@ class OktaMagics(Magics):
         ask = api.SignInRequest(
             settings={"org_url": _unquote(args.org_url), "client_id": _unquote(args.client_id),
                       "scopes": _unquote(args.scopes), "redirect_uri": _unquote(args.redirect_uri),
-                      "auth_method": args.auth_method},
+                      "auth_method": args.auth_method, "dpop": args.dpop},
             defaults=self._trait_layer(), sandbox=args.sandbox, as_user=args.as_user, app=args.app,
             paste=_unquote(args.paste),
             access_token=_secret("Access token: ") if args.token else None,

@@ -668,7 +668,11 @@ def request_token(
     try:
         return post_token(metadata, auth, data, http, now, dpop=dpop), dpop
     except TokenExchangeError as exc:
-        if dpop is not None or exc.error not in ("invalid_dpop_proof", NONCE_ERROR):
+        # Okta says invalid_dpop_proof (or asks for a nonce); other servers say invalid_grant and name DPoP
+        # (oidc-provider: "DPoP proof JWT not provided"), checked before the code is used up.
+        wants_dpop = exc.error in ("invalid_dpop_proof", NONCE_ERROR) or (
+            exc.error == "invalid_grant" and "dpop" in (exc.description or "").lower())
+        if dpop is not None or not wants_dpop:
             raise
     key = DPoPKey()
     return post_token(metadata, auth, data, http, now, dpop=key), key
@@ -706,8 +710,9 @@ def exchange_code(
     http: httpx.Client,
     *,
     now: float | None = None,
+    dpop: DPoPKey | None = None,
 ) -> Token:
-    """Exchange an authorization code for tokens (RFC 6749 §4.1.3, RFC 7636 §4.5).
+    """Exchange an authorization code for tokens (RFC 6749 §4.1.3, RFC 7636 §4.5); ``dpop``: prove this key.
 
     Raises:
         TokenExchangeError, NetworkError.
@@ -719,7 +724,7 @@ def exchange_code(
         "redirect_uri": request.redirect_uri,
         "code_verifier": request.code_verifier,
     }
-    body, key = request_token(metadata, auth, data, http, now)
+    body, key = request_token(metadata, auth, data, http, now, dpop=dpop)
     return Token.from_token_response(
         body, issuer=metadata.issuer, client_id=auth.client_id, scopes_requested=request.scopes, now=now,
         dpop_key=key,
@@ -840,15 +845,16 @@ def client_credentials(
     http: httpx.Client,
     *,
     now: float | None = None,
+    dpop: DPoPKey | None = None,
 ) -> Token:
-    """The client credentials grant (RFC 6749 §4.4), used by Okta API Services apps.
+    """The client credentials grant (RFC 6749 §4.4), used by Okta API Services apps; ``dpop``: prove this key.
 
     Raises:
         TokenExchangeError, NetworkError.
     """
     now = time.time() if now is None else now
     data = {"grant_type": "client_credentials", "scope": " ".join(scopes)}
-    body, key = request_token(metadata, auth, data, http, now)
+    body, key = request_token(metadata, auth, data, http, now, dpop=dpop)
     return Token.from_token_response(
         body, issuer=metadata.issuer, client_id=auth.client_id, scopes_requested=scopes, now=now, dpop_key=key
     )

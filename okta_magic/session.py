@@ -156,7 +156,7 @@ class OktaSession:
                 config.org_url, config.client_id, config.scopes, config.redirect_uri,
                 client_secret=client_secret, auth_method=config.auth_method,
                 http=self.oauth_http(), clock=self._clock, timeout=timeout,
-                on_change=self._on_flow_change, on_step=on_step,
+                on_change=self._on_flow_change, on_step=on_step, dpop=config.dpop,
             )
             self.flow = flow
         flow.start(open_browser=open_browser)

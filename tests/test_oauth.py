@@ -803,3 +803,21 @@ def test_an_unreachable_org_at_sign_in_says_which_kind_of_failure(free_port: int
     with httpx.Client() as http, pytest.raises(NetworkError, match=rf"127.0.0.1:{free_port}: the connection was "
                                                                     "refused. Check the org URL"):
         oauth.discover(f"http://127.0.0.1:{free_port}", http)
+
+
+def test_a_server_that_names_dpop_in_an_invalid_grant_gets_a_proof() -> None:
+    """Some servers say invalid_grant rather than Okta's invalid_dpop_proof; the description names DPoP."""
+
+    def server(request: httpx.Request) -> httpx.Response:
+        if "DPoP" not in request.headers:
+            refusal = {"error": "invalid_grant", "error_description": "DPoP proof JWT not provided"}
+            return httpx.Response(400, json=refusal)
+        return httpx.Response(200, json=token_body(token_type="DPoP"))
+
+    rec = Recorder(server)
+    token = oauth.exchange_code(META, ClientAuth("c"), REQ, "the-code", rec.client(), now=NOW)
+    assert token.token_type == "DPoP" and token.dpop_key is not None and len(rec.requests) == 2
+    plain = Recorder(lambda r: httpx.Response(400, json={"error": "invalid_grant", "error_description": "expired"}))
+    with pytest.raises(TokenExchangeError):
+        oauth.exchange_code(META, ClientAuth("c"), REQ, "the-code", plain.client(), now=NOW)
+    assert len(plain.requests) == 1  # an ordinary invalid_grant is not retried

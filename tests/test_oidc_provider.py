@@ -266,3 +266,32 @@ def test_device_grant_against_the_provider(quirky: dict[str, str], confidential:
     token = login.wait(30)
     assert token.scopes_granted == ("openid", "profile") and token.claims() is None
     assert [s.phase for s in statuses] == ["waiting", "signed_in"]
+
+
+def test_a_dpop_bound_client_gets_a_bound_token_the_provider_accepts_with_our_proofs(quirky: dict[str, str]) -> None:
+    """RFC 9449 against an independent implementation: the provider checks the token request's proof, then
+    at its userinfo endpoint each API proof (signature, htm, htu, ath, jti) and the binding."""
+    from okta_magic.client import OktaClient
+
+    # This provider refuses a proof-less request with a bare invalid_grant ("grant request is invalid"), unlike
+    # Okta's invalid_dpop_proof, so nothing says DPoP: the flow is asked to bind the token from the start.
+    flow = LoginFlow(quirky["issuer"], quirky["dpop_client_id"], ["openid", "profile"], quirky["redirect_uri"],
+                     timeout=60, dpop=True)
+    url = flow.start()
+    browser = Browser("dora", "x")
+    try:
+        outcome = browser.sign_in(url, quirky["redirect_uri"])
+    finally:
+        browser.close()
+    assert outcome.delivered is not None and outcome.delivered.status_code == 200, outcome
+    token = flow.wait(30)
+    assert token.token_type == "DPoP" and token.dpop_key is not None  # "dpop" in lower case, bound to our key
+    assert flow.metadata is not None and flow.metadata.userinfo_endpoint is not None
+    userinfo = flow.metadata.userinfo_endpoint
+    with OktaClient(quirky["issuer"], token.authorization_header, dpop_key=lambda: token.dpop_key,
+                    progress=False) as client:
+        answer = client.request("GET", userinfo)
+        assert answer.json()["sub"] == "dora"
+        assert client.request("GET", userinfo).status_code == 200  # a fresh proof (jti) each time
+    stolen = httpx.get(userinfo, headers={"Authorization": f"Bearer {token.access_token}"})
+    assert stolen.status_code == 401  # the binding is real: without the key the token is useless

@@ -16,7 +16,9 @@
 //   extra members (Keycloak's not-before-policy, session_state);
 // - a confidential client authenticates with client_secret_basic and a secret with
 //   characters that must be form-urlencoded before base64 (RFC 6749 §2.3.1);
-// - the device authorization grant (RFC 8628) for both clients (the confidential one authenticates).
+// - the device authorization grant (RFC 8628) for both clients (the confidential one authenticates);
+// - DPoP (RFC 9449): a public client whose tokens must be DPoP-bound; without a proof its token
+//   request fails with invalid_grant "DPoP proof JWT not provided" (this provider's wording).
 // Access tokens are opaque in both profiles (the provider's default without resource indicators).
 
 import http from 'node:http';
@@ -56,6 +58,15 @@ server.listen(0, '127.0.0.1', () => {
       response_types: ['code'],
       redirect_uris: [redirectUri],
     });
+    clients.push({
+      client_id: 'okta-magic-dpop',
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      redirect_uris: [redirectUri],
+      dpop_bound_access_tokens: true,
+    });
   }
   const provider = new Provider(issuer, {
     clients,
@@ -65,6 +76,7 @@ server.listen(0, '127.0.0.1', () => {
       devInteractions: { enabled: true },
       revocation: { enabled: true },
       deviceFlow: { enabled: quirks },
+      dPoP: { enabled: quirks },
     },
     async findAccount(ctx, id) {
       return { accountId: id, async claims() { return { sub: id, name: `Test ${id}`, email: `${id}@example.test` }; } };
@@ -99,7 +111,7 @@ server.listen(0, '127.0.0.1', () => {
   process.stdout.write(JSON.stringify({
     issuer,
     client_id: 'okta-magic-native',
-    ...(quirks ? { web_client_id: 'okta-magic-web', web_client_secret: webSecret } : {}),
+    ...(quirks ? { web_client_id: 'okta-magic-web', web_client_secret: webSecret, dpop_client_id: 'okta-magic-dpop' } : {}),
   }) + '\n');
 });
 
