@@ -67,6 +67,9 @@ def token_report(token: Token, now: float) -> str:
            f" ({'expired' if token.is_expired(now) else f'{int((token.expires_in(now) or 0) // 60)} min left'})"),
         f"Refreshable: {'yes (offline_access)' if token.refresh_token else 'no'}",
     ]
+    if token.dpop_key is not None:
+        lines.append(f"Bound to   : DPoP key {token.dpop_key.thumbprint()} (RFC 9449; the key never leaves this "
+                     "kernel, every request carries a proof signed with it)")
     lines += ["", *compare_scopes(token.scopes_requested, token.scopes_granted)]
     if claims:
         lines += ["", "Claims (decoded without the signature; Okta says org tokens are opaque to clients):"]

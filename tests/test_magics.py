@@ -200,6 +200,7 @@ def test_service_app_signs_a_client_assertion_with_its_private_key(shell, tmp_pa
     out = capsys.readouterr().out
     assert sandbox.apps[app].private_key_pem.splitlines()[1] not in out
     assert f"Token type : {'DPoP' if app == 'service-dpop' else 'Bearer'}" in out
+    assert ("Bound to   : DPoP key " in out) == (app == "service-dpop")
 
 
 def test_sandbox_service_apps_sign_in_with_the_key_the_sandbox_holds(shell, capsys):
