@@ -76,6 +76,12 @@ class Browser:
     def close(self) -> None:
         self.http.close()
 
+    def __enter__(self) -> Browser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def sign_in(self, authorize_url: str, redirect_uri: str, *, deliver: bool = True, max_steps: int = 20) -> Outcome:
         """Start at ``authorize_url``; stop at the first redirect to ``redirect_uri``.
 

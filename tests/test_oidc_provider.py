@@ -110,11 +110,8 @@ def test_sign_in_with_discovery_pkce_and_id_token(provider: dict[str, str]) -> N
     assert url.startswith(provider["issuer"] + "/auth?")  # discovered, not Okta's /oauth2/v1/authorize
     assert flow.metadata is not None and flow.metadata.discovered
     assert flow.metadata.authorization_response_iss_parameter_supported
-    browser = Browser("ada", "anything")
-    try:
+    with Browser("ada", "anything") as browser:
         outcome = browser.sign_in(url, provider["redirect_uri"])
-    finally:
-        browser.close()
     assert outcome.delivered is not None and outcome.delivered.status_code == 200
     assert "Signed in" in outcome.delivered.text
     assert "iss=" in (outcome.redirect_url or "")  # RFC 9207 parameter, checked by parse_callback
@@ -132,11 +129,8 @@ def test_sign_in_with_discovery_pkce_and_id_token(provider: dict[str, str]) -> N
 def test_paste_back_and_foreign_state(provider: dict[str, str]) -> None:
     flow = LoginFlow(provider["issuer"], provider["client_id"], ["openid"], provider["redirect_uri"], timeout=60)
     url = flow.start(listen=False)
-    browser = Browser("grace", "x")
-    try:
+    with Browser("grace", "x") as browser:
         outcome = browser.sign_in(url, provider["redirect_uri"], deliver=False)
-    finally:
-        browser.close()
     assert outcome.redirect_url is not None
     forged = outcome.redirect_url.replace("state=", "state=x")
     with pytest.raises(StateMismatch):
@@ -166,11 +160,8 @@ def test_issuer_with_a_path_opaque_token_and_no_scope_in_the_response(quirky: di
     assert urlsplit(quirky["issuer"]).path == "/realms/demo"
     assert flow.metadata is not None and flow.metadata.issuer == quirky["issuer"]
     assert url.startswith(quirky["issuer"] + "/auth?")
-    browser = Browser("ada", "x")
-    try:
+    with Browser("ada", "x") as browser:
         outcome = browser.sign_in(url, quirky["redirect_uri"])
-    finally:
-        browser.close()
     assert outcome.delivered is not None and outcome.delivered.status_code == 200, outcome
     token = flow.wait(30)
     assert token.token_type == "Bearer"  # the response said "bearer" (RFC 6749 §5.1: case-insensitive)
@@ -187,12 +178,9 @@ def test_issuer_with_a_path_opaque_token_and_no_scope_in_the_response(quirky: di
 def _sign_in_for_code(
     provider: dict[str, str], request: oauth.AuthorizationRequest, metadata: oauth.ProviderMetadata
 ) -> str:
-    browser = Browser("lin", "x")
-    try:
+    with Browser("lin", "x") as browser:
         # prompt=consent: this provider issues a refresh token for offline_access only after explicit consent
         outcome = browser.sign_in(request.url(metadata, {"prompt": "consent"}), provider["redirect_uri"], deliver=False)
-    finally:
-        browser.close()
     assert outcome.redirect_url is not None, outcome
     return oauth.parse_callback(
         outcome.redirect_url, request.state, metadata.issuer, metadata.authorization_response_iss_parameter_supported
@@ -257,11 +245,8 @@ def test_device_grant_against_the_provider(quirky: dict[str, str], confidential:
     assert login.verification_uri.startswith(quirky["issuer"] + "/device")
     time.sleep(1)  # a few polls answered authorization_pending (RFC 8628 §3.5) before anyone signs in
     assert login.status.phase == "waiting"
-    browser = Browser("kim", "x")
-    try:
+    with Browser("kim", "x") as browser:
         outcome = browser.sign_in(login.verification_uri_complete or login.verification_uri, "http://no.redirect/")
-    finally:
-        browser.close()
     assert outcome.last_page is not None and outcome.last_page.status_code == 200
     token = login.wait(30)
     assert token.scopes_granted == ("openid", "profile") and token.claims() is None
@@ -278,11 +263,8 @@ def test_a_dpop_bound_client_gets_a_bound_token_the_provider_accepts_with_our_pr
     flow = LoginFlow(quirky["issuer"], quirky["dpop_client_id"], ["openid", "profile"], quirky["redirect_uri"],
                      timeout=60, dpop=True)
     url = flow.start()
-    browser = Browser("dora", "x")
-    try:
+    with Browser("dora", "x") as browser:
         outcome = browser.sign_in(url, quirky["redirect_uri"])
-    finally:
-        browser.close()
     assert outcome.delivered is not None and outcome.delivered.status_code == 200, outcome
     token = flow.wait(30)
     assert token.token_type == "DPoP" and token.dpop_key is not None  # "dpop" in lower case, bound to our key
