@@ -79,10 +79,6 @@ def normalize_issuer(issuer: str) -> str:
     return issuer.strip().rstrip("/")
 
 
-def _host(url: str) -> str:
-    return urlsplit(url).netloc or url
-
-
 def _network_error(url: str, exc: httpx.TransportError) -> NetworkError:
     """The client's one-line network error (DNS, refused, TLS, proxy, timeout told apart) for ``url``."""
     from okta_magic.client import network_error
