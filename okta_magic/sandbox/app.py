@@ -3,19 +3,21 @@
 Routes the Org Authorization Server (``oauth``) and the Management API (``api``).
 The outer wrapper stamps every response with ``X-Okta-Request-Id`` and a ``Date``
 taken from the sandbox clock (so ``X-Rate-Limit-Reset - Date`` is the real wait even
-after ``advance_clock``), and implements the ``drop_rate`` knob by closing the
-connection without any response.
+after ``advance_clock``), implements the ``drop_rate`` knob by closing the
+connection without any response, and lets a client that goes away mid-request go
+with one debug line instead of uvicorn's "Exception in ASGI application" traceback.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from email.utils import formatdate
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -28,6 +30,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+
+log = logging.getLogger(__name__)
 
 
 def build_app(state: OrgState) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
@@ -83,7 +87,12 @@ def build_app(state: OrgState) -> Callable[[Scope, Receive, Send], Awaitable[Non
                 message["headers"] = headers
             await send(message)
 
-        await inner(scope, receive, stamped)
+        try:
+            await inner(scope, receive, stamped)
+        except ClientDisconnect:
+            # The ASGI spec's http.disconnect arrived while a handler read the body: nobody is left to answer.
+            log.debug("sandbox: %s %s: the client went away before its request body arrived",
+                      scope["method"], scope["path"])
 
     return app
 

@@ -16,6 +16,9 @@ from typing import Any
 
 Predicate = Callable[[dict[str, Any]], bool]
 OPERATORS = ("eq", "sw", "co", "gt", "ge", "lt", "le", "pr")
+# RFC 7644 §3.4.2.2 and Okta's docs set no nesting limit; the parser recurses once per "(" or "not",
+# so a bound keeps a hostile expression an invalid search (400 E0000031) rather than a RecursionError.
+MAX_DEPTH = 100
 
 _TOKEN = re.compile(r'\s*(?:(\()|(\))|"((?:[^"\\]|\\.)*)"|([^\s()"]+))')
 
@@ -143,6 +146,7 @@ class _Parser:
         self.tokens = tokens
         self.i = 0
         self.allow = allow
+        self.depth = 0
 
     def peek_word(self) -> str | None:
         if self.i < len(self.tokens) and self.tokens[self.i].kind == "word":
@@ -180,17 +184,27 @@ class _Parser:
             return parts[0]
         return lambda obj: all(p(obj) for p in parts)
 
+    def descend(self) -> None:
+        """Count one more level of "(" or "not"; refuse an expression nested deeper than ``MAX_DEPTH``."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise SearchError(f"The expression nests parentheses or 'not' more than {MAX_DEPTH} levels deep.")
+
     def parse_unary(self) -> Predicate:
         tok = self.next()
         if tok.kind == "(":
+            self.descend()
             inner = self.parse_or()
             if self.next().kind != ")":
                 raise SearchError("Missing ')'.")
+            self.depth -= 1
             return inner
         if tok.kind == "word" and tok.text.lower() == "not":
             if not self.allow("", "not"):
                 raise SearchError("'not' is not supported here.")
+            self.descend()
             inner = self.parse_unary()
+            self.depth -= 1
             return lambda obj: not inner(obj)
         if tok.kind != "word":
             raise SearchError(f"Expected an attribute name, found {tok.text!r}.")
