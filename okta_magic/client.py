@@ -25,7 +25,8 @@ What it owns:
   window remains. GET/HEAD/PUT/DELETE/OPTIONS (idempotent, RFC 9110 §9.2.2) are
   retried with exponential backoff (or after ``Retry-After``) on connection
   errors and 500/502/503/504; POST and PATCH never retry on their own. All waiting goes through the
-  injected ``sleep``.
+  injected ``sleep``; a wait longer than a few seconds is said once, in one line (to the progress
+  callable when there is one, else to stderr, beside any bar).
 * **Errors.** Every failure is a typed error from :mod:`okta_magic.errors` with
   one line saying what to do (:func:`api_error`, :func:`network_error`).
   ``WWW-Authenticate`` is parsed per RFC 9110 §11.6.1 (several challenges; the
@@ -75,7 +76,7 @@ from .errors import (
 )
 from .paging import is_log_polling, next_url, origin_of, resolve
 from .query import ApiRequest
-from .ratelimit import MAX_WAIT, Pacer, RateLimit, backoff, bucket_of, retry_wait
+from .ratelimit import LONG_WAIT, MAX_WAIT, Pacer, RateLimit, backoff, bucket_of, retry_wait, wait_line
 
 __all__ = ["OktaClient", "Page", "Result", "Progress", "api_error", "network_error", "parse_www_authenticate"]
 
@@ -494,6 +495,7 @@ class OktaClient:
         max_retries: retries after a 429, and (idempotent methods) after connection errors or 5xx.
         progress: True for a tqdm bar on multi-page pulls, False for none, or a callable taking :class:`Progress`.
         user_agent: the User-Agent header.
+        say: where the one-line notice of a long wait goes when no progress callable takes it (stderr).
     """
 
     def __init__(
@@ -511,6 +513,7 @@ class OktaClient:
         max_retries: int = 4,
         progress: bool | Callable[[Progress], object] = True,
         user_agent: str = DEFAULT_USER_AGENT,
+        say: Callable[[str], object] | None = None,
     ) -> None:
         org = httpx.URL(org_url.rstrip("/"))
         if org.scheme not in ("http", "https") or not org.host:
@@ -523,6 +526,7 @@ class OktaClient:
         self._random = random
         self.max_retries = max_retries
         self.progress = progress
+        self._say = say
         self._pacer = Pacer(clock)
         self._http = httpx.Client(
             base_url=self.org_url,
@@ -545,6 +549,15 @@ class OktaClient:
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
+
+    def say(self, line: str, bar: Any = None) -> None:
+        """Tell the user one line: to ``say`` if given, else to stderr (through ``bar`` so that it stays whole)."""
+        if self._say is not None:
+            self._say(line)
+        elif bar is not None:
+            bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr, flush=True)
 
     @property
     def http(self) -> httpx.Client:
@@ -601,7 +614,8 @@ class OktaClient:
             if pause > 0:
                 rate = self._pacer.last(bucket)
                 left = rate.remaining if rate else None
-                self._wait(pause, f"pacing: {left} requests left in this rate-limit window", notify, stop)
+                self._wait(pause, f"pacing: {left} requests left in this rate-limit window", notify, stop,
+                           method, url)
             request = self._http.build_request(
                 method, url, content=content, headers=send_headers,
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
@@ -615,7 +629,7 @@ class OktaClient:
                 if method in IDEMPOTENT and retried_other < self.max_retries:
                     wait = backoff(retried_other, self._random())
                     retried_other += 1
-                    self._wait(wait, f"{type(exc).__name__}; retrying", notify, stop)
+                    self._wait(wait, f"{type(exc).__name__}; retrying", notify, stop, method, url)
                     continue
                 raise network_error(exc, url, timeout=_seconds(timeout, self._http.timeout)) from None
             rate = RateLimit.from_headers(response.headers)
@@ -624,14 +638,15 @@ class OktaClient:
             if status == 429 and retried_429 < self.max_retries:
                 wait = retry_wait(rate, now=self._clock(), jitter=self._random(), attempt=retried_429)
                 retried_429 += 1
-                self._wait(wait, f"rate limited (429); retry {retried_429}/{self.max_retries}", notify, stop)
+                self._wait(wait, f"rate limited (429); retry {retried_429}/{self.max_retries}", notify, stop,
+                           method, url)
                 continue
             if status in RETRY_STATUSES and method in IDEMPOTENT and retried_other < self.max_retries:
                 wait = backoff(retried_other, self._random())
                 if rate.retry_after is not None:  # RFC 9110 §10.2.3: a 503 may say how long to stay away
                     wait = min(MAX_WAIT, max(wait, rate.retry_after))
                 retried_other += 1
-                self._wait(wait, f"server error {status}; retrying", notify, stop)
+                self._wait(wait, f"server error {status}; retrying", notify, stop, method, url)
                 continue
             if status >= 400:
                 held = tuple(self._held_scopes()) if self._held_scopes else ()
@@ -639,10 +654,12 @@ class OktaClient:
             return response
 
     def _wait(self, seconds: float, why: str, notify: Callable[[float, str], None] | None,
-              stop: threading.Event | None) -> None:
+              stop: threading.Event | None, method: str, url: httpx.URL) -> None:
         log.info("waiting %.1f s: %s", seconds, why)
         if notify is not None:
-            notify(seconds, why)
+            notify(seconds, why)  # a pull shows it its own way (and says a long wait itself)
+        elif seconds > LONG_WAIT:
+            self.say(wait_line(seconds, f"{method} {url.path}", why))
         if stop is not None and stop.is_set():
             raise _Stop()
         self._sleep(seconds)
@@ -854,6 +871,9 @@ class _Pull:
         # Any wait is shown, even before the first page: a 429 can mean a minute of silence otherwise.
         self._open_bar()
         self._report(seconds, why)
+        if seconds > LONG_WAIT and not callable(self._progress):
+            # Said once, in one line, bar or no bar (progress=False would otherwise be silent).
+            self.client.say(wait_line(seconds, f"{self.method} {self.url.path}", why), self._bar)
 
     def _open_bar(self) -> None:
         # A bar only for multi-page pulls: opened when the second page is requested.

@@ -20,7 +20,9 @@ it apart so the message can say so.
 Pacing: when few requests remain in the window (10 % or less), the rest are
 spread over the time left, so a long pull slows down instead of hitting 429.
 
-Nothing here sleeps; the client does, with its injected ``sleep``.
+Nothing here sleeps; the client does, with its injected ``sleep``. A wait longer
+than :data:`LONG_WAIT` is always told to the user in one line (:func:`wait_line`),
+progress bar or not: a minute of silence looks like a hung kernel.
 """
 
 from __future__ import annotations
@@ -32,13 +34,19 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["RateLimit", "retry_wait", "backoff", "Pacer", "bucket_of"]
+__all__ = ["RateLimit", "retry_wait", "backoff", "Pacer", "bucket_of", "LONG_WAIT", "wait_line"]
 
 RETRY_PAD = 1.0  # seconds added to Reset - Date (Okta's SDK adds one second)
 MAX_WAIT = 120.0  # an absurd Reset (clock skew, bad header) never freezes the kernel for long
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 PACE_FRACTION = 0.10
+LONG_WAIT = 5.0  # seconds: a longer wait is always said, in one line
+
+
+def wait_line(seconds: float, where: str, why: str) -> str:
+    """The one line that tells the user a request waits (``where`` is e.g. ``GET /api/v1/users``)."""
+    return f"Waiting {seconds:.0f} s before {where} goes on: {why}."
 
 
 def _int(value: str | None) -> int | None:

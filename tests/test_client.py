@@ -523,3 +523,34 @@ def test_a_429_on_the_first_page_shows_the_wait(capsys: pytest.CaptureFixture[st
     result = make_client(okta, fake, progress=True).fetch(parse_request("GET /api/v1/users?limit=2"))
     assert ids(result) == ["00u0", "00u1"]
     assert "waiting 22 s (rate limited (429)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("progress", [False, True], ids=["no-bar", "bar"])
+def test_a_long_rate_limit_wait_is_said_once_in_one_line(progress: bool, capsys: pytest.CaptureFixture[str]) -> None:
+    okta = FakeOkta(4)
+    okta.before = lambda request, n: too_many(60) if n == 2 else None
+    result = make_client(okta, progress=progress).fetch(parse_request("GET /api/v1/users?limit=2"))
+    assert ids(result) == ["00u0", "00u1", "00u2", "00u3"]
+    said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Waiting ")]
+    assert said == ["Waiting 62 s before GET /api/v1/users goes on: rate limited (429); retry 1/4."]
+
+
+def test_a_long_wait_goes_to_a_progress_callable_and_short_waits_stay_quiet(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    okta = FakeOkta(4)
+    okta.before = lambda request, n: too_many(60) if n == 2 else None
+    events: list[Progress] = []
+    make_client(okta, progress=events.append).fetch(parse_request("GET /api/v1/users?limit=2"))
+    assert [e.waiting for e in events if e.waiting] == [61.5] and capsys.readouterr().err == ""
+    okta = FakeOkta(4)
+    okta.before = lambda request, n: okta_error(503, "E0000009", "Service Unavailable") if n == 2 else None
+    make_client(okta).fetch(parse_request("GET /api/v1/users?limit=2"))  # a 0.5 s backoff: nothing to say
+    assert capsys.readouterr().err == ""
+
+
+def test_a_long_wait_of_a_single_request_is_said_too() -> None:
+    okta = FakeOkta(2)
+    okta.before = lambda request, n: too_many(30) if n == 1 else None
+    lines: list[str] = []
+    make_client(okta, say=lines.append).request("GET", "/api/v1/users")
+    assert lines == ["Waiting 32 s before GET /api/v1/users goes on: rate limited (429); retry 1/4."]
