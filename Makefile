@@ -4,6 +4,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 OUT    ?= build
+NPM    ?= npm
+OIDC   := tests/oidc
 
 .PHONY: demo test sandbox lab bench clean
 
@@ -23,12 +25,26 @@ $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install --quiet -e '.[test]'
 	touch $@
 
+# The third-party OpenID provider (npm oidc-provider) the sign-in is proven against, installed
+# exactly as its lock file pins it; the stamp is newer than both files once `npm ci` succeeded.
+# Without Node.js at all its tests skip, so make says how to get it and goes on; with Node.js but
+# no npm, or under CI (CI=true), a missing npm stops make, since those tests would fail.
+$(OIDC)/node_modules/.installed-test: $(OIDC)/package.json $(OIDC)/package-lock.json
+	@if command -v $(NPM) >/dev/null 2>&1; then \
+	  echo "$(NPM) ci --prefix $(OIDC)"; \
+	  $(NPM) ci --prefix $(OIDC) --no-audit --no-fund --loglevel=error && touch $@; \
+	elif command -v node >/dev/null 2>&1 || [ "$${CI:-}" = true ]; then \
+	  echo "make: npm is missing; the oidc-provider tests need it (apt-get install npm)" >&2; exit 1; \
+	else \
+	  echo "make: Node.js is missing, so the oidc-provider tests will skip (apt-get install nodejs npm)" >&2; \
+	fi
+
 ## make demo: install okta_magic with the sandbox and run the quickstart end to end against it
 demo: $(VENV)/.installed-notebooks
 	$(PY) -m okta_magic.demo --out $(OUT)
 
-## make test: install the test extras and run the whole suite
-test: $(VENV)/.installed-test
+## make test: install the test extras and the npm test provider, then run the whole suite
+test: $(VENV)/.installed-test $(OIDC)/node_modules/.installed-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## make sandbox: serve the sandbox org in the foreground
@@ -45,4 +61,4 @@ bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_pull.py
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) $(OUT) .pytest_cache $(OIDC)/node_modules
