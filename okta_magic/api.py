@@ -301,8 +301,8 @@ def request(text: str, *, namespace: Mapping[str, Any] | None = None, **options:
 
 
 def http_client() -> httpx.Client:
-    """An ``httpx.Client`` for the signed-in org: base URL set, token attached only for the org's host."""
-    return current_session().client.http
+    """A new ``httpx.Client`` for the signed-in org, yours to close: base URL set, token sent only to the org's host."""
+    return current_session().http_client()
 
 
 # -- requests ------------------------------------------------------------------------------

@@ -476,6 +476,19 @@ def _asks_for_nonce(response: httpx.Response) -> bool:
 # -- the client ------------------------------------------------------------------------------
 
 
+class _Borrowed(httpx.BaseTransport):
+    """A transport lent to another client: closing that client does not close it."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self._inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        """The owner closes the transport, not the borrower."""
+
+
 class _Stop(Exception):
     """Internal: the pull was closed while the worker waited."""
 
@@ -528,9 +541,11 @@ class OktaClient:
         self.progress = progress
         self._say = say
         self._pacer = Pacer(clock)
+        self._auth = _OrgAuth(self._org, credentials, dpop_key)
+        self._transport = transport
         self._http = httpx.Client(
             base_url=self.org_url,
-            auth=_OrgAuth(self._org, credentials, dpop_key),
+            auth=self._auth,
             transport=transport,
             timeout=timeout,
             headers={"Accept": "application/json", "User-Agent": user_agent},
@@ -561,8 +576,15 @@ class OktaClient:
 
     @property
     def http(self) -> httpx.Client:
-        """The authenticated httpx.Client for your own code (base URL = the org; the token only goes to the org)."""
+        """This client's own authenticated httpx.Client (closed with it; for your own code use :meth:`new_http`)."""
         return self._http
+
+    def new_http(self) -> httpx.Client:
+        """A new httpx.Client for your own code, yours to close: same auth (the token only goes to the org),
+        base URL, headers and timeouts; closing it leaves this client open."""
+        transport = _Borrowed(self._transport) if self._transport is not None else None
+        return httpx.Client(base_url=self.org_url, auth=self._auth, transport=transport, timeout=self._http.timeout,
+                            headers=self._http.headers, follow_redirects=False)
 
     @property
     def host(self) -> str:

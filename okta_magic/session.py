@@ -295,10 +295,23 @@ class OktaSession:
             if self.config is None:
                 raise NotSignedIn("Not signed in: run %okta_login first (or %okta_login --sandbox to try the sandbox).")
             if self._client is None:
-                self._client = OktaClient(self.config.org_url, self.authorization_header, dpop_key=self.dpop_key,
+                org = self.config.org_url
+                self._client = OktaClient(org, lambda: self._authorization_for(org), dpop_key=self.dpop_key,
                                           held_scopes=self.held_scopes, transport=self._transport,
                                           sleep=self._sleep, clock=self._clock)
             return self._client
+
+    def http_client(self) -> httpx.Client:
+        """A new httpx.Client for the signed-in org, the caller's to close (the session's own stays open)."""
+        return self.client.new_http()
+
+    def _authorization_for(self, org_url: str) -> str:
+        """The Authorization header for a client made for ``org_url``: none once the session moved to another org."""
+        conf = self.config
+        if conf is None or conf.org_url != org_url:
+            raise NotSignedIn(f"This client was made for {org_url}; the session has since signed in elsewhere or "
+                              "out: get a new one with okta_magic.http_client().")
+        return self.authorization_header()
 
     def _reset_client(self) -> None:
         if self._client is not None:

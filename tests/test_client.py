@@ -554,3 +554,22 @@ def test_a_long_wait_of_a_single_request_is_said_too() -> None:
     lines: list[str] = []
     make_client(okta, say=lines.append).request("GET", "/api/v1/users")
     assert lines == ["Waiting 32 s before GET /api/v1/users goes on: rate limited (429); retry 1/4."]
+
+
+def test_new_http_is_a_fresh_client_with_the_same_auth_base_headers_and_timeouts() -> None:
+    seen: dict[str, str | None] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen[request.url.host] = request.headers.get("Authorization")
+        return httpx.Response(200, json=[])
+
+    client = make_client(handler, timeout=7)
+    with client.new_http() as http:
+        assert http is not client.http and http is not client.new_http()
+        assert http.base_url == client.http.base_url and http.timeout == client.http.timeout
+        assert http.headers["User-Agent"] == client.http.headers["User-Agent"]
+        http.get("/api/v1/users")
+        http.get("https://other.example.com/api/v1/users")
+    assert seen == {"dev-1.okta.com": f"Bearer {TOKEN}", "other.example.com": None}
+    assert not client.http.is_closed  # closing the handed-out client leaves the client's own open
+    assert ids(client.fetch(parse_request("GET /api/v1/users"))) == []

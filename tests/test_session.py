@@ -175,3 +175,41 @@ def test_browser_sign_in_through_the_python_api_with_an_injected_browser():
     finally:
         from okta_magic.session import close_current_session
         close_current_session()
+
+
+def test_the_readmes_http_client_example_leaves_the_session_working():
+    from okta_magic.session import close_current_session, current_session
+
+    session = current_session()
+    try:
+        sb = session.start_sandbox(users=50)
+        api.use_token(sb.issue_token(user="admin", scopes=["okta.users.read"]), org_url=sb.url)
+        with api.http_client() as http:
+            assert http.get("/api/v1/users/me").json()["profile"]["login"] == "admin@example.com"
+        assert len(api.get("/api/v1/users", limit=2, max_pages=1)) == 2  # was: "client has been closed"
+        with api.http_client() as http:  # was: "Cannot open a client instance more than once"
+            assert http.get("/api/v1/users", params={"limit": 1}).status_code == 200
+        assert len(api.get("/api/v1/users", limit=2, max_pages=1)) == 2
+    finally:
+        close_current_session()
+
+
+def test_a_handed_out_http_client_never_takes_a_token_to_another_org():
+    import httpx
+
+    seen = []
+    transport = httpx.MockTransport(lambda request: seen.append(request.headers.get("Authorization"))
+                                    or httpx.Response(200, json={}))
+    session = OktaSession(transport=transport)
+    try:
+        api.use_secret(session, "a" * 40, api_token=True, layers=({"org_url": "https://dev-1.okta.com"},))
+        old = session.http_client()
+        old.get("/api/v1/users/me")
+        api.use_secret(session, "b" * 40, api_token=True, layers=({"org_url": "https://dev-2.okta.com"},))
+        with pytest.raises(NotSignedIn) as info:
+            old.get("https://dev-1.okta.com/api/v1/users/me")
+        assert "okta_magic.http_client()" in str(info.value) and "b" * 40 not in str(info.value)
+        session.http_client().get("/api/v1/users/me")
+        assert seen == [f"SSWS {'a' * 40}", f"SSWS {'b' * 40}"]
+    finally:
+        session.close()
