@@ -438,33 +438,57 @@ class _OrgAuth(httpx.Auth):
 
     A DPoP-bound token (``Authorization: DPoP ...``) also gets a fresh proof by its key
     in the ``DPoP`` header (RFC 9449 §7.1); a 401 asking for a server nonce is answered
-    once with a proof carrying it (§9).
+    once with a proof carrying it (§9). A 401 ``invalid_token`` (RFC 6750 §3.1: revoked,
+    expired early, clock skew) is answered once with the header ``renew`` gives for the
+    refused one (a refreshed token), when it gives one.
     """
 
     def __init__(self, org: httpx.URL, credentials: Callable[[], str],
-                 dpop_key: Callable[[], DPoPKey | None] | None = None) -> None:
+                 dpop_key: Callable[[], DPoPKey | None] | None = None,
+                 renew: Callable[[str], str | None] | None = None) -> None:
         self._origin = origin_of(org)
         self._credentials = credentials
         self._dpop_key = dpop_key
+        self._renew = renew
+
+    def _sign(self, request: httpx.Request, value: str) -> DPoPKey | None:
+        """Put ``value`` in the Authorization header, with a fresh DPoP proof when the token is bound."""
+        request.headers["Authorization"] = value
+        key = self._dpop_key() if self._dpop_key is not None and value.startswith("DPoP ") else None
+        if key is not None:
+            request.headers["DPoP"] = key.proof(request.method, str(request.url), access_token=value[5:])
+        return key
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if origin_of(request.url) != self._origin:
             yield request
             return
         value = self._credentials()
-        request.headers["Authorization"] = value
-        key = self._dpop_key() if self._dpop_key is not None and value.startswith("DPoP ") else None
-        if key is None:
-            yield request
-            return
-        request.headers["DPoP"] = key.proof(request.method, str(request.url), access_token=value[5:])
+        key = self._sign(request, value)
         response = yield request
-        if response.status_code == 401 and _asks_for_nonce(response) and key.remember_nonce(response.headers):
-            request.headers["DPoP"] = key.proof(request.method, str(request.url), access_token=value[5:])
-            yield request
+        if (key is not None and response.status_code == 401 and _asks_for_nonce(response)
+                and key.remember_nonce(response.headers)):
+            self._sign(request, value)
+            response = yield request
+        if response.status_code == 401 and self._renew is not None and _token_refused(response):
+            fresh = self._renew(value)
+            if fresh is not None and fresh != value:
+                log.info("the org refused the access token (401 invalid_token); retrying once with a refreshed one")
+                self._sign(request, fresh)
+                yield request
 
     def __repr__(self) -> str:
         return f"_OrgAuth(origin={self._origin!r})"
+
+
+def _token_refused(response: httpx.Response) -> bool:
+    """A 401 saying the token itself is bad: ``error="invalid_token"`` (RFC 6750 §3.1) or Okta's E0000011."""
+    challenge = parse_www_authenticate(response.headers.get("WWW-Authenticate"))
+    if challenge.get("error"):
+        return challenge["error"] == "invalid_token"
+    response.read()  # a 401 body is small
+    body = _body(response)
+    return isinstance(body, dict) and body.get("errorCode") == "E0000011"
 
 
 def _asks_for_nonce(response: httpx.Response) -> bool:
@@ -501,6 +525,8 @@ class OktaClient:
         credentials: returns the Authorization header value (``"Bearer ..."`` / ``"SSWS ..."`` /
             ``"DPoP ..."``); may raise NotSignedIn or TokenExpired.
         dpop_key: returns the key a DPoP-bound token is bound to (proofs are signed with it).
+        renew: called with the refused Authorization value after a 401 ``invalid_token``; returns the value
+            to retry with once (a refreshed token), or None to let the 401 stand.
         held_scopes: returns the scopes the token holds (used to explain 403s).
         transport: an httpx transport (``httpx.MockTransport`` in tests).
         timeout: seconds per request.
@@ -517,6 +543,7 @@ class OktaClient:
         credentials: Callable[[], str],
         *,
         dpop_key: Callable[[], DPoPKey | None] | None = None,
+        renew: Callable[[str], str | None] | None = None,
         held_scopes: Callable[[], Sequence[str]] | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30,
@@ -541,7 +568,7 @@ class OktaClient:
         self.progress = progress
         self._say = say
         self._pacer = Pacer(clock)
-        self._auth = _OrgAuth(self._org, credentials, dpop_key)
+        self._auth = _OrgAuth(self._org, credentials, dpop_key, renew)
         self._transport = transport
         self._http = httpx.Client(
             base_url=self.org_url,

@@ -297,6 +297,7 @@ class OktaSession:
             if self._client is None:
                 org = self.config.org_url
                 self._client = OktaClient(org, lambda: self._authorization_for(org), dpop_key=self.dpop_key,
+                                          renew=lambda refused: self._renew_for(org, refused),
                                           held_scopes=self.held_scopes, transport=self._transport,
                                           sleep=self._sleep, clock=self._clock)
             return self._client
@@ -312,6 +313,14 @@ class OktaSession:
             raise NotSignedIn(f"This client was made for {org_url}; the session has since signed in elsewhere or "
                               "out: get a new one with okta_magic.http_client().")
         return self.authorization_header()
+
+    def _renew_for(self, org_url: str, refused: str) -> str | None:
+        """After the org refused ``refused`` (401 invalid_token): a refreshed header to retry with once, or None."""
+        keeper, conf = self._keeper, self.config
+        if keeper is None or conf is None or conf.org_url != org_url:
+            return None
+        token = keeper.renew(refused)
+        return token.authorization_header() if token is not None else None
 
     def _reset_client(self) -> None:
         if self._client is not None:

@@ -386,6 +386,29 @@ class TokenKeeper:
             self._on_refresh(self._token)
         return self._token
 
+    def renew(self, refused: str) -> Token | None:
+        """The token to retry with after the org refused the Authorization value ``refused`` (401 invalid_token).
+
+        Another request may have refreshed it already (that token is returned); otherwise it is refreshed
+        now, whatever its expiry says (revoked, expired early, clock skew). None when it cannot be refreshed
+        or the refresh is refused: the 401 stands and the user is told to sign in again.
+        """
+        with self._lock:
+            current = self._token
+            if current.authorization_header() != refused:
+                return current
+            if self._refresher is None or not current.refresh_token:
+                return None
+            try:
+                fresh = self._refresher(current)
+            except OktaMagicError as exc:
+                log.warning("the org refused the access token and the refresh failed too: %s", exc)
+                return None
+            self._token = fresh
+        if self._on_refresh is not None:
+            self._on_refresh(fresh)
+        return fresh
+
     def replace(self, token: Token) -> None:
         """Swap in a token obtained elsewhere (a new sign-in)."""
         with self._lock:

@@ -573,3 +573,43 @@ def test_new_http_is_a_fresh_client_with_the_same_auth_base_headers_and_timeouts
     assert seen == {"dev-1.okta.com": f"Bearer {TOKEN}", "other.example.com": None}
     assert not client.http.is_closed  # closing the handed-out client leaves the client's own open
     assert ids(client.fetch(parse_request("GET /api/v1/users"))) == []
+
+
+def _invalid_token() -> httpx.Response:
+    return okta_error(401, "E0000011", "Invalid token provided", **{
+        "WWW-Authenticate": f'Bearer realm="{ORG}", error="invalid_token", error_description="The access token '
+                            'is invalid."'})
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_401_invalid_token_is_retried_once_with_a_renewed_token(method: str) -> None:
+    sent: list[tuple[str | None, bytes]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append((request.headers.get("Authorization"), request.content))
+        if request.headers.get("Authorization") != "Bearer fresh-token":
+            return _invalid_token()
+        return httpx.Response(200, json={"id": "00g1"})
+
+    renewed: list[str] = []
+    client = OktaClient(ORG, lambda: f"Bearer {TOKEN}", transport=httpx.MockTransport(handler), progress=False,
+                        renew=lambda refused: renewed.append(refused) or "Bearer fresh-token")
+    body = '\n\n{"profile": {"name": "G"}}' if method == "POST" else ""
+    result = client.fetch(parse_request(f"{method} /api/v1/groups{body}"))
+    assert result.data["id"] == "00g1" and renewed == [f"Bearer {TOKEN}"]
+    assert [auth for auth, _ in sent] == [f"Bearer {TOKEN}", "Bearer fresh-token"]
+    assert sent[0][1] == sent[1][1]  # the same body, sent again
+
+
+def test_a_401_that_cannot_be_renewed_says_sign_in_again_and_other_401s_are_not_renewed() -> None:
+    client = OktaClient(ORG, lambda: f"Bearer {TOKEN}", transport=httpx.MockTransport(lambda r: _invalid_token()),
+                        progress=False, renew=lambda refused: None)
+    with pytest.raises(OktaApiError, match="sign in again with %okta_login"):
+        client.request("GET", "/api/v1/groups")
+    renewed: list[str] = []
+    feature_off = okta_error(401, "E0000015", "You do not have permission to access the feature you are requesting")
+    client = OktaClient(ORG, lambda: f"Bearer {TOKEN}", transport=httpx.MockTransport(lambda r: feature_off),
+                        progress=False, renew=lambda refused: renewed.append(refused) or "Bearer x")
+    with pytest.raises(OktaApiError, match="not enabled"):
+        client.request("GET", "/api/v1/groups")
+    assert renewed == []

@@ -213,3 +213,24 @@ def test_a_handed_out_http_client_never_takes_a_token_to_another_org():
         assert seen == [f"SSWS {'a' * 40}", f"SSWS {'b' * 40}"]
     finally:
         session.close()
+
+
+def test_a_revoked_access_token_with_a_refresh_token_is_refreshed_on_401_and_the_request_retried(clocked):
+    from okta_magic import oauth
+    from okta_magic.errors import OktaApiError
+
+    session, _clock = clocked
+    first = _signed_in(session, "offline", "openid offline_access okta.users.read")
+    conf = session.config
+    assert oauth.revoke_token(conf.org_url, conf.client_id, first, "access_token")  # the refresh token lives on
+    users = api.run_request(session, "GET /api/v1/users?limit=2", {}, max_pages=1, progress=False).value
+    assert len(users) == 2
+    assert session.token.access_token != first.access_token
+    # Both revoked: the refresh is refused, and only then is the user told to sign in again.
+    current = session.token
+    for kind in ("refresh_token", "access_token"):
+        oauth.revoke_token(conf.org_url, conf.client_id, current, kind)
+    with pytest.raises(OktaApiError) as info:
+        api.run_request(session, "GET /api/v1/users?limit=2", {}, max_pages=1, progress=False)
+    assert info.value.status == 401 and "sign in again with %okta_login" in str(info.value)
+    assert current.access_token not in str(info.value) and current.refresh_token not in str(info.value)

@@ -296,3 +296,26 @@ def base64url(claims: dict[str, object]) -> str:
     import base64
 
     return base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+
+
+def test_keeper_renews_a_refused_token_once_whatever_its_expiry_says() -> None:
+    calls: list[Token] = []
+    seen: list[Token] = []
+
+    def refresher(old: Token) -> Token:
+        calls.append(old)
+        body = {"access_token": make_jwt(n=len(calls)), "token_type": "Bearer", "expires_in": 3600}
+        return Token.from_token_response(body, issuer=ISSUER, client_id="c", scopes_requested=[], now=NOW,
+                                         previous=old)
+
+    keeper = TokenKeeper(full_token(), refresher, clock=Clock(NOW), on_refresh=seen.append)
+    refused = keeper.current().authorization_header()
+    fresh = keeper.renew(refused)  # revoked long before its expiry
+    assert fresh is not None and fresh.access_token != ACCESS and keeper.token is fresh and seen == [fresh]
+    assert keeper.renew(refused) is fresh and len(calls) == 1  # a second request refused with the old one
+    assert TokenKeeper(full_token(refresh_token=None), refresher).renew(f"Bearer {ACCESS}") is None
+
+    def refused_refresh(old: Token) -> Token:
+        raise TokenExchangeError("The refresh token is invalid or expired.", error="invalid_grant")
+
+    assert TokenKeeper(full_token(), refused_refresh).renew(f"Bearer {ACCESS}") is None
