@@ -422,6 +422,7 @@ class LoginFlow(SignInProgress):
                 now=now,
                 jwks=jwks,
                 client_secret=auth.client_secret,
+                algorithms=metadata.id_token_signing_alg_values_supported,
             )
         not_granted = [s for s in request.scopes if s not in token.scopes_granted]
         details = {

@@ -115,6 +115,8 @@ class ProviderMetadata:
     grant_types_supported: tuple[str, ...] = ()
     scopes_supported: tuple[str, ...] = ()
     authorization_response_iss_parameter_supported: bool = False
+    # OIDC Discovery §3: REQUIRED, and RS256 MUST be in it; () when a document leaves it out (RS256 then)
+    id_token_signing_alg_values_supported: tuple[str, ...] = ()
     discovered: bool = True
 
     @classmethod
@@ -138,6 +140,7 @@ class ProviderMetadata:
                 "none",
             ),
             code_challenge_methods_supported=("S256",),
+            id_token_signing_alg_values_supported=("RS256",),
             discovered=False,
         )
 
@@ -171,6 +174,7 @@ class ProviderMetadata:
             scopes_supported=many("scopes_supported"),
             authorization_response_iss_parameter_supported=doc.get("authorization_response_iss_parameter_supported")
             is True,
+            id_token_signing_alg_values_supported=many("id_token_signing_alg_values_supported"),
         )
 
     def endpoints(self) -> dict[str, str]:
@@ -771,7 +775,8 @@ def _check_refreshed_id_token(
 ) -> None:
     """OIDC Core §12.2: a refreshed ID token passes the usual checks and names the same issuer and subject."""
     claims = check_id_token(fresh, issuer=metadata.issuer, client_id=auth.client_id, nonce=None, now=now,
-                            jwks=fetch_jwks(metadata, http), client_secret=auth.client_secret)
+                            jwks=fetch_jwks(metadata, http), client_secret=auth.client_secret,
+                            algorithms=metadata.id_token_signing_alg_values_supported)
     before = decode_jwt_claims(first) or {}
     if claims.get("sub") != before.get("sub") or claims.get("iss") != before.get("iss"):
         raise TokenExchangeError("The refreshed ID token names another user than the sign-in did; the refresh was "
@@ -945,13 +950,17 @@ def check_id_token(
     jwks: Mapping[str, Any] | None = None,
     client_secret: str | None = None,
     leeway: float = 300.0,
+    algorithms: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Check an ID token's claims (OIDC Core §3.1.3.7): iss, aud, azp, exp and nonce.
+    """Check an ID token (OIDC Core §3.1.3.7): its algorithm, signature, iss, aud, azp, exp, iat and nonce.
 
-    With ``jwks`` an asymmetric signature (RS/PS/ES/EdDSA) is verified too; an HS*
-    signature is verified with ``client_secret`` when there is one (OIDC Core §10.1),
-    else left to TLS, as the token came straight from the token endpoint (§3.1.3.7 item 6).
-    ``alg: none`` is refused. Returns the claims.
+    The ``alg`` must be one the provider advertises (``algorithms``, its
+    ``id_token_signing_alg_values_supported``; RS256 when it advertises none, the OIDC default)
+    and one this client can check: an HS* signature is keyed with the client secret (OIDC Core
+    §10.1), so only a confidential client accepts it, and verifies it; an asymmetric one
+    (RS/PS/ES/EdDSA) is verified with ``jwks``, or left to TLS when the provider publishes no keys,
+    as the token came straight from the token endpoint (§3.1.3.7 item 6). ``alg: none`` is refused.
+    ``iat`` must be present and not later than now plus ``leeway`` (clock skew). Returns the claims.
 
     Raises:
         LoginError: a check failed (the message names which one, never the token).
@@ -964,9 +973,18 @@ def check_id_token(
         raise LoginError(
             f"The ID token uses an unsupported signature algorithm ({alg}); sign in again with %okta_login."
         )
+    if alg in _HMAC_ALGS and not client_secret:
+        # OIDC Core §10.1: the HMAC key is the client secret, which a public client does not have.
+        raise LoginError(f"The ID token is signed with {alg}, which only an app with a client secret can "
+                         "check, and this sign-in has none (public client); it was refused. Sign in again "
+                         "with %okta_login, and ask the provider to sign ID tokens with RS256.")
+    advertised = tuple(algorithms or ()) or ("RS256",)
+    if alg not in advertised:
+        raise LoginError(f"The ID token is signed with {alg}, which the provider does not advertise "
+                         f"(id_token_signing_alg_values_supported: {', '.join(advertised)}); it was refused. "
+                         "Sign in again with %okta_login.")
     if alg in _HMAC_ALGS:
-        if client_secret:
-            _verify_hmac(id_token, alg, client_secret)
+        _verify_hmac(id_token, alg, client_secret or "")
     elif jwks is not None:
         _verify_signature(id_token, alg, jwks)
 
@@ -986,6 +1004,10 @@ def check_id_token(
     exp = claims.get("exp")
     if not isinstance(exp, (int, float)) or isinstance(exp, bool) or exp + leeway < now:
         raise fail("expiry")
+    iat = claims.get("iat")
+    # OIDC Core §2: iat is REQUIRED; §3.1.3.7 item 10: one issued in the future (beyond clock skew) is refused
+    if not isinstance(iat, (int, float)) or isinstance(iat, bool) or iat > now + leeway:
+        raise fail("issued-at (iat)")
     if nonce is not None and not pkce.states_equal(nonce, claims.get("nonce")):
         raise fail("nonce")
     return claims

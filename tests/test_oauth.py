@@ -709,7 +709,8 @@ def test_revocation_accepts_204_and_unsupported_token_type() -> None:
 
 
 def _claims(**extra: object) -> dict[str, object]:
-    base: dict[str, object] = {"iss": ISSUER, "aud": "0oaNATIVE", "sub": "00u1", "exp": int(NOW) + 60, "nonce": "N"}
+    base: dict[str, object] = {"iss": ISSUER, "aud": "0oaNATIVE", "sub": "00u1", "exp": int(NOW) + 60, "iat": int(NOW),
+                               "nonce": "N"}
     base.update(extra)
     return base
 
@@ -718,14 +719,12 @@ def test_id_token_signed_with_the_client_secret_hs256() -> None:
     # OIDC Core §10.1: HS* ID tokens are keyed with the client secret (an Auth0 app option)
     secret = "a-client-secret-of-at-least-32-bytes!"
     token = jwt.encode(_claims(), secret, algorithm="HS256")
-    check = {"issuer": ISSUER, "client_id": "0oaNATIVE", "nonce": "N", "now": NOW, "jwks": jwks()}
+    check = {"issuer": ISSUER, "client_id": "0oaNATIVE", "nonce": "N", "now": NOW, "jwks": jwks(),
+             "algorithms": ["RS256", "HS256"]}
     assert oauth.check_id_token(token, client_secret=secret, **check)["sub"] == "00u1"  # type: ignore[arg-type]
     assert oauth.id_token_signature_checked(token, jwks(), secret)
     with pytest.raises(LoginError, match="signature is invalid"):
         oauth.check_id_token(token, client_secret=secret + "x", **check)  # type: ignore[arg-type]
-    # a public client has no secret: the token came straight from the token endpoint over TLS (§3.1.3.7 item 6)
-    assert oauth.check_id_token(token, **check)["sub"] == "00u1"  # type: ignore[arg-type]
-    assert not oauth.id_token_signature_checked(token, jwks(), None)
     unsigned = jwt.encode(_claims(), None, algorithm="none")
     with pytest.raises(LoginError, match=r"unsupported signature algorithm \(none\)"):
         oauth.check_id_token(unsigned, **check)  # type: ignore[arg-type]
@@ -821,3 +820,49 @@ def test_a_server_that_names_dpop_in_an_invalid_grant_gets_a_proof() -> None:
     with pytest.raises(TokenExchangeError):
         oauth.exchange_code(META, ClientAuth("c"), REQ, "the-code", plain.client(), now=NOW)
     assert len(plain.requests) == 1  # an ordinary invalid_grant is not retried
+
+
+def test_an_hs256_id_token_is_refused_for_a_public_client_and_any_alg_the_provider_does_not_advertise() -> None:
+    # OIDC Core §10.1: the HS256 key is the client secret, which a public client has none of to check it with
+    forged = jwt.encode(_claims(), "anyone-can-pick-this-key-for-hs256!!", algorithm="HS256")
+    check = {"issuer": ISSUER, "client_id": "0oaNATIVE", "nonce": "N", "now": NOW, "jwks": jwks()}
+    for algorithms in (None, ["RS256", "HS256"]):
+        with pytest.raises(LoginError, match="only an app with a client secret can check") as info:
+            oauth.check_id_token(forged, algorithms=algorithms, **check)  # type: ignore[arg-type]
+        assert "\n" not in str(info.value) and forged not in str(info.value)
+    # Not advertised (the org AS advertises RS256 only): refused even for a confidential client.
+    secret = "a-client-secret-of-at-least-32-bytes!"
+    hs = jwt.encode(_claims(), secret, algorithm="HS256")
+    with pytest.raises(LoginError, match=r"signed with HS256, which the provider does not advertise \(.*RS256\)"):
+        oauth.check_id_token(hs, client_secret=secret, algorithms=META.id_token_signing_alg_values_supported,
+                             **check)  # type: ignore[arg-type]
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    es = jwt.encode(_claims(), ec.generate_private_key(ec.SECP256R1()), algorithm="ES256")
+    with pytest.raises(LoginError, match="ES256, which the provider does not advertise"):
+        oauth.check_id_token(es, algorithms=["RS256"], **check)  # type: ignore[arg-type]
+    assert oauth.check_id_token(id_token(), algorithms=["RS256"], **check)["sub"] == "00u1"
+
+
+def test_the_advertised_id_token_algorithms_are_read_from_discovery() -> None:
+    doc = discovery_doc(id_token_signing_alg_values_supported=["RS256", "ES256"])
+    assert ProviderMetadata.from_document(doc).id_token_signing_alg_values_supported == ("RS256", "ES256")
+    assert ProviderMetadata.from_document(discovery_doc()).id_token_signing_alg_values_supported == ()
+    assert META.id_token_signing_alg_values_supported == ("RS256",)
+
+
+@pytest.mark.parametrize(("iat", "refused"), [(None, True), (int(NOW) + 3600, True), ("soon", True),
+                                             (int(NOW) + 200, False), (int(NOW) - 100, False)])
+def test_id_token_iat_must_be_present_and_not_in_the_future(iat: object, refused: bool) -> None:
+    claims = {"iat": iat} if iat is not None else {}
+    token = id_token(**claims)
+    if iat is None:
+        payload = _claims()
+        del payload["iat"]
+        token = jwt.encode(payload, KEY, algorithm="RS256", headers={"kid": "k1"})
+    check = {"issuer": ISSUER, "client_id": "0oaNATIVE", "nonce": "N", "now": NOW, "jwks": jwks()}
+    if refused:
+        with pytest.raises(LoginError, match=r"failed its issued-at \(iat\) check"):
+            oauth.check_id_token(token, **check)  # type: ignore[arg-type]
+    else:
+        assert oauth.check_id_token(token, **check)["sub"] == "00u1"  # type: ignore[arg-type]

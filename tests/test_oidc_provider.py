@@ -215,6 +215,7 @@ def test_client_secret_basic_with_special_characters_refresh_and_revoke(quirky: 
             now=time.time(),
             jwks=oauth.fetch_jwks(metadata, http),
             client_secret=secret,
+            algorithms=metadata.id_token_signing_alg_values_supported,
         )
         assert claims["sub"] == "lin"
 
