@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .session import OktaSession, current_session
+from .tokens import InMemoryOnly
 
 if TYPE_CHECKING:
     import httpx
@@ -70,7 +71,7 @@ def plain_instructions(flow: LoginFlow) -> str:
 
 
 @dataclass(frozen=True)
-class SignInRequest:
+class SignInRequest(InMemoryOnly):
     """What ``%okta_login`` was asked for, as plain values (secrets already read without echo)."""
 
     settings: Mapping[str, object | None]  # org_url, client_id, scopes, redirect_uri, auth_method, dpop (options)

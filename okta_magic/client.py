@@ -76,6 +76,7 @@ from .errors import (
 )
 from .paging import is_log_polling, next_url, origin_of, resolve
 from .query import ApiRequest
+from .tokens import InMemoryOnly
 from .ratelimit import LONG_WAIT, MAX_WAIT, Pacer, RateLimit, backoff, bucket_of, retry_wait, wait_line
 
 __all__ = ["OktaClient", "Page", "Result", "Progress", "api_error", "network_error", "parse_www_authenticate"]
@@ -102,8 +103,9 @@ class Progress:
 
 
 @dataclass
-class Page:
-    """One answer of a paged pull: its parsed JSON (``data``) and rate-limit state."""
+class Page(InMemoryOnly):
+    """One answer of a paged pull: its parsed JSON (``data``) and rate-limit state (in memory only: its
+    ``response`` carries the request's Authorization header)."""
 
     index: int
     url: str
@@ -517,7 +519,7 @@ class _Stop(Exception):
     """Internal: the pull was closed while the worker waited."""
 
 
-class OktaClient:
+class OktaClient(InMemoryOnly):
     """A Management API client for one org.
 
     Args:

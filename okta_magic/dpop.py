@@ -17,6 +17,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from okta_magic.tokens import InMemoryOnly
+
 __all__ = ["DPoPKey", "NONCE_ERROR", "htu"]
 
 #: The error a server answers with when the proof must carry its nonce (RFC 9449 §8, §9).
@@ -33,7 +35,7 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-class DPoPKey:
+class DPoPKey(InMemoryOnly):
     """An ephemeral ES256 key pair and the proofs it signs; the latest server nonce is remembered."""
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:

@@ -35,7 +35,7 @@ from okta_magic import oauth
 from okta_magic.dpop import DPoPKey
 from okta_magic.errors import LoginError, LoginTimeout, OktaMagicError, StateMismatch
 from okta_magic.loopback import CallbackReply, LoopbackListener
-from okta_magic.tokens import Token, TokenKeeper, mask_secret
+from okta_magic.tokens import InMemoryOnly, Token, TokenKeeper, mask_secret
 
 __all__ = ["LoginFlow", "LoginStatus", "Phase", "SignInProgress", "Step"]
 
@@ -68,7 +68,7 @@ def _scopes(scopes: Sequence[str] | str) -> tuple[str, ...]:
     return tuple(scopes.split()) if isinstance(scopes, str) else tuple(scopes)
 
 
-class SignInProgress:
+class SignInProgress(InMemoryOnly):
     """What every kind of sign-in shares: its status, reported to ``on_change``, and the wait for its end."""
 
     def __init__(self, status: LoginStatus, on_change: Callable[[LoginStatus], None] | None) -> None:

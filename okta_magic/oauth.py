@@ -40,7 +40,7 @@ from okta_magic.errors import (
     StateMismatch,
     TokenExchangeError,
 )
-from okta_magic.tokens import Token, decode_jwt_claims, mask_secret
+from okta_magic.tokens import InMemoryOnly, Token, decode_jwt_claims, mask_secret
 
 __all__ = [
     "AuthMethod",
@@ -274,7 +274,7 @@ def fetch_jwks(metadata: ProviderMetadata, http: httpx.Client) -> dict[str, Any]
 
 
 @dataclass(frozen=True)
-class AuthorizationRequest:
+class AuthorizationRequest(InMemoryOnly):
     """One authorization request (RFC 6749 §4.1.1 with PKCE, RFC 7636 §4.3).
 
     Create with :meth:`new` so state, nonce and verifier are fresh. The verifier
@@ -446,7 +446,7 @@ def parse_callback(
 
 
 @dataclass(frozen=True)
-class ClientAuth:
+class ClientAuth(InMemoryOnly):
     """How the client proves its identity at the token endpoint.
 
     ``none`` (public app: only ``client_id`` in the body, as Okta's PKCE guide does),

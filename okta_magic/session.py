@@ -20,7 +20,7 @@ import httpx
 from . import config as cfg
 from .errors import ConfigError, LoginError, NotSignedIn, OktaMagicError
 from .scopes import catalogue
-from .tokens import TokenKeeper
+from .tokens import InMemoryOnly, TokenKeeper
 
 if TYPE_CHECKING:
     from .client import OktaClient
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 Listener = Callable[["OktaSession"], None]
 
 
-class OktaSession:
+class OktaSession(InMemoryOnly):
     """Everything one kernel (or one script) knows about its Okta sign-in."""
 
     def __init__(

@@ -30,7 +30,7 @@ from okta_magic.errors import LoginError, OktaMagicError, TokenExpired
 if TYPE_CHECKING:
     from okta_magic.dpop import DPoPKey
 
-__all__ = ["Token", "TokenKeeper", "decode_jwt_claims", "mask_secret", "refresh_if_needed"]
+__all__ = ["InMemoryOnly", "Token", "TokenKeeper", "decode_jwt_claims", "mask_secret", "refresh_if_needed"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,32 @@ TokenType = Literal["Bearer", "SSWS", "DPoP"]
 DEFAULT_SKEW = 30.0
 #: seconds before expiry at which a TokenKeeper refreshes
 DEFAULT_LEEWAY = 300.0
+
+
+class InMemoryOnly:
+    """For objects that hold a secret: they never leave the process's memory.
+
+    Pickling them (any protocol, so also ``%store``, joblib, dill, cloudpickle, multiprocessing)
+    raises a one-line TypeError instead of writing the secret to a file or a pipe.
+    ``copy.copy`` / ``copy.deepcopy`` return the object itself: a copy in memory would hold the
+    same secret, and these objects are immutable values or the one live session.
+    """
+
+    __slots__ = ()
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError(f"{type(self).__name__} holds a secret: okta_magic keeps tokens and keys in memory only, "
+                        "so it cannot be pickled or copied to disk (%store, joblib, dill...); sign in again where "
+                        "you need it.")
+
+    def __reduce__(self) -> Any:
+        return self.__reduce_ex__(2)
+
+    def __copy__(self) -> Any:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        return self
 
 
 def mask_secret(secret: str | None) -> str:
@@ -111,7 +137,7 @@ def _iso(epoch: float | None) -> str | None:
 
 
 @dataclass(frozen=True)
-class Token:
+class Token(InMemoryOnly):
     """An access token and what we know about it.
 
     The secret fields (``access_token``, ``refresh_token``, ``id_token``) are left out
@@ -339,7 +365,7 @@ def refresh_if_needed(
     return token
 
 
-class TokenKeeper:
+class TokenKeeper(InMemoryOnly):
     """Holds the current token and refreshes it before expiry (thread-safe).
 
     Args:

@@ -234,3 +234,23 @@ def test_a_revoked_access_token_with_a_refresh_token_is_refreshed_on_401_and_the
         api.run_request(session, "GET /api/v1/users?limit=2", {}, max_pages=1, progress=False)
     assert info.value.status == 401 and "sign in again with %okta_login" in str(info.value)
     assert current.access_token not in str(info.value) and current.refresh_token not in str(info.value)
+
+
+def test_the_session_its_client_a_sign_in_and_a_page_refuse_pickling():
+    import pickle
+
+    import httpx
+
+    from okta_magic.client import OktaClient
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=[{"id": "00u1"}]))
+    session = OktaSession(transport=transport)
+    try:
+        api.use_secret(session, "a" * 40, api_token=True, layers=({"org_url": "https://dev-1.okta.com"},))
+        page = next(session.client.pages("GET", "/api/v1/users"))
+        ask = api.SignInRequest(settings={}, access_token="t" * 40, client_secret="s" * 40)
+        for value in (session, session.client, page, ask, OktaClient("https://dev-1.okta.com", lambda: "SSWS x")):
+            with pytest.raises(TypeError, match="okta_magic keeps tokens and keys in memory only"):
+                pickle.dumps(value)
+    finally:
+        session.close()

@@ -319,3 +319,31 @@ def test_keeper_renews_a_refused_token_once_whatever_its_expiry_says() -> None:
         raise TokenExchangeError("The refresh token is invalid or expired.", error="invalid_grant")
 
     assert TokenKeeper(full_token(), refused_refresh).renew(f"Bearer {ACCESS}") is None
+
+
+def _refuses_pickling(value: object, secret: str) -> None:
+    import copy
+    import pickle
+
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        for wrapped in (value, [value], {"kept": value}):
+            with pytest.raises(TypeError, match="in memory only, so it cannot be pickled or copied to disk") \
+                    as info:
+                pickle.dumps(wrapped, protocol=protocol)
+            assert "\n" not in str(info.value) and secret not in str(info.value)
+    assert copy.copy(value) is value and copy.deepcopy({"kept": value})["kept"] is value  # memory only
+
+
+def test_tokens_keys_and_client_credentials_refuse_pickling() -> None:
+    from okta_magic.dpop import DPoPKey
+    from okta_magic.oauth import AuthorizationRequest, ClientAuth
+
+    token = full_token()
+    _refuses_pickling(token, ACCESS)
+    _refuses_pickling(Token.from_api_token("00" + "k" * 40), "k" * 40)
+    _refuses_pickling(TokenKeeper(token), ACCESS)
+    key = DPoPKey()
+    _refuses_pickling(key, jwt.algorithms.ECAlgorithm.to_jwk(key._key, as_dict=True)["d"])
+    _refuses_pickling(ClientAuth("0oaWEB", "client_secret_basic", client_secret="s" * 40), "s" * 40)
+    request = AuthorizationRequest.new("0oa1", "http://127.0.0.1:8765/callback", ["openid"])
+    _refuses_pickling(request, request.code_verifier)
