@@ -116,9 +116,10 @@ def sign_in(session: OktaSession, ask: SignInRequest, *, explain: FlowExplainer 
         return SignInResult([describe_token(session.submit_redirect_url(ask.paste), now())])
     secret = ask.access_token or ask.api_token
     if secret:
-        token = use_secret(session, secret, api_token=bool(ask.api_token), layers=(ask.defaults, ask.settings))
         note = ["Note: Okta recommends OAuth 2.0 over SSWS API tokens; an API token acts with its creator's "
                 "full admin role."] if ask.api_token else []
+        token = use_secret(session, secret, api_token=bool(ask.api_token), layers=(ask.defaults, ask.settings),
+                           warn=note.append)
         return SignInResult([*note, describe_token(token, now())])
     if ask.as_user and not ask.sandbox:
         raise ConfigError("--as signs in a sandbox demo user: add --sandbox.")
@@ -164,12 +165,21 @@ def sandbox_options(session: OktaSession, options: Mapping[str, object], *, app:
     return {**options, **session.sandbox_settings(app, str(wanted) if wanted else None)}
 
 
+#: Said once when a pasted access token came back in a redirect URL (RFC 6749 §4.2.2).
+IMPLICIT_FLOW_NOTE = (
+    "Note: this token came back in a redirect URL, from the implicit flow (response_type=token), which the "
+    "OAuth 2.0 Security BCP (RFC 9700 §2.1.2) says not to use: a token in a URL leaks through browser history, "
+    "logs and Referer headers, and nothing ties it to the app that asked for it. Authorization Code + PKCE "
+    "replaced it: sign in with %okta_login next time.")
+
+
 def use_secret(
-    session: OktaSession, secret: str, *, api_token: bool, layers: tuple[Mapping[str, object | None], ...]
+    session: OktaSession, secret: str, *, api_token: bool, layers: tuple[Mapping[str, object | None], ...],
+    warn: Callable[[str], object] | None = None,
 ) -> Token:
-    """Adopt an access token or SSWS API token the user already has."""
+    """Adopt an access token or SSWS API token the user already has; ``warn`` hears about an implicit-flow one."""
     from .config import OktaConfig, check_org_url, from_environ
-    from .tokens import Token
+    from .tokens import Token, front_channel_parameters
 
     merged: dict[str, object] = dict(from_environ())
     for layer in layers:
@@ -185,7 +195,10 @@ def use_secret(
                           f"{org_url}/oauth2/v1/token, or sign in with %okta_login.")
     config = OktaConfig(org_url=org_url, client_id=str(merged.get("client_id") or token.client_id or "(pasted)"),
                         scopes=token.scopes_granted)
-    return session.use_token(token, config)
+    adopted = session.use_token(token, config)
+    if not api_token and warn is not None and front_channel_parameters(secret) is not None:
+        warn(IMPLICIT_FLOW_NOTE)  # only a redirect that carries the token says how it was obtained
+    return adopted
 
 
 def _read_key(key_path: str) -> str:
@@ -279,7 +292,10 @@ def login_sandbox(user: str = "admin", scopes: str | None = None, *, app: str = 
 
 def use_token(access_token: str, org_url: str | None = None, *, api_token: bool = False) -> Token:
     """Use an access token (or, with ``api_token=True``, an SSWS key) you already have."""
-    return use_secret(current_session(), access_token, api_token=api_token, layers=({"org_url": org_url},))
+    import sys
+
+    return use_secret(current_session(), access_token, api_token=api_token, layers=({"org_url": org_url},),
+                      warn=lambda line: print(line, file=sys.stderr))
 
 
 def logout() -> str:

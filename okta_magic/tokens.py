@@ -30,7 +30,8 @@ from okta_magic.errors import LoginError, OktaMagicError, TokenExpired
 if TYPE_CHECKING:
     from okta_magic.dpop import DPoPKey
 
-__all__ = ["InMemoryOnly", "Token", "TokenKeeper", "decode_jwt_claims", "mask_secret", "refresh_if_needed"]
+__all__ = ["InMemoryOnly", "Token", "TokenKeeper", "decode_jwt_claims", "front_channel_parameters", "mask_secret",
+           "refresh_if_needed"]
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,27 @@ def decode_jwt_claims(value: str) -> dict[str, Any] | None:
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
     return claims if isinstance(claims, dict) else None
+
+
+def front_channel_parameters(text: str) -> dict[str, str] | None:
+    """The parameters of a pasted redirect URL (or its ``#fragment``) that carries an access token, else None.
+
+    Only a response type that issues the token at the authorization endpoint puts ``access_token``
+    in the redirect (the implicit flow, RFC 6749 §4.2.2, and hybrid ones); the authorization code
+    flow never does. A bare token says nothing about how it was obtained.
+    """
+    from urllib.parse import parse_qs, urlsplit
+
+    text = text.strip()
+    if "access_token=" not in text:
+        return None
+    parts = urlsplit(text)
+    for candidate in (parts.fragment, parts.query, text.lstrip("#?")):
+        values = parse_qs(candidate, keep_blank_values=True)
+        token = values.get("access_token", [""])[0].strip()
+        if token:
+            return {name: found[0] for name, found in values.items()}
+    return None
 
 
 def _scope_tuple(value: object) -> tuple[str, ...]:
@@ -220,23 +242,29 @@ class Token(InMemoryOnly):
         )
 
     @classmethod
-    def from_access_token(cls, access_token: str, issuer: str | None = None) -> Token:
+    def from_access_token(cls, access_token: str, issuer: str | None = None, *, now: float | None = None) -> Token:
         """Wrap an access token pasted by the user (e.g. from another tool).
 
         If it is a JWT, expiry, scopes, client and issuer are read from its claims
-        (unverified); otherwise they stay unknown.
+        (unverified); otherwise they stay unknown. A pasted redirect URL carrying the token
+        (:func:`front_channel_parameters`) gives the token, and its ``expires_in`` and ``scope``
+        where the claims say nothing.
         """
-        access_token = access_token.strip()
+        redirect = front_channel_parameters(access_token) or {}
+        access_token = redirect.get("access_token", access_token).strip()
         if access_token.lower().startswith("bearer "):
             access_token = access_token[7:].strip()
         claims = decode_jwt_claims(access_token) or {}
         exp, iat = claims.get("exp"), claims.get("iat")
+        expires_at = float(exp) if isinstance(exp, (int, float)) else None
+        if expires_at is None and "expires_in" in redirect:
+            expires_at = _expiry(redirect["expires_in"], time.time() if now is None else now)
         return cls(
             access_token=access_token,
             token_type="Bearer",
             issued_at=float(iat) if isinstance(iat, (int, float)) else None,
-            expires_at=float(exp) if isinstance(exp, (int, float)) else None,
-            scopes_granted=_scope_tuple(claims.get("scp", claims.get("scope"))),
+            expires_at=expires_at,
+            scopes_granted=_scope_tuple(claims.get("scp", claims.get("scope", redirect.get("scope")))),
             issuer=issuer or (str(claims["iss"]) if "iss" in claims else None),
             client_id=str(claims["cid"]) if "cid" in claims else None,
         )

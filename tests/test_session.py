@@ -254,3 +254,47 @@ def test_the_session_its_client_a_sign_in_and_a_page_refuse_pickling():
                 pickle.dumps(value)
     finally:
         session.close()
+
+
+def _implicit_redirect(sb) -> str:
+    """What the seed guide's manual URL (response_type=token) sends the browser back to."""
+    import httpx
+
+    native = sb.apps["native"]
+    params = {"client_id": native.client_id, "response_type": "token", "scope": "openid okta.users.read",
+              "redirect_uri": native.redirect_uris[0], "state": "s1", "nonce": "n1", "sandbox_user": "admin"}
+    answer = httpx.get(f"{sb.url}/oauth2/v1/authorize", params=params)
+    assert answer.status_code == 302 and "#access_token=" in answer.headers["location"]
+    return answer.headers["location"]
+
+
+def test_a_pasted_implicit_flow_token_works_and_is_warned_about_once(shell, monkeypatch, capsys):
+    from okta_magic.session import current_session
+
+    sb = current_session().start_sandbox(users=50)
+    redirect = _implicit_redirect(sb)
+    secret = redirect.split("access_token=")[1].split("&")[0]
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": redirect)
+    shell.run_line_magic("okta_login", f"--token --org-url {sb.url}")
+    out = capsys.readouterr().out
+    assert out.count("RFC 9700 §2.1.2") == 1 and "Authorization Code + PKCE" in out
+    assert "Signed in as admin@example.com" in out and secret not in out
+    assert len(shell.run_line_magic("okta", "--max-pages 1 GET /api/v1/users?limit=2")) == 2
+    assert "RFC 9700" not in capsys.readouterr().out  # said once, at the paste
+    # A bare token cannot tell how it was obtained: no warning.
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": sb.issue_token(user="admin", scopes=["okta.users.read"]))
+    shell.run_line_magic("okta_login", f"--token --org-url {sb.url}")
+    assert "RFC 9700" not in capsys.readouterr().out
+
+
+def test_use_token_with_an_implicit_redirect_warns_on_stderr(capsys):
+    from okta_magic.session import close_current_session, current_session
+
+    try:
+        sb = current_session().start_sandbox(users=50)
+        token = api.use_token(_implicit_redirect(sb), org_url=sb.url)
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "implicit flow (response_type=token)" in err and token.access_token not in err
+        assert len(api.get("/api/v1/users", limit=2, max_pages=1)) == 2
+    finally:
+        close_current_session()

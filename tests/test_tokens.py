@@ -347,3 +347,19 @@ def test_tokens_keys_and_client_credentials_refuse_pickling() -> None:
     _refuses_pickling(ClientAuth("0oaWEB", "client_secret_basic", client_secret="s" * 40), "s" * 40)
     request = AuthorizationRequest.new("0oa1", "http://127.0.0.1:8765/callback", ["openid"])
     _refuses_pickling(request, request.code_verifier)
+
+
+def test_a_pasted_redirect_url_carrying_the_token_gives_the_token_and_says_it_came_from_the_front_channel() -> None:
+    from okta_magic.tokens import front_channel_parameters
+
+    opaque = "opaque-access-token-" + "x" * 30
+    fragment = f"access_token={opaque}&token_type=Bearer&expires_in=3600&scope=okta.users.read%20openid&state=s1"
+    for pasted in (f"http://localhost:8080/callback#{fragment}", f"#{fragment}", fragment, f"  {fragment}\n"):
+        assert front_channel_parameters(pasted)["access_token"] == opaque  # type: ignore[index]
+        token = Token.from_access_token(pasted, issuer=ISSUER, now=NOW)
+        assert token.access_token == opaque and token.expires_at == NOW + 3600
+        assert token.scopes_granted == ("okta.users.read", "openid")
+    for bare in (ACCESS, f"Bearer {ACCESS}", "http://localhost:8080/callback?code=abc&state=s1", "access_token="):
+        assert front_channel_parameters(bare) is None
+    claims = Token.from_access_token(f"https://x/cb#access_token={ACCESS}&expires_in=60", now=NOW)
+    assert claims.access_token == ACCESS and claims.expires_at == NOW + 3600  # the JWT's own exp wins
