@@ -123,7 +123,9 @@ def sign_in(session: OktaSession, ask: SignInRequest, *, explain: FlowExplainer 
         return SignInResult([*note, describe_token(token, now())])
     if ask.as_user and not ask.sandbox:
         raise ConfigError("--as signs in a sandbox demo user: add --sandbox.")
-    options = sandbox_options(session, ask.settings, app=ask.app) if ask.sandbox else dict(ask.settings)
+    # The sandbox registers the redirect URI asked for by option or by %config (else one on a free port).
+    wanted = {"redirect_uri": ask.settings.get("redirect_uri") or ask.defaults.get("redirect_uri")}
+    options = sandbox_options(session, {**ask.settings, **wanted}, app=ask.app) if ask.sandbox else dict(ask.settings)
     config = session.resolve_config(ask.defaults, options)
     service_key = _sandbox_service_key(session, ask.app) if ask.sandbox else None
     if ask.private_key_path or service_key:
@@ -374,13 +376,14 @@ def run_request(
     timeout: float | None = None,
     progress: bool = True,
     warn: Callable[[str], object] | None = None,
+    sign_in_wait: float | None = None,
 ) -> Outcome:
-    """Parse a ``%okta`` request, wait for a sign-in in flight, warn on a missing scope, send it."""
+    """Parse a ``%okta`` request, wait ``sign_in_wait`` s for a sign-in in flight, warn on a missing scope, send it."""
     from .coach import request_warning
     from .query import parse_request
 
     request = parse_request(text, namespace)
-    token = session.current_token(on_wait=warn or print)  # first: a sign-in in flight replaces the client
+    token = session.current_token(on_wait=warn or print, wait_for=sign_in_wait)  # first: a sign-in replaces the client
     client = session.client
     if warn is not None and token.token_type != "SSWS":
         warning = request_warning(request.method, request.path, token.scopes_granted)

@@ -11,13 +11,15 @@ permission (silent downscoping, Okta "Implement OAuth for Okta").
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import re
 import shlex
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .errors import InsufficientScope, OktaApiError
-from .scopes import Catalogue, catalogue, is_own_user, missing_scopes, scope_covers
+from .errors import ConfigError, InsufficientScope, OktaApiError, RequestError
+from .scopes import Catalogue, Operation, catalogue, is_own_user, missing_scopes, scope_covers
 
 if TYPE_CHECKING:
     from .tokens import Token
@@ -160,15 +162,41 @@ def scope_check(method: str, path: str, held: Sequence[str] | None, cat: Catalog
     return line + f" The token lacks {', '.join(missing)}: {login_line(list(held) + missing)}"
 
 
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_SCOPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]*")
+
+
+def request_parts(text: str) -> tuple[str, str]:
+    """``"GET /api/v1/users"`` -> ``("GET", "/api/v1/users")``; a bare path means GET.
+
+    Raises:
+        RequestError: the text is empty, a method alone, or has no path.
+    """
+    parts = text.split(None, 1)
+    if not parts:
+        raise RequestError('An empty request: write a method and a path, e.g. "GET /api/v1/users".')
+    if len(parts) == 1 and parts[0].upper() in _METHODS:
+        raise RequestError(f"Give the path too, e.g. %okta_scopes {parts[0].upper()} /api/v1/users")
+    method, path = (parts[0], parts[1].strip()) if len(parts) == 2 else ("GET", parts[0])
+    if not path.startswith(("/", "http://", "https://")):
+        raise RequestError(f"{text.strip()[:60]!r} is neither a request (e.g. GET /api/v1/users) nor a scope "
+                           "(e.g. okta.users.read)")
+    return method.upper(), path
+
+
+def is_scope_name(word: str) -> bool:
+    """True for a word written like a scope (``okta.users.read``, ``openid``), not a method or a path."""
+    return word in OIDC_SCOPE_MEANING or ("." in word and bool(_SCOPE_NAME.fullmatch(word)))
+
+
 def minimal_scopes_line(requests: Iterable[str], cat: Catalogue | None = None) -> str:
     """The smallest scope set for requests like "GET /api/v1/users", as a ready %okta_login line."""
     cat = cat or catalogue()
     pairs: list[tuple[str, str]] = []
     unknown: list[tuple[str, str]] = []
     for text in requests:
-        parts = text.split(None, 1)
-        method, path = (parts[0], parts[1]) if len(parts) == 2 else ("GET", parts[0])
-        (pairs if cat.resolve(method, path) else unknown).append((method.upper(), path.strip()))
+        method, path = request_parts(text)
+        (pairs if cat.resolve(method, path) else unknown).append((method, path))
     scopes = cat.minimal_scopes(pairs)
     lines = []
     for method, path in pairs:
@@ -177,6 +205,72 @@ def minimal_scopes_line(requests: Iterable[str], cat: Catalogue | None = None) -
         lines.append(f"  {method} {path}: not in the catalogue")
     lines.append(f"Ask for: {' '.join(scopes) or '(nothing)'}")
     lines.append(login_line(scopes))
+    return "\n".join(lines)
+
+
+def _resource(path: str) -> str:
+    """The resource an operation belongs to: its path up to the first placeholder (``/api/v1/users``)."""
+    if path.startswith("/api/v1/users/me"):
+        return "/api/v1/users/me"
+    return path.split("/{", 1)[0] or "/"
+
+
+def _holding(scope: str, held: Sequence[str] | None) -> str:
+    """Whether the token holds ``scope`` (or a scope covering it), as a sentence."""
+    if held is None:
+        return "Not signed in, so there is no token to check."
+    if scope in held:
+        return f"The token holds {scope}."
+    full = scope[: -len(".self")] if scope.endswith(".self") else scope  # a full scope covers its .self
+    covering = [h for h in held if scope_covers(h, full)]
+    if covering:
+        return f"The token holds it through {covering[0]}."
+    return f"The token does not hold it; to ask for it: {login_line([*held, scope])}"
+
+
+def describe_scope(scope: str, held: Sequence[str] | None, cat: Catalogue | None = None) -> str:
+    """What a scope unlocks (every operation, grouped by resource path) and whether the token holds it.
+
+    Raises:
+        ConfigError: the name is no scope of the catalogue (the message suggests the nearest).
+    """
+    cat = cat or catalogue()
+    if scope in OIDC_SCOPE_MEANING:
+        meaning = OIDC_SCOPE_MEANING[scope]
+        return f"{scope}: {meaning}; it unlocks no Management API operation.\n{_holding(scope, held)}"
+    base = scope[: -len(".self")] if scope.endswith(".self") else scope
+    if base not in cat.scope_descriptions:
+        near = difflib.get_close_matches(base, [*cat.scope_descriptions, *OIDC_SCOPE_MEANING], n=1)
+        hint = f"; did you mean {near[0]}?" if near else "; %okta_scopes lists the scopes the token holds."
+        raise ConfigError(f"{scope[:80]!r} is not a scope of the catalogue (Okta spec {cat.version}){hint}")
+    own = scope != base  # a .self scope: the same operations, about the signed-in user only
+    lines = [f"{scope}: " + (f"{base} limited to the signed-in user (requests under /api/v1/users/me)."
+                             if own else cat.scope_descriptions[base].rstrip(".") + "."),
+             _holding(scope, held)]
+    alone: list[tuple[Operation, tuple[str, ...]]] = []
+    shared: list[tuple[Operation, tuple[str, ...]]] = []
+    for op in cat.operations:
+        if own and not op.path.startswith("/api/v1/users/{"):
+            continue
+        if any(scope_covers(base, needed) for needed in op.scopes):
+            others = tuple(n for n in op.scopes if not scope_covers(base, n))
+            (shared if others else alone).append((op, others))
+    for title, ops in (("It unlocks", alone), ("With another scope as well, it unlocks", shared)):
+        if not ops:
+            continue
+        lines += ["", f"{title} {len(ops)} operation{'s' if len(ops) > 1 else ''}, by resource:"]
+        by_resource: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        for op, others in ops:
+            path = re.sub(r"^/api/v1/users/\{[^}]+\}", "/api/v1/users/me", op.path) if own else op.path
+            also = f" (also needs {' and '.join(others)})" if others else ""
+            by_resource[_resource(path)].append((op.method, path, op.summary + also))
+        for resource, entries in sorted(by_resource.items()):
+            lines.append(f"  {resource}")
+            entries.sort(key=lambda e: (e[1], _METHODS.index(e[0]) if e[0] in _METHODS else len(_METHODS)))
+            width = min(max(len(f"{m} {p}") for m, p, _ in entries), 72)
+            lines.extend(f"    {f'{m} {p}'.ljust(width)}  {summary}" for m, p, summary in entries)
+    if not alone and not shared:
+        lines.append("It unlocks no operation of the catalogue.")
     return "\n".join(lines)
 
 

@@ -8,8 +8,13 @@ traceback only for that exact type), so a user's mistake is one line.
 
 from __future__ import annotations
 
+import argparse
+import builtins
 import contextlib
 import getpass
+import keyword
+import math
+import re
 import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -27,6 +32,24 @@ if TYPE_CHECKING:
     from .session import OktaSession
 
 _VALUE_OPTIONS = frozenset({"-o", "--out", "--max-pages", "--max-rows", "--timeout"})  # %okta options taking a value
+_FLAG_OPTIONS = frozenset({"--raw", "--links"})  # %okta options taking none
+_MAX_TIMEOUT = 86_400.0  # seconds: a day per response is already more than any org takes
+# Names IPython keeps in the user namespace (besides Python's builtins): storing a result under
+# one of them breaks the kernel (get_ipython, __builtins__) or its history (In, Out, _, _i1 ...).
+_IPYTHON_NAMES = frozenset({"get_ipython", "exit", "quit", "In", "Out", "_", "__", "___", "_oh", "_ih", "_dh",
+                            "_sh", "display"})
+_IPYTHON_PATTERN = re.compile(r"_i+\d*|_\d+|__.*__")  # _i, _ii, _i12, _12 (history), __name__ ... (dunders)
+_LINE_BREAKS = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")  # what str.splitlines splits on
+
+
+def _one_line(message: str) -> str:
+    """The message with any line break written as its escape, so that it stays one line."""
+    return _LINE_BREAKS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), message)
+
+
+def _usage(message: str) -> UsageError:
+    """The one-line error a user sees (IPython shows a UsageError without a traceback)."""
+    return UsageError(_one_line(message))
 
 
 @contextlib.contextmanager
@@ -45,7 +68,7 @@ def user_errors(session: OktaSession | None = None,
             message = str(exc)
         if exc.partial is not None and keep_partial is not None:
             message += " " + keep_partial(exc.partial)
-        raise UsageError(message) from None
+        raise _usage(message) from None
 
 
 def _secret(prompt: str) -> str:
@@ -53,11 +76,59 @@ def _secret(prompt: str) -> str:
     try:
         value = getpass.getpass(prompt)
     except Exception as exc:  # no stdin: a headless run, or a front end without input support
-        raise UsageError(f"Cannot prompt for a secret here ({type(exc).__name__}); "
-                         "use the Python API okta_magic.use_token(...) instead.") from None
+        raise _usage(f"Cannot prompt for a secret here ({type(exc).__name__}); "
+                     "use the Python API okta_magic.use_token(...) instead.") from None
     if not value.strip():
-        raise UsageError("Nothing was entered.")
+        raise _usage("Nothing was entered.")
     return value.strip()
+
+
+def _parse(magic: Callable[..., Any], line: str) -> Any:
+    """The magic's options, or one UsageError line (argparse's message, or an unbalanced quote)."""
+    try:
+        return parse_argstring(magic, line)
+    except UsageError as exc:
+        raise _usage(str(exc)) from None
+    except ValueError as exc:  # the splitter: "No closing quotation", "No escaped character"
+        raise _usage(f"Cannot read the options ({str(exc).lower()}): close each quote you open, "
+                     f"e.g. --scopes 'openid okta.users.read'.") from None
+
+
+def _at_least_one(text: str) -> int:
+    """``--max-pages`` / ``--max-rows``: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"give a whole number of at least 1 (e.g. 500), not {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """``--timeout``: seconds, more than 0 and at most a day."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= _MAX_TIMEOUT:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"give the seconds to wait for each response, more than 0 and at most "
+                                         f"{_MAX_TIMEOUT:.0f} (e.g. 60), not {text!r}")
+    return value
+
+
+def _check_name(name: str, user_ns_hidden: Any = ()) -> str:
+    """``-o``'s variable name: an identifier that hides nothing of Python's or IPython's."""
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise _usage(f"-o takes a Python variable name (letters, digits and _, not a keyword), not {name!r}: "
+                     "e.g. -o users.")
+    if hasattr(builtins, name):
+        raise _usage(f"-o {name} would hide Python's builtin {name}: store the result under another name, "
+                     f"e.g. -o {name}_df.")
+    if name in _IPYTHON_NAMES or name in user_ns_hidden or _IPYTHON_PATTERN.fullmatch(name):
+        raise _usage(f"-o {name} would replace IPython's own {name}: store the result under another name, "
+                     "e.g. -o result.")
+    return name
 
 
 @magics_class
@@ -138,7 +209,7 @@ class OktaMagics(Magics):
         Settings come from OKTA_ORG_URL / OKTA_CLIENT_ID / OKTA_SCOPES / OKTA_REDIRECT_URI,
         then ``%config OktaMagics.org_url = ...``, then these options.
         """
-        args = parse_argstring(self.okta_login, line)
+        args = _parse(self.okta_login, line)
         from . import api
 
         ask = api.SignInRequest(
@@ -171,11 +242,11 @@ class OktaMagics(Magics):
 
     @magic_arguments()
     @argument("-o", "--out", metavar="VAR", help="Store the result in this variable (and show a one-line note).")
-    @argument("--max-pages", type=int, help="Stop after this many pages.")
-    @argument("--max-rows", type=int, help="Stop after this many rows.")
+    @argument("--max-pages", type=_at_least_one, help="Stop after this many pages.")
+    @argument("--max-rows", type=_at_least_one, help="Stop after this many rows.")
     @argument("--raw", action="store_true", help="Return the parsed JSON instead of a DataFrame.")
     @argument("--links", action="store_true", help="Keep _links and _embedded columns.")
-    @argument("--timeout", type=float, help="Seconds to wait for each response (default 30).")
+    @argument("--timeout", type=_seconds, help="Seconds to wait for each response (default 30).")
     @no_var_expand
     @needs_local_scope
     @line_cell_magic
@@ -197,29 +268,39 @@ class OktaMagics(Magics):
         ``--max-rows`` stop early), rate limits are respected, and errors say what to do.
         """
         options, request_text = _split_options(line)
-        args = parse_argstring(self.okta, options)
+        args = _parse(self.okta, options)
+        assert self.shell is not None
+        out = _check_name(_unquote(args.out) or "", self.shell.user_ns_hidden) if args.out is not None else None
         if cell is not None:
             request_text = cell if not request_text.strip() else request_text + "\n" + cell
-        assert self.shell is not None
         namespace = {**self.shell.user_ns, **(local_ns or {})}
         from . import api
 
+        fallback = api.Outcome.fallback_name
+
         def keep(partial: Any) -> str:
-            self.shell.user_ns[api.Outcome.fallback_name] = partial  # type: ignore[union-attr]
-            return f"The {len(partial):,} rows fetched before it are in `{api.Outcome.fallback_name}`."
+            self.shell.user_ns[fallback] = partial  # type: ignore[union-attr]
+            return f"The {len(partial):,} rows fetched before it are in `{fallback}`."
 
         with user_errors(self.session, keep_partial=keep):
             outcome = api.run_request(
                 self.session, request_text, namespace, max_pages=args.max_pages, max_rows=args.max_rows,
                 raw=args.raw, keep_links=args.links, timeout=args.timeout, progress=self.progress,
                 warn=(lambda m: print(m, file=sys.stderr)) if self.warn_scopes else None,
+                sign_in_wait=self.request_wait,
             )
+        if outcome.interrupted:
+            # Raising (not returning None) leaves `df = %okta ...` and -o's variable as they were.
+            if not outcome.result.rows:
+                raise _usage(f"Interrupted before any rows arrived; nothing was stored (`{fallback}` is unchanged).")
+            self.shell.user_ns[fallback] = outcome.value
+            raise _usage(f"Interrupted after {outcome.result.pages} page(s): the {outcome.result.rows:,} rows "
+                         f"fetched so far are in `{fallback}`.")
         for note in outcome.notes:
             print(note, file=sys.stderr)
-        target = args.out or (outcome.fallback_name if outcome.interrupted else None)
-        if target:
-            self.shell.user_ns[target] = outcome.value
-            print(f"{outcome.describe()} → stored in `{target}`.")
+        if out:
+            self.shell.user_ns[out] = outcome.value
+            print(f"{outcome.describe()} → stored in `{out}`.")
             return None
         return outcome.value
 
@@ -244,32 +325,34 @@ class OktaMagics(Magics):
     @magic_arguments()
     @argument("--for", dest="requests", nargs="+", metavar="REQUEST",
               help='Requests to plan scopes for, each quoted: "GET /api/v1/users" "GET /api/v1/logs".')
-    @argument("request", nargs="*", help="A request to check, e.g. GET /api/v1/groups/{groupId}/users")
+    @argument("request", nargs="*", help="A request to check, e.g. GET /api/v1/groups/{groupId}/users, "
+                                         "or scopes to describe, e.g. okta.users.read")
     @line_magic
     def okta_scopes(self, line: str) -> None:
         """The scope coach.
 
         ``%okta_scopes``: the scopes the token holds and what each unlocks.
         ``%okta_scopes GET /api/v1/groups/{groupId}/users``: the scope it needs and whether you have it.
+        ``%okta_scopes okta.users.read``: every operation the scope unlocks, and whether the token holds it.
         ``%okta_scopes --for "GET /api/v1/users" "GET /api/v1/logs"``: the smallest set of scopes to ask for.
         """
-        args = parse_argstring(self.okta_scopes, line)
+        args = _parse(self.okta_scopes, line)
         token = self.session.token
         held = list(token.scopes_granted) if token is not None else None
-        if args.requests:
-            print(coach.minimal_scopes_line([_unquote(r) or "" for r in args.requests]))
-        elif args.request:
-            from .query import METHODS
-
-            if len(args.request) == 1 and args.request[0].upper() in METHODS:
-                raise UsageError(f"Give the path too, e.g. %okta_scopes {args.request[0].upper()} /api/v1/users")
-            method, path = (args.request[0], args.request[1]) if len(args.request) > 1 else ("GET", args.request[0])
-            print(coach.scope_check(method, path, held))
-        elif held is None:
-            raise UsageError("Not signed in: run %okta_login first, or ask about a request: "
-                             "%okta_scopes GET /api/v1/users")
-        else:
-            print(coach.scopes_overview(held))
+        with user_errors():
+            if args.requests:
+                print(coach.minimal_scopes_line([_unquote(r) or "" for r in args.requests]))
+            elif args.request:
+                words = [_unquote(w) or "" for w in args.request]
+                if all(coach.is_scope_name(w) for w in words):
+                    print("\n\n".join(coach.describe_scope(w, held) for w in dict.fromkeys(words)))
+                else:
+                    print(coach.scope_check(*coach.request_parts(" ".join(words)), held))
+            elif held is None:
+                raise _usage("Not signed in: run %okta_login first, or ask about a request or a scope: "
+                             "%okta_scopes GET /api/v1/users, %okta_scopes okta.users.read")
+            else:
+                print(coach.scopes_overview(held))
 
 
 def _explainer(*, in_place: bool) -> coach.FlowExplainer:
@@ -291,20 +374,65 @@ def _unquote(value: str | None) -> str | None:
 
 
 def _split_options(line: str) -> tuple[str, str]:
-    """Split ``-o var --max-pages 2 GET /path?q="a b"`` into the options and the raw request.
+    """Split ``-o var --max-pages 2 GET /path?q="a b" --raw`` into the options and the raw request.
 
     Options come first; the first other word starts the request, which keeps its quotes and
     spaces exactly (argparse would eat them) and is checked by the request parser, so a
-    mistyped method gets that parser's message.
+    mistyped method gets that parser's message. Known options outside double quotes at the
+    end of the line are options too, never part of the request sent.
     """
-    tokens = line.split(" ")
+    words = _words(line, quotes="'\"")
     i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        if not token:
-            i += 1
-        elif token.startswith("-"):
-            i += 2 if token in _VALUE_OPTIONS else 1
+    while i < len(words) and line[words[i][0]:words[i][1]].startswith("-"):
+        i += 2 if line[words[i][0]:words[i][1]] in _VALUE_OPTIONS else 1
+    if i >= len(words):
+        return line, ""
+    start = words[i][0]
+    request = line[start:]
+    tail = _trailing_options(request)
+    return line[:start] + " " + request[tail:], request[:tail].rstrip()
+
+
+def _trailing_options(request: str) -> int:
+    """Where the known options written after the request begin (``len(request)`` when there are none)."""
+    spans = _words(request, quotes='"')
+    words = [request[a:b] for a, b in spans]
+    i = len(words)
+    while i > 1:  # the request's first word is never an option
+        word = words[i - 1]
+        inline = word.startswith("--") and word.split("=", 1)[0] in _VALUE_OPTIONS  # --max-rows=5
+        if word in _FLAG_OPTIONS or word in _VALUE_OPTIONS or inline:
+            i -= 1  # (a value option with its value missing is left to argparse to explain)
+        elif i > 2 and words[i - 2] in _VALUE_OPTIONS:
+            i -= 2
         else:
             break
-    return " ".join(tokens[:i]), " ".join(tokens[i:])
+    return spans[i][0] if i < len(words) else len(request)
+
+
+def _words(text: str, *, quotes: str) -> list[tuple[int, int]]:
+    """The (start, end) of each whitespace-separated word; whitespace inside ``quotes`` does not split.
+
+    When a quote is left open, every whitespace splits (as the request parser treats ``&``).
+    """
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    quote: str | None = None
+    for i, ch in enumerate(text):
+        if quote is not None:
+            if ch == quote:
+                quote = None
+        elif ch.isspace():
+            if start is not None:
+                spans.append((start, i))
+                start = None
+            continue
+        elif ch in quotes:
+            quote = ch
+        if start is None:
+            start = i
+    if start is not None:
+        spans.append((start, len(text)))
+    if quote is not None:
+        return [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    return spans

@@ -49,6 +49,7 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _ANY_PLACEHOLDER = re.compile(r"\{\{.*?\}\}")
 _HEADER_LINE = re.compile(r"^([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*:\s?(.*)$")  # RFC 9110 §5.1 token ":" value
 _PERCENT_TRIPLET = re.compile(r"%[0-9A-Fa-f]{2}")
+_LINE_BREAK = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")  # what str.splitlines splits on
 
 # Characters left as they are (RFC 3986 §3.3 pchar / §3.4 query), everything else is %XX-encoded.
 # "&", "=", "+", "#" and ";" are encoded inside query values so they cannot split or end the query.
@@ -157,7 +158,7 @@ def _split_headers_and_body(lines: list[str], ns: Mapping[str, Any]) -> tuple[di
                 "put a blank line before the JSON body"
             )
         name, value = match.group(1), _interpolate_plain(match.group(2).strip(), ns)
-        if "\r" in value or "\n" in value:
+        if _LINE_BREAK.search(value):
             raise RequestError(f"The value of header {name} must be a single line")
         headers[name] = value
     return headers, None
@@ -169,8 +170,27 @@ def _lookup(name: str, ns: Mapping[str, Any]) -> Any:
     return ns[name]
 
 
+def _text(name: str, ns: Mapping[str, Any]) -> str:
+    """``str()`` of the variable ``name``, or a RequestError when it cannot be written as text."""
+    value = _lookup(name, ns)
+    try:
+        return str(value)
+    except Exception as exc:  # a user object whose __str__ fails
+        raise RequestError(f"{{{{{name}}}}} cannot be written as text ({type(exc).__name__} from its str()): "
+                           f"insert a plain value instead") from None
+
+
+def _url_text(name: str, ns: Mapping[str, Any]) -> str:
+    """The text of ``name`` for a URL: one line (a line break there is a slip, e.g. a file read with its newline)."""
+    text = _text(name, ns)
+    if _LINE_BREAK.search(text):
+        raise RequestError(f"{{{{{name}}}}} holds a line break ({text[:40]!r}), which cannot stand in a URL: "
+                           f"strip it first, e.g. {name} = {name}.strip()")
+    return text
+
+
 def _interpolate_plain(text: str, ns: Mapping[str, Any]) -> str:
-    return _PLACEHOLDER.sub(lambda m: str(_lookup(m.group(1), ns)), text)
+    return _PLACEHOLDER.sub(lambda m: _text(m.group(1), ns), text)
 
 
 def _encode(text: str, safe: str) -> str:
@@ -196,7 +216,7 @@ def _encode_with_values(text: str, ns: Mapping[str, Any], safe: str, value_safe:
     pos = 0
     for match in _PLACEHOLDER.finditer(text):
         out.append(_encode(text[pos : match.start()], safe))
-        value = str(_lookup(match.group(1), ns))
+        value = _url_text(match.group(1), ns)
         if in_quotes and text.count('"', 0, match.start()) % 2:
             value = value.replace("\\", "\\\\").replace('"', '\\"')
         out.append(quote(value, safe=value_safe))
@@ -307,7 +327,7 @@ def _interpolate_json(text: str, ns: Mapping[str, Any]) -> str:
                         in_string = False
                         continue
                     out.append(text[pos:i])
-                    out.append(_dumps(str(value))[1:-1])
+                    out.append(_dumps(_text(match.group(1), ns))[1:-1])
                 else:
                     out.append(text[pos:i])
                     out.append(_dumps(value))
@@ -321,5 +341,6 @@ def _interpolate_json(text: str, ns: Mapping[str, Any]) -> str:
 def _dumps(value: Any) -> str:
     try:
         return json.dumps(value, default=str)
-    except (TypeError, ValueError) as exc:
-        raise RequestError(f"A value interpolated into the body cannot be written as JSON: {exc}") from None
+    except Exception as exc:  # not JSON (a circular list), or a user object whose __str__ fails
+        raise RequestError(f"A value interpolated into the body cannot be written as JSON "
+                           f"({type(exc).__name__}: {str(exc)[:80]})") from None

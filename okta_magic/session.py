@@ -247,14 +247,16 @@ class OktaSession(InMemoryOnly):
 
     # -- credentials for requests --------------------------------------------
 
-    def current_token(self, *, wait: bool = True, on_wait: Callable[[str], object] | None = None) -> Token:
-        """The usable token: waits for a sign-in in flight, refreshes when near expiry."""
+    def current_token(self, *, wait: bool = True, on_wait: Callable[[str], object] | None = None,
+                      wait_for: float | None = None) -> Token:
+        """The usable token: waits ``wait_for`` s (else sign_in_wait) for a sign-in in flight, refreshes near expiry."""
         flow = self.flow
         # The latest %okta_login decides who is signed in: a request waits for it (Run All works).
         if flow is not None and not flow.done and wait:
+            seconds = self.sign_in_wait if wait_for is None else wait_for
             if on_wait:
-                on_wait(f"Waiting for the sign-in to finish (up to {self.sign_in_wait:.0f} s)…")
-            flow.wait(self.sign_in_wait)
+                on_wait(f"Waiting for the sign-in to finish (up to {seconds:g} s)…")
+            flow.wait(seconds)
         keeper = self._keeper
         if keeper is None:
             raise NotSignedIn("Not signed in: run %okta_login first (or %okta_login --sandbox to try the sandbox).")

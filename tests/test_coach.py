@@ -84,3 +84,55 @@ def test_an_opaque_access_token_names_the_person_from_the_id_token():
     assert "Signed in as kc-user-42" in coach.describe_token(token, NOW)
     assert "Subject    : kc-user-42" in coach.token_report(token, NOW)
     assert "opaque-0123456789" not in coach.token_report(token, NOW)
+
+
+def test_a_scope_name_describes_every_operation_it_unlocks_grouped_by_resource():
+    text = coach.describe_scope("okta.groups.read", ["openid", "okta.users.read"])
+    lines = text.splitlines()
+    assert lines[0].startswith("okta.groups.read: Allows the app to read information about groups")
+    assert lines[1] == ("The token does not hold it; to ask for it: "
+                        "%okta_login --scopes 'openid okta.users.read okta.groups.read'")
+    from okta_magic.scopes import catalogue
+
+    unlocked = catalogue().operations_for_scope("okta.groups.read")
+    for op in unlocked:  # every one, none elided
+        assert any(line.strip().startswith(f"{op.method} {op.path} ") for line in lines), op
+    assert f"It unlocks {len(unlocked)} operations, by resource:" in text
+    assert "  /api/v1/groups" in lines and "  /api/v1/groups/rules" in lines
+    # Operations that need a second scope as well are listed apart, naming it.
+    assert "(also needs okta.apps.read)" in text and "With another scope as well" in text
+    assert "…" not in text
+
+
+def test_a_scope_description_says_whether_the_token_holds_it():
+    assert "The token holds okta.users.read." in coach.describe_scope("okta.users.read", ["okta.users.read"])
+    assert "The token holds it through okta.users.manage." in coach.describe_scope("okta.users.read",
+                                                                                   ["okta.users.manage"])
+    assert "Not signed in, so there is no token to check." in coach.describe_scope("okta.users.read", None)
+    manage = coach.describe_scope("okta.users.manage", None)
+    assert "POST /api/v1/users " in manage and "GET /api/v1/users " in manage  # .manage covers .read
+
+
+def test_oidc_and_self_scopes_are_described_too():
+    assert coach.describe_scope("openid", ["openid"]) == (
+        "openid: an ID token: who signed in (OpenID Connect); it unlocks no Management API operation.\n"
+        "The token holds openid.")
+    own = coach.describe_scope("okta.users.read.self", ["okta.users.read"])
+    assert "limited to the signed-in user" in own and "GET /api/v1/users/me/groups" in own
+    assert "The token holds it through okta.users.read." in own
+
+
+def test_an_unknown_scope_name_suggests_the_nearest():
+    import pytest
+
+    from okta_magic.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="did you mean okta.users.read"):
+        coach.describe_scope("okta.user.read", None)
+
+
+def test_scope_names_are_told_from_requests():
+    assert coach.is_scope_name("okta.users.read") and coach.is_scope_name("openid")
+    assert not coach.is_scope_name("/api/v1/users") and not coach.is_scope_name("GET")
+    assert coach.request_parts("/api/v1/users") == ("GET", "/api/v1/users")
+    assert coach.request_parts("delete /api/v1/users/x") == ("DELETE", "/api/v1/users/x")

@@ -11,6 +11,8 @@ import pytest
 from _login_fixtures import Browser
 from IPython.core.error import UsageError
 
+import okta_magic
+from okta_magic.errors import OktaMagicError
 from okta_magic.session import current_session
 
 
@@ -148,9 +150,9 @@ def test_a_request_waits_for_a_sign_in_in_progress(shell, capsys):
 
 def test_a_request_gives_up_waiting_with_a_clear_line(shell):
     shell.run_line_magic("okta_login", '--sandbox --no-widget --scopes "openid okta.users.read"')
-    current_session().sign_in_wait = 0.3
-    with pytest.raises(UsageError) as info:
-        shell.run_line_magic("okta", "GET /api/v1/users")
+    current_session().sign_in_wait = 0.3  # the Python API's own wait (the magics' is OktaMagics.request_wait)
+    with pytest.raises(OktaMagicError) as info:
+        okta_magic.request("GET /api/v1/users")
     assert "\n" not in str(info.value)
     current_session().sign_in_wait = 300
 
@@ -232,25 +234,35 @@ def test_config_traits_sit_between_the_environment_and_the_options(shell, monkey
     assert "Okta org URL" in capsys.readouterr().out  # the traits carry help text
 
 
-def test_ctrl_c_during_a_long_pull_keeps_the_rows_and_says_where(shell, capsys):
+@pytest.mark.parametrize("form", ["assignment", "-o"])
+def test_ctrl_c_during_a_long_pull_keeps_the_rows_says_where_and_leaves_the_target_as_it_was(shell, capsys, form):
     import _thread
 
     _login(shell, "admin", "openid okta.users.read")
     sandbox = current_session().sandbox
+    shell.user_ns["df"] = previous = pd.DataFrame({"kept": [1, 2]})
+    cell = ("df = %okta GET /api/v1/users?limit=10" if form == "assignment"
+            else "%okta -o df GET /api/v1/users?limit=10")
     sandbox.set_knobs(latency=0.05)
     try:
         timer = threading.Timer(0.6, _thread.interrupt_main)
         timer.start()
-        result = shell.run_line_magic("okta", "GET /api/v1/users?limit=10")
+        outcome = shell.run_cell(cell)
         timer.cancel()
     finally:
         sandbox.set_knobs(latency=0.0)
-    assert result is None
+    assert shell.user_ns["df"] is previous  # not None, not the partial rows: what the user had stays
+    assert isinstance(outcome.error_in_exec, UsageError)
     partial = shell.user_ns["_okta_partial"]
     assert 0 < len(partial) < len(sandbox.user_ids())
     assert partial["id"].is_unique
+    message = str(outcome.error_in_exec)
+    assert message == f"Interrupted after {len(partial) // 10} page(s): the {len(partial):,} rows fetched so far " \
+                      "are in `_okta_partial`."
     captured = capsys.readouterr()
-    assert "Interrupted after" in captured.err and "stored in `_okta_partial`" in captured.out
+    assert "stored in" not in captured.out and "Interrupted after" not in captured.out
+    assert captured.err.count("Interrupted after") == 1  # the one UsageError line, nothing else
+    assert "Traceback" not in captured.err + captured.out
 
 
 def test_a_pull_that_fails_midway_keeps_the_rows_and_says_where(shell, capsys):
