@@ -188,8 +188,13 @@ class LoginFlow(SignInProgress):
             try:
                 self._prepare()
                 if listen:
+                    # only a callback carrying this sign-in's state, once, reaches the checks (RFC 6749 §10.12)
                     listener = LoopbackListener(
-                        self.redirect_uri, self._on_listener_callback, timeout=self.timeout, on_timeout=self._on_timeout
+                        self.redirect_uri,
+                        self._on_listener_callback,
+                        timeout=self.timeout,
+                        on_timeout=self._on_timeout,
+                        state=self._request.state if self._request is not None else None,
                     )
                     listener.start()
                     self._listener = listener

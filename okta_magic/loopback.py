@@ -1,32 +1,41 @@
 """The one-shot loopback listener that receives the browser's redirect (RFC 8252 §7.3).
 
 Owns: binding the loopback address and port of the registered redirect URI,
-serving only its path on a background thread, handing each callback URL to a
+serving only its path on background threads, handing each callback URL to a
 function that decides the reply, answering the browser with a short HTML page,
-and closing after the final callback or at the timeout. It knows HTTP, not
-OAuth: validating the callback is the ``on_callback`` function's job
+and closing after the final callback or at the timeout. It knows HTTP and one
+OAuth rule, the one that keeps a forged request from touching the sign-in: a
+callback must carry the sign-in's ``state`` exactly once (RFC 6749 §10.12);
+validating the rest of the callback is the ``on_callback`` function's job
 (``login.py`` uses ``oauth.parse_callback``).
 
-Policy: a callback that the function does not accept as final (e.g. a wrong
-``state``, which anyone can forge) gets an error page and the listener keeps
-waiting, so it cannot be used to knock out a sign-in in progress; the final
-one (a code, or an ``error=`` with the right state) closes it. Other paths
-(``/favicon.ico``...) get 404 and garbage requests get 400, both without
-consuming the listener. Logs go to the ``okta_magic.loopback`` logger, never
-stderr, and never include the query string (it carries the code).
+Policy: only a request that is addressed to the redirect URI (its ``Host``, a
+DNS rebinding defence), on its path, with the sign-in's exact ``state`` once,
+reaches ``on_callback``; anything else gets an error page (400, 404, 405) or
+a closed connection, and the listener keeps waiting, so nobody who can reach
+the port can end a sign-in in progress without knowing ``state``. A callback
+that the function does not accept as final also keeps it waiting; the final
+one (a code, or an ``error=`` with the right state) closes it. Each connection
+must send its whole request head within a read timeout, at most
+:data:`MAX_CONNECTIONS` are served at once (the oldest idle one makes way for a
+new one), and closing the listener cuts every idle connection, so its threads
+do not outlive it. Logs go to the ``okta_magic.loopback`` logger, never stderr,
+and never include the query string (it carries the code).
 """
 
 from __future__ import annotations
 
 import errno
+import hmac
 import html
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit, urlunsplit
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from okta_magic.errors import ConfigError
 
@@ -35,6 +44,10 @@ __all__ = ["CallbackReply", "LoopbackListener"]
 log = logging.getLogger(__name__)
 
 LOOPBACK_HOSTS = {"localhost": "127.0.0.1", "127.0.0.1": "127.0.0.1", "::1": "::1"}
+READ_TIMEOUT = 5.0
+"""Seconds a connection has to send its whole request head (a browser sends it at once)."""
+MAX_CONNECTIONS = 16
+"""Connections served at once; a browser opens a few, the rest would only be an attack."""
 
 
 @dataclass(frozen=True)
@@ -66,10 +79,48 @@ def _page(reply: CallbackReply) -> bytes:
     ).encode()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False  # the final request's own thread closes the server
+@dataclass
+class _Connection:
+    """One accepted connection: its socket, its thread, and until when it may take to send its request head."""
+
+    sock: socket.socket
+    thread: threading.Thread
+    deadline: float
+    busy: bool = False  # the request head has arrived; it is being answered
+    cut: bool = False
+
+
+def _cut(sock: socket.socket) -> None:
+    """Shut a connection down from another thread; its blocked read returns at once (the owner closes it)."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+class _Server(HTTPServer):
+    # One thread per connection, tracked by the listener so that it can time them out, cap them and
+    # cut them on close (socketserver.ThreadingMixIn keeps no such handle on its threads).
+    request_queue_size = 64
     listener: LoopbackListener
+
+    def process_request(self, request: socket.socket, client_address: tuple[str, int]) -> None:  # type: ignore
+        if not self.listener._admit(self, request, client_address):
+            self.shutdown_request(request)
+
+    def serve_connection(self, request: socket.socket, client_address: tuple[str, int]) -> None:
+        """Answer one connection (on its own thread) and forget it."""
+        try:
+            self.finish_request(request, client_address)
+        except Exception:  # noqa: BLE001 - a dropped or garbled connection is routine here
+            self.handle_error(request, client_address)
+        finally:
+            self.listener._forget(request)
+            self.shutdown_request(request)
+
+    def service_actions(self) -> None:
+        # called by serve_forever between polls
+        self.listener._cut_overdue()
 
     def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
         # socketserver prints these to stderr; a dropped or garbled connection is routine here
@@ -84,13 +135,35 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     server_version = "okta_magic-loopback"
     sys_version = ""
+    default_request_version = "HTTP/1.0"  # a refusal before the version is read still gets a status line
+
+    def setup(self) -> None:
+        # a per-read (and per-write) timeout; the whole head's deadline is enforced by the server's sweep
+        self.timeout = self.server.listener.read_timeout
+        super().setup()
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
         log.debug("loopback %s: " + format, self.client_address[0], *args)
 
+    def log_error(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        # the stdlib's messages quote the request line, which may carry a code: log only the status
+        status = args[0] if args and isinstance(args[0], int) else "read timed out"
+        log.debug("loopback %s: refused a malformed request (%s)", self.client_address[0], status)
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # the request line holds the authorization code; log only method, path and status
-        log.debug("loopback %s %s -> %s", self.command, urlsplit(self.path).path, code)
+        path = urlsplit(getattr(self, "path", "") or "").path[:200].encode("unicode_escape").decode()
+        log.debug("loopback %s %s -> %s", self.command, path, code)
+
+    def parse_request(self) -> bool:
+        if len(self.raw_requestline.split()) == 2:
+            # HTTP/0.9 (no version, so no status line to answer with; RFC 9112 §3 requires one): hang up
+            self.close_connection = True
+            return False
+        if not super().parse_request():
+            return False
+        self.server.listener._mark_busy(self.connection)
+        return True
 
     def _send(self, reply: CallbackReply) -> None:
         body = _page(reply)
@@ -108,10 +181,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         listener = self.server.listener
-        if urlsplit(self.path).path != listener.path:
+        # the target as sent: self.path has had leading slashes collapsed ("//callback" -> "/callback")
+        target = listener._target(self.requestline.split()[1], self.headers.get_all("Host") or [])
+        if isinstance(target, CallbackReply):
+            self._send(target)
+            return
+        path, query = target
+        if path != listener.path:
             self._send(CallbackReply(False, "Not found", "This address only receives the Okta sign-in redirect.", 404))
             return
-        reply = listener._handle(self.path)
+        if not listener._carries_state(query):
+            log.debug("loopback %s: refused a callback without this sign-in's state", self.client_address[0])
+            self._send(_NOT_THIS_SIGN_IN)
+            return
+        reply = listener._handle(path, query)
         self._send(reply)
         if reply.final:
             listener._finish_soon()
@@ -122,7 +205,27 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._send(CallbackReply(False, "Method not allowed", "Only GET is served here.", 405))
 
-    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_POST
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_CONNECT = do_TRACE = do_POST
+
+
+_BAD_REQUEST = CallbackReply(False, "Bad request", "This address only receives the Okta sign-in redirect.", 400)
+
+
+def _wrong_host(authority: str) -> CallbackReply:
+    """The refusal for a request addressed to another host (RFC 9112 §3.2: 400)."""
+    return CallbackReply(False, "Wrong address", f"This listener only answers requests for {authority}.", 400)
+
+
+_ALREADY_FINISHED = CallbackReply(
+    False, "Already finished", "This sign-in is already over. Return to your notebook.", 410
+)
+_NOT_THIS_SIGN_IN = CallbackReply(
+    False,
+    "Not this sign-in",
+    "This redirect does not carry the state of the sign-in in progress (state mismatch), so it was ignored and "
+    "the sign-in is still waiting. Use the newest sign-in link.",
+    400,
+)
 
 
 class LoopbackListener:
@@ -136,6 +239,10 @@ class LoopbackListener:
             page to show and whether the listening is over.
         timeout: seconds to wait for a final callback; ``None`` waits until :meth:`close`.
         on_timeout: called once if the timeout passes first.
+        state: the sign-in's ``state``; a callback that does not carry exactly this value, once,
+            is refused before ``on_callback`` sees it. ``None`` leaves that check to ``on_callback``.
+        read_timeout: seconds a connection has to send its request head (default :data:`READ_TIMEOUT`).
+        max_connections: connections served at once (default :data:`MAX_CONNECTIONS`).
     """
 
     def __init__(
@@ -145,6 +252,9 @@ class LoopbackListener:
         timeout: float | None = 300.0,
         *,
         on_timeout: Callable[[], None] | None = None,
+        state: str | None = None,
+        read_timeout: float | None = None,
+        max_connections: int | None = None,
     ) -> None:
         parts = urlsplit(redirect_uri)
         host = parts.hostname or ""
@@ -162,6 +272,14 @@ class LoopbackListener:
         self._on_callback = on_callback
         self._timeout = timeout
         self._on_timeout = on_timeout
+        self._state = state
+        self.read_timeout = READ_TIMEOUT if read_timeout is None else read_timeout
+        self.max_connections = MAX_CONNECTIONS if max_connections is None else max_connections
+        if not self.read_timeout > 0 or self.max_connections < 1:
+            raise ConfigError("The listener needs a positive read timeout and room for at least one connection.")
+        self._connections: dict[socket.socket, _Connection] = {}
+        self._conn_lock = threading.Lock()
+        self._accepting = True
         self._servers: list[_Server] = []
         self._threads: list[threading.Thread] = []
         self._timer: threading.Timer | None = None
@@ -254,6 +372,18 @@ class LoopbackListener:
         for thread in self._threads:
             if thread is not current:
                 thread.join(timeout=5)
+        # No new connection is admitted now; cut the idle ones and wait for their threads. A connection
+        # whose request is being answered finishes on its own: joining it here could wait on the very
+        # callback (and its locks) that is closing the listener.
+        with self._conn_lock:
+            self._accepting = False
+            idle = [c for c in self._connections.values() if not c.busy]
+            for conn in idle:
+                conn.cut = True
+                _cut(conn.sock)
+        for conn in idle:
+            if conn.thread is not current:
+                conn.thread.join(timeout=self.read_timeout)
         self._closed.set()
         log.info("stopped listening on port %s", self.port)
 
@@ -268,14 +398,103 @@ class LoopbackListener:
 
     # -- called from handler threads -------------------------------------------------
 
-    def _handle(self, path_and_query: str) -> CallbackReply:
+    def _admit(self, server: _Server, sock: socket.socket, client_address: tuple[str, int]) -> bool:
+        """Start a thread for a new connection; False (the caller hangs up) when closing or full of busy ones."""
+        thread = threading.Thread(
+            target=server.serve_connection,
+            args=(sock, client_address),
+            name=f"okta-loopback-conn-{self.port}",
+            daemon=True,
+        )
+        victims: list[threading.Thread] = []
+        with self._conn_lock:
+            if not self._accepting:
+                return False
+            if len(self._connections) >= self.max_connections:
+                # the oldest connection that has not sent its request makes way (a browser sends at once)
+                idle = [c for c in self._connections.values() if not c.busy and not c.cut]
+                if idle:
+                    oldest = min(idle, key=lambda c: c.deadline)
+                    oldest.cut = True
+                    _cut(oldest.sock)
+                victims = [c.thread for c in self._connections.values() if c.cut]
+        for victim in victims:
+            victim.join(timeout=0.5)  # a cut connection's read returns at once; its thread ends
+        with self._conn_lock:
+            if not self._accepting or len(self._connections) >= self.max_connections:
+                log.debug("loopback: %s connections busy; hung up on a new one", len(self._connections))
+                return False
+            thread.start()  # it waits for this lock before it touches the table
+            self._connections[sock] = _Connection(sock, thread, time.monotonic() + self.read_timeout)
+        return True
+
+    def _forget(self, sock: socket.socket) -> None:
+        with self._conn_lock:
+            self._connections.pop(sock, None)
+
+    def _mark_busy(self, sock: socket.socket) -> None:
+        with self._conn_lock:
+            conn = self._connections.get(sock)
+            if conn is not None:
+                conn.busy = True
+
+    def _cut_overdue(self) -> None:
+        """Cut connections that have not sent a whole request head within the read timeout (slowloris)."""
+        now = time.monotonic()
+        with self._conn_lock:
+            for conn in self._connections.values():
+                if not conn.busy and not conn.cut and conn.deadline <= now:
+                    conn.cut = True
+                    _cut(conn.sock)
+
+    def _authorities(self) -> frozenset[str]:
+        """The ``Host`` values a browser sends for the redirect URI (lower case)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        names = {f"{host}:{self.port}"}
+        if self.port == 80:
+            names.add(host)  # RFC 9110 §4.2.3 / §7.2: a browser leaves the default port out of Host
+        return frozenset(names)
+
+    def _target(self, target: str, hosts: list[str]) -> tuple[str, str] | CallbackReply:
+        """The path and query of a GET addressed to the redirect URI, or the refusal to send."""
+        if not target or "#" in target or any(not "!" <= ch <= "~" for ch in target):
+            # RFC 9112 §3.2 / RFC 3986 §3: a request target is visible ASCII and never carries a fragment
+            return _BAD_REQUEST
+        authorities = self._authorities()
+        if target.startswith("/"):
+            # RFC 9112 §3.2: exactly one Host. It must name the redirect URI's host and port: a page on
+            # another name that resolves to this address (DNS rebinding) sends its own name.
+            if len(hosts) != 1 or hosts[0].strip().lower() not in authorities:
+                return _wrong_host(sorted(authorities)[0])
+            path, _, query = target.partition("?")
+            return path, query
+        if "://" not in target:
+            return _BAD_REQUEST  # the authority and asterisk forms are for CONNECT and OPTIONS only
+        parts = urlsplit(target)
+        if parts.scheme.lower() == "http" and parts.netloc.lower() in authorities:
+            # RFC 9112 §3.2.2: the absolute form's authority is the one that counts, not Host
+            return parts.path or "/", parts.query
+        return _wrong_host(sorted(authorities)[0])
+
+    def _carries_state(self, query: str) -> bool:
+        """True when the query has the sign-in's ``state`` exactly once (or no state is expected)."""
+        if self._state is None:
+            return True
+        # parsed as oauth.parse_callback parses it, so that both see the same parameters
+        values = [value for name, value in parse_qsl(query, keep_blank_values=True) if name == "state"]
+        # RFC 6749 §3.1: a parameter is sent at most once; §10.12: state binds the redirect to this
+        # sign-in; compared in constant time
+        return len(values) == 1 and hmac.compare_digest(values[0].encode(), self._state.encode())
+
+    def _handle(self, path: str, query: str) -> CallbackReply:
         netloc = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-        url = f"{self._parts.scheme}://{netloc}{path_and_query}"
+        url = urlunsplit((self._parts.scheme, netloc, path, query, ""))
+        if self._finished:
+            # closing (perhaps by the callback that holds the lock): answer at once rather than wait for it
+            return _ALREADY_FINISHED
         with self._handle_lock:
             if self._finished:
-                return CallbackReply(
-                    False, "Already finished", "This sign-in is already over. Return to your notebook.", 410
-                )
+                return _ALREADY_FINISHED
             try:
                 reply = self._on_callback(url)
             except Exception:  # noqa: BLE001 - a bug in the callback must not kill the listener
