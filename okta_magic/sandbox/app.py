@@ -1,11 +1,13 @@
-"""The sandbox org's ASGI application: route table and the per-response wrapper.
+"""The sandbox org's ASGI application: the route table and the per-response wrapper.
 
-Routes the Org Authorization Server (``oauth``) and the Management API (``api``).
-The outer wrapper stamps every response with ``X-Okta-Request-Id`` and a ``Date``
-taken from the sandbox clock (so ``X-Rate-Limit-Reset - Date`` is the real wait even
-after ``advance_clock``), implements the ``drop_rate`` knob by closing the
-connection without any response, and lets a client that goes away mid-request go
-with one debug line instead of uvicorn's "Exception in ASGI application" traceback.
+Every route of the Org Authorization Server (``oauth``, one module per endpoint) and
+of the Management API (``api``, one module per resource, behind ``api.pipeline``'s
+gates) is listed here. The outer wrapper stamps every response with
+``X-Okta-Request-Id`` and a ``Date`` taken from the sandbox clock (so
+``X-Rate-Limit-Reset - Date`` is the real wait even after ``advance_clock``),
+implements the ``drop_rate`` knob by closing the connection without any response,
+and lets a client that goes away mid-request go with one debug line instead of
+uvicorn's "Exception in ASGI application" traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from email.utils import formatdate
+from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
@@ -21,8 +24,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from okta_magic.sandbox.api import ManagementApi
-from okta_magic.sandbox.oauth import AuthorizationServer, json_response
+from okta_magic.sandbox.api import apps, groups, logs, roles, users
+from okta_magic.sandbox.api.calls import Routes
+from okta_magic.sandbox.api.pipeline import ManagementApi
+from okta_magic.sandbox.oauth import authorize, device, discovery, introspect, keys, logout, revoke, token, userinfo
+from okta_magic.sandbox.responses import json_response
 from okta_magic.sandbox.state import OrgState
 
 Scope = MutableMapping[str, Any]
@@ -33,13 +39,33 @@ ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 
 log = logging.getLogger(__name__)
 
+# The Management API subset, under /api/v1: path template -> method -> handler.
+API_ROUTES: Routes = (
+    ("/users", {"GET": users.list_users, "POST": users.create_user}),
+    (
+        "/users/{id}",
+        {"GET": users.get_user, "POST": users.update_user, "PUT": users.replace_user, "DELETE": users.delete_user},
+    ),
+    ("/users/{id}/groups", {"GET": users.user_groups}),
+    ("/users/{id}/roles", {"GET": roles.user_roles}),
+    ("/users/{id}/lifecycle/{op}", {"POST": users.lifecycle}),
+    ("/groups", {"GET": groups.list_groups, "POST": groups.create_group}),
+    ("/groups/{id}", {"GET": groups.get_group, "PUT": groups.replace_group, "DELETE": groups.delete_group}),
+    ("/groups/{id}/users", {"GET": groups.group_users}),
+    ("/groups/{id}/users/{uid}", {"PUT": groups.add_member, "DELETE": groups.remove_member}),
+    ("/apps", {"GET": apps.list_apps}),
+    ("/apps/{id}", {"GET": apps.get_app}),
+    ("/apps/{id}/users", {"GET": apps.app_users}),
+    ("/logs", {"GET": logs.list_logs}),
+)
+
 
 def build_app(state: OrgState) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     """The complete ASGI app of one sandbox org."""
-    oauth = AuthorizationServer(state)
-    api = ManagementApi(state)
+    api = ManagementApi(state, API_ROUTES)
 
     async def home(request: Request) -> Response:
+        """What this org is, and where to start."""
         return json_response(
             {
                 "org": state.url,
@@ -51,26 +77,31 @@ def build_app(state: OrgState) -> Callable[[Scope, Receive, Send], Awaitable[Non
             }
         )
 
+    def org(endpoint: Callable[[OrgState, Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        """An OAuth endpoint bound to this org."""
+        return partial(endpoint, state)
+
     routes = [
         Route("/", home, methods=["GET"]),
-        Route("/.well-known/openid-configuration", oauth.discovery, methods=["GET"]),
-        Route("/.well-known/oauth-authorization-server", oauth.discovery, methods=["GET"]),
-        Route("/oauth2/v1/authorize", oauth.authorize, methods=["GET", "POST"]),
-        Route("/oauth2/v1/authorize/login", oauth.login, methods=["POST"]),
-        Route("/oauth2/v1/token", oauth.token, methods=["POST"]),
-        Route("/oauth2/v1/revoke", oauth.revoke, methods=["POST"]),
-        Route("/oauth2/v1/introspect", oauth.introspect, methods=["POST"]),
-        Route("/oauth2/v1/keys", oauth.keys, methods=["GET"]),
-        Route("/oauth2/v1/userinfo", oauth.userinfo, methods=["GET", "POST"]),
-        Route("/oauth2/v1/logout", oauth.logout, methods=["GET"]),
-        Route("/oauth2/v1/device/authorize", oauth.device_authorize, methods=["POST"]),
-        Route("/activate", oauth.activate, methods=["GET", "POST"]),
+        Route("/.well-known/openid-configuration", org(discovery.discovery), methods=["GET"]),
+        Route("/.well-known/oauth-authorization-server", org(discovery.discovery), methods=["GET"]),
+        Route("/oauth2/v1/authorize", org(authorize.authorize), methods=["GET", "POST"]),
+        Route("/oauth2/v1/authorize/login", org(authorize.login), methods=["POST"]),
+        Route("/oauth2/v1/token", org(token.token), methods=["POST"]),
+        Route("/oauth2/v1/revoke", org(revoke.revoke), methods=["POST"]),
+        Route("/oauth2/v1/introspect", org(introspect.introspect), methods=["POST"]),
+        Route("/oauth2/v1/keys", org(keys.keys), methods=["GET"]),
+        Route("/oauth2/v1/userinfo", org(userinfo.userinfo), methods=["GET", "POST"]),
+        Route("/oauth2/v1/logout", org(logout.logout), methods=["GET"]),
+        Route("/oauth2/v1/device/authorize", org(device.device_authorize), methods=["POST"]),
+        Route("/activate", org(device.activate), methods=["GET", "POST"]),
         Route("/api/v1", api.dispatch, methods=ALL_METHODS),
         Route("/api/v1/{rest:path}", api.dispatch, methods=ALL_METHODS),
     ]
     inner = Starlette(routes=routes)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        """The org: knobs that act before any route, stamped responses, quiet disconnects."""
         if scope["type"] != "http":
             await inner(scope, receive, send)
             return
@@ -80,6 +111,7 @@ def build_app(state: OrgState) -> Callable[[Scope, Receive, Send], Awaitable[Non
         request_id = secrets.token_hex(16).encode("ascii")
 
         async def stamped(message: Message) -> None:
+            """Send with the sandbox clock's ``Date`` and a fresh ``X-Okta-Request-Id``."""
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
                 headers.append((b"date", formatdate(state.clock(), usegmt=True).encode("ascii")))
@@ -91,8 +123,9 @@ def build_app(state: OrgState) -> Callable[[Scope, Receive, Send], Awaitable[Non
             await inner(scope, receive, stamped)
         except ClientDisconnect:
             # The ASGI spec's http.disconnect arrived while a handler read the body: nobody is left to answer.
-            log.debug("sandbox: %s %s: the client went away before its request body arrived",
-                      scope["method"], scope["path"])
+            log.debug(
+                "sandbox: %s %s: the client went away before its request body arrived", scope["method"], scope["path"]
+            )
 
     return app
 

@@ -64,6 +64,7 @@ DEPARTMENTS: dict[str, tuple[str, ...]] = {
     "Customer Success": ("Customer Success Manager", "Support Engineer", "Onboarding Specialist"),
     "Operations": ("Operations Analyst", "Program Manager", "Facilities Coordinator"),
 }
+_DEPT_INDEX = {name: i for i, name in enumerate(DEPARTMENTS)}
 DIVISIONS = {
     "Engineering": "Product",
     "Security": "Product",
@@ -309,106 +310,154 @@ def seed(n_users: int, seed_value: int, anchor: float) -> SeedData:
             gc.enable()
 
 
+@dataclass
+class _Timeline:
+    """When one seeded user was created, activated, changed status, signed in, changed password, was updated."""
+
+    created: float
+    activated: float | None = None
+    status_changed: float | None = None
+    last_login: float | None = None
+    password_changed: float | None = None
+    last_updated: float = 0.0
+
+
+def _timeline(rand: Any, status: str, created: float, anchor: float, demo: bool) -> _Timeline:
+    """A user's timestamps, consistent with its status; demo people always signed in recently."""
+    t = _Timeline(created)
+    if status != "STAGED":
+        t.activated = created + rand() * 3 * DAY
+    if status == "STAGED":
+        t.password_changed = created if rand() < 0.5 else None
+    elif status == "PROVISIONED":
+        t.status_changed = t.activated
+    else:
+        activated = t.activated
+        t.password_changed = activated + rand() * (anchor - activated) * 0.8 if activated else None
+        roll = rand()
+        if roll < 0.05 and not demo:
+            t.last_login = None  # never signed in
+        elif roll < 0.20 and not demo:
+            t.last_login = anchor - (91 + rand() * 400) * DAY  # stale account: more than 90 days
+            if t.last_login < (activated or created):
+                t.last_login = (activated or created) + DAY
+        else:
+            t.last_login = anchor - rand() * 60 * DAY
+        if status == "ACTIVE":
+            t.status_changed = activated
+        else:
+            t.status_changed = anchor - rand() * 60 * DAY
+            if t.last_login is not None and status == "DEPROVISIONED":
+                t.last_login = min(t.last_login, t.status_changed - DAY)
+    stamps = (created, t.activated, t.status_changed, t.password_changed)
+    t.last_updated = max(stamp for stamp in stamps if stamp is not None)
+    if rand() < 0.3:
+        t.last_updated = min(anchor - 60, t.last_updated + rand() * 30 * DAY)
+    return t
+
+
+def _profile(
+    rand: Any, i: int, names: tuple[str, str, str, str, str], place: tuple[str, str, str, str, str]
+) -> dict[str, Any]:
+    """The base profile of the i-th user from (first, last, login, department, title) and its city."""
+    first, last, login, dept, title = names
+    city, state, country, tz, locale = place
+    return {
+        "firstName": first,
+        "lastName": last,
+        "mobilePhone": None if rand() < 0.4 else f"+1 555 {int(rand() * 1000):03d} {int(rand() * 10000):04d}",
+        "secondEmail": None,
+        "login": login,
+        "email": login,
+        "displayName": f"{first} {last}",
+        "title": title,
+        "department": dept,
+        "division": DIVISIONS[dept],
+        "organization": "Sandbox Corp",
+        "employeeNumber": str(100000 + i),
+        "costCenter": f"CC-{1000 + _DEPT_INDEX[dept] * 10}",
+        "userType": "Employee",
+        "city": city,
+        "state": state,
+        "countryCode": country,
+        "locale": locale,
+        "timezone": tz,
+        "preferredLanguage": locale[:2],
+    }
+
+
+def _add_custom_attributes(rand: Any, i: int, profile: dict[str, Any], created: float) -> None:
+    """Custom profile attributes, in the mixed case real schemas carry; ``clearanceLevel`` only on some."""
+    contractor = rand() < 0.12
+    profile["costCenterCode"] = f"{profile['department'][:3].upper()}-{int(rand() * 50):03d}"
+    profile["badgeID"] = f"B{int(rand() * 1_000_000):06d}"
+    profile["HireDate"] = iso_date(created)
+    profile["isContractor"] = contractor
+    if contractor:
+        profile["userType"] = "Contractor"
+    if i >= CLEARANCE_FIRST_INDEX and rand() < 0.15:
+        profile["clearanceLevel"] = CLEARANCE_LEVELS[int(rand() * 3)]
+
+
+class _People:
+    """Draws the seeded people one by one: names, unique logins, departments and their heads."""
+
+    def __init__(self, rng: random.Random, n_users: int) -> None:
+        self.rand = rng.random
+        self.seen_logins: dict[str, int] = {}
+        self.dept_names = list(DEPARTMENTS)
+        self.dept_heads: dict[str, list[tuple[str, str]]] = {d: [] for d in self.dept_names}
+        self.statuses = rng.choices(USER_STATUSES, weights=_STATUS_WEIGHTS, k=max(n_users, 1))
+
+    def identity(self, i: int) -> tuple[tuple[str, str, str, str, str], str]:
+        """(first, last, login, department, title) and the status of the i-th user; demo people come first."""
+        if i < len(DEMO_PEOPLE):
+            short, first, last, _, dept, title = DEMO_PEOPLE[i]
+            return (first, last, f"{short}@{DEMO_DOMAIN}", dept, title), "ACTIVE"
+        rand = self.rand
+        first = FIRST_NAMES[int(rand() * len(FIRST_NAMES))]
+        last = LAST_NAMES[int(rand() * len(LAST_NAMES))]
+        dept = self.dept_names[int(rand() * len(self.dept_names))]
+        titles = DEPARTMENTS[dept]
+        title = titles[int(rand() * len(titles))]
+        base = f"{first}.{last}".lower().replace("'", "")
+        k = self.seen_logins.get(base, 0) + 1
+        self.seen_logins[base] = k
+        login = f"{base}@{DEMO_DOMAIN}" if k == 1 else f"{base}{k}@{DEMO_DOMAIN}"
+        return (first, last, login, dept, title), self.statuses[i]
+
+    def assign_manager(self, i: int, uid: str, status: str, profile: dict[str, Any]) -> None:
+        """A manager from the department's first active people; the first five active become its heads."""
+        heads = self.dept_heads[profile["department"]]
+        if heads and i >= len(DEMO_PEOPLE):
+            head_id, head_name = heads[int(self.rand() * len(heads))]
+            profile["manager"] = head_name
+            profile["managerId"] = head_id
+        if len(heads) < 5 and status == "ACTIVE":
+            heads.append((uid, profile["displayName"]))
+
+
 def _seed(n_users: int, seed_value: int, anchor: float) -> SeedData:
+    """The whole org from one generator; the order of draws is what makes a seed reproducible."""
     rng = random.Random(seed_value)
     rand = rng.random
     users: list[dict[str, Any]] = []
     demo_users: dict[str, DemoUser] = {}
-    seen_logins: dict[str, int] = {}
-    dept_names = list(DEPARTMENTS)
-    dept_heads: dict[str, list[tuple[str, str]]] = {d: [] for d in dept_names}
-    n_first, n_last, n_city = len(FIRST_NAMES), len(LAST_NAMES), len(CITIES)
-    statuses = rng.choices(USER_STATUSES, weights=_STATUS_WEIGHTS, k=max(n_users, 1))
+    people = _People(rng, n_users)
     for i in range(n_users):
         uid = okta_id(rng, "00u")
+        names, status = people.identity(i)
         if i < len(DEMO_PEOPLE):
-            short, first, last, role, dept, title = DEMO_PEOPLE[i]
-            login = f"{short}@{DEMO_DOMAIN}"
-            status = "ACTIVE"
-            demo_users[short] = DemoUser(short, uid, login, DEMO_PASSWORDS[short], role)
-        else:
-            first = FIRST_NAMES[int(rand() * n_first)]
-            last = LAST_NAMES[int(rand() * n_last)]
-            dept = dept_names[int(rand() * len(dept_names))]
-            titles = DEPARTMENTS[dept]
-            title = titles[int(rand() * len(titles))]
-            base = f"{first}.{last}".lower().replace("'", "")
-            k = seen_logins.get(base, 0) + 1
-            seen_logins[base] = k
-            login = f"{base}@{DEMO_DOMAIN}" if k == 1 else f"{base}{k}@{DEMO_DOMAIN}"
-            status = statuses[i]
-        city, state, country, tz, locale = CITIES[int(rand() * n_city)] if i else CITIES[0]
+            short, role = DEMO_PEOPLE[i][0], DEMO_PEOPLE[i][3]
+            demo_users[short] = DemoUser(short, uid, names[2], DEMO_PASSWORDS[short], role)
+        place = CITIES[int(rand() * len(CITIES))] if i else CITIES[0]
         created = anchor - (30 + rand() * 1800) * DAY - rand() * DAY
-        activated = status_changed = last_login = password_changed = None
-        if status != "STAGED":
-            activated = created + rand() * 3 * DAY
-        if status == "STAGED":
-            password_changed = created if rand() < 0.5 else None
-        elif status == "PROVISIONED":
-            status_changed = activated
-        else:
-            password_changed = activated + rand() * (anchor - activated) * 0.8 if activated else None
-            roll = rand()
-            if roll < 0.05 and i >= len(DEMO_PEOPLE):
-                last_login = None  # never signed in
-            elif roll < 0.20 and i >= len(DEMO_PEOPLE):
-                last_login = anchor - (91 + rand() * 400) * DAY  # stale account: more than 90 days
-                if last_login < (activated or created):
-                    last_login = (activated or created) + DAY
-            else:
-                last_login = anchor - rand() * 60 * DAY
-            if status == "ACTIVE":
-                status_changed = activated
-            else:
-                status_changed = anchor - rand() * 60 * DAY
-                if last_login is not None and status == "DEPROVISIONED":
-                    last_login = min(last_login, status_changed - DAY)
-        last_updated = max(t for t in (created, activated, status_changed, password_changed) if t is not None)
-        if rand() < 0.3:
-            last_updated = min(anchor - 60, last_updated + rand() * 30 * DAY)
-        employee_number = str(100000 + i)
-        profile: dict[str, Any] = {
-            "firstName": first,
-            "lastName": last,
-            "mobilePhone": None if rand() < 0.4 else f"+1 555 {int(rand() * 1000):03d} {int(rand() * 10000):04d}",
-            "secondEmail": None,
-            "login": login,
-            "email": login,
-            "displayName": f"{first} {last}",
-            "title": title,
-            "department": dept,
-            "division": DIVISIONS[dept],
-            "organization": "Sandbox Corp",
-            "employeeNumber": employee_number,
-            "costCenter": f"CC-{1000 + dept_names.index(dept) * 10}",
-            "userType": "Employee",
-            "city": city,
-            "state": state,
-            "countryCode": country,
-            "locale": locale,
-            "timezone": tz,
-            "preferredLanguage": locale[:2],
-        }
-        heads = dept_heads[dept]
-        if heads and i >= len(DEMO_PEOPLE):
-            head_id, head_name = heads[int(rand() * len(heads))]
-            profile["manager"] = head_name
-            profile["managerId"] = head_id
-        if len(heads) < 5 and status == "ACTIVE":
-            heads.append((uid, f"{first} {last}"))
-        # Custom profile attributes, in the mixed case real schemas carry.
-        contractor = rand() < 0.12
-        profile["costCenterCode"] = f"{dept[:3].upper()}-{int(rand() * 50):03d}"
-        profile["badgeID"] = f"B{int(rand() * 1_000_000):06d}"
-        profile["HireDate"] = iso_date(created)
-        profile["isContractor"] = contractor
-        if contractor:
-            profile["userType"] = "Contractor"
-        if i >= CLEARANCE_FIRST_INDEX and rand() < 0.15:
-            profile["clearanceLevel"] = CLEARANCE_LEVELS[int(rand() * 3)]
-        users.append(
-            _user(uid, status, created, activated, status_changed, last_login, last_updated, password_changed, profile)
-        )
+        t = _timeline(rand, status, created, anchor, demo=i < len(DEMO_PEOPLE))
+        profile = _profile(rand, i, names, place)
+        people.assign_manager(i, uid, status, profile)
+        _add_custom_attributes(rand, i, profile, created)
+        stamps = (t.activated, t.status_changed, t.last_login, t.last_updated, t.password_changed)
+        users.append(_user(uid, status, created, *stamps, profile))
 
     groups, members = _groups(rng, users, anchor)
     apps, app_groups = _apps(rng, groups, anchor)
@@ -761,6 +810,122 @@ def log_event(
     }
 
 
+def _uuid(rng: random.Random) -> str:
+    """A seeded event uuid (version 1 in form, like Okta's)."""
+    return str(uuid.UUID(int=rng.getrandbits(128), version=1))
+
+
+def _request_id(rng: random.Random) -> str:
+    """A seeded request id: 32 hex digits."""
+    return f"{rng.getrandbits(128):032x}"
+
+
+def _app_target(app: dict[str, Any]) -> dict[str, Any]:
+    """An app as the target of a log event."""
+    return {
+        "id": app["id"],
+        "type": "AppInstance",
+        "alternateId": app["label"],
+        "displayName": app["label"],
+        "detailEntry": None,
+    }
+
+
+def _sign_in_events(
+    rng: random.Random, user: dict[str, Any], sso_apps: list[dict[str, Any]], anchor: float
+) -> list[dict[str, Any]]:
+    """One to three of a user's own sign-in events over the last 30 days, from one IP and browser."""
+    p = user["profile"]
+    city, country = p["city"], _GEO.get(p["countryCode"])
+    ip = f"203.0.113.{int(rng.random() * 250 + 1)}"
+    browser = _BROWSERS[int(rng.random() * len(_BROWSERS))]
+    actor = actor_of(user)
+    events: list[dict[str, Any]] = []
+    for _ in range(1 + int(rng.random() * 3)):
+        kind, message, legacy = _EVENT_KINDS[int(rng.random() * len(_EVENT_KINDS))]
+        when = anchor - rng.random() * 30 * DAY
+        targets: list[dict[str, Any]] = []
+        result, reason = "SUCCESS", None
+        if kind == "user.authentication.sso" and sso_apps:
+            targets = [_app_target(sso_apps[int(rng.random() * len(sso_apps))])]
+        elif kind == "user.session.start" and rng.random() < 0.15:
+            result, reason = "FAILURE", "INVALID_CREDENTIALS"
+        events.append(
+            log_event(
+                when,
+                kind,
+                message,
+                legacy,
+                actor,
+                targets,
+                result,
+                reason,
+                ip,
+                city,
+                country,
+                browser,
+                _uuid(rng),
+                _request_id(rng),
+            )
+        )
+    return events
+
+
+_STATUS_EVENTS = {
+    "SUSPENDED": ("user.lifecycle.suspend", "Suspend Okta user"),
+    "DEPROVISIONED": ("user.lifecycle.deactivate", "Deactivate Okta user"),
+    "LOCKED_OUT": ("user.account.lock", "Max sign in attempts exceeded"),
+}
+
+
+def _status_event(
+    rng: random.Random, user: dict[str, Any], admin: dict[str, Any], anchor: float
+) -> dict[str, Any] | None:
+    """The event that put a suspended, deactivated or locked-out user in that status, if in the last 90 days."""
+    if user["status"] not in _STATUS_EVENTS or not user["statusChanged"]:
+        return None
+    event_type, message = _STATUS_EVENTS[user["status"]]
+    when = time.mktime(time.strptime(user["statusChanged"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+    if when <= anchor - 90 * DAY:
+        return None
+    return log_event(
+        when,
+        event_type,
+        message,
+        None,
+        actor_of(admin),
+        [target_user(user)],
+        ip="198.51.100.7",
+        event_uuid=_uuid(rng),
+        request_id=_request_id(rng),
+    )
+
+
+def _membership_event(
+    rng: random.Random, user: dict[str, Any], dept: dict[str, Any], admin: dict[str, Any], anchor: float
+) -> dict[str, Any]:
+    """An admin adding the user to their department's group, some time in the last 30 days."""
+    when = anchor - rng.random() * 30 * DAY
+    group = {
+        "id": dept["id"],
+        "type": "UserGroup",
+        "alternateId": "unknown",
+        "displayName": dept["profile"]["name"],
+        "detailEntry": None,
+    }
+    return log_event(
+        when,
+        "group.user_membership.add",
+        "Add user to group membership",
+        None,
+        actor_of(admin),
+        [target_user(user), group],
+        ip="198.51.100.7",
+        event_uuid=_uuid(rng),
+        request_id=_request_id(rng),
+    )
+
+
 def _events(
     rng: random.Random,
     users: list[dict[str, Any]],
@@ -772,97 +937,13 @@ def _events(
     events: list[dict[str, Any]] = []
     sso_apps = [a for a in apps if a["signOnMode"] != "OPENID_CONNECT" and a["status"] == "ACTIVE"]
     group_by_name = {g["profile"]["name"]: g for g in groups}
-
-    def uuid_from_rng() -> str:
-        return str(uuid.UUID(int=rng.getrandbits(128), version=1))
-
     for user in users[:2000]:
-        p = user["profile"]
-        city, country = p["city"], _GEO.get(p["countryCode"])
-        ip = f"203.0.113.{int(rng.random() * 250 + 1)}"
-        browser = _BROWSERS[int(rng.random() * len(_BROWSERS))]
-        actor = actor_of(user)
-        for _ in range(1 + int(rng.random() * 3)):
-            kind, message, legacy = _EVENT_KINDS[int(rng.random() * len(_EVENT_KINDS))]
-            when = anchor - rng.random() * 30 * DAY
-            targets: list[dict[str, Any]] = []
-            result, reason = "SUCCESS", None
-            if kind == "user.authentication.sso" and sso_apps:
-                app = sso_apps[int(rng.random() * len(sso_apps))]
-                targets = [
-                    {
-                        "id": app["id"],
-                        "type": "AppInstance",
-                        "alternateId": app["label"],
-                        "displayName": app["label"],
-                        "detailEntry": None,
-                    }
-                ]
-            elif kind == "user.session.start" and rng.random() < 0.15:
-                result, reason = "FAILURE", "INVALID_CREDENTIALS"
-            events.append(
-                log_event(
-                    when,
-                    kind,
-                    message,
-                    legacy,
-                    actor,
-                    targets,
-                    result,
-                    reason,
-                    ip,
-                    city,
-                    country,
-                    browser,
-                    uuid_from_rng(),
-                    f"{rng.getrandbits(128):032x}",
-                )
-            )
-        if user["status"] in ("SUSPENDED", "DEPROVISIONED", "LOCKED_OUT") and user["statusChanged"]:
-            change = {
-                "SUSPENDED": ("user.lifecycle.suspend", "Suspend Okta user"),
-                "DEPROVISIONED": ("user.lifecycle.deactivate", "Deactivate Okta user"),
-                "LOCKED_OUT": ("user.account.lock", "Max sign in attempts exceeded"),
-            }[user["status"]]
-            when = time.mktime(time.strptime(user["statusChanged"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
-            if when > anchor - 90 * DAY:
-                events.append(
-                    log_event(
-                        when,
-                        change[0],
-                        change[1],
-                        None,
-                        actor_of(users[0]),
-                        [target_user(user)],
-                        ip="198.51.100.7",
-                        event_uuid=uuid_from_rng(),
-                        request_id=f"{rng.getrandbits(128):032x}",
-                    )
-                )
-        dept = group_by_name.get(p["department"])
+        events += _sign_in_events(rng, user, sso_apps, anchor)
+        changed = _status_event(rng, user, users[0], anchor)
+        if changed is not None:
+            events.append(changed)
+        dept = group_by_name.get(user["profile"]["department"])
         if dept is not None and rng.random() < 0.1:
-            when = anchor - rng.random() * 30 * DAY
-            events.append(
-                log_event(
-                    when,
-                    "group.user_membership.add",
-                    "Add user to group membership",
-                    None,
-                    actor_of(users[0]),
-                    [
-                        target_user(user),
-                        {
-                            "id": dept["id"],
-                            "type": "UserGroup",
-                            "alternateId": "unknown",
-                            "displayName": dept["profile"]["name"],
-                            "detailEntry": None,
-                        },
-                    ],
-                    ip="198.51.100.7",
-                    event_uuid=uuid_from_rng(),
-                    request_id=f"{rng.getrandbits(128):032x}",
-                )
-            )
+            events.append(_membership_event(rng, user, dept, users[0], anchor))
     events.sort(key=lambda e: e["published"])
     return events

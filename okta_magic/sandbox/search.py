@@ -142,6 +142,8 @@ def _compare(op: str, actual: Any, wanted: Any) -> bool:
 
 
 class _Parser:
+    """Recursive descent over the tokens: or binds loosest, then and, then not and parentheses."""
+
     def __init__(self, tokens: list[_Tok], allow: Callable[[str, str], bool]) -> None:
         self.tokens = tokens
         self.i = 0
@@ -191,6 +193,7 @@ class _Parser:
             raise SearchError(f"The expression nests parentheses or 'not' more than {MAX_DEPTH} levels deep.")
 
     def parse_unary(self) -> Predicate:
+        """A parenthesised expression, ``not`` and its operand, or one ``attrPath op value`` comparison."""
         tok = self.next()
         if tok.kind == "(":
             self.descend()

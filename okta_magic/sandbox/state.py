@@ -2,7 +2,7 @@
 
 A plain container so that ``oauth`` (the authorization server) and ``api`` (the
 Management API) see the same directory, token authority, clock and knobs
-without importing each other.
+without importing each other; the grants in flight are the authorization server's.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from okta_magic.sandbox.data import DemoApp
 from okta_magic.sandbox.directory import Directory
+from okta_magic.sandbox.oauth.grants import Grants
 from okta_magic.sandbox.policy import Knobs, RateLimiter
 from okta_magic.sandbox.tokens import TokenAuthority
 
@@ -43,6 +44,7 @@ class OrgState:
     apps: dict[str, DemoApp]
     url: str = ""
     clients: dict[str, DemoApp] = field(default_factory=dict)
+    grants: Grants = field(default_factory=Grants)
 
     def __post_init__(self) -> None:
         self.clients = {app.client_id: app for app in self.apps.values()}
