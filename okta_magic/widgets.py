@@ -6,6 +6,10 @@ authorize URL, so a click opens the user's own browser even when the kernel
 runs on another machine. No widget ever holds a token: the status shows who is
 signed in, the scopes and the time left, and the paste field is cleared as
 soon as its URL has been used.
+
+A panel drives only the sign-in it started. When anything else starts a sign-in
+in the session (a newer ``%okta_login``, ``okta_magic.login()`` …), the panel
+says it was replaced, disables its controls and drops its link for good.
 """
 
 from __future__ import annotations
@@ -44,6 +48,12 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         self._session = session
         self._start = start
         self._clock = clock
+        # The sign-in this panel drives (the magic started it already; begin() starts the next one).
+        self._flow, self._config = session.flow, session.config
+        self._starting = False  # our own start is running: the session's changes are ours
+        self._quiet = False  # the panel itself is writing a field: no restart
+        self._replaced = False
+        self._replacing = threading.Lock()  # notifications come from several threads: retire once
         scopes = list(parse_scopes(settings.get("scopes"))) or ["openid", "okta.users.read"]  # type: ignore[arg-type]
         self.org_url = w.Text(value=str(settings.get("org_url") or ""), description="Org URL",
                               placeholder="https://your-org.okta.com", style=_STYLE, layout=_WIDE,
@@ -52,6 +62,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
                                 placeholder="0oa… (your OIDC app's Client ID)", style=_STYLE, layout=_WIDE,
                                 continuous_update=False)
         self.scopes = w.TagsInput(value=scopes, allowed_tags=[], allow_duplicates=False)
+        self._scopes_row = w.HBox([w.Label("Scopes", layout=w.Layout(width="94px")), self.scopes])
         self.common = w.HBox([self._scope_toggle(s, s in scopes) for s in COMMON_SCOPES],
                              layout=w.Layout(flex_flow="row wrap"))
         self.redirect_uri = w.Text(value=str(settings.get("redirect_uri") or ""), description="Redirect URI",
@@ -72,7 +83,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         super().__init__([
             w.HTML("<b>Sign in to Okta</b> (Org Authorization Server, Authorization Code + PKCE)"),
             self.org_url, self.client_id,
-            w.HBox([w.Label("Scopes", layout=w.Layout(width="94px")), self.scopes]),
+            self._scopes_row,
             w.HBox([w.Label("", layout=w.Layout(width="94px")), self.common]),
             self.redirect_uri,
             w.HBox([self.sign_in, self.restart, self.sign_out]),
@@ -80,7 +91,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             self.paste_row,
         ])
         for field in (self.org_url, self.client_id, self.scopes, self.redirect_uri):
-            field.observe(lambda _: self.begin(), "value")
+            field.observe(lambda _: None if self._quiet else self.begin(), "value")
         self._unsubscribe = session.subscribe(lambda _s: self.refresh())
         self._ticker = threading.Thread(target=self._tick, args=(tick_seconds,), daemon=True, name="okta-panel")
         self._ticker.start()
@@ -107,19 +118,28 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
                 "scopes": " ".join(self.scopes.value), "redirect_uri": self.redirect_uri.value or None}
 
     def begin(self) -> None:
-        """(Re)start the sign-in with the fields' values and show its link."""
+        """(Re)start the sign-in with the fields' values and show its link (a replaced panel does nothing)."""
+        if self._replaced:
+            return
+        self._starting = True
         try:
-            self._start(self.settings())
+            try:
+                self._start(self.settings())
+            finally:
+                # Whatever the session now holds was started here, on this thread: it is this panel's.
+                self._flow, self._config = self._session.flow, self._session.config
         except OktaMagicError as exc:
             self._session.cancel_login()  # an old link must not stay usable beside new values
             self._show_link(None)
             self._set_status("error", str(exc))
             return
+        finally:
+            self._starting = False
         self.refresh()
 
     def _submit_paste(self) -> None:
         url, self.paste.value = self.paste.value.strip(), ""  # the URL holds a code: never keep it
-        if not url:
+        if not url or self._replaced:
             return
         try:
             self._session.submit_redirect_url(url)
@@ -129,15 +149,28 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             self.refresh()
 
     def _sign_out(self) -> None:
+        if self._replaced:
+            return
         message = self._session.logout()
         self._show_link(None)
         self._set_status("idle", message)
 
     # -- display ---------------------------------------------------------------
 
+    @property
+    def replaced(self) -> bool:
+        """True once another sign-in took the session over; the panel then stays inert."""
+        return self._replaced
+
     def refresh(self) -> None:
-        """Show the session's state: waiting, signed in (who, scopes, time left) or the error."""
-        session, flow, token = self._session, self._session.flow, self._session.token
+        """Show this panel's sign-in: waiting, signed in (who, scopes, time left), the error, or replaced."""
+        session = self._session
+        if self._replaced or self._starting:
+            return  # begin() shows the outcome of its own start
+        flow, token = session.flow, session.token
+        if flow is not self._flow or session.config is not self._config:
+            self._retire()
+            return
         self.sign_out.disabled = token is None
         if flow is not None and flow.status.phase == "failed":
             self._show_link(None)
@@ -154,8 +187,32 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             self._set_status("idle", "Sign-in cancelled. Click New sign-in to start again.")
         waiting = flow is not None and flow.status.phase in ("waiting", "exchanging")
         self.paste_row.layout.display = None if waiting else "none"  # paste-back only makes sense mid-sign-in
-        if session.config is not None:
-            self.redirect_uri.value = session.config.redirect_uri
+        if self._config is not None and not self.redirect_uri.value.strip():
+            self._quiet = True  # show the redirect URI the sign-in uses, without starting another
+            try:
+                self.redirect_uri.value = self._config.redirect_uri
+            finally:
+                self._quiet = False
+
+    def _retire(self) -> None:
+        """Another sign-in replaced this panel's: stop listening, drop the link, disable every control."""
+        with self._replacing:
+            if self._replaced:
+                return
+            self._replaced = True
+        unsubscribe, self._unsubscribe = self._unsubscribe, None  # type: ignore[assignment]  # ends the ticker too
+        if unsubscribe is not None:
+            unsubscribe()
+        self._show_link(None)
+        self._set_status("replaced", "Replaced by a newer %okta_login: this panel no longer signs in.")
+        self.paste_row.layout.display = "none"
+        for control in (self.org_url, self.client_id, self.redirect_uri, self.paste, self.restart,
+                        self.sign_out, self.use_paste, *self.common.children):
+            control.disabled = True
+        # TagsInput cannot be disabled: show the scopes as a read-only field instead.
+        label = self._scopes_row.children[0]
+        self._scopes_row.children = [label, w.Text(value=" ".join(self.scopes.value), disabled=True,
+                                                   layout=_WIDE)]
 
     def _show_link(self, url: str | None) -> None:
         if url is None:

@@ -13,6 +13,9 @@ Two ways back from the browser to the kernel:
 * paste: the browser cannot reach the listener (a remote kernel); the person copies
   the URL it was redirected to into the panel's paste field.
 
+And a second ``%okta_login`` for another app: the older panel says it was replaced
+(no link, controls off) and the newer panel's link signs in to the newer app.
+
 Screenshots of every step go to ``test-artifacts/browser/<case>/NN-step.png``.
 Without /usr/bin/chromium the tests skip, except in CI (``CI`` set), where they fail.
 """
@@ -94,21 +97,28 @@ def _shots(case: str) -> Shots:
     return shots
 
 
-def _open_panel(lab: JupyterLab, browser: BrowserContext, case: str, shots: Shots) -> tuple[NotebookPage, Locator]:
-    """Open a fresh notebook, run ``%okta_login --sandbox``; the panel waits with its Sign-in link."""
-    _lab.write_notebook(lab.root / f"{case}.ipynb", CELLS)
+def _open_panel(
+    lab: JupyterLab, browser: BrowserContext, case: str, shots: Shots, cells: list[str] = CELLS
+) -> tuple[NotebookPage, Locator]:
+    """Open a fresh notebook, run its first cell (``%okta_login --sandbox``); the panel waits with its Sign-in link."""
+    _lab.write_notebook(lab.root / f"{case}.ipynb", cells)
     page = browser.pages[0] if browser.pages else browser.new_page()  # the window Chromium opened with
     notebook = NotebookPage(page).open(lab.notebook_url(f"{case}.ipynb"))
     shots.take(page, "notebook-open")
-    panel = notebook.run(0, timeout=KERNEL_MS)
+    return notebook, _waiting_panel(notebook, 0, shots)
+
+
+def _waiting_panel(notebook: NotebookPage, index: int, shots: Shots) -> Locator:
+    """Run the cell holding ``%okta_login``; its panel waits with a Sign-in link."""
+    panel = notebook.run(index, timeout=KERNEL_MS)
     link = panel.locator("a.okta-magic-sign-in")
     link.wait_for(timeout=KERNEL_MS)
     status = panel.locator(".okta-magic-status")
     assert "okta-magic-wait" in (status.get_attribute("class") or ""), status.inner_text()
     assert link.inner_text().startswith("Sign in with Okta")
     assert link.get_attribute("target") == "_blank"
-    shots.take(page, "panel-waiting", locator=panel)
-    return notebook, panel
+    shots.take(notebook.page, "panel-waiting", locator=panel)
+    return panel
 
 
 def _sign_in_page(browser: BrowserContext, link: Locator, shots: Shots) -> Page:
@@ -132,14 +142,14 @@ def _type_credentials(signin: Page, user: str, shots: Shots) -> None:
     shots.take(signin, "sign-in-filled", locator=signin.locator("main"))
 
 
-def _expect_signed_in(notebook: NotebookPage, panel: Locator, shots: Shots) -> str:
+def _expect_signed_in(notebook: NotebookPage, panel: Locator, shots: Shots, scope: str = "okta.users.read") -> str:
     """The panel's status turns to "Signed in as …" and its Sign-in link goes away."""
     notebook.page.bring_to_front()
     ok = panel.locator(".okta-magic-status.okta-magic-ok")
     ok.wait_for(timeout=KERNEL_MS)
     text = ok.inner_text()
     assert text.startswith(f"Signed in as {DEMO_USER}"), text
-    assert "okta.users.read" in text and "min left" in text, text
+    assert scope in text and "min left" in text, text
     assert panel.locator("a.okta-magic-sign-in").count() == 0
     shots.take(notebook.page, "panel-signed-in", locator=panel)
     return text
@@ -248,3 +258,55 @@ def _unreachable(browser: BrowserContext, page: Page, redirect_uri: str) -> list
     cdp.on("Fetch.requestPaused", paused)
     cdp.send("Fetch.enable", {"patterns": [{"urlPattern": redirect_uri + "*", "requestStage": "Request"}]})
     return refused
+
+
+REPLACED_CELLS = [
+    '%load_ext okta_magic\n%okta_login --sandbox --app users-only --scopes "openid okta.users.read"',
+    '%okta_login --sandbox --app native --scopes "openid okta.groups.read"',
+    "%okta GET /api/v1/groups",
+]
+
+
+def test_a_second_login_replaces_the_first_panel(lab: JupyterLab, browser: BrowserContext) -> None:
+    shots = _shots("replaced")
+    with _lab.evidence_on_failure(browser, lab, shots):
+        _replaced_case(lab, browser, shots)
+
+
+def _replaced_case(lab: JupyterLab, browser: BrowserContext, shots: Shots) -> None:
+    notebook, old = _open_panel(lab, browser, "replaced", shots, REPLACED_CELLS)
+    old_href = old.locator("a.okta-magic-sign-in").get_attribute("href") or ""
+    new = _waiting_panel(notebook, 1, shots)
+
+    # The newer panel's link is the newer sign-in: the native app, asking for okta.groups.read.
+    href = new.locator("a.okta-magic-sign-in").get_attribute("href") or ""
+    query, old_query = parse_qs(urlsplit(href).query), parse_qs(urlsplit(old_href).query)
+    assert query["client_id"] != old_query["client_id"] and "okta.groups.read" in query["scope"][0], href
+
+    # The older panel says it was replaced, and nothing in it can be clicked or typed into any more.
+    replaced = old.locator(".okta-magic-status.okta-magic-replaced")
+    replaced.wait_for(timeout=STEP_MS)
+    assert "Replaced by a newer %okta_login" in replaced.inner_text()
+    assert old.locator("a.okta-magic-sign-in").count() == 0
+    controls = old.locator("input, button")
+    assert controls.count() > 0
+    assert controls.evaluate_all("els => els.every(e => e.disabled)"), "a control of the replaced panel is enabled"
+    shots.take(notebook.page, "panel-replaced", locator=old)
+
+    # The newer link opens the newer app's sign-in page and completes.
+    redirect_uri = _redirect_uri(new)
+    signin = _sign_in_page(browser, new.locator("a.okta-magic-sign-in"), shots)
+    asks = signin.locator("main").inner_text()
+    assert "okta_magic notebooks (native)" in asks and "okta.groups.read" in asks, asks
+    _type_credentials(signin, DEMO_USER, shots)
+    signin.locator("#okta-signin-submit").click()
+    signin.get_by_role("heading", name="Signed in").wait_for(timeout=KERNEL_MS)
+    assert signin.url.startswith(redirect_uri + "?")
+
+    _expect_signed_in(notebook, new, shots, scope="okta.groups.read")
+    assert old.locator(".okta-magic-status.okta-magic-replaced").count() == 1  # still replaced, not "signed in"
+    output = notebook.run(2, timeout=KERNEL_MS)
+    table = output.locator("table.dataframe")
+    table.wait_for(timeout=KERNEL_MS)
+    assert table.locator("tbody td", has_text=re.compile(r"^00g")).count() > 0  # Okta group ids
+    shots.take(notebook.page, "groups-table", locator=output)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from _login_fixtures import Browser
@@ -189,3 +189,139 @@ def test_scopes_granted_differently_from_those_requested_are_explained_in_the_pa
     assert "okta-magic-note" in panel.status.value
     assert "offline_access: not granted, so there is no refresh token" in panel.status.value
     panel.close()
+
+
+def _sign_in_panel(session: OktaSession, app: str, scopes: str) -> LoginPanel:
+    """What ``%okta_login --sandbox --app APP --scopes SCOPES`` shows in a notebook."""
+    plan = api.sign_in(session, api.SignInRequest(settings={"scopes": scopes}, sandbox=True, app=app, timeout=60)).panel
+    assert plan is not None
+    return LoginPanel(session, plan.settings, plan.restart, tick_seconds=3600)
+
+
+def test_a_second_login_replaces_the_first_panel_which_never_drives_the_new_sign_in(session):
+    first = _sign_in_panel(session, "users-only", "openid okta.users.read")
+    second = _sign_in_panel(session, "native", "openid okta.groups.read")
+    native, users_only = session.sandbox.apps["native"].client_id, session.sandbox.apps["users-only"].client_id
+    flow = session.flow
+    url = _href(second)
+    assert f"client_id={native}" in url and "okta.groups.read" in url and users_only not in url
+    assert flow.client_id == native and session.config.client_id == native
+    assert second.redirect_uri.value == flow.redirect_uri == session.config.redirect_uri
+
+    # The first panel says it was replaced; its link is gone and its controls are off.
+    assert first.replaced and not second.replaced
+    assert "okta-magic-replaced" in first.status.value and "Replaced by a newer %okta_login" in first.status.value
+    assert first.sign_in.value == "" and first.paste_row.layout.display == "none"
+    assert all(c.disabled for c in (first.org_url, first.client_id, first.redirect_uri, first.restart,
+                                    first.sign_out, first.use_paste, *first.common.children))
+    assert first.scopes not in first._scopes_row.children  # shown read-only instead
+    # Nothing done to the old panel touches the session's sign-in.
+    first.redirect_uri.value = "http://127.0.0.1:9/callback"
+    first.scopes.value = ["openid"]
+    first.restart.click()
+    first.refresh()
+    assert session.flow is flow and not flow.done and _href(second) == url
+
+    outcome = Browser("admin", _password(session, "admin")).sign_in(url, flow.redirect_uri)
+    assert outcome.delivered is not None and "Return to your notebook" in outcome.delivered.text
+    _until(lambda: "okta-magic-ok" in second.status.value)
+    assert "okta.groups.read" in second.status.value and session.token.client_id == native
+    assert "okta-magic-replaced" in first.status.value
+    first.close()
+    second.close()
+
+
+def test_a_blank_redirect_uri_shows_the_one_the_sign_in_uses_without_starting_another(session):
+    settings = {**session.sandbox_settings("native"), "scopes": "openid okta.users.read"}
+    chosen = settings.pop("redirect_uri")  # what the start picks when the field is blank
+    starts = []
+
+    def start(values):
+        starts.append(values)
+        merged = {**settings, **{k: v for k, v in values.items() if v}}
+        api.begin(session, session.resolve_config({"redirect_uri": chosen}, merged), timeout=60)
+
+    panel = LoginPanel(session, settings, start, tick_seconds=3600)
+    panel.begin()
+    assert len(starts) == 1 and starts[0]["redirect_uri"] is None
+    assert panel.redirect_uri.value == chosen == session.flow.redirect_uri
+    panel.close()
+
+
+# -- in a real kernel ------------------------------------------------------------------------------
+
+
+def _widget_tree(state: dict[str, dict], model_id: str) -> list[dict]:
+    """A widget's state and all its descendants' (as nbclient recorded them from the kernel's messages)."""
+    found, pending = [], [model_id]
+    while pending:
+        model = state[pending.pop()]
+        found.append(model)
+        pending += [c.removeprefix("IPY_MODEL_") for c in model.get("children", [])]
+    return found
+
+
+def _panel_state(client, cell) -> dict[str, object]:
+    """What the front end shows of the panel a cell displayed: status, link, which controls are disabled."""
+    (view,) = [o["data"]["application/vnd.jupyter.widget-view+json"]["model_id"] for o in cell.outputs
+               if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    tree = _widget_tree(client.widget_state, view)
+    html_values = [m.get("value", "") for m in tree if m.get("_model_name") == "HTMLModel"]
+    status = next(v for v in html_values if "okta-magic-status" in v)
+    links = [v for v in html_values if "okta-magic-sign-in" in v]
+    controls = [m for m in tree if m.get("_model_name") in ("TextModel", "ButtonModel", "ToggleButtonModel")
+                and m.get("description") != "Sign out"]  # Sign out is off whenever nobody is signed in
+    return {"status": status, "href": links[0].split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+            if links else None, "disabled": [bool(m.get("disabled")) for m in controls],
+            "tags": [m for m in tree if m.get("_model_name") == "TagsInputModel"]}
+
+
+def test_in_a_kernel_the_newer_panel_drives_the_sign_in_and_the_older_says_it_was_replaced(tmp_path):
+    import tempfile
+
+    import nbformat
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in (
+        '%load_ext okta_magic\n%okta_login --sandbox --app users-only --scopes "openid okta.users.read"',
+        '%okta_login --sandbox --app native --scopes "openid okta.groups.read"',
+        "import okta_magic\n"
+        "session = okta_magic.current_session()\n"
+        "print(okta_magic.api.wait_for_sign_in(session))\n"
+        "print('client:', session.token.client_id)\n"
+        "print('groups:', len(okta_magic.get('/api/v1/groups', max_pages=1)))",
+    )]
+    with tempfile.TemporaryDirectory() as sockets:
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=f"{sockets}/kernel")
+        client = NotebookClient(nb, km=km, timeout=120, resources={"metadata": {"path": str(tmp_path)}})
+        with client.setup_kernel():
+            client.execute_cell(nb.cells[0], 0)
+            first_before = _panel_state(client, nb.cells[0])
+            assert first_before["href"] and not any(first_before["disabled"])
+            client.execute_cell(nb.cells[1], 1)
+            first, second = _panel_state(client, nb.cells[0]), _panel_state(client, nb.cells[1])
+
+            # The newer panel's link is its own sign-in: the native app, with okta.groups.read.
+            href = second["href"]
+            assert href and "okta-magic-wait" in second["status"] and not any(second["disabled"])
+            assert "okta.groups.read" in href and "okta.users.read" not in href
+            assert parse_qs(urlsplit(href).query)["client_id"] != parse_qs(urlsplit(first_before["href"]).query)[
+                "client_id"]
+            # The older panel shows it was replaced: no link, every control off, scopes shown read-only.
+            assert "okta-magic-replaced" in first["status"], first["status"]
+            assert "Replaced by a newer %okta_login" in first["status"]
+            assert first["href"] is None and all(first["disabled"]) and not first["tags"]
+            # The link completes: the org accepts it (a wrong app answers 400) and redirects to the kernel.
+            redirect_uri = parse_qs(urlsplit(href).query)["redirect_uri"][0]
+            with Browser() as browser:
+                outcome = browser.sign_in(f"{href}&sandbox_user=admin", redirect_uri)
+            assert outcome.last_page is None, outcome.last_page and outcome.last_page.text[:300]
+            assert outcome.delivered is not None and "Return to your notebook" in outcome.delivered.text
+            client.execute_cell(nb.cells[2], 2)
+    text = "".join(o.get("text", "") for o in nb.cells[2].outputs)
+    assert "Signed in as admin" in text and "okta.groups.read" in text, text
+    client_id = parse_qs(urlsplit(href).query)["client_id"][0]
+    assert f"client: {client_id}" in text and "groups: " in text, text
