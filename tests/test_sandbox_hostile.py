@@ -151,9 +151,8 @@ def test_a_client_that_leaves_before_reading_the_answer_costs_nothing(
         host, port = sandbox.url.removeprefix("http://").split(":")
         for _ in range(5):
             with socket.create_connection((host, int(port)), timeout=5) as conn:
-                conn.sendall(
-                    f"GET /api/v1/users?limit=200 HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
-                )
+                head = f"GET /api/v1/users?limit=200 HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\r\n"
+                conn.sendall(head.encode())
         assert httpx.get(f"{sandbox.url}/api/v1/users", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     err = capfd.readouterr().err
     assert "Traceback" not in err, err[:2000]
