@@ -122,12 +122,12 @@ def _check_name(name: str, user_ns_hidden: Any = ()) -> str:
     if not name.isidentifier() or keyword.iskeyword(name):
         raise _usage(f"-o takes a Python variable name (letters, digits and _, not a keyword), not {name!r}: "
                      "e.g. -o users.")
-    if hasattr(builtins, name):
-        raise _usage(f"-o {name} would hide Python's builtin {name}: store the result under another name, "
-                     f"e.g. -o {name}_df.")
     if name in _IPYTHON_NAMES or name in user_ns_hidden or _IPYTHON_PATTERN.fullmatch(name):
         raise _usage(f"-o {name} would replace IPython's own {name}: store the result under another name, "
                      "e.g. -o result.")
+    if hasattr(builtins, name):
+        raise _usage(f"-o {name} would hide Python's builtin {name}: store the result under another name, "
+                     f"e.g. -o {name}_df.")
     return name
 
 

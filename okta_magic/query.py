@@ -50,6 +50,7 @@ _ANY_PLACEHOLDER = re.compile(r"\{\{.*?\}\}")
 _HEADER_LINE = re.compile(r"^([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*:\s?(.*)$")  # RFC 9110 §5.1 token ":" value
 _PERCENT_TRIPLET = re.compile(r"%[0-9A-Fa-f]{2}")
 _LINE_BREAK = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")  # what str.splitlines splits on
+_NOT_HEADER_TEXT = re.compile(r"[^\t\x20-\x7e]")  # a header value is visible ASCII, spaces and tabs
 
 # Characters left as they are (RFC 3986 §3.3 pchar / §3.4 query), everything else is %XX-encoded.
 # "&", "=", "+", "#" and ";" are encoded inside query values so they cannot split or end the query.
@@ -160,6 +161,10 @@ def _split_headers_and_body(lines: list[str], ns: Mapping[str, Any]) -> tuple[di
         name, value = match.group(1), _interpolate_plain(match.group(2).strip(), ns)
         if _LINE_BREAK.search(value):
             raise RequestError(f"The value of header {name} must be a single line")
+        odd = _NOT_HEADER_TEXT.search(value)
+        if odd:  # HTTP sends header values as ASCII (RFC 9110 §5.5); httpx refuses anything else
+            raise RequestError(f"The value of header {name} holds {odd.group()!r}, which a header cannot carry: "
+                               "use ASCII letters, digits and punctuation only (put other text in the JSON body)")
         headers[name] = value
     return headers, None
 

@@ -203,3 +203,10 @@ def test_a_value_interpolated_inside_a_quoted_search_string_cannot_end_it() -> N
     assert request.param("limit") == "2"
     # outside quotes the value is sent as it is (the user chose not to quote it)
     assert parse_request("GET /api/v1/users?q={{last}}", {"last": 'O"B'}).param("q") == 'O"B'
+
+
+@pytest.mark.parametrize("value", ["ünï", "{{uni}}", "a\x00b", "tab\x7f"])
+def test_a_header_value_that_http_cannot_carry_is_refused_with_the_reason(value: str) -> None:
+    with pytest.raises(RequestError, match="The value of header X-Note holds .*ASCII"):
+        parse_request(f"GET /api/v1/users\nX-Note: {value}\n", {"uni": "Zoë"})
+    assert parse_request("GET /api/v1/users\nX-Note: plain\tascii ~!\n").headers == {"X-Note": "plain\tascii ~!"}
