@@ -78,6 +78,7 @@ class Harness:
             self.secrets.update(s for s in (app.client_secret,) if s)
             if app.private_key_pem:  # any line of the key's body
                 self.secrets.update(line for line in app.private_key_pem.splitlines()[1:-1] if len(line) > 40)
+        shell.run_cell("pass")  # executing a cell puts __builtins__ in the namespace, as in a kernel
         self.kernel_names = {name: shell.user_ns[name] for name in ("get_ipython", "__builtins__", "In", "Out")}
 
     def sign_in(self) -> None:
