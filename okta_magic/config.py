@@ -124,6 +124,13 @@ def check_redirect_uri(value: str) -> str:
                           f"your Okta app, e.g. {DEFAULT_REDIRECT_URI}.")
     if parts.fragment:
         raise ConfigError(f"Redirect URI {value!r} has a fragment, which OAuth forbids (RFC 6749 §3.1.2).")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port is not None and not 0 < port < 65536:
+        raise ConfigError(f"Redirect URI {value!r} has no usable port; give the port registered in your Okta app, "
+                          f"e.g. {DEFAULT_REDIRECT_URI}.")
     return value.strip()
 
 

@@ -78,3 +78,12 @@ def test_missing_client_id_and_scope_typos_are_caught():
 
 def test_scope_lists_split_on_spaces_and_commas_without_duplicates():
     assert parse_scopes("openid, okta.users.read  okta.users.read") == ("openid", "okta.users.read")
+
+
+@pytest.mark.parametrize("uri", ["http://127.0.0.1:0/callback", "http://localhost:99999/callback",
+                                 "http://localhost:x/callback"])
+def test_a_redirect_uri_without_a_usable_port_is_one_line(uri: str) -> None:
+    from okta_magic.config import check_redirect_uri
+
+    with pytest.raises(ConfigError, match="no usable port"):
+        check_redirect_uri(uri)

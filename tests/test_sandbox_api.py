@@ -551,3 +551,11 @@ def test_reset_factors_is_linked_and_keeps_the_status(sb: Sandbox, admin: httpx.
     gone = next(u for u in admin.get("/api/v1/users", params={"search": 'status eq "DEPROVISIONED"'}).json())
     assert "resetFactors" not in admin.get(f"/api/v1/users/{gone['id']}").json()["_links"]
     assert okta_error(admin.post(f"/api/v1/users/{gone['id']}/lifecycle/reset_factors"))[:2] == (403, "E0000038")
+
+
+def test_insufficient_scope_names_a_path_outside_latin1_percent_encoded(sb: Sandbox) -> None:
+    """A header carries Latin-1 only: the resource is the path as sent on the wire, not a 500."""
+    with client_for(sb, "readonly", ["okta.users.read"]) as client:
+        response = client.delete("/api/v1/users/%E2%9C%93%22x")
+    assert response.status_code == 403
+    assert 'resource="/api/v1/users/%E2%9C%93%22x"' in response.headers["www-authenticate"]

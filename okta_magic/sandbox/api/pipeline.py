@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -91,7 +91,9 @@ def _insufficient_scope(org: OrgState, path: str, missing: str) -> Response:
         f'Bearer authorization_uri="{base}/oauth2/v1/authorize", realm="{base}", '
         f'scope="{missing}", error="insufficient_scope", '
         'error_description="The access token provided does not contain the required scopes.", '
-        f'resource="{path}"'
+        # the path as sent on the wire (RFC 3986 percent-encoding): a header carries Latin-1 only, and a
+        # quoted-string no raw quote or backslash (RFC 9110 §5.6.4)
+        f'resource="{quote(path, safe="/:@!$&()*+,;=-._~%")}"'
     )
     return Response(status_code=403, headers={"WWW-Authenticate": challenge})
 
