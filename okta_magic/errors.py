@@ -33,13 +33,23 @@ from typing import Any
 
 
 class OktaMagicError(Exception):
-    """Base class: ``str(exc)`` is the one line shown to the user.
+    """Base class: ``str(exc)`` says what happened, in one line, in no front end's terms.
 
+    ``fix`` names what the person should do next (a key of ``advice.FIXES``, with ``fix_args`` to
+    fill it in); the advice layer words it for whoever reads it (``%okta_login`` in a notebook,
+    ``okta_magic.login()`` in a script), so protocol code never speaks notebook syntax.
     ``partial`` holds the rows a multi-page pull had fetched before it failed (a DataFrame, or
     the records with ``raw``), so that nothing already fetched is lost; None otherwise.
     """
 
     partial: Any = None
+    fix: str | None = None
+    fix_args: Mapping[str, str] = {}
+
+    def with_fix(self, fix: str, **args: str) -> OktaMagicError:
+        """Name the next step (a key of ``advice.FIXES``); returns ``self`` for ``raise exc.with_fix(...)``."""
+        self.fix, self.fix_args = fix, dict(args)
+        return self
 
 
 class ConfigError(OktaMagicError):
