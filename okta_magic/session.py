@@ -122,13 +122,11 @@ class OktaSession(InMemoryOnly):
 
         def browse(url: str) -> None:
             def run() -> None:
-                with httpx.Client(follow_redirects=False, timeout=30) as browser:
-                    answer = browser.get(httpx.URL(url).copy_add_param("sandbox_user", user))
-                    location = answer.headers.get("location")
-                    if answer.status_code in (301, 302, 303) and location:
-                        browser.get(location)
-                    else:
-                        log.warning("sandbox sign-in page answered %s", answer.status_code)
+                status, location = _browser_get(str(httpx.URL(url).copy_add_param("sandbox_user", user)))
+                if status in (301, 302, 303) and location:
+                    _browser_get(location)
+                else:
+                    log.warning("sandbox sign-in page answered %s", status)
             threading.Thread(target=run, name="okta-sandbox-browser", daemon=True).start()
 
         return browse
@@ -353,6 +351,27 @@ class OktaSession(InMemoryOnly):
             if self.sandbox is not None:
                 self.sandbox.stop()
                 self.sandbox = None
+
+
+def _browser_get(url: str) -> tuple[int, str | None]:
+    """GET ``url`` as a browser would, outside this process's logs: the status and the Location header.
+
+    The standard library's HTTP client, not httpx: httpcore's DEBUG log records response headers,
+    and the authorization code travels in the redirect's Location (RFC 6749 §4.1.2).
+    """
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = connection_class(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    try:
+        connection.request("GET", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+        response = connection.getresponse()
+        response.read()
+        return response.status, response.getheader("location")
+    finally:
+        connection.close()
 
 
 def _free_port() -> int:

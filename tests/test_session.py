@@ -298,3 +298,13 @@ def test_use_token_with_an_implicit_redirect_warns_on_stderr(capsys):
         assert len(api.get("/api/v1/users", limit=2, max_pages=1)) == 2
     finally:
         close_current_session()
+
+
+def test_the_sandbox_browser_stand_in_keeps_the_code_out_of_this_processs_logs(clocked, caplog):
+    import logging
+
+    session, _clock = clocked
+    with caplog.at_level(logging.DEBUG):  # httpcore logs response headers at DEBUG, the Location among them
+        token = _signed_in(session, "native", "openid okta.users.read")
+    assert token.access_token and "/callback?" in session.config.redirect_uri + "?"
+    assert "callback?code=" not in caplog.text and "code=" not in caplog.text
