@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .session import OktaSession, current_session
-from .tokens import InMemoryOnly
+from .tokens import InMemoryOnly, Secret, secret
 
 if TYPE_CHECKING:
     import httpx
@@ -90,6 +90,10 @@ class SignInRequest(InMemoryOnly):
     browser: Callable[[str], object] | None = None  # opens the authorize URL (scripts: webbrowser.open)
     timeout: float = 900  # how long the listener waits for the browser
     unattended_wait: float = 300  # how long --as waits for the sandbox's sign-in
+
+    def __post_init__(self) -> None:
+        for name in ("access_token", "api_token", "client_secret"):  # masked in every repr and traceback
+            object.__setattr__(self, name, secret(getattr(self, name)))
 
 
 @dataclass
@@ -183,6 +187,7 @@ def use_secret(
     from .config import OktaConfig, check_org_url, from_environ
     from .tokens import Token, front_channel_parameters
 
+    secret = Secret(secret)  # masked wherever this frame's locals are shown
     merged: dict[str, object] = dict(from_environ())
     for layer in layers:
         merged.update({k: v for k, v in layer.items() if v})
@@ -208,7 +213,7 @@ def _read_key(key_path: str) -> str:
     from pathlib import Path
 
     try:
-        return Path(key_path).expanduser().read_text(encoding="utf-8")
+        return Secret(Path(key_path).expanduser().read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"Cannot read the private key {key_path!r} ({exc.strerror}); "
                           "give the path of a PEM or JWK file.") from None
@@ -217,7 +222,7 @@ def _read_key(key_path: str) -> str:
 def _sandbox_service_key(session: OktaSession, app: str) -> str | None:
     """The private key of a sandbox service app (held in this process), or None for other apps."""
     demo = session.sandbox.apps.get(app) if session.sandbox is not None else None
-    return demo.private_key_pem if demo is not None and demo.application_type == "service" else None
+    return secret(demo.private_key_pem) if demo is not None and demo.application_type == "service" else None
 
 
 def service_login(session: OktaSession, config: OktaConfig, key: str, *, key_id: str | None = None) -> Token:
@@ -296,6 +301,7 @@ def use_token(access_token: str, org_url: str | None = None, *, api_token: bool 
     """Use an access token (or, with ``api_token=True``, an SSWS key) you already have."""
     import sys
 
+    access_token = Secret(access_token)  # masked wherever this frame's locals are shown
     return use_secret(current_session(), access_token, api_token=api_token, layers=({"org_url": org_url},),
                       warn=lambda line: print(line, file=sys.stderr))
 

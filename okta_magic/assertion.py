@@ -17,18 +17,42 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from okta_magic.errors import ConfigError
+from okta_magic.tokens import InMemoryOnly, Secret, mask_secret
 
 if TYPE_CHECKING:
     import httpx
 
     from okta_magic.tokens import Token
 
-__all__ = ["MAX_LIFETIME", "PrivateKey", "client_assertion", "service_login"]
+__all__ = ["MAX_LIFETIME", "PrivateJwk", "PrivateKey", "client_assertion", "held_key", "service_login"]
 
 #: Okta rejects client assertions whose exp is more than one hour after iat.
 MAX_LIFETIME = 3600.0
 
 PrivateKey = str | bytes | Mapping[str, Any]
+
+#: JWK members that are not secret (RFC 7517 §4, RFC 7518 §6); every other one is masked in a repr
+_PUBLIC_JWK_MEMBERS = frozenset({"kty", "kid", "alg", "use", "key_ops", "crv", "x", "y", "n", "e"})
+
+
+class PrivateJwk(InMemoryOnly, dict):  # type: ignore[type-arg]
+    """A private JWK: a dict whose repr masks the private members (``d``, ``p``, ``q`` ...)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr({k: v if k in _PUBLIC_JWK_MEMBERS else mask_secret(str(v)) for k, v in self.items()})
+
+
+def held_key(value: PrivateKey) -> PrivateKey:
+    """A private key held so that its repr is masked: PEM text as a :class:`Secret`, a JWK as a :class:`PrivateJwk`."""
+    if isinstance(value, (Secret, PrivateJwk)):
+        return value
+    if isinstance(value, bytes):
+        return Secret(value.decode("utf-8", "replace"))
+    if isinstance(value, str):
+        return Secret(value)
+    return PrivateJwk(value)
 
 
 #: JWS algorithm for each EC curve (RFC 7518 §3.4)
@@ -67,24 +91,12 @@ def _load_key(private_key: PrivateKey) -> tuple[Any, str | None, str]:
     """The signing key object, the JWK ``kid`` if the key came with one, and the JWS ``alg``.
 
     Raises:
-        ConfigError: the key cannot be read (the message never quotes the key).
+        ConfigError: the key cannot be read (the message never quotes the key, and the frame
+            it is raised from holds the key only masked).
     """
-    import jwt  # lazy: keeps `import okta_magic` fast
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
+    private_key = held_key(private_key)
     try:
-        if isinstance(private_key, Mapping):
-            if "d" not in private_key:
-                raise ConfigError("The JWK is a public key; pass the app's PRIVATE key (it has a 'd' member).")
-            kty, crv = private_key.get("kty"), private_key.get("crv")
-            guess = "RS256" if kty == "RSA" else _EC_ALGS.get(str(crv), "ES256") if kty == "EC" else None
-            jwk = jwt.PyJWK.from_json(json.dumps(dict(private_key)), algorithm=private_key.get("alg") or guess)
-            return jwk.key, private_key.get("kid"), _algorithm(jwk.key, private_key.get("alg"))
-        data = private_key.encode("utf-8") if isinstance(private_key, str) else private_key
-        if data.lstrip().startswith(b"{"):
-            return _load_key(json.loads(data))
-        key = load_pem_private_key(data, password=None)
-        return key, None, _algorithm(key, None)
+        return _parse_key(private_key)
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - any parse failure means the same thing to the user
@@ -92,6 +104,25 @@ def _load_key(private_key: PrivateKey) -> tuple[Any, str | None, str]:
             f"The private key could not be read ({type(exc).__name__}); pass the app's RSA or EC private key as "
             "unencrypted PEM text or as a JWK dict."
         ) from None
+
+
+def _parse_key(private_key: PrivateKey) -> tuple[Any, str | None, str]:
+    """:func:`_load_key`'s work; raises whatever the parsers raise."""
+    import jwt  # lazy: keeps `import okta_magic` fast
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    if isinstance(private_key, Mapping):
+        if "d" not in private_key:
+            raise ConfigError("The JWK is a public key; pass the app's PRIVATE key (it has a 'd' member).")
+        kty, crv = private_key.get("kty"), private_key.get("crv")
+        guess = "RS256" if kty == "RSA" else _EC_ALGS.get(str(crv), "ES256") if kty == "EC" else None
+        jwk = jwt.PyJWK.from_json(json.dumps(dict(private_key)), algorithm=private_key.get("alg") or guess)
+        return jwk.key, private_key.get("kid"), _algorithm(jwk.key, private_key.get("alg"))
+    text = Secret(private_key if isinstance(private_key, str) else private_key.decode("utf-8", "replace"))
+    if text.lstrip().startswith("{"):
+        return _parse_key(PrivateJwk(json.loads(text)))
+    key = load_pem_private_key(text.encode("utf-8"), password=None)
+    return key, None, _algorithm(key, None)
 
 
 def client_assertion(
@@ -118,6 +149,7 @@ def client_assertion(
     """
     import jwt
 
+    private_key = held_key(private_key)  # masked wherever this frame's locals are shown
     if lifetime <= 0:
         raise ConfigError("The client assertion lifetime must be positive (at most 3600 s).")
     key, jwk_kid, alg = _load_key(private_key)
@@ -160,6 +192,7 @@ def service_login(
     # oauth.py imports this module for signing, so it is imported here, at call time
     from okta_magic import oauth
 
+    private_key = held_key(private_key)  # masked wherever this frame's locals are shown
     own = http is None
     client = http or httpx.Client(timeout=30.0)
     try:

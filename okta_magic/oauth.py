@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import httpx
 
 from okta_magic import pkce
-from okta_magic.assertion import PrivateKey, client_assertion
+from okta_magic.assertion import PrivateKey, client_assertion, held_key
 from okta_magic.dpop import NONCE_ERROR, DPoPKey
 from okta_magic.errors import (
     AuthorizationDenied,
@@ -40,7 +40,7 @@ from okta_magic.errors import (
     StateMismatch,
     TokenExchangeError,
 )
-from okta_magic.tokens import InMemoryOnly, Token, decode_jwt_claims, mask_secret
+from okta_magic.tokens import InMemoryOnly, Secret, Token, decode_jwt_claims, mask_secret, secret
 
 __all__ = [
     "AuthMethod",
@@ -439,7 +439,7 @@ def parse_callback(
     code = params.get("code")
     if not code:
         raise LoginError("The sign-in response has no authorization code. Run %okta_login again.")
-    return code
+    return Secret(code)  # a credential until redeemed (RFC 6749 §10.5): masked wherever it is shown
 
 
 # -- client authentication at the token endpoint ------------------------------------------------
@@ -461,6 +461,9 @@ class ClientAuth(InMemoryOnly):
     kid: str | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "client_secret", secret(self.client_secret))
+        if self.private_key is not None:
+            object.__setattr__(self, "private_key", held_key(self.private_key))
         if self.method in ("client_secret_basic", "client_secret_post") and not self.client_secret:
             raise ConfigError(f"Client authentication {self.method} needs the app's client secret.")
         if self.method == "private_key_jwt" and self.private_key is None:
@@ -498,7 +501,7 @@ class ClientAuth(InMemoryOnly):
         if self.method == "client_secret_basic":
             # RFC 6749 §2.3.1: id and secret are form-urlencoded before base64
             userpass = f"{quote(self.client_id, safe='')}:{quote(self.client_secret or '', safe='')}"
-            headers["Authorization"] = "Basic " + base64.b64encode(userpass.encode("utf-8")).decode("ascii")
+            headers["Authorization"] = Secret("Basic " + base64.b64encode(userpass.encode("utf-8")).decode("ascii"))
             return
         data["client_id"] = self.client_id
         if self.method == "client_secret_post":
@@ -506,9 +509,9 @@ class ClientAuth(InMemoryOnly):
         elif self.method == "private_key_jwt":
             assert self.private_key is not None
             data["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-            data["client_assertion"] = client_assertion(
+            data["client_assertion"] = Secret(client_assertion(
                 self.client_id, token_endpoint, self.private_key, now=now, kid=self.kid
-            )
+            ))
 
 
 # -- token endpoint -------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import httpx
 from . import config as cfg
 from .errors import ConfigError, LoginError, NotSignedIn, OktaMagicError
 from .scopes import catalogue
-from .tokens import InMemoryOnly, TokenKeeper
+from .tokens import InMemoryOnly, TokenKeeper, secret
 
 if TYPE_CHECKING:
     from .client import OktaClient
@@ -148,7 +148,7 @@ class OktaSession(InMemoryOnly):
         with self._lock:
             self._cancel_flow()
             self.config = config
-            self._client_secret = client_secret
+            self._client_secret = secret(client_secret)
             self._reset_client()
             flow = LoginFlow(
                 config.org_url, config.client_id, config.scopes, config.redirect_uri,
@@ -168,7 +168,7 @@ class OktaSession(InMemoryOnly):
         with self._lock:
             self._cancel_flow()
             self.config = config
-            self._client_secret = client_secret
+            self._client_secret = secret(client_secret)
             self._reset_client()
             login = start_device_login(config.org_url, config.client_id, config.scopes, http=self.oauth_http(),
                                        clock=self._clock, on_change=self._on_flow_change,

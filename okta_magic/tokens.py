@@ -30,8 +30,8 @@ from okta_magic.errors import LoginError, OktaMagicError, TokenExpired
 if TYPE_CHECKING:
     from okta_magic.dpop import DPoPKey
 
-__all__ = ["InMemoryOnly", "Token", "TokenKeeper", "decode_jwt_claims", "front_channel_parameters", "mask_secret",
-           "refresh_if_needed"]
+__all__ = ["InMemoryOnly", "Secret", "Token", "TokenKeeper", "decode_jwt_claims", "front_channel_parameters",
+           "mask_secret", "refresh_if_needed", "secret"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,26 @@ class InMemoryOnly:
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Any:
         return self
+
+
+class Secret(InMemoryOnly, str):
+    """A secret string: its text where it is used, its masked form wherever it is shown.
+
+    ``repr`` is masked, so a secret held in a variable, a dict of form fields or a list shows
+    masked in a container's repr and in every traceback that prints local variables
+    (IPython's ``%xmode Verbose``, pytest ``--showlocals``, rich, ``capture_locals=True``).
+    Like every :class:`InMemoryOnly` object it refuses pickling.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(mask_secret(str(self)))
+
+
+def secret(value: str | None) -> Secret | None:
+    """``value`` as a :class:`Secret` (None stays None)."""
+    return None if value is None else value if isinstance(value, Secret) else Secret(value)
 
 
 def mask_secret(secret: str | None) -> str:
@@ -181,6 +201,11 @@ class Token(InMemoryOnly):
     client_id: str | None = None
     # The key a DPoP-bound token (token_type DPoP, RFC 9449) is bound to; every request signs a proof with it.
     dpop_key: DPoPKey | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The secrets are held as Secret: their repr is masked wherever they travel (locals, dicts, tracebacks).
+        for name in ("access_token", "refresh_token", "id_token"):
+            object.__setattr__(self, name, secret(getattr(self, name)))
 
     # -- construction ---------------------------------------------------------------
 
@@ -314,9 +339,10 @@ class Token(InMemoryOnly):
     def authorization_header(self) -> str:
         """The ``Authorization`` header value, e.g. ``Bearer eyJ...`` or ``SSWS 00a...``.
 
-        This is the ONLY method that returns the secret; never print or log its result.
+        This is the ONLY method that returns the secret; never print or log its result
+        (its repr is masked, its text is not).
         """
-        return f"{self.token_type} {self.access_token}"
+        return Secret(f"{self.token_type} {self.access_token}")
 
     def summary(self, now: float) -> dict[str, Any]:
         """Safe facts for display: no secret, only decoded (unverified) claims."""

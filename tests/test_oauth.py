@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import httpx
 import jwt
@@ -866,3 +866,57 @@ def test_id_token_iat_must_be_present_and_not_in_the_future(iat: object, refused
             oauth.check_id_token(token, **check)  # type: ignore[arg-type]
     else:
         assert oauth.check_id_token(token, **check)["sub"] == "00u1"  # type: ignore[arg-type]
+
+
+def _with_locals(exc: BaseException | None) -> str:
+    """The traceback as pytest --showlocals or IPython's Verbose mode shows it, every frame's locals (and those
+    of the exceptions it was raised from), leaving out this module's frames (the test holds the secrets)."""
+    import traceback
+
+    shown = []
+    while exc is not None:
+        frames = [(f, n) for f, n in traceback.walk_tb(exc.__traceback__) if f.f_code.co_filename != __file__]
+        shown += traceback.StackSummary.extract(iter(frames), capture_locals=True).format()
+        shown.append(f"{type(exc).__name__}: {exc}\n")
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    return "".join(shown)
+
+
+def test_refused_token_requests_keep_every_secret_masked_in_tracebacks_with_locals() -> None:
+    refused = Recorder(lambda r: httpx.Response(400, json={"error": "invalid_grant", "error_description": "no"}))
+    token = held_token()
+    web = ClientAuth("0oaWEB", "client_secret_basic", client_secret=SECRET)
+    post = ClientAuth("0oaWEB", "client_secret_post", client_secret=SECRET)
+    request = AuthorizationRequest.new("0oaWEB", "http://127.0.0.1:8765/callback", ["openid"])
+    code = oauth.parse_callback(f"http://127.0.0.1:8765/callback?code=code-value-123456&state={request.state}",
+                                request.state, ISSUER)
+    attempts = [
+        lambda: oauth.refresh(META, web, token, refused.client(), now=NOW),
+        lambda: oauth.exchange_code(META, post, request, code, refused.client(), now=NOW),
+        lambda: oauth.revoke(META, web, token, refused.client()),
+        lambda: oauth.client_credentials(META, ClientAuth("0oaSVC", "private_key_jwt", private_key=PEM), ["x"],
+                                         refused.client(), now=NOW),
+    ]
+    basic = base64.b64encode(f"0oaWEB:{quote(SECRET, safe='')}".encode()).decode()
+    for attempt in attempts:
+        with pytest.raises(TokenExchangeError) as info:
+            attempt()
+        shown = _with_locals(info.value)
+        assert "refresh_token" in shown or "code" in shown or "client_assertion" in shown  # locals were shown
+        for value in (token.refresh_token, token.access_token, SECRET, quote(SECRET, safe=""), basic,
+                      "code-value-123456", *PEM.splitlines()[1:-1]):
+            assert value not in shown
+
+
+def test_an_unreadable_private_key_is_masked_in_tracebacks_with_locals() -> None:
+    from cryptography.hazmat.primitives.asymmetric import dsa
+
+    dsa_pem = dsa.generate_private_key(key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(KEY))
+    for key in (dsa_pem, dsa_pem.encode(), dsa_pem[:200], dict(jwk, kty="oct")):
+        with pytest.raises(ConfigError) as info:
+            client_assertion("0oaSVC", META.token_endpoint, key, now=NOW)  # type: ignore[arg-type]
+        shown = _with_locals(info.value)
+        for line in [*dsa_pem.splitlines()[1:-1], jwk["d"], jwk["p"]]:
+            assert line not in shown

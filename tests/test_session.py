@@ -308,3 +308,23 @@ def test_the_sandbox_browser_stand_in_keeps_the_code_out_of_this_processs_logs(c
         token = _signed_in(session, "native", "openid okta.users.read")
     assert token.access_token and "/callback?" in session.config.redirect_uri + "?"
     assert "callback?code=" not in caplog.text and "code=" not in caplog.text
+
+
+def test_a_failing_request_keeps_the_token_masked_in_a_traceback_with_locals():
+    import traceback
+
+    from okta_magic.errors import OktaApiError
+    from okta_magic.session import close_current_session, current_session
+
+    try:
+        sb = current_session().start_sandbox(users=50)
+        pasted = sb.issue_token(user="admin", scopes=["okta.users.read"])
+        api.use_token(pasted, org_url=sb.url)
+        for path in ("/api/v1/users/00unosuchuser00000000", "/api/v1/groups"):  # 404, 403
+            with pytest.raises(OktaApiError) as info:
+                api.get(path)
+            frames = [(f, n) for f, n in traceback.walk_tb(info.value.__traceback__.tb_next)]  # not this test's
+            shown = "".join(traceback.StackSummary.extract(iter(frames), capture_locals=True).format())
+            assert "token" in shown and pasted not in shown and pasted.split(".")[2] not in shown
+    finally:
+        close_current_session()

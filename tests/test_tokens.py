@@ -363,3 +363,20 @@ def test_a_pasted_redirect_url_carrying_the_token_gives_the_token_and_says_it_ca
         assert front_channel_parameters(bare) is None
     claims = Token.from_access_token(f"https://x/cb#access_token={ACCESS}&expires_in=60", now=NOW)
     assert claims.access_token == ACCESS and claims.expires_at == NOW + 3600  # the JWT's own exp wins
+
+
+def test_secrets_are_held_with_a_masked_repr_wherever_they_travel() -> None:
+    import pickle
+
+    from okta_magic.tokens import Secret
+
+    token = full_token()
+    form = {"grant_type": "refresh_token", "refresh_token": token.refresh_token}
+    header = token.authorization_header()
+    for value, secret in ((form, REFRESH), ([token.access_token], ACCESS), ((token.id_token,), ID_TOKEN),
+                          (header, ACCESS)):
+        assert secret not in repr(value) and "[masked]" in repr(value)
+    assert header == f"Bearer {ACCESS}" and str(header) == f"Bearer {ACCESS}" and f"{header}" == f"Bearer {ACCESS}"
+    assert isinstance(token.access_token, Secret) and token == full_token()  # equal by their text
+    with pytest.raises(TypeError, match="in memory only"):
+        pickle.dumps(token.refresh_token)
