@@ -1009,8 +1009,12 @@ def check_id_token(
         raise fail("expiry")
     iat = claims.get("iat")
     # OIDC Core §2: iat is REQUIRED; §3.1.3.7 item 10: one issued in the future (beyond clock skew) is refused
-    if not isinstance(iat, (int, float)) or isinstance(iat, bool) or iat > now + leeway:
+    if not isinstance(iat, (int, float)) or isinstance(iat, bool):
         raise fail("issued-at (iat)")
+    if iat > now + leeway:
+        raise LoginError(f"The ID token failed its issued-at (iat) check: it was issued {(iat - now) / 60:.0f} min "
+                         "in the future by this machine's clock; check the clock, then sign in again with "
+                         "%okta_login.")
     if nonce is not None and not pkce.states_equal(nonce, claims.get("nonce")):
         raise fail("nonce")
     return claims

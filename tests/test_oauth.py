@@ -862,8 +862,10 @@ def test_id_token_iat_must_be_present_and_not_in_the_future(iat: object, refused
         token = jwt.encode(payload, KEY, algorithm="RS256", headers={"kid": "k1"})
     check = {"issuer": ISSUER, "client_id": "0oaNATIVE", "nonce": "N", "now": NOW, "jwks": jwks()}
     if refused:
-        with pytest.raises(LoginError, match=r"failed its issued-at \(iat\) check"):
+        with pytest.raises(LoginError, match=r"failed its issued-at \(iat\) check") as info:
             oauth.check_id_token(token, **check)  # type: ignore[arg-type]
+        future = "60 min in the future by this machine's clock; check the clock"
+        assert (future in str(info.value)) == (iat == int(NOW) + 3600)
     else:
         assert oauth.check_id_token(token, **check)["sub"] == "00u1"  # type: ignore[arg-type]
 
