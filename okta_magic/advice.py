@@ -24,6 +24,18 @@ FIXES: dict[str, tuple[str, str]] = {
     "sign_in": ("Run %okta_login first (or %okta_login --sandbox to try the sandbox).",
                 "Call okta_magic.login(...) first (or okta_magic.login_sandbox() to try the sandbox)."),
     "sign_in_again": ("Sign in again with %okta_login.", "Sign in again with okta_magic.login(...)."),
+    # the OAuth/OIDC protocol modules and the sign-in flows (authorize, token_endpoint, idtoken, login, device)
+    "run_login_again": ("Run %okta_login again.", "Call okta_magic.login(...) again."),
+    "login_again_and": ("Run %okta_login again and {then}.", "Call okta_magic.login(...) again and {then}."),
+    "start_again": ("Run %okta_login to start again.", "Call okta_magic.login(...) to start again."),
+    "start_new_sign_in": ("Start a new sign-in with %okta_login.", "Start a new sign-in with okta_magic.login(...)."),
+    "finish_or_login_again": ("Finish it in the browser, or run %okta_login again.",
+                              "Finish it in the browser, or call okta_magic.login(...) again."),
+    "sign_in_again_or_check_app": (
+        "Sign in again with %okta_login, or check the app's settings in Okta Admin Console.",
+        "Sign in again with okta_magic.login(...), or check the app's settings in Okta Admin Console."),
+    "device_again": ("Run %okta_login --device again.", "Start the device sign-in again."),
+    "device_start_again": ("Run %okta_login --device to start again.", "Start the device sign-in again."),
 }
 
 

@@ -1,11 +1,11 @@
-"""The device authorization grant (RFC 8628), for kernels the browser cannot reach.
+"""The device sign-in (RFC 8628), for kernels the browser cannot reach: the flow, not the protocol.
 
-Owns: asking the org for a device code and user code (§3.1-3.2), and polling
-the token endpoint on a background thread (§3.4-3.5) while the person signs in
-on any device: ``authorization_pending`` keeps polling, ``slow_down`` adds 5 s
-to the interval, ``access_denied`` and ``expired_token`` end it. Okta's org
-authorization server offers it to native apps (guides/device-authorization-grant).
-Status reporting mirrors :class:`okta_magic.login.LoginFlow`.
+Owns: :class:`DeviceLogin`, which shows the person the user code and where to enter it, polls
+the token endpoint on a background thread at the server's pace while they sign in on any
+device, checks the ID token as the browser flow does (OIDC Core §3.1.3.7), and reports status
+like :class:`okta_magic.login.LoginFlow`. The requests and the reading of each answer are
+``device_grant.py``'s. Okta's org authorization server offers the grant to native apps
+(guides/device-authorization-grant).
 """
 
 from __future__ import annotations
@@ -14,43 +14,22 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import httpx
 
-from okta_magic import oauth
-from okta_magic.client import network_error
+from okta_magic.client_auth import AuthMethod, ClientAuth
+from okta_magic.device_grant import NEEDS_DPOP, SLOW_DOWN, SLOW_DOWN_STEP, DeviceAuthorization, code_expired, poll
+from okta_magic.device_grant import request_device_authorization
+from okta_magic.discovery import ProviderMetadata, discover, fetch_jwks
 from okta_magic.dpop import DPoPKey
-from okta_magic.errors import (
-    AuthorizationDenied,
-    ConfigError,
-    LoginError,
-    LoginTimeout,
-    NetworkError,
-    OktaMagicError,
-    TokenExchangeError,
-)
+from okta_magic.errors import LoginError, LoginTimeout, NetworkError, OktaMagicError
+from okta_magic.idtoken import check_id_token
 from okta_magic.login import LoginStatus, Phase, SignInProgress
 from okta_magic.tokens import Token
 
 __all__ = ["DeviceLogin", "start_device_login"]
 
 log = logging.getLogger(__name__)
-
-SLOW_DOWN_STEP = 5.0  # RFC 8628 §3.5: "the interval MUST be increased by 5 seconds"
-DEFAULT_INTERVAL = 5.0  # RFC 8628 §3.2: default when the server sends none
-DEFAULT_EXPIRES_IN = 600.0  # expires_in is REQUIRED (§3.2); used only if a server leaves it out
-
-
-def _seconds(value: object, default: float) -> float:
-    """A positive number of seconds from a JSON number or numeric string, else ``default``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        return default
-    return seconds if 0 < seconds < float("inf") else default
 
 
 class DeviceLogin(SignInProgress):
@@ -62,15 +41,11 @@ class DeviceLogin(SignInProgress):
 
     def __init__(
         self,
+        authorization: DeviceAuthorization,
         *,
-        user_code: str,
-        verification_uri: str,
-        verification_uri_complete: str | None,
         expires_at: float,
-        interval: float,
-        device_code: str,
-        metadata: oauth.ProviderMetadata,
-        auth: oauth.ClientAuth,
+        metadata: ProviderMetadata,
+        auth: ClientAuth,
         scopes: tuple[str, ...],
         http: httpx.Client,
         clock: Callable[[], float],
@@ -78,20 +53,20 @@ class DeviceLogin(SignInProgress):
         on_change: Callable[[LoginStatus], None] | None,
         on_token: Callable[[Token], None] | None,
     ) -> None:
-        self.user_code = user_code
-        self.verification_uri = verification_uri
-        self.verification_uri_complete = verification_uri_complete
+        self.user_code = authorization.user_code
+        self.verification_uri = authorization.verification_uri
+        self.verification_uri_complete = authorization.verification_uri_complete
         self.expires_at = expires_at
-        self.interval = interval
-        self._device_code = device_code
+        self.interval = authorization.interval
+        self._authorization = authorization  # holds the device code, a Secret
         self._metadata = metadata
         self._auth = auth
         self._scopes = scopes
         self._http = http
         self._clock = clock
         self._sleep = sleep
-        super().__init__(LoginStatus("waiting", f"Open {verification_uri} on any device and enter the code "
-                                                f"{user_code}."), on_change)
+        super().__init__(LoginStatus("waiting", f"Open {self.verification_uri} on any device and enter the code "
+                                                f"{self.user_code}."), on_change)
         self._on_token = on_token
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
@@ -113,11 +88,9 @@ class DeviceLogin(SignInProgress):
     def cancel(self) -> None:
         """Stop polling (the code stays valid at Okta until it expires)."""
         self._cancelled.set()
-        self._finish(
-            "cancelled",
-            "Device sign-in cancelled.",
-            error=LoginError("The device sign-in was cancelled. Run %okta_login --device to start again."),
-        )
+        error = LoginError("The device sign-in was cancelled.")
+        error.with_fix("device_start_again")
+        self._finish("cancelled", "Device sign-in cancelled.", error=error)
 
     # -- polling thread ---------------------------------------------------------------------------
 
@@ -132,53 +105,19 @@ class DeviceLogin(SignInProgress):
             self._cancelled.wait(seconds)
 
     def _poll(self) -> None:
+        """Poll at the server's interval (RFC 8628 §3.5) until a token, a refusal, expiry or cancel."""
         interval = self.interval
-        data = {"grant_type": oauth.DEVICE_CODE_GRANT, "device_code": self._device_code}
         dpop: DPoPKey | None = None  # set once the app turns out to require DPoP (RFC 9449 §5)
         while not self._cancelled.is_set():
             self._pause(interval)
             if self._cancelled.is_set():
                 return
             if self._clock() >= self.expires_at:
-                self._fail(
-                    LoginTimeout(
-                        f"The device code {self.user_code} expired before the sign-in was completed. Run "
-                        "%okta_login --device again."
-                    )
-                )
+                self._fail(code_expired(self.user_code))
                 return
             now = self._clock()
             try:
-                body = oauth.post_token(self._metadata, self._auth, dict(data), self._http, now, dpop=dpop)
-            except TokenExchangeError as exc:
-                if exc.error == "authorization_pending":
-                    continue
-                if exc.error == "invalid_dpop_proof" and dpop is None:
-                    dpop = DPoPKey()
-                    continue
-                if exc.error == "slow_down":
-                    interval += SLOW_DOWN_STEP
-                    log.debug("device poll: slow_down, interval now %s s", interval)
-                    continue
-                if exc.error == "access_denied":
-                    self._fail(
-                        AuthorizationDenied(
-                            "The device sign-in was refused or cancelled (access_denied). If you did not cancel, "
-                            "ask an Okta admin to assign you to the app.",
-                            error="access_denied",
-                            description=exc.description,
-                        )
-                    )
-                elif exc.error == "expired_token":
-                    self._fail(
-                        LoginTimeout(
-                            f"The device code {self.user_code} expired before the sign-in was completed. Run "
-                            "%okta_login --device again."
-                        )
-                    )
-                else:
-                    self._fail(exc)
-                return
+                answer = poll(self._metadata, self._auth, self._authorization, self._http, now, dpop=dpop)
             except NetworkError as exc:
                 # a dropped poll is retried at the next interval; the code's expiry bounds the retries
                 log.warning("device poll failed, retrying: %s", exc)
@@ -186,25 +125,35 @@ class DeviceLogin(SignInProgress):
             except OktaMagicError as exc:
                 self._fail(exc)
                 return
-            try:
-                token = Token.from_token_response(
-                    body,
-                    issuer=self._metadata.issuer,
-                    client_id=self._auth.client_id,
-                    scopes_requested=self._scopes,
-                    now=now,
-                    dpop_key=dpop,
-                )
-            except OktaMagicError as exc:
-                self._fail(exc)
+            if answer == NEEDS_DPOP:
+                dpop = DPoPKey()
+            elif answer == SLOW_DOWN:
+                interval += SLOW_DOWN_STEP
+                log.debug("device poll: slow_down, interval now %s s", interval)
+            if isinstance(answer, dict):
+                self._signed_in(answer, now, dpop)
                 return
-            self._finish("signed_in", f"Signed in with {len(token.scopes_granted)} scopes.", token=token)
-            if self._on_token is not None:
-                try:
-                    self._on_token(token)
-                except Exception:  # noqa: BLE001
-                    log.exception("on_token callback failed")
+
+    def _signed_in(self, body: dict[str, object], now: float, dpop: DPoPKey | None) -> None:
+        """Turn the token response into a Token, check its ID token, and finish."""
+        try:
+            token = Token.from_token_response(body, issuer=self._metadata.issuer, client_id=self._auth.client_id,
+                                              scopes_requested=self._scopes, now=now, dpop_key=dpop)
+            if token.id_token:
+                # OIDC Core §3.1.3.7, as the browser flow; no nonce is sent in RFC 8628 §3.1
+                check_id_token(token.id_token, issuer=self._metadata.issuer, client_id=self._auth.client_id,
+                               nonce=None, now=now, jwks=fetch_jwks(self._metadata, self._http),
+                               client_secret=self._auth.client_secret,
+                               algorithms=self._metadata.id_token_signing_alg_values_supported)
+        except OktaMagicError as exc:
+            self._fail(exc)
             return
+        self._finish("signed_in", f"Signed in with {len(token.scopes_granted)} scopes.", token=token)
+        if self._on_token is not None:
+            try:
+                self._on_token(token)
+            except Exception:  # noqa: BLE001
+                log.exception("on_token callback failed")
 
     def _fail(self, exc: OktaMagicError) -> None:
         self._finish("failed", str(exc), error=exc)
@@ -219,7 +168,6 @@ class DeviceLogin(SignInProgress):
             self._done.set()
 
 
-
 def start_device_login(
     issuer: str,
     client_id: str,
@@ -231,7 +179,7 @@ def start_device_login(
     on_change: Callable[[LoginStatus], None] | None = None,
     on_token: Callable[[Token], None] | None = None,
     client_secret: str | None = None,
-    auth_method: oauth.AuthMethod | None = None,
+    auth_method: AuthMethod | None = None,
 ) -> DeviceLogin:
     """Request a device code (RFC 8628 §3.1) and start polling for the token in the background.
 
@@ -255,55 +203,12 @@ def start_device_login(
     """
     client = http if http is not None else httpx.Client(timeout=30.0)
     scope_list = tuple(scopes.split()) if isinstance(scopes, str) else tuple(scopes)
-    metadata = oauth.discover(issuer, client)
-    if not metadata.device_authorization_endpoint:
-        raise ConfigError("This org does not offer the device authorization grant; sign in with the browser instead.")
-    auth = oauth.ClientAuth.choose(client_id, metadata, client_secret=client_secret, method=auth_method)
-    data = {"scope": " ".join(scope_list)}
-    headers = {"Accept": "application/json"}
-    auth.apply(data, headers, metadata.device_authorization_endpoint, clock())
-    try:
-        response = client.post(metadata.device_authorization_endpoint, data=data, headers=headers)
-    except httpx.TransportError as exc:
-        raise network_error(exc, httpx.URL(metadata.device_authorization_endpoint)) from None
-    body: Any
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if response.status_code != 200 or not isinstance(body, dict):
-        error = body.get("error") if isinstance(body, dict) else None
-        description = body.get("error_description") if isinstance(body, dict) else None
-        hint = {
-            "unauthorized_client": "enable the Device Authorization grant for the app in Okta Admin Console > "
-            "Applications > the app > General",
-            "invalid_client": "check the client id (Okta offers the device grant to native apps); an app with a "
-            "client secret needs --client-secret",
-            "invalid_scope": "grant the scopes to the app in Okta Admin Console > Applications > the app > Okta "
-            "API Scopes",
-        }.get(str(error), "check the app's settings in Okta Admin Console")
-        desc = f" ({' '.join(str(description).split())})" if description else ""
-        raise TokenExchangeError(
-            f"The device sign-in was refused: {error or f'HTTP {response.status_code}'}{desc}; {hint}.",
-            error=str(error) if error else None,
-            description=str(description) if description else None,
-        )
-    if not body.get("verification_uri") and body.get("verification_url"):
-        # the pre-RFC name some providers still send (Google), same meaning as RFC 8628 §3.2 verification_uri
-        body["verification_uri"] = body["verification_url"]
-    for required in ("device_code", "user_code", "verification_uri"):
-        if not body.get(required):
-            raise LoginError(f"The device authorization response has no {required}; try again.")
-    now = clock()
+    metadata = discover(issuer, client)
+    auth = ClientAuth.choose(client_id, metadata, client_secret=client_secret, method=auth_method)
+    authorization = request_device_authorization(metadata, auth, scope_list, client, clock())
     login = DeviceLogin(
-        user_code=str(body["user_code"]),
-        verification_uri=str(body["verification_uri"]),
-        verification_uri_complete=str(body["verification_uri_complete"])  # OPTIONAL, RFC 8628 §3.2
-        if body.get("verification_uri_complete")
-        else None,
-        expires_at=now + _seconds(body.get("expires_in"), DEFAULT_EXPIRES_IN),
-        interval=max(_seconds(body.get("interval"), DEFAULT_INTERVAL), 1.0),
-        device_code=str(body["device_code"]),
+        authorization,
+        expires_at=clock() + authorization.expires_in,
         metadata=metadata,
         auth=auth,
         scopes=scope_list,

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from okta_magic.tokens import InMemoryOnly
+from okta_magic.held import InMemoryOnly
 
 __all__ = ["DPoPKey", "NONCE_ERROR", "htu"]
 

@@ -78,12 +78,19 @@ class AuthorizationDenied(LoginError):
 
 
 class TokenExchangeError(LoginError):
-    """The token endpoint answered with an RFC 6749 §5.2 error."""
+    """The token endpoint answered with an RFC 6749 §5.2 error.
 
-    def __init__(self, message: str, *, error: str | None = None, description: str | None = None) -> None:
+    ``error`` and ``description`` are the server's (RFC 6749 §5.2); ``endpoint`` and ``grant``
+    say what was asked (the URL posted to and its ``grant_type``), when known.
+    """
+
+    def __init__(self, message: str, *, error: str | None = None, description: str | None = None,
+                 endpoint: str | None = None, grant: str | None = None) -> None:
         super().__init__(message)
         self.error = error
         self.description = description
+        self.endpoint = endpoint
+        self.grant = grant
 
 
 class NotSignedIn(OktaMagicError):

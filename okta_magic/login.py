@@ -8,8 +8,9 @@ code, check the ID token and report the result. Progress goes to ``on_change``
 (a :class:`LoginStatus` per phase change) and, for teaching, to ``on_step``
 (a :class:`Step` per protocol step, secrets masked).
 
-Protocol details live in ``oauth.py``, the HTTP listener in ``loopback.py``;
-this module only sequences them. Okta's guide for the org authorization server
+Protocol details live in ``discovery.py``, ``authorize.py``, ``token_endpoint.py`` and
+``idtoken.py``, the HTTP listener in ``loopback.py``; this module only sequences them.
+Errors carry a ``fix`` key (``advice.py`` words it for a notebook or a script). Okta's guide for the org authorization server
 (implement-oauth-for-okta) is the flow followed; RFC 8252 for native apps.
 
     flow = LoginFlow("https://dev-1.okta.com", "0oa...", ["openid", "okta.users.read"],
@@ -26,14 +27,19 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from okta_magic import oauth
+from okta_magic.authorize import AuthorizationRequest, parse_callback
+from okta_magic.client_auth import ClientAuth
+from okta_magic.curl import curl_command
+from okta_magic.discovery import ProviderMetadata, discover, fetch_jwks, normalize_issuer
 from okta_magic.dpop import DPoPKey
 from okta_magic.errors import LoginError, LoginTimeout, OktaMagicError, StateMismatch
+from okta_magic.idtoken import check_id_token, id_token_signature_checked
+from okta_magic.token_endpoint import exchange_code, refresher, token_request
 from okta_magic.loopback import CallbackReply, LoopbackListener
 from okta_magic.tokens import InMemoryOnly, Token, TokenKeeper, mask_secret
 
@@ -62,6 +68,15 @@ class Step:
     name: str
     title: str
     details: dict[str, str] = field(default_factory=dict)
+
+
+E = TypeVar("E", bound=OktaMagicError)
+
+
+def _with_fix(error: E, fix: str) -> E:
+    """``error`` naming its next step (a key of ``advice.FIXES``), keeping its type for the caller."""
+    error.with_fix(fix)
+    return error
 
 
 def _scopes(scopes: Sequence[str] | str) -> tuple[str, ...]:
@@ -140,7 +155,7 @@ class LoginFlow(SignInProgress):
         on_step: Callable[[Step], None] | None = None,
         dpop: bool = False,
     ) -> None:
-        self.issuer = oauth.normalize_issuer(issuer)
+        self.issuer = normalize_issuer(issuer)
         self.client_id = client_id
         self.scopes = _scopes(scopes)
         self.redirect_uri = redirect_uri
@@ -157,9 +172,9 @@ class LoginFlow(SignInProgress):
         self._finishing = False
         self._listener: LoopbackListener | None = None
         self._timer: threading.Timer | None = None
-        self._request: oauth.AuthorizationRequest | None = None
-        self._auth: oauth.ClientAuth | None = None
-        self.metadata: oauth.ProviderMetadata | None = None
+        self._request: AuthorizationRequest | None = None
+        self._auth: ClientAuth | None = None
+        self.metadata: ProviderMetadata | None = None
         self.authorize_url: str | None = None
 
     def __repr__(self) -> str:
@@ -184,7 +199,7 @@ class LoginFlow(SignInProgress):
         """
         with self._lock:
             if self._status.phase != "idle":
-                raise LoginError("This sign-in was already started; start a new one with %okta_login.")
+                raise _with_fix(LoginError("This sign-in was already started."), "start_new_sign_in")
             try:
                 self._prepare()
                 if listen:
@@ -239,18 +254,16 @@ class LoginFlow(SignInProgress):
             raise LoginError("The sign-in has not been started; call start() first.")
         token = self._outcome(timeout)
         if token is None:
-            raise LoginTimeout(
-                f"Still waiting for the sign-in after {timeout:.0f} s; finish it in the browser, or run "
-                "%okta_login again."
-            )
+            raise _with_fix(LoginTimeout(f"Still waiting for the sign-in after {timeout:.0f} s."),
+                            "finish_or_login_again")
         return token
 
     def cancel(self) -> None:
         """Stop waiting: close the listener and mark the flow cancelled (no-op once done)."""
         self._finish(
             "cancelled",
-            "Sign-in cancelled. Run %okta_login to start again.",
-            error=LoginError("The sign-in was cancelled. Run %okta_login to start again."),
+            "Sign-in cancelled.",
+            error=_with_fix(LoginError("The sign-in was cancelled."), "start_again"),
         )
 
     def keeper(self) -> TokenKeeper:
@@ -263,7 +276,7 @@ class LoginFlow(SignInProgress):
         if token is None or self.metadata is None or self._auth is None:
             raise LoginError("Not signed in yet; wait for the sign-in to finish.")
         refresh = (
-            oauth.refresher(self.metadata, self._auth, self._http, clock=self._clock) if token.refresh_token else None
+            refresher(self.metadata, self._auth, self._http, clock=self._clock) if token.refresh_token else None
         )
         return TokenKeeper(token, refresh, clock=self._clock)
 
@@ -271,7 +284,7 @@ class LoginFlow(SignInProgress):
 
     def _prepare(self) -> None:
         """Discovery, client authentication and a fresh authorization request."""
-        metadata = oauth.discover(self.issuer, self._http)
+        metadata = discover(self.issuer, self._http)
         self.metadata = metadata
         self._step(
             "discovery",
@@ -285,13 +298,13 @@ class LoginFlow(SignInProgress):
                 "pkce_methods": " ".join(metadata.code_challenge_methods_supported) or "(not advertised)",
             },
         )
-        self._auth = oauth.ClientAuth.choose(
+        self._auth = ClientAuth.choose(
             self.client_id,
             metadata,
             client_secret=self._client_secret,
             method=self._auth_method,  # type: ignore[arg-type]
         )
-        request = oauth.AuthorizationRequest.new(self.client_id, self.redirect_uri, self.scopes)
+        request = AuthorizationRequest.new(self.client_id, self.redirect_uri, self.scopes)
         self._request = request
         self._step(
             "pkce",
@@ -336,14 +349,13 @@ class LoginFlow(SignInProgress):
         with self._callback_lock:
             phase = self._status.phase
             if phase in _TERMINAL:
-                raise LoginError(
-                    f"This sign-in is already over ({phase.replace('_', ' ')}); run %okta_login to start a new one."
-                )
+                raise _with_fix(LoginError(f"This sign-in is already over ({phase.replace('_', ' ')})."),
+                                "start_new_sign_in")
             if phase != "waiting" or self._request is None or self.metadata is None or self._auth is None:
-                raise LoginError("The sign-in has not been started; run %okta_login first.")
+                raise _with_fix(LoginError("The sign-in has not been started."), "sign_in")
             request, metadata, auth = self._request, self.metadata, self._auth
             try:
-                code = oauth.parse_callback(
+                code = parse_callback(
                     url,
                     request.state,
                     metadata.issuer,
@@ -382,9 +394,8 @@ class LoginFlow(SignInProgress):
             except Exception as exc:  # noqa: BLE001 - the flow must end, not hang in "exchanging"
                 # only the type: a library's message could quote what it was parsing
                 log.debug("sign-in failed after the code exchange: %s", type(exc).__name__)
-                error = LoginError(
-                    f"The sign-in failed after the code exchange ({type(exc).__name__}); run %okta_login again."
-                )
+                error = _with_fix(LoginError(f"The sign-in failed after the code exchange ({type(exc).__name__})."),
+                                  "run_login_again")
                 self._finish("failed", str(error), error=error)
                 raise error from None
             host = urlsplit(self.issuer).netloc
@@ -395,7 +406,7 @@ class LoginFlow(SignInProgress):
             return token
 
     def _exchange(
-        self, code: str, request: oauth.AuthorizationRequest, metadata: oauth.ProviderMetadata, auth: oauth.ClientAuth
+        self, code: str, request: AuthorizationRequest, metadata: ProviderMetadata, auth: ClientAuth
     ) -> Token:
         now = self._clock()
         form = {
@@ -404,22 +415,22 @@ class LoginFlow(SignInProgress):
             "redirect_uri": request.redirect_uri,
             "code_verifier": request.code_verifier,
         }
-        url, body, headers = oauth.token_request(metadata, auth, form, now=now)
+        url, body, headers = token_request(metadata, auth, form, now=now)
         self._step(
             "token_request",
             "Redeem the code at the token endpoint with the PKCE verifier",
             {
-                "curl": oauth.curl_command(url, body, headers),
+                "curl": curl_command(url, body, headers),
                 "code_verifier": f"{request.code_verifier} (shown now: it is used up by this request)",
                 "check": "Okta hashes the verifier and compares it with the code_challenge sent earlier",
             },
         )
         key = DPoPKey() if self._dpop else None
-        token = oauth.exchange_code(metadata, auth, request, code, self._http, now=now, dpop=key)
+        token = exchange_code(metadata, auth, request, code, self._http, now=now, dpop=key)
         id_claims, jwks = None, None
         if token.id_token:
-            jwks = oauth.fetch_jwks(metadata, self._http)
-            id_claims = oauth.check_id_token(
+            jwks = fetch_jwks(metadata, self._http)
+            id_claims = check_id_token(
                 token.id_token,
                 issuer=metadata.issuer,
                 client_id=self.client_id,
@@ -442,7 +453,7 @@ class LoginFlow(SignInProgress):
             else "(opaque token)",
         }
         if id_claims is not None:
-            signed = token.id_token is not None and oauth.id_token_signature_checked(
+            signed = token.id_token is not None and id_token_signature_checked(
                 token.id_token, jwks, auth.client_secret
             )
             details["id_token"] = "checked: iss, aud, exp, nonce" + (" and signature" if signed else "")
@@ -454,10 +465,10 @@ class LoginFlow(SignInProgress):
     def _on_timeout(self) -> None:
         minutes = self.timeout / 60
         span = f"{minutes:.0f} min" if minutes >= 1 else f"{self.timeout:.0f} s"
-        exc = LoginTimeout(
+        exc = _with_fix(LoginTimeout(
             f"Nobody completed the sign-in within {span}. If the browser showed an error about the redirect URI, "
-            f"register {self.redirect_uri} in the app's Login redirect URIs; then run %okta_login again."
-        )
+            f"register {self.redirect_uri} in the app's Login redirect URIs."
+        ), "run_login_again")
         self._finish("failed", str(exc), error=exc)
 
     def _finish(

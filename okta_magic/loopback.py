@@ -7,7 +7,7 @@ and closing after the final callback or at the timeout. It knows HTTP and one
 OAuth rule, the one that keeps a forged request from touching the sign-in: a
 callback must carry the sign-in's ``state`` exactly once (RFC 6749 §10.12);
 validating the rest of the callback is the ``on_callback`` function's job
-(``login.py`` uses ``oauth.parse_callback``).
+(``login.py`` uses ``authorize.parse_callback``).
 
 Policy: only a request that is addressed to the redirect URI (its ``Host``, a
 DNS rebinding defence), on its path, with the sign-in's exact ``state`` once,
@@ -480,7 +480,7 @@ class LoopbackListener:
         """True when the query has the sign-in's ``state`` exactly once (or no state is expected)."""
         if self._state is None:
             return True
-        # parsed as oauth.parse_callback parses it, so that both see the same parameters
+        # parsed as authorize.parse_callback parses it, so that both see the same parameters
         values = [value for name, value in parse_qsl(query, keep_blank_values=True) if name == "state"]
         # RFC 6749 §3.1: a parameter is sent at most once; §10.12: state binds the redirect to this
         # sign-in; compared in constant time

@@ -2,7 +2,8 @@
 
 Owns: the code verifier and its S256 challenge, the ``state`` (CSRF defence,
 RFC 6749 §10.12), the OpenID Connect ``nonce``, and a constant-time comparison.
-Pure functions over :mod:`secrets`; no I/O, no OAuth requests (see ``oauth.py``).
+Pure functions over :mod:`secrets`; no I/O, no OAuth requests (``authorize.py`` and
+``token_endpoint.py`` send them).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ str or summary), building one from a token endpoint response (RFC 6749 §5.1),
 from a pasted access token or from an SSWS API key, and :class:`TokenKeeper`,
 which refreshes a token shortly before it expires when a refresh token exists.
 It does not talk HTTP: the refresh itself is a callable passed in (see
-``oauth.refresher``).
+``token_endpoint.refresher``).
 
 Okta says org authorization server access tokens are "not for client
 validation" and their contents may change, so :meth:`Token.claims` decodes the
@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from okta_magic.errors import LoginError, OktaMagicError, TokenExpired
+from okta_magic.held import InMemoryOnly, Secret, mask_secret, secret
 
 if TYPE_CHECKING:
     from okta_magic.dpop import DPoPKey
@@ -41,65 +42,6 @@ TokenType = Literal["Bearer", "SSWS", "DPoP"]
 DEFAULT_SKEW = 30.0
 #: seconds before expiry at which a TokenKeeper refreshes
 DEFAULT_LEEWAY = 300.0
-
-
-class InMemoryOnly:
-    """For objects that hold a secret: they never leave the process's memory.
-
-    Pickling them (any protocol, so also ``%store``, joblib, dill, cloudpickle, multiprocessing)
-    raises a one-line TypeError instead of writing the secret to a file or a pipe.
-    ``copy.copy`` / ``copy.deepcopy`` return the object itself: a copy in memory would hold the
-    same secret, and these objects are immutable values or the one live session.
-    """
-
-    __slots__ = ()
-
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        raise TypeError(f"{type(self).__name__} holds a secret: okta_magic keeps tokens and keys in memory only, "
-                        "so it cannot be pickled or copied to disk (%store, joblib, dill...); sign in again where "
-                        "you need it.")
-
-    def __reduce__(self) -> Any:
-        return self.__reduce_ex__(2)
-
-    def __copy__(self) -> Any:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
-        return self
-
-
-class Secret(InMemoryOnly, str):
-    """A secret string: its text where it is used, its masked form wherever it is shown.
-
-    ``repr`` is masked, so a secret held in a variable, a dict of form fields or a list shows
-    masked in a container's repr and in every traceback that prints local variables
-    (IPython's ``%xmode Verbose``, pytest ``--showlocals``, rich, ``capture_locals=True``).
-    Like every :class:`InMemoryOnly` object it refuses pickling.
-    """
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return repr(mask_secret(str(self)))
-
-
-def secret(value: str | None) -> Secret | None:
-    """``value`` as a :class:`Secret` (None stays None)."""
-    return None if value is None else value if isinstance(value, Secret) else Secret(value)
-
-
-def mask_secret(secret: str | None) -> str:
-    """Show at most the last 4 characters of a secret: ``…a1b2 [masked]``.
-
-    Secrets shorter than 12 characters are masked entirely, since 4 characters
-    would be a third of them.
-    """
-    if not secret:
-        return "[none]"
-    if len(secret) < 12:
-        return "[masked]"
-    return f"…{secret[-4:]} [masked]"
 
 
 def _b64url_decode(segment: str) -> bytes:
@@ -236,7 +178,7 @@ class Token(InMemoryOnly):
         """
         access_token = body.get("access_token")
         if not isinstance(access_token, str) or not access_token:
-            raise LoginError("The token endpoint answered without an access token. Sign in again with %okta_login.")
+            raise LoginError("The token endpoint answered without an access token.").with_fix("sign_in_again")
         raw_type = str(body.get("token_type", "Bearer"))
         token_type = {"bearer": "Bearer", "dpop": "DPoP"}.get(raw_type.lower())
         if token_type is None:
@@ -244,7 +186,7 @@ class Token(InMemoryOnly):
         dpop_key = dpop_key or (previous.dpop_key if previous else None)
         if token_type == "DPoP" and dpop_key is None:
             raise LoginError("The token endpoint returned a DPoP-bound token for a request without a DPoP proof; "
-                             "the token cannot be used. Sign in again with %okta_login.")
+                             "the token cannot be used.").with_fix("sign_in_again")
         expires_at = _expiry(body.get("expires_in"), now)
         if body.get("scope") is not None:
             granted = _scope_tuple(body["scope"])
@@ -386,7 +328,9 @@ class Token(InMemoryOnly):
         """The one-line TokenExpired a user sees when this token can no longer be used."""
         at = _clock_time(self.expires_at) if self.expires_at is not None else "an unknown time"
         because = f" and could not be refreshed ({reason})" if reason else ""
-        return TokenExpired(f"The one-hour access token expired at {at}{because}. Sign in again with %okta_login.")
+        error = TokenExpired(f"The one-hour access token expired at {at}{because}.")
+        error.with_fix("sign_in_again")
+        return error
 
 
 def refresh_if_needed(
@@ -424,7 +368,7 @@ class TokenKeeper(InMemoryOnly):
 
     Args:
         token: the token obtained at sign-in.
-        refresher: called with the current token to get a new one (``oauth.refresher(...)``);
+        refresher: called with the current token to get a new one (``token_endpoint.refresher(...)``);
             ``None`` when the token cannot be refreshed.
         clock: epoch seconds now.
         leeway: refresh this many seconds before expiry.

@@ -5,12 +5,16 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 import httpx
+import jwt
 import pytest
+from _oauth_fixtures import KEY, jwks
 
+from okta_magic import advice
 from okta_magic.device import start_device_login
-from okta_magic.errors import AuthorizationDenied, ConfigError, LoginTimeout, TokenExchangeError
+from okta_magic.device_grant import DeviceAuthorization
+from okta_magic.errors import AuthorizationDenied, ConfigError, LoginError, LoginTimeout, TokenExchangeError
 from okta_magic.login import LoginStatus
-from okta_magic.tokens import Token
+from okta_magic.tokens import Secret, Token
 
 ISSUER = "https://example.okta.com"
 
@@ -32,6 +36,8 @@ class FakeOrg:
         }
         self.token_forms: list[dict[str, str]] = []
         self.device_forms: list[dict[str, str]] = []
+        self.token_extra: dict[str, object] = {}  # more members of the token response (an id_token)
+        self.jwks: dict[str, object] | None = None
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -45,6 +51,8 @@ class FakeOrg:
                     self.device_status, json={"error": self.device_error, "error_description": "Nope."}
                 )
             return httpx.Response(200, json=self.device_body)
+        if path == "/oauth2/v1/keys":
+            return httpx.Response(200, json=self.jwks) if self.jwks else httpx.Response(404)
         assert path == "/oauth2/v1/token"
         self.token_forms.append(form)
         outcome = self.polls.pop(0)
@@ -56,6 +64,7 @@ class FakeOrg:
                     "token_type": "Bearer",
                     "expires_in": 3600,
                     "scope": "okta.users.read",
+                    **self.token_extra,
                 },
             )
         return httpx.Response(400, json={"error": outcome, "error_description": outcome.replace("_", " ")})
@@ -164,3 +173,48 @@ def test_optional_and_loosely_typed_device_response_members() -> None:
     assert login.expires_at == 1_750_000_000.0 + 1800  # type: ignore[attr-defined]
     assert login.wait(10).scopes_granted == ("okta.users.read",)  # type: ignore[attr-defined]
     assert slept == [5, 5]  # RFC 8628 §3.2: 5 s when no interval is given
+
+
+def _id_token(**claims: object) -> str:
+    base: dict[str, object] = {"iss": ISSUER, "aud": "0oaNATIVE", "sub": "00u1", "iat": 1_750_000_000,
+                               "exp": 1_750_000_000 + 3600}
+    return jwt.encode({**base, **claims}, KEY, algorithm="RS256", headers={"kid": "k1"})
+
+
+@pytest.mark.parametrize(("claims", "refused"), [({}, None), ({"aud": "another-app"}, "audience"),
+                                                 ({"iss": "https://other.example"}, "issuer")])
+def test_a_device_sign_in_checks_its_id_token_as_the_browser_flow_does(claims: dict[str, object],
+                                                                      refused: str | None) -> None:
+    """OIDC Core §3.1.3.7 (no nonce: RFC 8628 §3.1 sends none), signature checked with the org's keys."""
+    org = FakeOrg(["authorization_pending", None])
+    org.token_extra = {"id_token": _id_token(**claims)}
+    org.jwks = jwks()
+    login, *_ = run(org)
+    if refused is None:
+        assert login.wait(10).id_token == org.token_extra["id_token"]  # type: ignore[attr-defined]
+        return
+    with pytest.raises(LoginError, match=f"failed its {refused} check") as info:
+        login.wait(10)  # type: ignore[attr-defined]
+    assert login.status.phase == "failed"  # type: ignore[attr-defined]
+    assert advice.render(info.value, advice.NOTEBOOK).endswith("Sign in again with %okta_login.")
+
+
+def test_a_forged_device_id_token_signature_is_refused() -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    org = FakeOrg([None])
+    org.token_extra = {"id_token": jwt.encode({"iss": ISSUER, "aud": "0oaNATIVE", "sub": "00u1", "iat": 1_750_000_000,
+                                               "exp": 1_750_003_600}, other, algorithm="RS256", headers={"kid": "k1"})}
+    org.jwks = jwks()
+    login, *_ = run(org)
+    with pytest.raises(LoginError, match="signature is invalid"):
+        login.wait(10)  # type: ignore[attr-defined]
+
+
+def test_the_device_code_is_held_as_a_secret() -> None:
+    login, *_ = run(FakeOrg(["authorization_pending"] * 200))  # polls until the code expires (fake clock)
+    authorization = login._authorization  # type: ignore[attr-defined]
+    assert isinstance(authorization, DeviceAuthorization) and isinstance(authorization.device_code, Secret)
+    assert authorization.device_code == "dev-code-secret"
+    assert "dev-code-secret" not in repr(authorization) and "dev-code-secret" not in repr(vars(login))

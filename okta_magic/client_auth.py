@@ -1,30 +1,35 @@
-"""Signed client assertions for ``private_key_jwt`` (RFC 7523 §2.2, OIDC Core §9).
+"""Client authentication at the token endpoint (RFC 6749 §2.3, RFC 7523 §2.2 ``private_key_jwt``).
 
-Owns: turning a private key (PEM text or a JWK dict) into a short-lived JWT
-(RS256 for RSA keys, ES256/384/512 for EC keys, RFC 7518 §3.1) that
-authenticates an Okta API Services app at the token endpoint. Okta requires
-iss = sub = client_id, aud = the token endpoint URL, a unique jti and an
-``exp`` at most one hour ahead; and :func:`service_login`, the client
-credentials sign-in of such an app. The token request itself is ``oauth.py``'s job.
+Owns: how an app proves who it is when it asks for tokens: ``none`` (a public app sends only
+its ``client_id``), ``client_secret_basic`` / ``client_secret_post`` (RFC 6749 §2.3.1), or a
+signed client assertion (RFC 7523 §2.2, OIDC Core §9): a short-lived JWT (RS256 for RSA keys,
+ES256/384/512 for EC keys, RFC 7518 §3.1) with iss = sub = client_id, aud = the token endpoint,
+a unique ``jti`` and an ``exp`` at most one hour ahead, as Okta requires. Secrets and keys are
+held masked (:class:`Secret`, :class:`PrivateJwk`). The requests themselves are
+``token_endpoint.py``'s job.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
-import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
 
 from okta_magic.errors import ConfigError
-from okta_magic.tokens import InMemoryOnly, Secret, mask_secret
+from okta_magic.held import InMemoryOnly, Secret, mask_secret, secret
 
 if TYPE_CHECKING:
-    import httpx
+    from okta_magic.discovery import ProviderMetadata
 
-    from okta_magic.tokens import Token
+__all__ = ["MAX_LIFETIME", "AuthMethod", "ClientAuth", "PrivateJwk", "PrivateKey", "client_assertion", "held_key"]
 
-__all__ = ["MAX_LIFETIME", "PrivateJwk", "PrivateKey", "client_assertion", "held_key", "service_login"]
+AuthMethod = Literal["none", "client_secret_basic", "client_secret_post", "private_key_jwt"]
+#: RFC 7523 §2.2: the client_assertion_type of a JWT bearer client assertion
+JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 #: Okta rejects client assertions whose exp is more than one hour after iat.
 MAX_LIFETIME = 3600.0
@@ -166,42 +171,70 @@ def client_assertion(
     return jwt.encode(claims, key, algorithm=alg, headers=headers)
 
 
-def service_login(
-    issuer: str,
-    client_id: str,
-    private_key: PrivateKey,
-    scopes: Sequence[str],
-    kid: str | None = None,
-    http: httpx.Client | None = None,
-    *,
-    clock: Callable[[], float] = time.time,
-    dpop: bool = False,
-) -> Token:
-    """Sign in as an Okta API Services app: client credentials with private_key_jwt (``dpop``: bind the
-    token to a fresh key from the first request; apps that require DPoP are detected without it).
+@dataclass(frozen=True)
+class ClientAuth(InMemoryOnly):
+    """How the client proves its identity at the token endpoint.
 
-    Okta: private_key_jwt is "the only supported method for OAuth service apps that
-    want to get access tokens with Okta scopes"; the token lasts one hour and comes
-    without a refresh token (call this again instead).
-
-    Raises:
-        ConfigError, TokenExchangeError, NetworkError.
+    ``none`` (public app: only ``client_id`` in the body, as Okta's PKCE guide does),
+    ``client_secret_basic`` / ``client_secret_post`` (RFC 6749 §2.3.1) or
+    ``private_key_jwt`` (RFC 7523 §2.2). Secrets are kept out of the repr.
     """
-    import httpx
 
-    # oauth.py imports this module for signing, so it is imported here, at call time
-    from okta_magic import oauth
+    client_id: str
+    method: AuthMethod = "none"
+    client_secret: str | None = field(default=None, repr=False)
+    private_key: PrivateKey | None = field(default=None, repr=False)
+    kid: str | None = None
 
-    private_key = held_key(private_key)  # masked wherever this frame's locals are shown
-    own = http is None
-    client = http or httpx.Client(timeout=30.0)
-    try:
-        metadata = oauth.discover(issuer, client)
-        auth = oauth.ClientAuth(client_id, "private_key_jwt", private_key=private_key, kid=kid)
-        from okta_magic.dpop import DPoPKey
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "client_secret", secret(self.client_secret))
+        if self.private_key is not None:
+            object.__setattr__(self, "private_key", held_key(self.private_key))
+        if self.method in ("client_secret_basic", "client_secret_post") and not self.client_secret:
+            raise ConfigError(f"Client authentication {self.method} needs the app's client secret.")
+        if self.method == "private_key_jwt" and self.private_key is None:
+            raise ConfigError("Client authentication private_key_jwt needs the app's private key (PEM or JWK).")
 
-        key = DPoPKey() if dpop else None
-        return oauth.client_credentials(metadata, auth, scopes, client, now=clock(), dpop=key)
-    finally:
-        if own:
-            client.close()
+    @classmethod
+    def choose(
+        cls,
+        client_id: str,
+        metadata: ProviderMetadata | None = None,
+        *,
+        client_secret: str | None = None,
+        private_key: PrivateKey | None = None,
+        method: AuthMethod | None = None,
+        kid: str | None = None,
+    ) -> ClientAuth:
+        """Pick the method: the one asked for, else private_key_jwt with a key, else
+        client_secret_basic (RFC 6749 §2.3.1 MUST-support) or _post as the provider
+        advertises, else none (public client)."""
+        if method is None:
+            supported = metadata.token_endpoint_auth_methods_supported if metadata else ()
+            if private_key is not None:
+                method = "private_key_jwt"
+            elif client_secret:
+                if supported and "client_secret_basic" not in supported and "client_secret_post" in supported:
+                    method = "client_secret_post"
+                else:
+                    method = "client_secret_basic"
+            else:
+                method = "none"
+        return cls(client_id, method, client_secret=client_secret, private_key=private_key, kid=kid)
+
+    def apply(self, data: dict[str, str], headers: dict[str, str], token_endpoint: str, now: float) -> None:
+        """Add this client's credentials to a token endpoint request body/headers."""
+        if self.method == "client_secret_basic":
+            # RFC 6749 §2.3.1: id and secret are form-urlencoded before base64
+            userpass = f"{quote(self.client_id, safe='')}:{quote(self.client_secret or '', safe='')}"
+            headers["Authorization"] = Secret("Basic " + base64.b64encode(userpass.encode("utf-8")).decode("ascii"))
+            return
+        data["client_id"] = self.client_id
+        if self.method == "client_secret_post":
+            data["client_secret"] = self.client_secret or ""
+        elif self.method == "private_key_jwt":
+            assert self.private_key is not None
+            data["client_assertion_type"] = JWT_BEARER_ASSERTION
+            data["client_assertion"] = Secret(client_assertion(
+                self.client_id, token_endpoint, self.private_key, now=now, kid=self.kid
+            ))
