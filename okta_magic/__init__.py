@@ -11,6 +11,8 @@ In a script (no IPython needed)::
     import okta_magic
     okta_magic.login_sandbox("admin")         # or okta_magic.login(org_url=..., client_id=...)
     users = okta_magic.get("/api/v1/users")
+    other = okta_magic.Session()              # a second sign-in beside the default one
+    okta_magic.login_sandbox("helpdesk", session=other)
 
 Heavy modules (pandas, the HTTP client, the sandbox) load on first use so that
 ``%load_ext okta_magic`` stays fast.
@@ -20,16 +22,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from .version import __version__
 
-_API = ("login", "login_sandbox", "use_token", "logout", "get", "request", "http_client", "current_session")
+_API = ("login", "login_sandbox", "finish_login", "use_token", "logout", "get", "request", "http_client",
+        "current_session", "close_current_session", "Session")
 __all__ = [*_API, "load_ipython_extension", "unload_ipython_extension", "__version__"]
 
 if TYPE_CHECKING:
-    from .api import current_session, get, http_client, login, login_sandbox, logout, request, use_token
+    from .api import (Session, close_current_session, current_session, finish_login, get, http_client, login,
+                      login_sandbox, logout, request, use_token)
 
 
 def __getattr__(name: str) -> Any:
+    """The script API (``api.py``), imported on first use so that ``import okta_magic`` stays light."""
     if name in _API:
         from . import api
 
@@ -41,18 +46,26 @@ _MAGIC_NAMES = {"line": ("okta_login", "okta", "okta_token", "okta_scopes", "okt
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Register the magics on ``ipython`` (``%load_ext okta_magic``)."""
+    """Register the magics on ``ipython`` (``%load_ext okta_magic``), handing them the script API's default session.
+
+    So ``%okta_login`` and ``okta_magic.get(...)`` in the same notebook share one sign-in.
+    """
+    from .api import current_session
     from .magics import OktaMagics
-    from .session import current_session
 
     ipython.register_magics(OktaMagics(ipython, session=current_session()))
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    """Remove the magics and stop what the extension started (listener, sandbox)."""
-    from .session import close_current_session
+    """Remove the magics and close their session (listener, clients, sandbox); the default starts afresh."""
+    from .api import close_current_session
 
-    close_current_session()
+    magics = ipython.magics_manager.registry.pop("OktaMagics", None)
+    if magics is not None:
+        magics.close()
+        close_current_session(only=magics.session)
+    else:
+        close_current_session()
     registry = ipython.magics_manager.magics
     for kind, names in _MAGIC_NAMES.items():
         for name in names:

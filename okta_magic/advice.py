@@ -36,6 +36,67 @@ FIXES: dict[str, tuple[str, str]] = {
         "Sign in again with okta_magic.login(...), or check the app's settings in Okta Admin Console."),
     "device_again": ("Run %okta_login --device again.", "Start the device sign-in again."),
     "device_start_again": ("Run %okta_login --device to start again.", "Start the device sign-in again."),
+    # the configuration, the session and the script API (config, session, api)
+    "org_url": ("Pass --org-url https://<your-org>.okta.com, set OKTA_ORG_URL, or try the built-in sandbox with "
+                "%okta_login --sandbox.",
+                "Pass org_url='https://<your-org>.okta.com', set OKTA_ORG_URL, or try the built-in sandbox with "
+                "okta_magic.login_sandbox()."),
+    "client_id": ("Pass --client-id (the Client ID of your Okta OIDC app, 0oa…) or set OKTA_CLIENT_ID.",
+                  "Pass client_id='0oa…' (the Client ID of your Okta OIDC app) or set OKTA_CLIENT_ID."),
+    "scopes": ("Pass --scopes, e.g. --scopes 'openid okta.users.read'.",
+               "Pass scopes, e.g. scopes='openid okta.users.read'."),
+    "api_scopes": ("Pass them, e.g. --scopes 'okta.users.read'.", "Pass them, e.g. scopes='okta.users.read'."),
+    "use_the_sandbox": ("Add --sandbox.", "Use okta_magic.login_sandbox(user)."),
+    "no_user": ("Leave out --as.", "Pass user=None."),
+    "name_a_user": ("Name a demo user with --as, e.g. --as admin.",
+                    "Name a demo user, e.g. okta_magic.login_sandbox('admin')."),
+    "paste_after_sign_in": ("Run %okta_login first, then paste the redirected URL.",
+                            "Call okta_magic.login(..., wait=False) first, then okta_magic.finish_login(url)."),
+    "or_sign_in": ("Or sign in with %okta_login.", "Or sign in with okta_magic.login(...)."),
+    # the HTTP client's API errors (apierrors.py) and network errors (neterrors.py)
+    "ask_for_scopes": ("Sign in again with %okta_login asking for {scopes} (the app must be granted it in Okta).",
+                       "Sign in again with okta_magic.login(...) asking for {scopes} (the app must be granted it "
+                       "in Okta)."),
+    "admin_role": ("Sign in as an admin whose role allows it (built-in and app groups cannot be changed by any "
+                   "role).",) * 2,
+    "fewer_parallel_requests": ("Wait, then run it again with fewer parallel requests.",) * 2,
+    "wait_a_minute": ("Wait a minute, then run it again or pull fewer pages (--max-pages).",
+                      "Wait a minute, then run it again or pull fewer pages (max_pages=...)."),
+    "redirected": ("If that is the org's own address, use it as the org URL.",) * 2,
+    "admin_enables": ("An Okta administrator has to turn it on.",) * 2,
+    "check_clock_sign_in_again": ("Check this machine's clock, then sign in again with %okta_login.",
+                                  "Check this machine's clock, then sign in again with okta_magic.login(...)."),
+    "fix_request": ("Fix the request (path, query or body) and run it again.",) * 2,
+    "check_id_and_path": ("Check the id and the path (GET /api/v1/users/{{id}}, /api/v1/groups ...).",) * 2,
+    "check_method": ("Check the method.",) * 2,
+    "fetch_again": ("Fetch it again and retry.",) * 2,
+    "try_later": ("Try again later.",) * 2,
+    "check_network": ("Check your network or VPN and any proxy settings, then try again.",) * 2,
+    "slow_answer": ("Try again, ask for smaller pages (limit=...), or allow more time (--timeout).",
+                    "Try again, ask for smaller pages (limit=...), or allow more time (timeout=...)."),
+    "check_proxy": ("Check HTTPS_PROXY / NO_PROXY and the proxy itself.",) * 2,
+    "check_org_url_dns": ("Check the org URL for a typo (https://your-org.okta.com), your network or VPN, and any "
+                          "proxy settings.",) * 2,
+    "check_org_url_port": ("Check the org URL (and its port) and any proxy settings.",) * 2,
+    "check_tls_inspection": ("If a proxy inspects TLS, point SSL_CERT_FILE at its CA certificate; otherwise check "
+                             "the org URL.",) * 2,
+    "check_https_url": ("Check that the org URL is the https:// address of the org, and any proxy settings.",) * 2,
+    "try_again_check_proxy": ("Try again; if it keeps happening, check any proxy settings.",) * 2,
+    "check_connection": ("Check the org URL, your network or VPN, and any proxy settings, then try again.",) * 2,
+}
+
+_IMPLICIT_FLOW = (
+    "Note: this token came back in a redirect URL, from the implicit flow (response_type=token), which the "
+    "OAuth 2.0 Security BCP (RFC 9700 §2.1.2) says not to use: a token in a URL leaks through browser history, "
+    "logs and Referer headers, and nothing ties it to the app that asked for it. Authorization Code + PKCE "
+    "replaced it: sign in with {how} next time.")
+_API_TOKEN = ("Note: Okta recommends OAuth 2.0 over SSWS API tokens; an API token acts with its creator's "
+              "full admin role.")
+
+# note key -> (notebook words, script words): things worth saying once that are not errors.
+NOTES: dict[str, tuple[str, str]] = {
+    "implicit_flow": (_IMPLICIT_FLOW.format(how="%okta_login"), _IMPLICIT_FLOW.format(how="okta_magic.login(...)")),
+    "api_token": (_API_TOKEN, _API_TOKEN),
 }
 
 
@@ -51,7 +112,29 @@ def render(exc: OktaMagicError, audience: Audience) -> str:
     """What happened and what to do, as one line for ``audience``."""
     what = str(exc.args[0]) if exc.args else str(exc)
     fix = fix_line(exc.fix, audience, dict(exc.fix_args))
-    return f"{what} {fix}".strip() if fix else what
+    if not fix:
+        return what
+    # "Not signed in:" + "Run ..." reads "Not signed in: run ..."; after a full stop, a capital.
+    fix = fix[:1].lower() + fix[1:] if what.endswith((":", ",")) else fix[:1].upper() + fix[1:]
+    return f"{what} {fix}".strip()
+
+
+def note(key: str, audience: Audience) -> str:
+    """A note worth saying once (``NOTES``), worded for ``audience``."""
+    notebook, script = NOTES[key]
+    return notebook if audience == NOTEBOOK else script
+
+
+def open_this_url(url: str, audience: Audience) -> str:
+    """What to do when no panel is shown: the URL to open, and how to paste the redirect back."""
+    paste = ("%okta_login --paste '<that URL>'" if audience == NOTEBOOK else
+             "okta_magic.finish_login('<that URL>')   # after okta_magic.login(..., wait=False)")
+    waits = "requests wait" if audience == NOTEBOOK else "login() waits"
+    return ("Open this URL in your browser and sign in:\n\n"
+            f"    {url}\n\n"
+            f"This kernel is listening for the redirect; {waits} for the sign-in to finish.\n"
+            "If your browser cannot reach this machine (remote kernel), copy the URL it was redirected to "
+            f"(it shows an error page) and run:\n\n    {paste}\n")
 
 
 F = TypeVar("F", bound=Callable[..., object])

@@ -3,8 +3,9 @@
 Sources, lowest to highest priority: environment variables (``OKTA_ORG_URL``,
 ``OKTA_CLIENT_ID``, ``OKTA_SCOPES``, ``OKTA_REDIRECT_URI``, and the official Okta
 SDKs' ``OKTA_CLIENT_ORGURL``, ``OKTA_CLIENT_CLIENTID``, ``OKTA_CLIENT_SCOPES``),
-then ``%config OktaMagics.<trait>``, then the options of ``%okta_login``. This
-module only merges and checks values; it reads no secrets from the environment.
+then the magics' ``%config`` traits, then the options given to a sign-in. This module
+only merges and checks values (``check_org_url`` is the one place an org URL is normalised);
+it reads no secrets from the environment. Its errors name their fix by key (``advice.FIXES``).
 """
 
 from __future__ import annotations
@@ -62,8 +63,7 @@ def check_org_url(value: str | None) -> str:
     """
     url = (value or "").strip()
     if not url:
-        raise ConfigError("No org URL: pass --org-url https://<your-org>.okta.com, set OKTA_ORG_URL, "
-                          "or try the built-in sandbox with %okta_login --sandbox.")
+        raise ConfigError("No org URL:").with_fix("org_url")
     if "{" in url or "yourokta" in url.lower():
         raise ConfigError(f"{url!r} still holds the {{yourOktaDomain}} placeholder: replace it with your org's "
                           "domain, e.g. https://dev-123456.okta.com.")
@@ -106,7 +106,7 @@ def check_scopes(scopes: Iterable[str], known: Iterable[str]) -> tuple[str, ...]
     known = set(known) | OIDC_SCOPES
     out = tuple(scopes)
     if not out:
-        raise ConfigError("No scopes: pass --scopes, e.g. --scopes 'openid okta.users.read'.")
+        raise ConfigError("No scopes:").with_fix("scopes")
     for scope in out:
         if scope in known or scope.endswith(".self") and scope[: -len(".self")] in known:
             continue
@@ -176,8 +176,7 @@ def merge(*layers: Mapping[str, object | None], known_scopes: Iterable[str] = ()
     org_url = check_org_url(merged.get("org_url"))  # type: ignore[arg-type]
     client_id = str(merged.get("client_id") or "").strip()
     if not client_id:
-        raise ConfigError("No client id: pass --client-id (the Client ID of your Okta OIDC app, 0oa…) "
-                          "or set OKTA_CLIENT_ID.")
+        raise ConfigError("No client id:").with_fix("client_id")
     if re.search(r"\s", client_id):
         raise ConfigError(f"Client id {client_id!r} contains spaces: copy it again from the app's General tab.")
     scopes = check_scopes(parse_scopes(merged.get("scopes") or DEFAULT_SCOPES), known_scopes)  # type: ignore[arg-type]

@@ -1,9 +1,11 @@
 """The IPython magics: ``%okta_login``, ``%okta``/``%%okta``, ``%okta_token``, ``%okta_scopes``, ``%okta_logout``.
 
-Magics only parse arguments (and read secrets without echo), call the Python API
-(``api.py``, ``coach.py``) and display.
-Every ``OktaMagicError`` becomes a plain ``UsageError`` (IPython hides the
-traceback only for that exact type), so a user's mistake is one line.
+The notebook front end. An ``OktaMagics`` holds its ``Session`` (``session.py``); the magics
+parse options (and read secrets without echo), pick the session's way in from them, send
+requests through the same code as the script API, and display. Every ``OktaMagicError``
+becomes a plain ``UsageError`` worded for a notebook (``advice.render``, with the scope coach's
+explanation for API errors; IPython hides the traceback only for that exact type), so a user's
+mistake is one line.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import keyword
 import math
 import re
 import sys
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -25,11 +28,14 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 from traitlets import Bool, Float, Unicode
 
-from . import coach
-from .errors import OktaApiError, OktaMagicError
+from . import advice, coach
+from .errors import ConfigError, OktaApiError, OktaMagicError
+from .session import Session
+from .tokens import Secret
 
 if TYPE_CHECKING:
-    from .session import OktaSession
+    from .device import DeviceLogin
+    from .login import LoginFlow
 
 _VALUE_OPTIONS = frozenset({"-o", "--out", "--max-pages", "--max-rows", "--timeout"})  # %okta options taking a value
 _FLAG_OPTIONS = frozenset({"--raw", "--links"})  # %okta options taking none
@@ -53,7 +59,7 @@ def _usage(message: str) -> UsageError:
 
 
 @contextlib.contextmanager
-def user_errors(session: OktaSession | None = None,
+def user_errors(session: Session | None = None,
                 keep_partial: Callable[[Any], str] | None = None) -> Iterator[None]:
     """Turn our errors into a one-line UsageError, with the scope coach's fix for API errors.
 
@@ -65,7 +71,7 @@ def user_errors(session: OktaSession | None = None,
         if isinstance(exc, OktaApiError):
             message = coach.explain_api_error(exc, session.held_scopes() if session is not None else ())
         else:
-            message = str(exc)
+            message = advice.render(exc, advice.NOTEBOOK)
         if exc.partial is not None and keep_partial is not None:
             message += " " + keep_partial(exc.partial)
         raise _usage(message) from None
@@ -146,9 +152,13 @@ class OktaMagics(Magics):
     progress = Bool(True, help="Show a progress bar on multi-page pulls.").tag(config=True)
     warn_scopes = Bool(True, help="Warn before a request the token's scopes do not cover.").tag(config=True)
 
-    def __init__(self, shell: Any, session: OktaSession) -> None:
+    def __init__(self, shell: Any, session: Session | None = None) -> None:
         super().__init__(shell)
-        self.session = session
+        self.session = session if session is not None else Session()  # this front end's sign-in, held here
+
+    def close(self) -> None:
+        """Stop what the session started (listener, clients, sandbox); the extension unloads."""
+        self.session.close()
 
     def _trait_layer(self) -> dict[str, object]:
         return {"org_url": self.org_url, "client_id": self.client_id, "scopes": self.scopes,
@@ -210,33 +220,81 @@ class OktaMagics(Magics):
         then ``%config OktaMagics.org_url = ...``, then these options.
         """
         args = _parse(self.okta_login, line)
-        from . import api
-
-        ask = api.SignInRequest(
-            settings={"org_url": _unquote(args.org_url), "client_id": _unquote(args.client_id),
-                      "scopes": _unquote(args.scopes), "redirect_uri": _unquote(args.redirect_uri),
-                      "auth_method": args.auth_method, "dpop": args.dpop},
-            defaults=self._trait_layer(), sandbox=args.sandbox, as_user=args.as_user, app=args.app,
-            paste=_unquote(args.paste),
-            access_token=_secret("Access token: ") if args.token else None,
-            api_token=_secret("SSWS API token: ") if args.api_token else None,
-            client_secret=_secret("Client secret: ") if args.client_secret else None,
-            private_key_path=_unquote(args.private_key), key_id=args.key_id, device=args.device,
-            interactive=not args.no_widget and self._widgets_available(),
-            timeout=self.login_timeout, unattended_wait=min(self.request_wait, 60),
-        )
+        options = {"org_url": _unquote(args.org_url), "client_id": _unquote(args.client_id),
+                   "scopes": _unquote(args.scopes), "redirect_uri": _unquote(args.redirect_uri),
+                   "auth_method": args.auth_method, "dpop": args.dpop}
+        # Secrets are read first, without echo (never from the line, which lands in history).
+        access_token = Secret(_secret("Access token: ")) if args.token else None
+        api_token = Secret(_secret("SSWS API token: ")) if args.api_token else None
+        client_secret = Secret(_secret("Client secret: ")) if args.client_secret else None
         with user_errors(self.session):
-            explain = _explainer(in_place=self._widgets_available()) if args.explain else None
-            result = api.sign_in(self.session, ask, explain=explain)
-            for text in result.lines:
-                print(text)
-            if result.panel is not None:
-                from .widgets import LoginPanel
-
-                display(LoginPanel(self.session, result.panel.settings, result.panel.restart))
+            if args.paste:
+                print(coach.describe_token(self.session.sign_in_paste(_unquote(args.paste) or ""), _now()))
+            elif access_token or api_token:
+                self._use_token(options, access_token, api_token)
+            else:
+                explain = _explainer(in_place=self._widgets_available()) if args.explain else None
+                self._sign_in(args, options, client_secret, explain)
             if args.wait:
-                print(api.wait_for_sign_in(self.session))
+                print(coach.describe_token(self.session.current_token(), _now()))
         return None
+
+    def _use_token(self, options: dict[str, Any], access_token: str | None, api_token: str | None) -> None:
+        """``--token`` / ``--api-token``: a token the user already has, for the org the options or %config name."""
+        traits = self._trait_layer()
+        org_url, client_id = options["org_url"] or traits["org_url"], options["client_id"] or traits["client_id"]
+        notes: list[str] = []
+        if api_token:
+            token = self.session.use_api_token(api_token, org_url=org_url or None, client_id=client_id or None)
+            notes.append(advice.note("api_token", advice.NOTEBOOK))
+        else:
+            token = self.session.use_token(access_token or "", org_url=org_url or None, client_id=client_id or None,
+                                           note=lambda key: notes.append(advice.note(key, advice.NOTEBOOK)))
+        for text in (*notes, coach.describe_token(token, _now())):
+            print(text)
+
+    def _sign_in(self, args: Any, options: dict[str, Any], client_secret: str | None,
+                 explain: coach.FlowExplainer | None) -> None:
+        """The ways in that start from a configuration: service app, device grant, browser (panel, link, --as)."""
+        session, traits = self.session, self._trait_layer()
+        if args.as_user and not args.sandbox:
+            raise ConfigError("--as signs in a sandbox demo user: add --sandbox.")
+        layers: list[dict[str, Any]] = [traits, options]
+        if args.sandbox:  # registers the redirect URI asked for by option or %config (else one on a free port)
+            wanted = options["redirect_uri"] or traits["redirect_uri"] or None
+            layers.append(session.sandbox_settings(args.app, wanted))
+        config = session.resolve_config(*layers)
+        service_key = session.sandbox_service_key(args.app) if args.sandbox else None
+        if args.private_key or service_key:
+            if args.as_user:
+                raise ConfigError(f"The {args.app} app signs in as itself (client credentials):").with_fix("no_user")
+            key = service_key or _read_key(_unquote(args.private_key) or "")
+            print(coach.describe_token(session.sign_in_service(config, key, key_id=args.key_id), _now()))
+            return
+        if args.device:
+            print(_device_instructions(session.sign_in_device(config, client_secret=client_secret)))
+            return
+        browser = session.sandbox_browser(args.as_user) if args.as_user else None
+
+        def restart(fields: Mapping[str, object] | None = None) -> LoginFlow:
+            conf = session.resolve_config(*layers, fields) if fields else config
+            return session.sign_in_browser(conf, client_secret=client_secret, open_browser=browser,
+                                           on_step=explain.on_step if explain else None, timeout=self.login_timeout)
+
+        flow = restart()
+        if args.as_user:
+            token = flow.wait(min(self.request_wait, 60))
+            for text in (coach.describe_token(token, _now()),
+                         *coach.scope_differences(token.scopes_requested, token.scopes_granted)):
+                print(text)
+        elif args.no_widget or not self._widgets_available():
+            print(advice.open_this_url(flow.authorize_url, advice.NOTEBOOK))
+        else:
+            from .widgets import LoginPanel
+
+            settings = {"org_url": config.org_url, "client_id": config.client_id,
+                        "scopes": " ".join(config.scopes), "redirect_uri": config.redirect_uri}
+            display(LoginPanel(session, settings, restart))
 
     # -- %okta / %%okta -------------------------------------------------------------
 
@@ -274,16 +332,16 @@ class OktaMagics(Magics):
         if cell is not None:
             request_text = cell if not request_text.strip() else request_text + "\n" + cell
         namespace = {**self.shell.user_ns, **(local_ns or {})}
-        from . import api
+        from . import pull
 
-        fallback = api.Outcome.fallback_name
+        fallback = pull.Outcome.fallback_name
 
         def keep(partial: Any) -> str:
             self.shell.user_ns[fallback] = partial  # type: ignore[union-attr]
             return f"The {len(partial):,} rows fetched before it are in `{fallback}`."
 
         with user_errors(self.session, keep_partial=keep):
-            outcome = api.run_request(
+            outcome = pull.run_request(
                 self.session, request_text, namespace, max_pages=args.max_pages, max_rows=args.max_rows,
                 raw=args.raw, keep_links=args.links, timeout=args.timeout, progress=self.progress,
                 warn=(lambda m: print(m, file=sys.stderr)) if self.warn_scopes else None,
@@ -314,7 +372,7 @@ class OktaMagics(Magics):
         token = self.session.token
         if token is None:
             raise UsageError("Not signed in: run %okta_login first (or %okta_login --sandbox --as admin).")
-        print(coach.token_report(token, api.now()))
+        print(coach.token_report(token, _now()))
 
     @line_magic
     def okta_logout(self, line: str) -> None:
@@ -353,6 +411,30 @@ class OktaMagics(Magics):
                              "%okta_scopes GET /api/v1/users, %okta_scopes okta.users.read")
             else:
                 print(coach.scopes_overview(held))
+
+
+def _now() -> float:
+    """Epoch seconds, for the time left on a token."""
+    return time.time()
+
+
+def _read_key(key_path: str) -> Secret:
+    """A private key file's text (PEM or JWK); the message never quotes the file."""
+    from pathlib import Path
+
+    try:
+        return Secret(Path(key_path).expanduser().read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the private key {key_path!r} ({exc.strerror}); "
+                          "give the path of a PEM or JWK file.") from None
+
+
+def _device_instructions(login: DeviceLogin) -> str:
+    """What to tell the person during a device sign-in (RFC 8628 §3.3): where to go, which code to enter."""
+    where = login.verification_uri_complete or login.verification_uri
+    return (f"On any device, open {login.verification_uri} and enter the code {login.user_code}"
+            + (f" (or open {where})" if where != login.verification_uri else "")
+            + ". Requests in this kernel wait for you to finish.")
 
 
 def _explainer(*, in_place: bool) -> coach.FlowExplainer:

@@ -1,9 +1,11 @@
-"""The per-kernel session: one configuration, one token, one sign-in in flight, one client.
+"""One signed-in session: an org's configuration, its token keeper, the sign-in in flight, its HTTP clients.
 
-``OktaSession`` glues the plain-Python pieces together (config, LoginFlow,
-Token, OktaClient, the in-kernel sandbox) and is what both the magics and the
-module-level API (``okta_magic.login``, ``okta_magic.get`` …) talk to. It holds
-the token in memory only: nothing here writes a file or an environment variable.
+A ``Session`` is a plain object; several can live in one kernel (one per org, person or app). The
+magics hold theirs, the script API has a default one (``api.py``), and nothing here is
+process-wide. Each way in is one method with its own arguments: ``sign_in_browser``,
+``sign_in_paste``, ``sign_in_device``, ``sign_in_service``, ``sign_in_sandbox``, ``use_token``
+and ``use_api_token``. Errors carry a ``fix`` key (``advice.py`` words it for the reader). The
+token stays in memory: nothing here writes a file or an environment variable.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import httpx
 from . import config as cfg
 from .errors import ConfigError, LoginError, NotSignedIn, OktaMagicError
 from .scopes import catalogue
-from .tokens import InMemoryOnly, TokenKeeper, secret
+from .tokens import InMemoryOnly, Secret, TokenKeeper, secret
 
 if TYPE_CHECKING:
     from .client import OktaClient
@@ -32,20 +34,25 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Listener = Callable[["OktaSession"], None]
+Listener = Callable[["Session"], None]
+Note = Callable[[str], object]  # hears a note's key (``advice.NOTES``), e.g. "implicit_flow"
 
 
-class OktaSession(InMemoryOnly):
-    """Everything one kernel (or one script) knows about its Okta sign-in."""
+class Session(InMemoryOnly):
+    """Everything one sign-in knows: configuration, token, sign-in in flight, clients, an in-process sandbox."""
 
     def __init__(
         self,
         *,
+        name: str = "default",
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         environ: Mapping[str, str] | None = None,
+        sandbox: Sandbox | None = None,
     ) -> None:
+        """``sandbox``: a sandbox org another session started, to share (this session never stops it)."""
+        self.name = name
         self._transport = transport
         self._clock = clock
         self._sleep = sleep
@@ -53,13 +60,17 @@ class OktaSession(InMemoryOnly):
         self._lock = threading.RLock()
         self.config: cfg.OktaConfig | None = None
         self.flow: LoginFlow | DeviceLogin | None = None
-        self.sandbox: Sandbox | None = None
+        self.sandbox: Sandbox | None = sandbox
+        self._owns_sandbox = sandbox is None  # a sandbox this session starts is this session's to stop
         self._keeper: TokenKeeper | None = None  # the token, refreshed before expiry when it can be
         self._client_secret: str | None = None
         self._client: OktaClient | None = None
         self._oauth_http: httpx.Client | None = None
         self._listeners: list[Listener] = []
         self.sign_in_wait = 300.0  # how long a request waits for a sign-in still in progress
+
+    def __repr__(self) -> str:
+        return f"<Session {self.name!r} {self.org_url or 'not configured'}>"
 
     # -- configuration -------------------------------------------------
 
@@ -85,7 +96,7 @@ class OktaSession(InMemoryOnly):
     # -- the sandbox org -------------------------------------------------
 
     def start_sandbox(self, *, users: int = 1000, seed: int = 1) -> Sandbox:
-        """Start the built-in sandbox org in this process, once."""
+        """Start the built-in sandbox org in this process, once per session."""
         with self._lock:
             if self.sandbox is None:
                 try:
@@ -93,6 +104,7 @@ class OktaSession(InMemoryOnly):
                 except ImportError as exc:  # the sandbox extra is not installed
                     raise ConfigError("The sandbox needs its extra: pip install 'okta_magic[sandbox]'.") from exc
                 self.sandbox = Sandbox(port=0, users=users, seed=seed).start()
+                self._owns_sandbox = True
             return self.sandbox
 
     def sandbox_settings(self, app: str = "native", redirect_uri: str | None = None) -> dict[str, object]:
@@ -108,6 +120,19 @@ class OktaSession(InMemoryOnly):
         sb.add_redirect_uri(app, redirect_uri)
         return {"org_url": sb.url, "client_id": sb.apps[app].client_id, "redirect_uri": redirect_uri}
 
+    def sandbox_config(self, app: str = "native", *layers: Mapping[str, object | None]) -> cfg.OktaConfig:
+        """The layers' settings for a sandbox app: its org URL, client id and a registered redirect URI win.
+
+        The redirect URI asked for by a layer is registered with the app (else one on a free port).
+        """
+        wanted = [str(layer["redirect_uri"]) for layer in layers if layer.get("redirect_uri")]
+        return self.resolve_config(*layers, self.sandbox_settings(app, wanted[-1] if wanted else None))
+
+    def sandbox_service_key(self, app: str) -> Secret | None:
+        """The private key of a sandbox service app (held in this process), or None for other apps."""
+        demo = self.sandbox.apps.get(app) if self.sandbox is not None else None
+        return secret(demo.private_key_pem) if demo is not None and demo.application_type == "service" else None
+
     def sandbox_browser(self, user: str) -> Callable[[str], object]:
         """A browser stand-in that signs in to the sandbox as ``user`` through its unattended path.
 
@@ -116,7 +141,7 @@ class OktaSession(InMemoryOnly):
         """
         sb = self.sandbox
         if sb is None:
-            raise ConfigError("--as works with --sandbox only.")
+            raise ConfigError("A demo user signs in to the sandbox only:").with_fix("use_the_sandbox")
         if user not in sb.demo_users:
             raise ConfigError(f"No demo user {user!r}; the sandbox's demo users are {', '.join(sb.demo_users)}.")
 
@@ -131,9 +156,9 @@ class OktaSession(InMemoryOnly):
 
         return browse
 
-    # -- signing in --------------------------------------------------------
+    # -- the ways in -------------------------------------------------------
 
-    def begin_login(
+    def sign_in_browser(
         self,
         config: cfg.OktaConfig,
         *,
@@ -142,14 +167,11 @@ class OktaSession(InMemoryOnly):
         on_step: Callable[[Step], None] | None = None,
         timeout: float = 300,
     ) -> LoginFlow:
-        """Start an Authorization Code + PKCE sign-in; returns at once with the flow."""
+        """Start an Authorization Code + PKCE sign-in; returns at once with the flow (``open_browser`` gets its URL)."""
         from .login import LoginFlow
 
         with self._lock:
-            self._cancel_flow()
-            self.config = config
-            self._client_secret = secret(client_secret)
-            self._reset_client()
+            self._begin(config, client_secret)
             flow = LoginFlow(
                 config.org_url, config.client_id, config.scopes, config.redirect_uri,
                 client_secret=client_secret, auth_method=config.auth_method,
@@ -161,15 +183,19 @@ class OktaSession(InMemoryOnly):
         self._notify()
         return flow
 
-    def begin_device_login(self, config: cfg.OktaConfig, *, client_secret: str | None = None) -> DeviceLogin:
+    def sign_in_paste(self, url: str) -> Token:
+        """Finish the browser sign-in in flight with the URL the browser was redirected to."""
+        flow = self.flow
+        if flow is None or not hasattr(flow, "submit_redirect_url"):
+            raise LoginError("No browser sign-in is in progress:").with_fix("paste_after_sign_in")
+        return flow.submit_redirect_url(url)
+
+    def sign_in_device(self, config: cfg.OktaConfig, *, client_secret: str | None = None) -> DeviceLogin:
         """Start an RFC 8628 device authorization sign-in (for kernels the browser cannot reach)."""
         from .device import start_device_login
 
         with self._lock:
-            self._cancel_flow()
-            self.config = config
-            self._client_secret = secret(client_secret)
-            self._reset_client()
+            self._begin(config, client_secret)
             login = start_device_login(config.org_url, config.client_id, config.scopes, http=self.oauth_http(),
                                        clock=self._clock, on_change=self._on_flow_change,
                                        client_secret=client_secret, auth_method=config.auth_method)
@@ -177,50 +203,122 @@ class OktaSession(InMemoryOnly):
         self._notify()
         return login
 
-    def _on_flow_change(self, status: LoginStatus) -> None:
-        if status.phase == "signed_in" and status.token is not None:
-            with self._lock:
-                self._adopt(status.token)
-        self._notify()
+    def sign_in_service(self, config: cfg.OktaConfig, key: str, *, key_id: str | None = None) -> Token:
+        """A service app's client credentials with a signed client assertion (private_key_jwt, RFC 7523).
 
-    def submit_redirect_url(self, url: str) -> Token:
-        """Finish the sign-in in flight with a redirected URL pasted by the user."""
-        flow = self.flow
-        if flow is None or not hasattr(flow, "submit_redirect_url"):
-            raise LoginError("No browser sign-in is in progress: run %okta_login first, then paste the redirected URL.")
-        return flow.submit_redirect_url(url)
+        OpenID scopes (openid, profile ...) mean nothing without a person and Okta refuses them in this
+        grant, so only the API scopes are asked for.
+        """
+        from .token_endpoint import service_login
+
+        key = Secret(key)  # masked wherever this frame's locals are shown
+        scopes = [s for s in config.scopes if s not in cfg.OIDC_SCOPES]
+        if not scopes:
+            raise ConfigError("A service app signs in for API scopes only:").with_fix("api_scopes")
+        token = service_login(config.org_url, config.client_id, key, scopes, kid=key_id, http=self.oauth_http(),
+                              dpop=config.dpop)
+        return self.adopt(token, config)
+
+    def sign_in_sandbox(self, user: str | None = "admin", *, app: str = "native",
+                        layers: Sequence[Mapping[str, object | None]] = (), wait: float = 60,
+                        timeout: float = 900) -> Token:
+        """Start the in-process sandbox org if needed and sign in as a demo ``user``, unattended.
+
+        A service app (``service``, ``service-dpop``) signs in as itself with the key the sandbox holds
+        (``user`` None). ``layers`` are settings under the sandbox's own (scopes, dpop ...); ``wait``
+        bounds the wait for the token, ``timeout`` the listener's.
+        """
+        config = self.sandbox_config(app, *layers)
+        key = self.sandbox_service_key(app)
+        if key is not None:
+            if user is not None:
+                raise ConfigError(f"The {app} app signs in as itself (client credentials):").with_fix("no_user")
+            return self.sign_in_service(config, key)
+        if user is None:
+            raise ConfigError(f"The {app} app signs in a person:").with_fix("name_a_user")
+        return self.sign_in_browser(config, open_browser=self.sandbox_browser(user), timeout=timeout).wait(wait)
+
+    def use_token(self, access_token: str, *, org_url: str | None = None, client_id: str | None = None,
+                  note: Note | None = None) -> Token:
+        """Use an access token (or a redirect URL that carries one) obtained elsewhere; ``note`` hears "implicit_flow"."""
+        from .tokens import Token, front_channel_parameters
+
+        access_token = Secret(access_token)  # masked wherever this frame's locals are shown
+        org = self._org_url(org_url)
+        token = Token.from_access_token(access_token, issuer=org)
+        issued_by = str((token.claims() or {}).get("iss") or "")
+        if "/oauth2/" in issued_by:
+            # Only the Org Authorization Server mints okta.* scopes; the Management API refuses every other token.
+            raise ConfigError(f"This access token comes from the custom authorization server {issued_by}; the "
+                              "Management API accepts only tokens of the Org Authorization Server: get one from "
+                              f"{org}/oauth2/v1/token,").with_fix("or_sign_in")
+        adopted = self._adopt_pasted(token, org, client_id)
+        if note is not None and front_channel_parameters(access_token) is not None:
+            note("implicit_flow")  # only a redirect that carries the token says how it was obtained
+        return adopted
+
+    def use_api_token(self, api_token: str, *, org_url: str | None = None, client_id: str | None = None) -> Token:
+        """Use an SSWS API token (acts with its creator's admin role; Okta recommends OAuth instead)."""
+        from .tokens import Token
+
+        api_token = Secret(api_token)  # masked wherever this frame's locals are shown
+        org = self._org_url(org_url)
+        return self._adopt_pasted(Token.from_api_token(api_token, issuer=org), org, client_id)
+
+    def _org_url(self, org_url: str | None) -> str:
+        """The given org URL, else the environment's, checked (config.check_org_url)."""
+        return cfg.check_org_url(org_url or cfg.from_environ(self._environ).get("org_url"))
+
+    def _adopt_pasted(self, token: Token, org_url: str, client_id: str | None) -> Token:
+        client = client_id or cfg.from_environ(self._environ).get("client_id") or token.client_id or "(pasted)"
+        return self.adopt(token, cfg.OktaConfig(org_url=org_url, client_id=client, scopes=token.scopes_granted))
+
+    def adopt(self, token: Token, config: cfg.OktaConfig | None = None) -> Token:
+        """Hold a token obtained elsewhere (a service or device sign-in, a test) for ``config``'s org."""
+        with self._lock:
+            self._cancel_flow()
+            if config is not None:
+                self.config = config
+            self._hold(token)
+        self._notify()
+        return token
 
     def cancel_login(self) -> None:
         """Stop the sign-in in flight (its listener closes); a token already held is kept."""
         with self._lock:
             self._cancel_flow()
 
-    def use_token(self, token: Token, config: cfg.OktaConfig | None = None) -> Token:
-        """Adopt a token obtained elsewhere (pasted access token, SSWS key, device or service login)."""
-        with self._lock:
-            self._cancel_flow()
-            if config is not None:
-                self.config = config
-            self._adopt(token)
-        self._notify()
-        return token
+    def _begin(self, config: cfg.OktaConfig, client_secret: str | None) -> None:
+        """A new sign-in replaces the one in flight and the client (called under the lock)."""
+        self._cancel_flow()
+        self.config = config
+        self._client_secret = secret(client_secret)
+        self._reset_client()
 
-    def _adopt(self, token: Token) -> None:
+    def _on_flow_change(self, status: LoginStatus) -> None:
+        if status.phase == "signed_in" and status.token is not None:
+            with self._lock:
+                self._hold(status.token)
+        self._notify()
+
+    def _hold(self, token: Token) -> None:
         self._keeper = TokenKeeper(token, self._refresher(), clock=self._clock,
                                    on_refresh=lambda _fresh: self._notify())
         self._reset_client()
 
     @property
     def token(self) -> Token | None:
+        """The token held now (None before a sign-in); no refresh, no wait."""
         return self._keeper.token if self._keeper is not None else None
 
     @property
     def org_url(self) -> str | None:
+        """The org this session signs in to, once configured."""
         return self.config.org_url if self.config else None
 
     def logout(self) -> str:
         """Revoke the tokens at the server where possible and forget them; says what happened."""
-        from . import oauth
+        from .revocation import revoke_token
 
         with self._lock:
             token, conf = self.token, self.config
@@ -235,9 +333,9 @@ class OktaSession(InMemoryOnly):
         revoked = []
         for secret_kind in ("refresh_token", "access_token"):  # one failing does not keep the other alive
             with contextlib.suppress(OktaMagicError, httpx.HTTPError):
-                if oauth.revoke_token(conf.org_url, conf.client_id, token, secret_kind,
-                                      client_secret=self._client_secret, auth_method=conf.auth_method,
-                                      http=self.oauth_http()):
+                if revoke_token(conf.org_url, conf.client_id, token, secret_kind,
+                                client_secret=self._client_secret, auth_method=conf.auth_method,
+                                http=self.oauth_http()):
                     revoked.append(secret_kind.replace("_", " "))
         if revoked:
             return f"Signed out: revoked the {' and '.join(revoked)} at {conf.host} and forgot them."
@@ -249,7 +347,7 @@ class OktaSession(InMemoryOnly):
                       wait_for: float | None = None) -> Token:
         """The usable token: waits ``wait_for`` s (else sign_in_wait) for a sign-in in flight, refreshes near expiry."""
         flow = self.flow
-        # The latest %okta_login decides who is signed in: a request waits for it (Run All works).
+        # The latest sign-in decides who is signed in: a request waits for it (Run All works).
         if flow is not None and not flow.done and wait:
             seconds = self.sign_in_wait if wait_for is None else wait_for
             if on_wait:
@@ -257,17 +355,17 @@ class OktaSession(InMemoryOnly):
             flow.wait(seconds)
         keeper = self._keeper
         if keeper is None:
-            raise NotSignedIn("Not signed in: run %okta_login first (or %okta_login --sandbox to try the sandbox).")
+            raise NotSignedIn("Not signed in:").with_fix("sign_in")
         return keeper.current()
 
     def _refresher(self) -> Callable[[Token], Token] | None:
         """Refresh through the org's token endpoint (only tokens with a refresh token get here)."""
-        from . import oauth
+        from .token_endpoint import refresh_token
 
         conf = self.config
         if conf is None:
             return None
-        return lambda token: oauth.refresh_token(
+        return lambda token: refresh_token(
             conf.org_url, conf.client_id, token, client_secret=self._client_secret, auth_method=conf.auth_method,
             http=self.oauth_http(), clock=self._clock)
 
@@ -281,6 +379,7 @@ class OktaSession(InMemoryOnly):
         return token.dpop_key if token is not None else None
 
     def held_scopes(self) -> Sequence[str]:
+        """The scopes the token holds (none before a sign-in), for the scope coach."""
         token = self.token
         return tuple(token.scopes_granted) if token else ()
 
@@ -293,7 +392,7 @@ class OktaSession(InMemoryOnly):
 
         with self._lock:
             if self.config is None:
-                raise NotSignedIn("Not signed in: run %okta_login first (or %okta_login --sandbox to try the sandbox).")
+                raise NotSignedIn("Not signed in:").with_fix("sign_in")
             if self._client is None:
                 org = self.config.org_url
                 self._client = OktaClient(org, lambda: self._authorization_for(org), dpop_key=self.dpop_key,
@@ -323,6 +422,7 @@ class OktaSession(InMemoryOnly):
         return token.authorization_header() if token is not None else None
 
     def _reset_client(self) -> None:
+        """Close the Management API client (a new sign-in or org gets a new one)."""
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -335,6 +435,7 @@ class OktaSession(InMemoryOnly):
             return self._oauth_http
 
     def _cancel_flow(self) -> None:
+        """Cancel the sign-in in flight, if any (called under the lock)."""
         if self.flow is not None and not self.flow.done:
             self.flow.cancel()
 
@@ -348,9 +449,9 @@ class OktaSession(InMemoryOnly):
             if self._oauth_http is not None:
                 self._oauth_http.close()
                 self._oauth_http = None
-            if self.sandbox is not None:
+            if self.sandbox is not None and self._owns_sandbox:
                 self.sandbox.stop()
-                self.sandbox = None
+            self.sandbox = None
 
 
 def _browser_get(url: str) -> tuple[int, str | None]:
@@ -375,6 +476,7 @@ def _browser_get(url: str) -> tuple[int, str | None]:
 
 
 def _free_port() -> int:
+    """A loopback port nobody listens on right now (for a sandbox redirect URI)."""
     import socket
 
     with socket.socket() as s:
@@ -382,23 +484,4 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-_current: OktaSession | None = None
-_current_lock = threading.Lock()
-
-
-def current_session() -> OktaSession:
-    """The process-wide session shared by the magics and the module-level API."""
-    global _current
-    with _current_lock:
-        if _current is None:
-            _current = OktaSession()
-        return _current
-
-
-def close_current_session() -> None:
-    """Stop and forget the process-wide session (used when the extension unloads)."""
-    global _current
-    with _current_lock:
-        if _current is not None:
-            _current.close()
-            _current = None
+OktaSession = Session  # the name before sessions were objects of their own

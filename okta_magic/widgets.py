@@ -1,6 +1,6 @@
 """The ``%okta_login`` panel: fields, a Sign-in link, live status, paste-back, Sign out.
 
-The panel only lays out widgets and forwards events to an ``OktaSession``; it
+The panel only lays out widgets and forwards events to a ``Session``; it
 does no HTTP and no OAuth itself. The Sign-in control is a plain link to the
 authorize URL, so a click opens the user's own browser even when the kernel
 runs on another machine. No widget ever holds a token: the status shows who is
@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
+from . import advice
 from .coach import describe_token, scope_differences
 from .config import COMMON_SCOPES, parse_scopes
 from .errors import OktaMagicError
 
 if TYPE_CHECKING:
-    from .session import OktaSession
+    from .session import Session
 
 _STYLE = {"description_width": "90px"}
 _WIDE = w.Layout(width="34em")
@@ -38,7 +39,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
 
     def __init__(
         self,
-        session: OktaSession,
+        session: Session,
         settings: Mapping[str, object],
         start: Callable[[Mapping[str, object]], object],
         *,
@@ -131,7 +132,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         except OktaMagicError as exc:
             self._session.cancel_login()  # an old link must not stay usable beside new values
             self._show_link(None)
-            self._set_status("error", str(exc))
+            self._set_status("error", advice.render(exc, advice.NOTEBOOK))
             return
         finally:
             self._starting = False
@@ -142,9 +143,9 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         if not url or self._replaced:
             return
         try:
-            self._session.submit_redirect_url(url)
+            self._session.sign_in_paste(url)
         except OktaMagicError as exc:
-            self._set_status("error", str(exc))
+            self._set_status("error", advice.render(exc, advice.NOTEBOOK))
         else:
             self.refresh()
 
@@ -174,7 +175,8 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         self.sign_out.disabled = token is None
         if flow is not None and flow.status.phase == "failed":
             self._show_link(None)
-            self._set_status("error", flow.status.message)
+            error = flow.status.error
+            self._set_status("error", advice.render(error, advice.NOTEBOOK) if error else flow.status.message)
         elif token is not None and (flow is None or flow.status.phase == "signed_in"):
             self._show_link(None)
             notes = scope_differences(token.scopes_requested, token.scopes_granted)

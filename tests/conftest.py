@@ -1,17 +1,73 @@
-"""Shared fixtures: an in-process IPython shell with the extension loaded, and a free port."""
+"""Shared fixtures: an in-process IPython shell with the extension loaded, free ports, and sandbox orgs.
+
+``sandbox`` is the module's sandbox org, started once per test module: a module says what it needs
+in a ``SANDBOX`` dict (``users``, ``seed``, ``calm=True`` for no latency and no injected faults,
+and any other ``Sandbox`` option); without one it gets 1,000 users from seed 1.
+``sandbox_factory`` starts sandboxes of a test's own (stopped when the test ends), for tests that
+move the clock or need other options. ``free_port`` is a function: call it for each port needed.
+"""
 
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+if TYPE_CHECKING:
+    from okta_magic.sandbox import Sandbox
 
-@pytest.fixture
-def free_port() -> int:
+CALM = {"latency": 0.0, "error_rate": 0.0, "rate_429": 0.0, "drop_rate": 0.0}
+
+
+def _free_port() -> int:
+    """A loopback port nobody listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def free_port() -> Callable[[], int]:
+    """``free_port()`` gives a loopback port nobody listens on right now (any scope may use it)."""
+    return _free_port
+
+
+def _start(users: int = 1000, seed: int = 1, calm: bool = False, **options: Any) -> Sandbox:
+    """A started sandbox org on a free port; ``calm`` turns latency and injected faults off."""
+    from okta_magic.sandbox import Sandbox
+
+    sandbox = Sandbox(port=0, users=users, seed=seed, **options).start()
+    if calm:
+        sandbox.set_knobs(**CALM)
+    return sandbox
+
+
+@pytest.fixture(scope="module")
+def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """The module's sandbox org, with the options of its ``SANDBOX`` dict."""
+    started = _start(**getattr(request.module, "SANDBOX", {}))
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[Callable[..., Sandbox]]:
+    """``sandbox_factory(users=..., seed=..., calm=..., **options)``: a sandbox of the test's own."""
+    started: list[Sandbox] = []
+
+    def start(**options: Any) -> Sandbox:
+        started.append(_start(**options))
+        return started[-1]
+
+    try:
+        yield start
+    finally:
+        for one in started:
+            one.stop()
 
 
 @pytest.fixture
