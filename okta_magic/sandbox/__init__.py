@@ -15,5 +15,6 @@ from __future__ import annotations
 
 from okta_magic.sandbox.data import DemoApp, DemoUser
 from okta_magic.sandbox.server import DEFAULT_PORT, Sandbox
+from okta_magic.sandbox.traffic import SandboxStats
 
-__all__ = ["DEFAULT_PORT", "DemoApp", "DemoUser", "Sandbox"]
+__all__ = ["DEFAULT_PORT", "DemoApp", "DemoUser", "Sandbox", "SandboxStats"]

@@ -14,6 +14,7 @@ import threading
 import time
 
 from okta_magic.errors import OktaMagicError
+from okta_magic.sandbox.policy import DEFAULT_TIER, RATE_LIMIT_TIERS
 from okta_magic.sandbox.server import DEFAULT_PORT, Sandbox
 
 
@@ -63,9 +64,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=1000, help="number of seeded users (default 1000)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated data (default 1)")
     parser.add_argument("--show-secrets", action="store_true", help="also print the web app's client secret")
+    parser.add_argument(
+        "--rate-limits",
+        choices=sorted(RATE_LIMIT_TIERS),
+        default=DEFAULT_TIER,
+        help=f"column of Okta's rate-limit table to enforce (default {DEFAULT_TIER})",
+    )
+    parser.add_argument("--concurrency", type=int, default=None, help="requests in flight at once (default: the tier's)")
     args = parser.parse_args(argv)
     try:
-        sb = Sandbox(port=args.port, users=args.users, seed=args.seed, host=args.host).start()
+        sb = Sandbox(
+            port=args.port,
+            users=args.users,
+            seed=args.seed,
+            host=args.host,
+            rate_limits=args.rate_limits,
+            concurrency_limit=args.concurrency,
+        ).start()
     except OktaMagicError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

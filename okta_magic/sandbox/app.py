@@ -2,16 +2,20 @@
 
 Every route of the Org Authorization Server (``oauth``, one module per endpoint) and
 of the Management API (``api``, one module per resource, behind ``api.pipeline``'s
-gates) is listed here. The outer wrapper stamps every response with
+gates) is listed here. The outer wrapper counts every request in flight and refuses
+the ones over Okta's concurrency limit, applies the latency knob, rate-limits the
+Org Authorization Server's bucket, stamps every response with
 ``X-Okta-Request-Id`` and a ``Date`` taken from the sandbox clock (so
 ``X-Rate-Limit-Reset - Date`` is the real wait even after ``advance_clock``),
-implements the ``drop_rate`` knob by closing the connection without any response,
-and lets a client that goes away mid-request go with one debug line instead of
-uvicorn's "Exception in ASGI application" traceback.
+tallies every answer for ``Sandbox.stats()``, implements the ``drop_rate`` knob by
+closing the connection without any response, and lets a client that goes away
+mid-request go with one debug line instead of uvicorn's "Exception in ASGI
+application" traceback.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -28,8 +32,9 @@ from okta_magic.sandbox.api import apps, groups, logs, roles, users
 from okta_magic.sandbox.api.calls import Routes
 from okta_magic.sandbox.api.pipeline import ManagementApi
 from okta_magic.sandbox.oauth import authorize, device, discovery, introspect, keys, logout, revoke, token, userinfo
-from okta_magic.sandbox.responses import json_response
+from okta_magic.sandbox.responses import RATE_LIMITED, json_response, okta_error
 from okta_magic.sandbox.state import OrgState
+from okta_magic.sandbox.traffic import CONCURRENCY, RATE, TALLY, Tally, concurrency_refusal, rate_headers
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -101,33 +106,73 @@ def build_app(state: OrgState) -> Callable[[Scope, Receive, Send], Awaitable[Non
     inner = Starlette(routes=routes)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        """The org: knobs that act before any route, stamped responses, quiet disconnects."""
+        """The org: the concurrency limit, knobs that act before any route, stamped and tallied answers."""
         if scope["type"] != "http":
             await inner(scope, receive, send)
             return
-        if scope["path"].startswith("/api/") and state.knobs.roll(state.knobs.drop_rate):
-            _drop_connection(send)
-            return
-        request_id = secrets.token_hex(16).encode("ascii")
-
-        async def stamped(message: Message) -> None:
-            """Send with the sandbox clock's ``Date`` and a fresh ``X-Okta-Request-Id``."""
-            if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
-                headers.append((b"date", formatdate(state.clock(), usegmt=True).encode("ascii")))
-                headers.append((b"x-okta-request-id", request_id))
-                message["headers"] = headers
-            await send(message)
-
+        tally = Tally(bucket=state.limiter.limited_bucket(scope["path"]))
+        scope[TALLY] = tally
+        admitted = state.traffic.arrive()
         try:
-            await inner(scope, receive, stamped)
+            await _gated(state, inner, scope, receive, send, tally, admitted)
         except ClientDisconnect:
             # The ASGI spec's http.disconnect arrived while a handler read the body: nobody is left to answer.
             log.debug(
                 "sandbox: %s %s: the client went away before its request body arrived", scope["method"], scope["path"]
             )
+        finally:
+            state.traffic.leave(tally)
 
     return app
+
+
+async def _gated(
+    state: OrgState, inner: Starlette, scope: Scope, receive: Receive, send: Send, tally: Tally, admitted: bool
+) -> None:
+    """One request past the org-wide gates: concurrency, dropped connections, latency, the OAuth rate limit."""
+    path = scope["path"]
+    if admitted and path.startswith("/api/") and state.knobs.roll(state.knobs.drop_rate):
+        state.traffic.dropped()
+        _drop_connection(send)
+        return
+    stamped = _stamper(state, send, tally)
+    if not admitted:
+        # Okta: "Concurrent rate limits": the request over the org's limit is refused at once.
+        tally.cause = CONCURRENCY
+        await concurrency_refusal(state.clock())(scope, receive, stamped)
+        return
+    delay = state.knobs.latency_for(path)
+    if delay > 0:
+        await asyncio.sleep(delay)
+    if tally.bucket is not None and not path.startswith("/api/"):
+        # The Org Authorization Server's bucket (/oauth2/v1); /api/v1 is limited in api.pipeline.
+        tally.decision = state.limiter.hit(path)
+        if not tally.decision.allowed:
+            tally.cause = RATE
+            await okta_error(429, "E0000047", RATE_LIMITED)(scope, receive, stamped)
+            return
+    await inner(scope, receive, stamped)
+
+
+def _stamper(state: OrgState, send: Send, tally: Tally) -> Send:
+    """``send`` that stamps ``Date``, ``X-Okta-Request-Id`` (and OAuth rate headers) and tallies the answer."""
+    request_id = secrets.token_hex(16).encode("ascii")
+
+    async def stamped(message: Message) -> None:
+        """Send with the sandbox clock's ``Date`` and a fresh ``X-Okta-Request-Id``."""
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+            headers.append((b"date", formatdate(state.clock(), usegmt=True).encode("ascii")))
+            headers.append((b"x-okta-request-id", request_id))
+            if tally.decision is not None:
+                headers.extend(rate_headers(tally.decision))
+            message["headers"] = headers
+            state.traffic.answered(tally, int(message["status"]))
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            state.traffic.leave(tally)  # the answer is complete: the client may send its next request
+        await send(message)
+
+    return stamped
 
 
 def _drop_connection(send: Send) -> None:

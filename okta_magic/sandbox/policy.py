@@ -4,8 +4,10 @@ Scope rules come from the packaged scope catalogue (Okta's OpenAPI spec; ``.mana
 covers ``.read``). Role rules follow Okta's standard admin roles, reduced to the
 Management API subset the sandbox serves. Rate limits are per endpoint bucket over
 a 60-second window that starts with the bucket's first request (Okta's windows are
-not aligned to the minute) and runs on the sandbox clock. Knobs inject latency,
-5xx, 429 and dropped connections with their own seeded random generator.
+not aligned to the minute) and runs on the sandbox clock; the limits are one column of
+Okta's "Management rate limits" table (Workforce Identity unless another tier is
+asked for). Knobs inject latency (for all API requests, or per path pattern), 5xx,
+429 and dropped connections with their own seeded random generator.
 """
 
 from __future__ import annotations
@@ -19,16 +21,74 @@ from dataclasses import dataclass
 from okta_magic.scopes import catalogue, missing_scopes
 
 WINDOW_SECONDS = 60
-DEFAULT_RATE_LIMITS: dict[str, int] = {
-    "/api/v1": 1200,
-    "/api/v1/users": 600,
-    "/api/v1/users/{id}": 2000,
-    "/api/v1/groups": 500,
-    "/api/v1/groups/{id}": 1000,
-    "/api/v1/apps": 100,
-    "/api/v1/apps/{id}": 500,
-    "/api/v1/logs": 120,
+# Okta's "Management rate limits" table (developer.okta.com/docs/reference/rl-global-mgmt/), per
+# minute, one column per org type. "/api/v1" is "Most other API actions"; "/oauth2/v1" is "OAuth2
+# requests for the Org Authorization Server" (except /oauth2/v1/clients and the public metadata
+# endpoints, which are not rate-limited: /oauth2/v1/keys and /.well-known/*).
+RATE_LIMIT_TIERS: dict[str, dict[str, int]] = {
+    "workforce": {
+        "/api/v1": 1200,
+        "/api/v1/users": 600,
+        "/api/v1/users/{id}": 2000,
+        "/api/v1/groups": 500,
+        "/api/v1/groups/{id}": 1000,
+        "/api/v1/apps": 100,
+        "/api/v1/apps/{id}": 500,
+        "/api/v1/logs": 120,
+        "/oauth2/v1": 2000,
+    },
+    "enterprise": {
+        "/api/v1": 600,
+        "/api/v1/users": 600,
+        "/api/v1/users/{id}": 1000,
+        "/api/v1/groups": 600,
+        "/api/v1/groups/{id}": 600,
+        "/api/v1/apps": 100,
+        "/api/v1/apps/{id}": 600,
+        "/api/v1/logs": 50,
+        "/oauth2/v1": 1200,
+    },
+    "one-app": {
+        "/api/v1": 300,
+        "/api/v1/users": 300,
+        "/api/v1/users/{id}": 300,
+        "/api/v1/groups": 300,
+        "/api/v1/groups/{id}": 300,
+        "/api/v1/apps": 25,
+        "/api/v1/apps/{id}": 300,
+        "/api/v1/logs": 25,
+        "/oauth2/v1": 600,
+    },
+    "developer": {
+        "/api/v1": 100,
+        "/api/v1/users": 100,
+        "/api/v1/users/{id}": 100,
+        "/api/v1/groups": 100,
+        "/api/v1/groups/{id}": 100,
+        "/api/v1/apps": 20,
+        "/api/v1/apps/{id}": 100,
+        "/api/v1/logs": 20,
+        "/oauth2/v1": 300,
+    },
 }
+DEFAULT_TIER = "workforce"
+DEFAULT_RATE_LIMITS: dict[str, int] = RATE_LIMIT_TIERS[DEFAULT_TIER]
+# Okta's "Concurrent rate limits" (developer.okta.com/docs/reference/rl-additional-limits/): 75
+# simultaneous requests per org for Workforce and Customer Identity orgs, 35 for Integrator Free
+# Plan orgs (the successor of the free developer org).
+CONCURRENCY_LIMITS: dict[str, int] = {"workforce": 75, "enterprise": 75, "one-app": 75, "developer": 35}
+# Public metadata endpoints are not rate-limited (Okta: "Management rate limits", note).
+UNLIMITED_PREFIXES = ("/oauth2/v1/keys", "/oauth2/v1/clients")
+
+
+def tier_limits(rate_limits: Mapping[str, int] | str | None) -> tuple[dict[str, int], int]:
+    """Per-bucket limits and the concurrency limit for a tier name or a mapping over the default tier."""
+    if isinstance(rate_limits, str):
+        if rate_limits not in RATE_LIMIT_TIERS:
+            raise ValueError(f"rate_limits={rate_limits!r}: choose one of {', '.join(RATE_LIMIT_TIERS)}, or a dict")
+        return dict(RATE_LIMIT_TIERS[rate_limits]), CONCURRENCY_LIMITS[rate_limits]
+    return {**DEFAULT_RATE_LIMITS, **(rate_limits or {})}, CONCURRENCY_LIMITS[DEFAULT_TIER]
+
 
 FULL_ADMIN = frozenset({"SUPER_ADMIN", "ORG_ADMIN"})
 READ_ADMIN = frozenset({"READ_ONLY_ADMIN", "REPORT_ADMIN"})
@@ -83,6 +143,11 @@ def _bucket_regex(template: str) -> re.Pattern[str]:
     return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts) + r"(?:/|\Z)")
 
 
+def _specificity(template: str) -> tuple[int, int]:
+    """Sort key that puts the most specific template first: more segments, then fewer wildcards."""
+    return (-template.count("/"), template.count("{"))
+
+
 @dataclass
 class Window:
     start: float = 0.0
@@ -100,20 +165,16 @@ class RateDecision:
 class RateLimiter:
     """Per-bucket request counters; the most specific bucket that matches a path wins."""
 
-    def __init__(self, limits: Mapping[str, int] | None, clock: Callable[[], float]) -> None:
+    def __init__(self, limits: Mapping[str, int] | str | None, clock: Callable[[], float]) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._limits: dict[str, int] = dict(DEFAULT_RATE_LIMITS)
-        self._limits.update(limits or {})
+        self._limits, self.concurrency_limit = tier_limits(limits)
         self._windows: dict[str, Window] = {}
         self._order: list[tuple[str, re.Pattern[str]]] = []
         self._resort()
 
     def _resort(self) -> None:
-        def rank(template: str) -> tuple[int, int]:
-            return (-template.count("/"), template.count("{"))
-
-        self._order = [(t, _bucket_regex(t)) for t in sorted(self._limits, key=rank)]
+        self._order = [(t, _bucket_regex(t)) for t in sorted(self._limits, key=_specificity)]
 
     def set_limit(self, bucket: str, per_minute: int) -> None:
         with self._lock:
@@ -122,10 +183,25 @@ class RateLimiter:
             self._resort()
 
     def bucket_for(self, path: str) -> str:
+        """The bucket of an ``/api/v1`` path: the most specific template that matches, else ``/api/v1``."""
         for template, regex in self._order:
             if regex.match(path):
                 return template
         return "/api/v1"
+
+    def limited_bucket(self, path: str) -> str | None:
+        """The bucket a request counts against, or None for endpoints Okta does not rate-limit."""
+        if path.startswith("/api/"):
+            return self.bucket_for(path)
+        if not path.startswith("/oauth2/v1/") or path.startswith(UNLIMITED_PREFIXES):
+            return None
+        bucket = self.bucket_for(path)
+        return bucket if bucket.startswith("/oauth2/") else None
+
+    def limits(self) -> dict[str, int]:
+        """The per-minute limit of every bucket."""
+        with self._lock:
+            return dict(self._limits)
 
     def hit(self, path: str) -> RateDecision:
         """Count one request against its bucket and say whether it may proceed."""
@@ -164,12 +240,37 @@ class Knobs:
         self.error_rate = error_rate
         self.rate_429 = rate_429
         self.drop_rate = drop_rate
+        self._latencies: list[tuple[str, re.Pattern[str], float]] = []
 
     def __repr__(self) -> str:
         return (
             f"Knobs(latency={self.latency}, error_rate={self.error_rate}, rate_429={self.rate_429}, "
-            f"drop_rate={self.drop_rate})"
+            f"drop_rate={self.drop_rate}, latencies={self.latencies()})"
         )
+
+    def set_latency(self, pattern: str, seconds: float | None) -> None:
+        """Latency for the paths a template matches (``/api/v1/groups/{id}/users``); None removes it."""
+        if seconds is not None and seconds < 0:
+            raise ValueError("latency: seconds >= 0")
+        if not pattern.startswith("/"):
+            raise ValueError(f"latency pattern {pattern!r} must be a path starting with '/'")
+        with self._lock:
+            kept = {t: v for t, _, v in self._latencies if t != pattern}
+            if seconds is not None:
+                kept[pattern] = float(seconds)
+            ordered = sorted(kept, key=_specificity)
+            self._latencies = [(t, _bucket_regex(t), kept[t]) for t in ordered]
+
+    def latencies(self) -> dict[str, float]:
+        """The per-pattern latencies set with :meth:`set_latency`."""
+        return {t: v for t, _, v in self._latencies}
+
+    def latency_for(self, path: str) -> float:
+        """Seconds to hold a request: the most specific pattern's, else ``latency`` for ``/api/`` paths."""
+        for _, regex, seconds in self._latencies:
+            if regex.match(path):
+                return seconds
+        return self.latency if path.startswith("/api/") else 0.0
 
     def set(
         self,

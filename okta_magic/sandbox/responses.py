@@ -18,6 +18,8 @@ from starlette.responses import Response
 # RFC 6749 §5.1: responses that carry tokens or credentials must not be cached.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 NOT_PERMITTED = "You do not have permission to perform the requested action"
+# E0000047, "Too many requests exception" (Okta error codes); the body of every rate-limit 429.
+RATE_LIMITED = "API call exceeded rate limit due to too many requests."
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -27,6 +27,7 @@ from okta_magic.sandbox.directory import Directory
 from okta_magic.sandbox.policy import Knobs, RateLimiter
 from okta_magic.sandbox.state import OrgState, SandboxClock
 from okta_magic.sandbox.tokens import TokenAuthority, new_rsa_key, private_pem
+from okta_magic.sandbox.traffic import SandboxStats, Traffic
 from okta_magic.scopes import catalogue
 
 DEFAULT_PORT = 8800
@@ -55,12 +56,14 @@ class Sandbox:
         seed: int = 1,
         *,
         host: str = "127.0.0.1",
-        rate_limits: Mapping[str, int] | None = None,
+        rate_limits: Mapping[str, int] | str | None = None,
+        concurrency_limit: int | None = None,
         latency: float = 0.0,
         error_rate: float = 0.0,
         rate_429: float = 0.0,
         drop_rate: float = 0.0,
     ) -> None:
+        """``rate_limits``: an Okta tier name or per-bucket limits; ``concurrency_limit``: requests in flight."""
         if users < len(data.DEMO_PEOPLE):
             raise ConfigError(
                 f"The sandbox needs at least {len(data.DEMO_PEOPLE)} users (its demo people); got users={users}."
@@ -84,13 +87,21 @@ class Sandbox:
         web_secret = "".join(rng.choices("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", k=40))
         apps = data.demo_apps(_read_scopes(), service_pems, web_secret)
         directory.register_demo_apps(apps.values())
+        try:
+            limiter = RateLimiter(rate_limits, self.clock)
+            traffic = Traffic(limiter.concurrency_limit)
+            if concurrency_limit is not None:
+                traffic.set_concurrency_limit(concurrency_limit)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         self._state = OrgState(
             directory,
             authority,
-            RateLimiter(rate_limits, self.clock),
+            limiter,
             Knobs(seed, latency, error_rate, rate_429, drop_rate),
             self.clock,
             apps,
+            traffic=traffic,
         )
         self._app = build_app(self._state)
         self._server: uvicorn.Server | None = None
@@ -211,13 +222,32 @@ class Sandbox:
         error_rate: float | None = None,
         rate_429: float | None = None,
         drop_rate: float | None = None,
+        concurrency_limit: int | None = None,
     ) -> None:
-        """Change the fault knobs of API requests; arguments left out keep their value."""
+        """Change the fault knobs of API requests and the concurrency limit; arguments left out keep their value."""
         self._state.knobs.set(latency, error_rate, rate_429, drop_rate)
+        if concurrency_limit is not None:
+            self._state.traffic.set_concurrency_limit(concurrency_limit)
+
+    def set_latency(self, pattern: str, seconds: float | None) -> None:
+        """Hold the requests whose path a template matches (``"/api/v1/groups/{id}/users"``); None removes it."""
+        self._state.knobs.set_latency(pattern, seconds)
 
     def set_rate_limit(self, bucket: str, per_minute: int) -> None:
         """Set the per-minute limit of an endpoint bucket (e.g. ``"/api/v1/users"``) and restart its window."""
         self._state.limiter.set_limit(bucket, per_minute)
+
+    def rate_limits(self) -> dict[str, int]:
+        """The per-minute limit of every bucket now in force."""
+        return self._state.limiter.limits()
+
+    def stats(self) -> SandboxStats:
+        """What the org answered: by status and bucket, 429s by cause, requests in flight and their peak."""
+        return self._state.traffic.stats()
+
+    def reset_stats(self) -> None:
+        """Start counting afresh (requests still in flight stay counted)."""
+        self._state.traffic.reset()
 
     def issue_token(self, user: str = "admin", app: str = "native", scopes: list[str] | None = None) -> str:
         """Mint an access token directly, skipping the sign-in (for tests; scopes are not checked)."""

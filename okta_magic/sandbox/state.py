@@ -1,8 +1,8 @@
 """The shared state one running sandbox org hands to its route handlers.
 
 A plain container so that ``oauth`` (the authorization server) and ``api`` (the
-Management API) see the same directory, token authority, clock and knobs
-without importing each other; the grants in flight are the authorization server's.
+Management API) see the same directory, token authority, clock, knobs and traffic
+tally without importing each other; the grants in flight are the authorization server's.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from okta_magic.sandbox.directory import Directory
 from okta_magic.sandbox.oauth.grants import Grants
 from okta_magic.sandbox.policy import Knobs, RateLimiter
 from okta_magic.sandbox.tokens import TokenAuthority
+from okta_magic.sandbox.traffic import Traffic
 
 
 class SandboxClock:
@@ -45,6 +46,7 @@ class OrgState:
     url: str = ""
     clients: dict[str, DemoApp] = field(default_factory=dict)
     grants: Grants = field(default_factory=Grants)
+    traffic: Traffic = field(default_factory=Traffic)
 
     def __post_init__(self) -> None:
         self.clients = {app.client_id: app for app in self.apps.values()}

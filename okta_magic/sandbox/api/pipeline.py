@@ -4,12 +4,12 @@ Fault knobs, the rate limit (``X-Rate-Limit-*`` headers on every answer, 429
 E0000047), authentication (Bearer and DPoP access tokens, ``SSWS`` API tokens; 401
 E0000011), the scope check (403 with ``WWW-Authenticate: Bearer ...
 error="insufficient_scope"``), the route (404 E0000007, 405 E0000022) and the admin
-role (403 E0000006).
+role (403 E0000006). Latency and the org's concurrency limit act earlier, in the
+app's wrapper, which also tallies the answers; a 429 says its cause in the request's tally.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 from urllib.parse import parse_qs, quote
 
@@ -18,11 +18,10 @@ from starlette.responses import Response
 
 from okta_magic.sandbox.api.calls import Call, Caller, Handler, Routes
 from okta_magic.sandbox.policy import RateDecision, first_missing_scope, role_allows
-from okta_magic.sandbox.responses import NOT_PERMITTED, ApiProblem, dpop_header, okta_error
+from okta_magic.sandbox.responses import NOT_PERMITTED, RATE_LIMITED, ApiProblem, dpop_header, okta_error
 from okta_magic.sandbox.state import OrgState
 from okta_magic.sandbox.tokens import DPoPRefused
-
-RATE_LIMITED = "API call exceeded rate limit due to too many requests."
+from okta_magic.sandbox.traffic import KNOB, RATE, TALLY, Tally
 
 
 def _route(pattern: str) -> re.Pattern[str]:
@@ -116,15 +115,15 @@ class ManagementApi:
     def __repr__(self) -> str:
         return f"ManagementApi(org={self.org.url!r})"
 
-    async def _faults_and_rate(self, path: str) -> tuple[Response | None, RateDecision]:
-        """The knobs (latency, 429, 5xx) and the rate limit: an early answer, or None to go on."""
+    def _faults_and_rate(self, path: str, tally: Tally) -> tuple[Response | None, RateDecision]:
+        """The knobs (429, 5xx) and the rate limit: an early answer, or None to go on."""
         knobs = self.org.knobs
-        if knobs.latency > 0:
-            await asyncio.sleep(knobs.latency)
         if knobs.roll(knobs.rate_429):
+            tally.cause = KNOB
             return okta_error(429, "E0000047", RATE_LIMITED), self.org.limiter.peek(path)
         decision = self.org.limiter.hit(path)
         if not decision.allowed:
+            tally.cause = RATE
             return okta_error(429, "E0000047", RATE_LIMITED), decision
         if knobs.roll(knobs.error_rate):
             status = knobs.pick((500, 503))
@@ -151,7 +150,8 @@ class ManagementApi:
     async def dispatch(self, request: Request) -> Response:
         """Knobs, rate limit, authentication, scope, route, role, then the handler."""
         path = request.url.path.rstrip("/") or "/"
-        early, decision = await self._faults_and_rate(path)
+        tally = request.scope.get(TALLY) or Tally()
+        early, decision = self._faults_and_rate(path, tally)
         if early is not None:
             return _rate_headers(early, decision)
         caller = authenticate(self.org, request)
