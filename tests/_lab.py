@@ -20,7 +20,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -52,20 +51,13 @@ KERNEL_MS = 60_000  # kernel start, first import of the package, sandbox start
 STEP_MS = 30_000  # one click or one cell that does little
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class JupyterLab:
     """``jupyter lab`` in a child process group, serving ``root``; stop() ends it and its kernels."""
 
-    def __init__(self, root: Path, home: Path) -> None:
+    def __init__(self, root: Path, home: Path, port: int) -> None:
         self.root = root
         self.home = home
-        self.port = free_port()
+        self.port = port
         self.token = secrets.token_hex(16)
         self.log_path = home / "jupyter-lab.log"
         self._proc: subprocess.Popen[bytes] | None = None

@@ -1,4 +1,4 @@
-"""Shared pieces for the sign-in tests: a browser stand-in and a free-port finder.
+"""Shared pieces for the sign-in tests: a browser stand-in (free ports come from conftest.py's ``free_port``).
 
 Imported explicitly (``from _login_fixtures import Browser``); not a conftest plugin.
 The stand-in does what a person's browser does during a sign-in: it follows the
@@ -8,19 +8,11 @@ consent), and finally requests the redirect URI, which is the loopback listener.
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
 import httpx
-
-
-def free_port() -> int:
-    """A port that was free a moment ago on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -71,9 +71,10 @@ def playwright() -> Iterator[Playwright]:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory, playwright: Playwright) -> Iterator[JupyterLab]:
+def lab(tmp_path_factory: pytest.TempPathFactory, playwright: Playwright,
+        free_port: Callable[[], int]) -> Iterator[JupyterLab]:
     root = tmp_path_factory.mktemp("notebooks")
-    server = JupyterLab(root, tmp_path_factory.mktemp("jupyter-home"))
+    server = JupyterLab(root, tmp_path_factory.mktemp("jupyter-home"), free_port())
     try:
         server.start()
         yield server

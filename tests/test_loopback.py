@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from _login_fixtures import free_port
 
 from okta_magic import loopback
 from okta_magic.errors import AuthorizationDenied, ConfigError
@@ -228,11 +227,7 @@ def wait_until(condition: Callable[[], bool], seconds: float) -> bool:
     return condition()
 
 
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(port=0, users=5, seed=3) as sandbox:
-        sandbox.set_knobs(latency=0.0, error_rate=0.0, rate_429=0.0, drop_rate=0.0)
-        yield sandbox
+SANDBOX = {"users": 5, "seed": 3, "calm": True}  # this module's sandbox org (conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -241,11 +236,11 @@ def http() -> Iterator[httpx.Client]:
         yield client
 
 
-def pending_sign_in(sb: Sandbox, http: httpx.Client) -> tuple[LoginFlow, str, str]:
+def pending_sign_in(sandbox: Sandbox, http: httpx.Client, port: int) -> tuple[LoginFlow, str, str]:
     """A sign-in waiting on its listener, its state, and the redirect Okta sends the browser to."""
-    uri = f"http://127.0.0.1:{free_port()}/callback"
-    sb.add_redirect_uri("native", uri)
-    flow = LoginFlow(sb.url, sb.apps["native"].client_id, ["openid", "okta.users.read"], uri, http=http, timeout=30)
+    uri = f"http://127.0.0.1:{port}/callback"
+    sandbox.add_redirect_uri("native", uri)
+    flow = LoginFlow(sandbox.url, sandbox.apps["native"].client_id, ["openid", "okta.users.read"], uri, http=http, timeout=30)
     url = flow.start()
     state = parse_qs(urlsplit(url).query)["state"][0]
     redirect = http.get(url + "&sandbox_user=admin").headers["location"]
@@ -268,8 +263,9 @@ def pending_sign_in(sb: Sandbox, http: httpx.Client) -> tuple[LoginFlow, str, st
         "?state=&state={state}",
     ],
 )
-def test_a_callback_without_exactly_our_state_changes_nothing(sb: Sandbox, http: httpx.Client, query: str) -> None:
-    flow, state, redirect = pending_sign_in(sb, http)
+def test_a_callback_without_exactly_our_state_changes_nothing(sandbox: Sandbox, http: httpx.Client, query: str,
+                                                         free_port: Callable[[], int]) -> None:
+    flow, state, redirect = pending_sign_in(sandbox, http, free_port())
     port = urlsplit(redirect).port or 0
     target = "/callback" + query.format(state=state)
     answer = raw_request(port, f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
@@ -282,8 +278,9 @@ def test_a_callback_without_exactly_our_state_changes_nothing(sb: Sandbox, http:
     assert flow.wait(10).access_token
 
 
-def test_only_the_right_state_may_end_the_flow_with_the_providers_error(sb: Sandbox, http: httpx.Client) -> None:
-    flow, state, redirect = pending_sign_in(sb, http)
+def test_only_the_right_state_may_end_the_flow_with_the_providers_error(sandbox: Sandbox, http: httpx.Client,
+                                                                      free_port: Callable[[], int]) -> None:
+    flow, state, redirect = pending_sign_in(sandbox, http, free_port())
     denied = urlsplit(redirect)._replace(query=f"error=access_denied&state={state}").geturl()
     assert http.get(denied).status_code == 400
     with pytest.raises(AuthorizationDenied):

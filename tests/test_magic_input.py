@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from IPython.core.error import UsageError
 
-from okta_magic.session import current_session
+from okta_magic.api import current_session
 
 
 def _one_line_error(shell, magic: str, line: str, cell: str | None = None) -> str:

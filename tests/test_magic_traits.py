@@ -13,7 +13,7 @@ from _login_fixtures import Browser
 from IPython.core.error import UsageError
 
 from okta_magic.magics import OktaMagics
-from okta_magic.session import current_session
+from okta_magic.api import current_session
 
 TRAITS = ("org_url", "client_id", "scopes", "redirect_uri", "login_timeout", "request_wait", "progress", "warn_scopes")
 
@@ -39,10 +39,10 @@ def _authorize_query(flow) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(flow.authorize_url).query).items()}
 
 
-def _org(free_port: int) -> dict[str, str]:
+def _org(port: int) -> dict[str, str]:
     """The sandbox used as a real org would be: its URL, the native app's client id, a registered redirect URI."""
     sandbox = current_session().start_sandbox(users=30)
-    uri = f"http://127.0.0.1:{free_port}/callback"
+    uri = f"http://127.0.0.1:{port}/callback"
     sandbox.add_redirect_uri("native", uri)
     return {"org_url": sandbox.url, "client_id": sandbox.apps["native"].client_id, "redirect_uri": uri,
             "scopes": "openid okta.groups.read"}
@@ -57,7 +57,7 @@ def _finish_sign_in(user: str = "admin") -> None:
 
 @pytest.mark.parametrize("trait", ["org_url", "client_id", "scopes", "redirect_uri"])
 def test_a_sign_in_setting_given_by_config_is_used(shell, free_port, trait):
-    org = _org(free_port)
+    org = _org(free_port())
     options = " ".join(f"--{name.replace('_', '-')} '{value}'" for name, value in org.items() if name != trait)
     with configured(shell, **{trait: org[trait]}):
         shell.run_line_magic("okta_login", f"--no-widget {options}")
@@ -72,7 +72,7 @@ def test_a_sign_in_setting_given_by_config_is_used(shell, free_port, trait):
 
 
 def test_the_option_beats_the_config(shell, free_port):
-    org = _org(free_port)
+    org = _org(free_port())
     with configured(shell, scopes="openid okta.users.read"):
         shell.run_line_magic("okta_login", f"--no-widget --org-url {org['org_url']} --client-id {org['client_id']} "
                                            f"--redirect-uri {org['redirect_uri']} --scopes 'openid okta.groups.read'")
@@ -86,7 +86,7 @@ def test_scopes_from_config_with_the_sandbox(shell):
 
 
 def test_redirect_uri_from_config_with_the_sandbox(shell, free_port):
-    uri = f"http://localhost:{free_port}/callback"
+    uri = f"http://localhost:{free_port()}/callback"
     with configured(shell, redirect_uri=uri):
         shell.run_line_magic("okta_login", "--sandbox --as helpdesk --scopes 'openid okta.users.read'")
     session = current_session()

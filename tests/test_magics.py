@@ -13,7 +13,7 @@ from IPython.core.error import UsageError
 
 import okta_magic
 from okta_magic.errors import OktaMagicError
-from okta_magic.session import current_session
+from okta_magic.api import current_session
 
 
 def _login(shell, user="admin", scopes="openid okta.users.read okta.groups.read", extra=""):
@@ -288,7 +288,7 @@ def test_a_pull_that_fails_midway_keeps_the_rows_and_says_where(shell, capsys):
 
 
 def test_sandbox_registers_a_redirect_uri_given_by_the_user(shell, free_port, capsys):
-    uri = f"http://localhost:{free_port}/callback"
+    uri = f"http://localhost:{free_port()}/callback"
     _login(shell, "admin", "openid okta.users.read", extra=f"--redirect-uri {uri}")
     assert current_session().config.redirect_uri == uri
     assert uri in current_session().sandbox.apps["native"].redirect_uris

@@ -23,7 +23,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from _login_fixtures import free_port
 from reliability import record
 
 from okta_magic import loopback
@@ -345,11 +344,7 @@ def short_read_timeout() -> Iterator[None]:
         yield
 
 
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(port=0, users=5, seed=11) as sandbox:
-        sandbox.set_knobs(latency=0.0, error_rate=0.0, rate_429=0.0, drop_rate=0.0)
-        yield sandbox
+SANDBOX = {"users": 5, "seed": 11, "calm": True}  # this module's sandbox org (conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -385,12 +380,12 @@ def report() -> Iterator[None]:
     )
 
 
-def start_sign_in(sb: Sandbox, http: httpx.Client, steps: list[Step]) -> tuple[LoginFlow, Target, str]:
+def start_sign_in(sandbox: Sandbox, http: httpx.Client, steps: list[Step], port: int) -> tuple[LoginFlow, Target, str]:
     """A sign-in waiting on its listener, what the attacker aims at, and the real redirect."""
-    uri = f"http://127.0.0.1:{free_port()}/callback"
-    sb.add_redirect_uri("native", uri)
+    uri = f"http://127.0.0.1:{port}/callback"
+    sandbox.add_redirect_uri("native", uri)
     flow = LoginFlow(
-        sb.url, sb.apps["native"].client_id, ["openid", "okta.users.read"], uri, http=http, timeout=60,
+        sandbox.url, sandbox.apps["native"].client_id, ["openid", "okta.users.read"], uri, http=http, timeout=60,
         on_step=steps.append,
     )
     url = flow.start()
@@ -400,10 +395,11 @@ def start_sign_in(sb: Sandbox, http: httpx.Client, steps: list[Step]) -> tuple[L
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
-def test_hostile_callback(case: Case, sb: Sandbox, http: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
+def test_hostile_callback(case: Case, sandbox: Sandbox, http: httpx.Client, caplog: pytest.LogCaptureFixture,
+                          free_port: Callable[[], int]) -> None:
     steps: list[Step] = []
     caplog.set_level(logging.DEBUG, logger="okta_magic")
-    flow, target, redirect = start_sign_in(sb, http, steps)
+    flow, target, redirect = start_sign_in(sandbox, http, steps, free_port())
     code = parse_qs(target.query)["code"][0]
     failures: list[str] = []
     outcome: Outcome | str = "not sent"

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from IPython.core.error import UsageError
 from reliability import record
 
-from okta_magic.session import current_session
+from okta_magic.api import current_session
 
 EXAMPLES = {"okta_line": 800, "okta_cell": 400, "option_values": 400, "okta_scopes": 400, "okta_login": 300}
 PASTED_SECRET = "pasted-s3cr3t-0f-the-fuzz-9c1d"  # what the patched no-echo prompt "reads"

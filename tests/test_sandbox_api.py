@@ -13,22 +13,19 @@ import pytest
 from okta_magic.sandbox import Sandbox
 
 
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(port=0, users=1000, seed=1) as sandbox:
-        yield sandbox
+SANDBOX = {"users": 1000, "seed": 1}  # this module's sandbox org (conftest.py)
 
 
 @pytest.fixture(scope="module")
-def admin(sb: Sandbox) -> Iterator[httpx.Client]:
-    token = sb.issue_token(user="admin", app="native")
-    with httpx.Client(base_url=sb.url, headers={"Authorization": f"Bearer {token}"}) as client:
+def admin(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    token = sandbox.issue_token(user="admin", app="native")
+    with httpx.Client(base_url=sandbox.url, headers={"Authorization": f"Bearer {token}"}) as client:
         yield client
 
 
-def client_for(sb: Sandbox, user: str, scopes: list[str] | None = None) -> httpx.Client:
-    token = sb.issue_token(user=user, app="native", scopes=scopes)
-    return httpx.Client(base_url=sb.url, headers={"Authorization": f"Bearer {token}"})
+def client_for(sandbox: Sandbox, user: str, scopes: list[str] | None = None) -> httpx.Client:
+    token = sandbox.issue_token(user=user, app="native", scopes=scopes)
+    return httpx.Client(base_url=sandbox.url, headers={"Authorization": f"Bearer {token}"})
 
 
 def next_link(response: httpx.Response) -> str | None:
@@ -59,25 +56,25 @@ def okta_error(response: httpx.Response) -> tuple[int, str, list[str]]:
 # ---- paging --------------------------------------------------------------------------------
 
 
-def test_paging_1000_users_by_following_links(sb: Sandbox, admin: httpx.Client) -> None:
+def test_paging_1000_users_by_following_links(sandbox: Sandbox, admin: httpx.Client) -> None:
     ids = [u["id"] for u in pull(admin, "/api/v1/users?limit=200")]
-    expected = sb.user_ids()
+    expected = sandbox.user_ids()
     assert ids == expected and len(set(ids)) == len(ids)
-    with_deprovisioned = sb.user_ids(include_deprovisioned=True)
+    with_deprovisioned = sandbox.user_ids(include_deprovisioned=True)
     assert len(with_deprovisioned) == 1000 and len(expected) < 1000  # the default listing omits DEPROVISIONED
     everyone = pull(admin, f"/api/v1/users?search={httpx.QueryParams({'x': 'id pr'})['x']}&limit=200")
     assert [u["id"] for u in everyone] == with_deprovisioned
 
 
-def test_link_header_lines_one_per_rel_absolute_and_limit_kept(sb: Sandbox, admin: httpx.Client) -> None:
+def test_link_header_lines_one_per_rel_absolute_and_limit_kept(sandbox: Sandbox, admin: httpx.Client) -> None:
     first = admin.get("/api/v1/users", params={"limit": 7})
     lines = first.headers.get_list("link")
     assert len(lines) == 2
-    assert lines[0] == f'<{sb.url}/api/v1/users?limit=7>; rel="self"'
-    assert lines[1].startswith(f"<{sb.url}/api/v1/users?after=") and lines[1].endswith('&limit=7>; rel="next"')
+    assert lines[0] == f'<{sandbox.url}/api/v1/users?limit=7>; rel="self"'
+    assert lines[1].startswith(f"<{sandbox.url}/api/v1/users?after=") and lines[1].endswith('&limit=7>; rel="next"')
     assert len(first.json()) == 7
     assert len(admin.get(next_link(first) or "").json()) == 7
-    last_page = admin.get("/api/v1/users", params={"limit": 200, "after": sb.user_ids()[-2]})
+    last_page = admin.get("/api/v1/users", params={"limit": 200, "after": sandbox.user_ids()[-2]})
     assert len(last_page.json()) == 1 and len(last_page.headers.get_list("link")) == 1
 
 
@@ -102,7 +99,7 @@ def test_sparse_custom_attribute_first_appears_after_page_two(admin: httpx.Clien
     assert "costCenterCode" in profile
 
 
-def test_seeded_statuses_and_timestamps_look_like_okta(sb: Sandbox, admin: httpx.Client) -> None:
+def test_seeded_statuses_and_timestamps_look_like_okta(sandbox: Sandbox, admin: httpx.Client) -> None:
     users = pull(admin, "/api/v1/users?search=id%20pr&limit=200")
     statuses = {u["status"] for u in users}
     assert statuses == {
@@ -117,7 +114,7 @@ def test_seeded_statuses_and_timestamps_look_like_okta(sb: Sandbox, admin: httpx
     }
     assert sum(u["status"] == "ACTIVE" for u in users) > len(users) / 2
     assert any(u["lastLogin"] is None for u in users)
-    stale = _iso(sb.clock() - 90 * 86400)
+    stale = _iso(sandbox.clock() - 90 * 86400)
     assert any(u["lastLogin"] and u["lastLogin"] < stale for u in users)  # not signed in for over 90 days
 
     stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\Z")
@@ -135,7 +132,7 @@ def _iso(epoch: float) -> str:
 # ---- search, filter, q -------------------------------------------------------------------
 
 
-def test_search_semantics(sb: Sandbox, admin: httpx.Client) -> None:
+def test_search_semantics(sandbox: Sandbox, admin: httpx.Client) -> None:
     def search(expr: str) -> list[dict]:
         return pull(admin, "/api/v1/users?" + str(httpx.QueryParams({"search": expr, "limit": 200})))
 
@@ -167,16 +164,16 @@ def test_search_semantics(sb: Sandbox, admin: httpx.Client) -> None:
     assert all(u["profile"]["lastName"] == "O'Brien" for u in quoted)
 
 
-def test_fields_projection_keeps_id_and_the_fields_asked_for(sb: Sandbox, admin: httpx.Client) -> None:
+def test_fields_projection_keeps_id_and_the_fields_asked_for(sandbox: Sandbox, admin: httpx.Client) -> None:
     users = pull(admin, "/api/v1/users?fields=status,profile:(firstName, city)&limit=150")
-    assert [u["id"] for u in users] == sb.user_ids()  # id always, every page
+    assert [u["id"] for u in users] == sandbox.user_ids()  # id always, every page
     assert all(set(u) == {"id", "status", "profile"} for u in users)
     assert all(set(u["profile"]) <= {"firstName", "city"} and "firstName" in u["profile"] for u in users)
     refused = admin.get("/api/v1/users?fields=credentials:(provider)")
     assert okta_error(refused)[:2] == (400, "E0000001")
 
 
-def test_search_sorted_by_an_attribute_pages_in_that_order(sb: Sandbox, admin: httpx.Client) -> None:
+def test_search_sorted_by_an_attribute_pages_in_that_order(sandbox: Sandbox, admin: httpx.Client) -> None:
     expr = 'status eq "ACTIVE"'
     plain = pull(admin, f"/api/v1/users?search={expr}&limit=200")
     ascending = pull(admin, f"/api/v1/users?search={expr}&sortBy=profile.lastName&limit=37")
@@ -190,7 +187,7 @@ def test_search_sorted_by_an_attribute_pages_in_that_order(sb: Sandbox, admin: h
     names = [g["profile"]["name"].lower() for g in groups]
     assert names == sorted(names) and len(names) > 5
     # sortBy is for search queries only: a plain list keeps its order
-    assert [u["id"] for u in pull(admin, "/api/v1/users?sortBy=profile.lastName&limit=200")] == sb.user_ids()
+    assert [u["id"] for u in pull(admin, "/api/v1/users?sortBy=profile.lastName&limit=200")] == sandbox.user_ids()
     refused = admin.get(f"/api/v1/users?search={expr}&sortBy=created&sortOrder=sideways")
     assert okta_error(refused)[:2] == (400, "E0000001")
 
@@ -222,7 +219,7 @@ def test_filter_semantics(admin: httpx.Client) -> None:
         assert okta_error(admin.get("/api/v1/users", params={"filter": bad}))[:2] == (400, "E0000031")
 
 
-def test_q_is_starts_with_unpaged_and_skips_deprovisioned(sb: Sandbox, admin: httpx.Client) -> None:
+def test_q_is_starts_with_unpaged_and_skips_deprovisioned(sandbox: Sandbox, admin: httpx.Client) -> None:
     found = admin.get("/api/v1/users", params={"q": "a"})
     users = found.json()
     assert len(users) == 10 and next_link(found) is None
@@ -238,12 +235,12 @@ def test_q_is_starts_with_unpaged_and_skips_deprovisioned(sb: Sandbox, admin: ht
 # ---- single objects, writes, errors --------------------------------------------------------
 
 
-def test_get_user_by_id_login_and_me(sb: Sandbox, admin: httpx.Client) -> None:
-    demo = sb.demo_users["readonly"]
+def test_get_user_by_id_login_and_me(sandbox: Sandbox, admin: httpx.Client) -> None:
+    demo = sandbox.demo_users["readonly"]
     by_id = admin.get(f"/api/v1/users/{demo.id}").json()
     assert by_id["profile"]["login"] == demo.login and "self" in by_id["_links"]
     assert admin.get(f"/api/v1/users/{demo.login}").json()["id"] == demo.id
-    assert admin.get("/api/v1/users/me").json()["id"] == sb.demo_users["admin"].id
+    assert admin.get("/api/v1/users/me").json()["id"] == sandbox.demo_users["admin"].id
 
 
 def test_unknown_id_wrong_method_and_unknown_path(admin: httpx.Client) -> None:
@@ -261,7 +258,7 @@ def test_malformed_and_invalid_bodies(admin: httpx.Client) -> None:
     assert (status, code) == (400, "E0000001") and any(c.startswith("login:") for c in causes)
 
 
-def test_create_update_lifecycle_and_delete_a_user(sb: Sandbox, admin: httpx.Client) -> None:
+def test_create_update_lifecycle_and_delete_a_user(sandbox: Sandbox, admin: httpx.Client) -> None:
     profile = {
         "firstName": "Testy",
         "lastName": "McTest",
@@ -286,22 +283,22 @@ def test_create_update_lifecycle_and_delete_a_user(sb: Sandbox, admin: httpx.Cli
     assert admin.get(f"/api/v1/users/{uid}").json()["status"] == "DEPROVISIONED"
     assert admin.delete(f"/api/v1/users/{uid}").status_code == 204
     assert admin.get(f"/api/v1/users/{uid}").status_code == 404
-    events = admin.get("/api/v1/logs", params={"filter": f'target.id eq "{uid}"', "since": _iso(sb.clock() - 60)})
+    events = admin.get("/api/v1/logs", params={"filter": f'target.id eq "{uid}"', "since": _iso(sandbox.clock() - 60)})
     types = [e["eventType"] for e in events.json()]
     assert types[0] == "user.lifecycle.create" and "user.lifecycle.deactivate" in types
 
 
-def test_groups_membership_and_user_groups(sb: Sandbox, admin: httpx.Client) -> None:
+def test_groups_membership_and_user_groups(sandbox: Sandbox, admin: httpx.Client) -> None:
     groups = pull(admin, "/api/v1/groups?limit=5")
     names = [g["profile"]["name"] for g in groups]
     assert names[0] == "Everyone" and groups[0]["type"] == "BUILT_IN" and "Engineering" in names
     everyone = groups[0]["id"]
     members = pull(admin, f"/api/v1/groups/{everyone}/users?limit=300")
-    assert [m["id"] for m in members] == sb.user_ids(include_deprovisioned=True)  # Everyone has every user
+    assert [m["id"] for m in members] == sandbox.user_ids(include_deprovisioned=True)  # Everyone has every user
     assert len({m["id"] for m in members}) == len(members)
     created = admin.post("/api/v1/groups", json={"profile": {"name": "Notebook Analysts", "description": "x"}})
     gid = created.json()["id"]
-    uid = sb.demo_users["user"].id
+    uid = sandbox.demo_users["user"].id
     assert admin.put(f"/api/v1/groups/{gid}/users/{uid}").status_code == 204
     assert [m["id"] for m in admin.get(f"/api/v1/groups/{gid}/users").json()] == [uid]
     assert gid in {g["id"] for g in admin.get(f"/api/v1/users/{uid}/groups").json()}
@@ -311,50 +308,50 @@ def test_groups_membership_and_user_groups(sb: Sandbox, admin: httpx.Client) -> 
     assert okta_error(admin.post("/api/v1/groups", json={"profile": {}}))[:2] == (400, "E0000001")
 
 
-def test_apps_roles_and_app_users(sb: Sandbox, admin: httpx.Client) -> None:
+def test_apps_roles_and_app_users(sandbox: Sandbox, admin: httpx.Client) -> None:
     apps = pull(admin, "/api/v1/apps?limit=4")
     ids = [a["id"] for a in apps]
-    assert len(ids) == len(set(ids)) and sb.apps["native"].client_id in ids
+    assert len(ids) == len(set(ids)) and sandbox.apps["native"].client_id in ids
     assert {a["signOnMode"] for a in apps} >= {"OPENID_CONNECT", "BOOKMARK", "SAML_2_0"}
-    native = admin.get(f"/api/v1/apps/{sb.apps['native'].client_id}").json()
-    assert native["settings"]["oauthClient"]["redirect_uris"] == sb.apps["native"].redirect_uris
-    assigned = admin.get(f"/api/v1/apps/{sb.apps['native'].client_id}/users").json()
-    assert {a["id"] for a in assigned} == {u.id for u in sb.demo_users.values()}
-    roles = admin.get(f"/api/v1/users/{sb.demo_users['helpdesk'].id}/roles").json()
+    native = admin.get(f"/api/v1/apps/{sandbox.apps['native'].client_id}").json()
+    assert native["settings"]["oauthClient"]["redirect_uris"] == sandbox.apps["native"].redirect_uris
+    assigned = admin.get(f"/api/v1/apps/{sandbox.apps['native'].client_id}/users").json()
+    assert {a["id"] for a in assigned} == {u.id for u in sandbox.demo_users.values()}
+    roles = admin.get(f"/api/v1/users/{sandbox.demo_users['helpdesk'].id}/roles").json()
     assert [r["type"] for r in roles] == ["HELP_DESK_ADMIN"]
-    assert admin.get(f"/api/v1/users/{sb.demo_users['user'].id}/roles").json() == []
+    assert admin.get(f"/api/v1/users/{sandbox.demo_users['user'].id}/roles").json() == []
 
 
 # ---- auth, scopes, roles -----------------------------------------------------------------
 
 
-def test_missing_bad_and_revoked_tokens_are_401(sb: Sandbox) -> None:
+def test_missing_bad_and_revoked_tokens_are_401(sandbox: Sandbox) -> None:
     expected = (
-        f'Bearer authorization_uri="{sb.url}/oauth2/v1/authorize", realm="{sb.url}", '
+        f'Bearer authorization_uri="{sandbox.url}/oauth2/v1/authorize", realm="{sandbox.url}", '
         'error="invalid_token", error_description="The access token is invalid."'
     )
     for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "SSWS wrong"}):
-        response = httpx.get(f"{sb.url}/api/v1/users", headers=headers)
+        response = httpx.get(f"{sandbox.url}/api/v1/users", headers=headers)
         assert response.status_code == 401 and response.headers["www-authenticate"] == expected
         assert okta_error(response)[:2] == (401, "E0000011")
 
 
-def test_insufficient_scope_header_exactly_as_okta(sb: Sandbox) -> None:
-    with client_for(sb, "admin", ["okta.users.read"]) as client:
+def test_insufficient_scope_header_exactly_as_okta(sandbox: Sandbox) -> None:
+    with client_for(sandbox, "admin", ["okta.users.read"]) as client:
         response = client.get("/api/v1/groups")
     assert response.status_code == 403 and response.content == b""
     assert response.headers["www-authenticate"] == (
-        f'Bearer authorization_uri="{sb.url}/oauth2/v1/authorize", realm="{sb.url}", scope="okta.groups.read", '
+        f'Bearer authorization_uri="{sandbox.url}/oauth2/v1/authorize", realm="{sandbox.url}", scope="okta.groups.read", '
         'error="insufficient_scope", error_description="The access token provided does not contain the required '
         'scopes.", resource="/api/v1/groups"'
     )
-    with client_for(sb, "admin", ["okta.users.read"]) as client:
+    with client_for(sandbox, "admin", ["okta.users.read"]) as client:
         assert 'scope="okta.users.manage"' in client.post("/api/v1/users", json={}).headers["www-authenticate"]
-    with client_for(sb, "admin", ["okta.groups.manage"]) as client:  # .manage covers .read
+    with client_for(sandbox, "admin", ["okta.groups.manage"]) as client:  # .manage covers .read
         assert client.get("/api/v1/groups").status_code == 200
 
 
-def test_admin_roles_limit_calls_with_e0000006(sb: Sandbox) -> None:
+def test_admin_roles_limit_calls_with_e0000006(sandbox: Sandbox) -> None:
     scopes = [
         "okta.users.read",
         "okta.users.manage",
@@ -363,38 +360,38 @@ def test_admin_roles_limit_calls_with_e0000006(sb: Sandbox) -> None:
         "okta.logs.read",
         "okta.roles.read",
     ]
-    with client_for(sb, "readonly", scopes) as readonly:
+    with client_for(sandbox, "readonly", scopes) as readonly:
         assert readonly.get("/api/v1/logs").status_code == 200
         assert okta_error(readonly.post("/api/v1/users", json={"profile": {}})) == (403, "E0000006", [])
-    with client_for(sb, "helpdesk", scopes) as helpdesk:
+    with client_for(sandbox, "helpdesk", scopes) as helpdesk:
         assert helpdesk.get("/api/v1/users?limit=1").status_code == 200
         assert okta_error(helpdesk.get("/api/v1/apps"))[:2] == (403, "E0000006")
         assert okta_error(helpdesk.get("/api/v1/logs"))[:2] == (403, "E0000006")
         locked = helpdesk.get("/api/v1/users", params={"search": 'status eq "LOCKED_OUT"', "limit": 1}).json()[0]
         assert helpdesk.post(f"/api/v1/users/{locked['id']}/lifecycle/unlock").status_code == 200
         assert okta_error(helpdesk.post(f"/api/v1/users/{locked['id']}/lifecycle/suspend"))[:2] == (403, "E0000006")
-    with client_for(sb, "user", scopes) as plain:
+    with client_for(sandbox, "user", scopes) as plain:
         assert okta_error(plain.get("/api/v1/users"))[:2] == (403, "E0000006")
         me = plain.get("/api/v1/users/me")
-        assert me.status_code == 200 and me.json()["id"] == sb.demo_users["user"].id
+        assert me.status_code == 200 and me.json()["id"] == sandbox.demo_users["user"].id
         assert plain.get("/api/v1/users/me/groups").status_code == 200
-    with client_for(sb, "user", ["okta.users.read.self"]) as self_only:
+    with client_for(sandbox, "user", ["okta.users.read.self"]) as self_only:
         assert self_only.get("/api/v1/users/me").status_code == 200
         assert self_only.get("/api/v1/users").status_code == 403
 
 
-def test_ssws_api_token_acts_as_the_user(sb: Sandbox) -> None:
-    token = sb.create_api_token(user="readonly")
+def test_ssws_api_token_acts_as_the_user(sandbox: Sandbox) -> None:
+    token = sandbox.create_api_token(user="readonly")
     headers = {"Authorization": f"SSWS {token}"}
-    assert httpx.get(f"{sb.url}/api/v1/users?limit=1", headers=headers).status_code == 200
-    assert httpx.post(f"{sb.url}/api/v1/groups", headers=headers, json={"profile": {"name": "x"}}).status_code == 403
+    assert httpx.get(f"{sandbox.url}/api/v1/users?limit=1", headers=headers).status_code == 200
+    assert httpx.post(f"{sandbox.url}/api/v1/groups", headers=headers, json={"profile": {"name": "x"}}).status_code == 403
 
 
-def test_every_api_response_carries_request_id_and_rate_headers(sb: Sandbox, admin: httpx.Client) -> None:
+def test_every_api_response_carries_request_id_and_rate_headers(sandbox: Sandbox, admin: httpx.Client) -> None:
     for response in (
         admin.get("/api/v1/users?limit=1"),
         admin.get("/api/v1/users/nope"),
-        httpx.get(f"{sb.url}/api/v1/users"),
+        httpx.get(f"{sandbox.url}/api/v1/users"),
         admin.get("/api/v1/logs?limit=1"),
     ):
         for header in (
@@ -405,7 +402,7 @@ def test_every_api_response_carries_request_id_and_rate_headers(sb: Sandbox, adm
             "date",
         ):
             assert header in response.headers, (response.url, header)
-    assert "x-okta-request-id" in httpx.get(f"{sb.url}/.well-known/openid-configuration").headers
+    assert "x-okta-request-id" in httpx.get(f"{sandbox.url}/.well-known/openid-configuration").headers
     assert admin.get("/api/v1/users?limit=1").headers["content-type"] == "application/json"
 
 
@@ -413,7 +410,7 @@ def test_every_api_response_carries_request_id_and_rate_headers(sb: Sandbox, adm
 
 
 def test_low_limit_gives_429_with_consistent_headers() -> None:
-    with Sandbox(port=0, users=20, seed=2, rate_limits={"/api/v1/users": 3}) as sb, client_for(sb, "admin") as client:
+    with Sandbox(port=0, users=20, seed=2, rate_limits={"/api/v1/users": 3}) as sandbox, client_for(sandbox, "admin") as client:
         remaining = [client.get("/api/v1/users").headers["x-rate-limit-remaining"] for _ in range(3)]
         assert remaining == ["2", "1", "0"]
         limited = client.get("/api/v1/users")
@@ -425,10 +422,10 @@ def test_low_limit_gives_429_with_consistent_headers() -> None:
         assert 0 < reset - date <= 60
         # Another bucket is not affected; a single user is in its own bucket.
         assert client.get("/api/v1/groups").status_code == 200
-        assert client.get(f"/api/v1/users/{sb.demo_users['admin'].id}").status_code == 200
-        sb.advance_clock(61)
+        assert client.get(f"/api/v1/users/{sandbox.demo_users['admin'].id}").status_code == 200
+        sandbox.advance_clock(61)
         assert client.get("/api/v1/users").status_code == 200
-        sb.set_rate_limit("/api/v1/users", 1)
+        sandbox.set_rate_limit("/api/v1/users", 1)
         assert client.get("/api/v1/users").status_code == 200
         assert client.get("/api/v1/users").status_code == 429
 
@@ -436,7 +433,7 @@ def test_low_limit_gives_429_with_consistent_headers() -> None:
 # ---- System Log ----------------------------------------------------------------------------
 
 
-def test_system_log_polling_always_links_next(sb: Sandbox, admin: httpx.Client) -> None:
+def test_system_log_polling_always_links_next(sandbox: Sandbox, admin: httpx.Client) -> None:
     first = admin.get("/api/v1/logs", params={"limit": 1000})
     events = first.json()
     assert events and next_link(first)
@@ -454,13 +451,13 @@ def test_system_log_polling_always_links_next(sb: Sandbox, admin: httpx.Client) 
         pytest.fail("polling never reached the end")
     empty_again = admin.get(url)
     assert empty_again.json() == [] and next_link(empty_again)
-    admin.post(f"/api/v1/users/{sb.demo_users['user'].id}", json={"profile": {"nickName": "U"}})
+    admin.post(f"/api/v1/users/{sandbox.demo_users['user'].id}", json={"profile": {"nickName": "U"}})
     fresh = admin.get(url).json()
     assert [e["eventType"] for e in fresh] == ["user.account.update_profile"]
 
 
-def test_system_log_bounded_request_ends_without_next(sb: Sandbox, admin: httpx.Client) -> None:
-    since, until = _iso(sb.clock() - 10 * 86400), _iso(sb.clock() - 86400)
+def test_system_log_bounded_request_ends_without_next(sandbox: Sandbox, admin: httpx.Client) -> None:
+    since, until = _iso(sandbox.clock() - 10 * 86400), _iso(sandbox.clock() - 86400)
     first = admin.get("/api/v1/logs", params={"since": since, "until": until, "limit": 100})
     events = pull(admin, str(first.url))
     assert events and all(since <= e["published"] < until for e in events)
@@ -473,7 +470,7 @@ def test_system_log_bounded_request_ends_without_next(sb: Sandbox, admin: httpx.
     assert [e["uuid"] for e in descending] == [e["uuid"] for e in reversed(events)]
 
 
-def test_system_log_filter_and_shape(sb: Sandbox, admin: httpx.Client) -> None:
+def test_system_log_filter_and_shape(sandbox: Sandbox, admin: httpx.Client) -> None:
     starts = admin.get("/api/v1/logs", params={"filter": 'eventType eq "user.session.start"', "limit": 50}).json()
     assert starts and {e["eventType"] for e in starts} == {"user.session.start"}
     failures = admin.get(
@@ -506,7 +503,7 @@ def test_system_log_filter_and_shape(sb: Sandbox, admin: httpx.Client) -> None:
     assert len(admin.get("/api/v1/logs", params={"limit": 5000}).json()) <= 1000
 
 
-def test_system_log_keyword_search(sb: Sandbox, admin: httpx.Client) -> None:
+def test_system_log_keyword_search(sandbox: Sandbox, admin: httpx.Client) -> None:
     recent = admin.get("/api/v1/logs", params={"limit": 1000}).json()
     sample = next(e for e in recent if e["actor"]["type"] == "User")
     login, event_type = sample["actor"]["alternateId"], sample["eventType"]
@@ -541,10 +538,10 @@ def test_system_log_errors_as_the_query_guide_shows(admin: httpx.Client) -> None
     assert okta_error(url)[:2] == (400, "E0000031")
 
 
-def test_reset_factors_is_linked_and_keeps_the_status(sb: Sandbox, admin: httpx.Client) -> None:
+def test_reset_factors_is_linked_and_keeps_the_status(sandbox: Sandbox, admin: httpx.Client) -> None:
     uid = next(u["id"] for u in admin.get("/api/v1/users", params={"search": 'status eq "ACTIVE"'}).json())
     link = admin.get(f"/api/v1/users/{uid}").json()["_links"]["resetFactors"]
-    assert link == {"href": f"{sb.url}/api/v1/users/{uid}/lifecycle/reset_factors", "method": "POST"}
+    assert link == {"href": f"{sandbox.url}/api/v1/users/{uid}/lifecycle/reset_factors", "method": "POST"}
     done = admin.post(link["href"])
     assert done.status_code == 200 and done.content == b""
     assert admin.get(f"/api/v1/users/{uid}").json()["status"] == "ACTIVE"
@@ -553,9 +550,9 @@ def test_reset_factors_is_linked_and_keeps_the_status(sb: Sandbox, admin: httpx.
     assert okta_error(admin.post(f"/api/v1/users/{gone['id']}/lifecycle/reset_factors"))[:2] == (403, "E0000038")
 
 
-def test_insufficient_scope_names_a_path_outside_latin1_percent_encoded(sb: Sandbox) -> None:
+def test_insufficient_scope_names_a_path_outside_latin1_percent_encoded(sandbox: Sandbox) -> None:
     """A header carries Latin-1 only: the resource is the path as sent on the wire, not a 500."""
-    with client_for(sb, "readonly", ["okta.users.read"]) as client:
+    with client_for(sandbox, "readonly", ["okta.users.read"]) as client:
         response = client.delete("/api/v1/users/%E2%9C%93%22x")
     assert response.status_code == 403
     assert 'resource="/api/v1/users/%E2%9C%93%22x"' in response.headers["www-authenticate"]

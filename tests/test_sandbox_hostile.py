@@ -16,16 +16,13 @@ from okta_magic.sandbox.search import MAX_DEPTH, SearchError, compile_expression
 APP_LOGGER = "okta_magic.sandbox.app"
 
 
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(port=0, users=50, seed=1) as sandbox:
-        yield sandbox
+SANDBOX = {"users": 50, "seed": 1}  # this module's sandbox org (conftest.py)
 
 
 @pytest.fixture(scope="module")
-def admin(sb: Sandbox) -> Iterator[httpx.Client]:
-    token = sb.issue_token(user="admin", app="native")
-    with httpx.Client(base_url=sb.url, headers={"Authorization": f"Bearer {token}"}) as client:
+def admin(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    token = sandbox.issue_token(user="admin", app="native")
+    with httpx.Client(base_url=sandbox.url, headers={"Authorization": f"Bearer {token}"}) as client:
         yield client
 
 
@@ -91,9 +88,9 @@ def test_a_search_at_the_limit_answers_200(admin: httpx.Client) -> None:
 # ---- clients that go away -------------------------------------------------------------------
 
 
-def _vanish(sb: Sandbox, method: str, path: str, headers: dict[str, str]) -> None:
+def _vanish(sandbox: Sandbox, method: str, path: str, headers: dict[str, str]) -> None:
     """Send the head and a few bytes of a 1000-byte body, then close the connection."""
-    host, port = sb.url.removeprefix("http://").split(":")
+    host, port = sandbox.url.removeprefix("http://").split(":")
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Content-Length: 1000"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
     with socket.create_connection((host, int(port)), timeout=5) as conn:

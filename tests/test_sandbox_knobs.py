@@ -15,60 +15,57 @@ import pytest
 from okta_magic.sandbox import Sandbox
 
 
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(port=0, users=30, seed=5) as sandbox:
-        yield sandbox
+SANDBOX = {"users": 30, "seed": 5}  # this module's sandbox org (conftest.py)
 
 
 @pytest.fixture()
-def client(sb: Sandbox) -> Iterator[httpx.Client]:
-    token = sb.issue_token(user="admin", scopes=["okta.users.read"])
-    with httpx.Client(base_url=sb.url, headers={"Authorization": f"Bearer {token}"}) as c:
+def client(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    token = sandbox.issue_token(user="admin", scopes=["okta.users.read"])
+    with httpx.Client(base_url=sandbox.url, headers={"Authorization": f"Bearer {token}"}) as c:
         yield c
-    sb.set_knobs(latency=0.0, error_rate=0.0, rate_429=0.0, drop_rate=0.0)
+    sandbox.set_knobs(latency=0.0, error_rate=0.0, rate_429=0.0, drop_rate=0.0)
 
 
-def test_latency_knob_delays_api_responses(sb: Sandbox, client: httpx.Client) -> None:
-    sb.set_knobs(latency=0.3)
+def test_latency_knob_delays_api_responses(sandbox: Sandbox, client: httpx.Client) -> None:
+    sandbox.set_knobs(latency=0.3)
     started = time.monotonic()
     assert client.get("/api/v1/users?limit=1").status_code == 200
     assert time.monotonic() - started >= 0.3  # the sandbox waited at least the configured latency
 
 
-def test_error_rate_one_gives_okta_shaped_5xx(sb: Sandbox, client: httpx.Client) -> None:
-    sb.set_knobs(error_rate=1.0)
+def test_error_rate_one_gives_okta_shaped_5xx(sandbox: Sandbox, client: httpx.Client) -> None:
+    sandbox.set_knobs(error_rate=1.0)
     for _ in range(5):
         response = client.get("/api/v1/users?limit=1")
         assert response.status_code in (500, 503)
         body = response.json()
         assert body["errorCode"] == "E0000009" and body["errorId"].startswith("oae")
         assert "x-okta-request-id" in response.headers
-    sb.set_knobs(error_rate=0.0)
+    sandbox.set_knobs(error_rate=0.0)
     assert client.get("/api/v1/users?limit=1").status_code == 200
 
 
-def test_rate_429_knob_answers_e0000047_with_headers(sb: Sandbox, client: httpx.Client) -> None:
-    sb.set_knobs(rate_429=1.0)
+def test_rate_429_knob_answers_e0000047_with_headers(sandbox: Sandbox, client: httpx.Client) -> None:
+    sandbox.set_knobs(rate_429=1.0)
     response = client.get("/api/v1/users?limit=1")
     assert response.status_code == 429 and response.json()["errorCode"] == "E0000047"
     assert response.headers["x-rate-limit-remaining"] == "0"
-    assert int(response.headers["x-rate-limit-reset"]) >= int(sb.clock())
+    assert int(response.headers["x-rate-limit-reset"]) >= int(sandbox.clock())
 
 
-def test_drop_rate_one_closes_the_connection_without_a_response(sb: Sandbox, client: httpx.Client) -> None:
-    sb.set_knobs(drop_rate=1.0)
+def test_drop_rate_one_closes_the_connection_without_a_response(sandbox: Sandbox, client: httpx.Client) -> None:
+    sandbox.set_knobs(drop_rate=1.0)
     with pytest.raises(httpx.TransportError):
         client.get("/api/v1/users?limit=1")
     # Only API requests are dropped, and the server keeps serving.
-    assert httpx.get(f"{sb.url}/.well-known/openid-configuration").status_code == 200
-    sb.set_knobs(drop_rate=0.0)
+    assert httpx.get(f"{sandbox.url}/.well-known/openid-configuration").status_code == 200
+    sandbox.set_knobs(drop_rate=0.0)
     assert client.get("/api/v1/users?limit=1").status_code == 200
 
 
-def test_knob_values_are_checked(sb: Sandbox) -> None:
+def test_knob_values_are_checked(sandbox: Sandbox) -> None:
     with pytest.raises(ValueError):
-        sb.set_knobs(error_rate=1.5)
+        sandbox.set_knobs(error_rate=1.5)
 
 
 def test_same_seed_same_org_other_seed_other_org() -> None:

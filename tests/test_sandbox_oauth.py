@@ -6,7 +6,7 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import jwt
@@ -16,32 +16,28 @@ from _sandbox_fixtures import authorize_params, exchange, redirect_params, sign_
 from okta_magic.sandbox import Sandbox
 
 
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(port=0, users=60, seed=3) as sandbox:
-        yield sandbox
+SANDBOX = {"users": 60, "seed": 3}  # this module's sandbox org (conftest.py)
 
 
 @pytest.fixture()
-def fresh() -> Iterator[Sandbox]:
+def fresh(sandbox_factory: Callable[..., Sandbox]) -> Sandbox:
     """A sandbox of its own, for tests that move the clock."""
-    with Sandbox(port=0, users=20, seed=4) as sandbox:
-        yield sandbox
+    return sandbox_factory(users=20, seed=4)
 
 
 @pytest.fixture()
-def http(sb: Sandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sb.url, follow_redirects=False) as client:
+def http(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=sandbox.url, follow_redirects=False) as client:
         yield client
 
 
-def api_get(sb: Sandbox, token: str, path: str = "/api/v1/users?limit=1") -> httpx.Response:
-    return httpx.get(sb.url + path, headers={"Authorization": f"Bearer {token}"})
+def api_get(sandbox: Sandbox, token: str, path: str = "/api/v1/users?limit=1") -> httpx.Response:
+    return httpx.get(sandbox.url + path, headers={"Authorization": f"Bearer {token}"})
 
 
-def test_discovery_lists_the_org_endpoints(sb: Sandbox, http: httpx.Client) -> None:
+def test_discovery_lists_the_org_endpoints(sandbox: Sandbox, http: httpx.Client) -> None:
     meta = http.get("/.well-known/openid-configuration").json()
-    assert meta["issuer"] == sb.url and not sb.url.endswith("/")
+    assert meta["issuer"] == sandbox.url and not sandbox.url.endswith("/")
     for key, path in (
         ("authorization_endpoint", "/oauth2/v1/authorize"),
         ("token_endpoint", "/oauth2/v1/token"),
@@ -52,7 +48,7 @@ def test_discovery_lists_the_org_endpoints(sb: Sandbox, http: httpx.Client) -> N
         ("device_authorization_endpoint", "/oauth2/v1/device/authorize"),
         ("end_session_endpoint", "/oauth2/v1/logout"),
     ):
-        assert meta[key] == sb.url + path
+        assert meta[key] == sandbox.url + path
     assert set(meta["grant_types_supported"]) >= {
         "authorization_code",
         "implicit",
@@ -68,18 +64,18 @@ def test_discovery_lists_the_org_endpoints(sb: Sandbox, http: httpx.Client) -> N
     }
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert "okta.users.read" in meta["scopes_supported"]
-    assert http.get("/.well-known/oauth-authorization-server").json()["issuer"] == sb.url
+    assert http.get("/.well-known/oauth-authorization-server").json()["issuer"] == sandbox.url
 
 
-def test_sign_in_page_form_yields_a_code_and_tokens(sb: Sandbox, http: httpx.Client) -> None:
-    auth = authorize_params(sb)
+def test_sign_in_page_form_yields_a_code_and_tokens(sandbox: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sandbox)
     page = http.get("/oauth2/v1/authorize", params=auth.params)
     html = page.text
     assert '<form id="okta-sign-in" method="post" action="/oauth2/v1/authorize/login">' in html
     assert 'id="okta-signin-submit"' in html and ">Sign in<" in html and 'name="cancel"' in html
-    for user in sb.demo_users.values():
+    for user in sandbox.demo_users.values():
         assert user.password in html  # every demo password is shown on the page
-    back = redirect_params(sign_in(http, sb, auth))
+    back = redirect_params(sign_in(http, sandbox, auth))
     assert back["state"] == auth.params["state"]
     token = exchange(http, auth, back["code"])
     assert token.status_code == 200, token.text
@@ -88,25 +84,25 @@ def test_sign_in_page_form_yields_a_code_and_tokens(sb: Sandbox, http: httpx.Cli
     assert body["scope"] == "openid okta.users.read" and "refresh_token" not in body
     assert token.headers["cache-control"] == "no-store"
     id_claims = jwt.decode(body["id_token"], options={"verify_signature": False})
-    assert id_claims["nonce"] == auth.params["nonce"] and id_claims["sub"] == sb.demo_users["admin"].id
-    assert api_get(sb, body["access_token"]).status_code == 200
+    assert id_claims["nonce"] == auth.params["nonce"] and id_claims["sub"] == sandbox.demo_users["admin"].id
+    assert api_get(sandbox, body["access_token"]).status_code == 200
 
 
-def test_access_token_claims_and_signature_match_the_key_set(sb: Sandbox, http: httpx.Client) -> None:
-    auth = authorize_params(sb, scope="okta.users.read okta.groups.read")
+def test_access_token_claims_and_signature_match_the_key_set(sandbox: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sandbox, scope="okta.users.read okta.groups.read")
     token = exchange(http, auth, unattended_code(http, auth, "readonly")).json()["access_token"]
     jwks = jwt.PyJWKSet.from_dict(http.get("/oauth2/v1/keys").json())
     kid = jwt.get_unverified_header(token)["kid"]
     key = next(k for k in jwks.keys if k.key_id == kid)
-    claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=sb.url, issuer=sb.url)
+    claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=sandbox.url, issuer=sandbox.url)
     assert claims["ver"] == 1 and claims["jti"] and claims["exp"] - claims["iat"] == 3600
-    assert claims["cid"] == sb.apps["native"].client_id
-    assert claims["uid"] == sb.demo_users["readonly"].id and claims["sub"] == sb.demo_users["readonly"].login
+    assert claims["cid"] == sandbox.apps["native"].client_id
+    assert claims["uid"] == sandbox.demo_users["readonly"].id and claims["sub"] == sandbox.demo_users["readonly"].login
     assert claims["scp"] == ["okta.users.read", "okta.groups.read"]
 
 
-def test_wrong_password_shows_the_page_again_with_an_error(sb: Sandbox, http: httpx.Client) -> None:
-    auth = authorize_params(sb)
+def test_wrong_password_shows_the_page_again_with_an_error(sandbox: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sandbox)
     page = http.get("/oauth2/v1/authorize", params=auth.params)
     txn = page.text.split('name="txn" value="')[1].split('"')[0]
     again = http.post("/oauth2/v1/authorize/login", data={"txn": txn, "username": "admin", "password": "nope"})
@@ -114,45 +110,45 @@ def test_wrong_password_shows_the_page_again_with_an_error(sb: Sandbox, http: ht
     # The same transaction still works with the right password.
     ok = http.post(
         "/oauth2/v1/authorize/login",
-        data={"txn": txn, "username": "admin@example.com", "password": sb.demo_users["admin"].password},
+        data={"txn": txn, "username": "admin@example.com", "password": sandbox.demo_users["admin"].password},
     )
     assert "code" in redirect_params(ok)
 
 
-def test_cancel_redirects_with_access_denied(sb: Sandbox, http: httpx.Client) -> None:
-    auth = authorize_params(sb)
+def test_cancel_redirects_with_access_denied(sandbox: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sandbox)
     page = http.get("/oauth2/v1/authorize", params=auth.params)
     txn = page.text.split('name="txn" value="')[1].split('"')[0]
     back = redirect_params(http.post("/oauth2/v1/authorize/login", data={"txn": txn, "cancel": "1"}))
     assert back["error"] == "access_denied" and back["state"] == auth.params["state"]
 
 
-def test_unattended_sandbox_user_yields_a_code(sb: Sandbox, http: httpx.Client) -> None:
-    auth = authorize_params(sb)
+def test_unattended_sandbox_user_yields_a_code(sandbox: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sandbox)
     response = http.get("/oauth2/v1/authorize", params={**auth.params, "sandbox_user": "helpdesk"})
     back = redirect_params(response)
     assert response.headers["location"].startswith(auth.params["redirect_uri"] + "?")
     assert back["state"] == auth.params["state"]
     token = exchange(http, auth, back["code"]).json()
     claims = jwt.decode(token["access_token"], options={"verify_signature": False})
-    assert claims["uid"] == sb.demo_users["helpdesk"].id
+    assert claims["uid"] == sandbox.demo_users["helpdesk"].id
 
 
-def test_wrong_code_verifier_is_refused(sb: Sandbox, http: httpx.Client) -> None:
-    auth = authorize_params(sb)
+def test_wrong_code_verifier_is_refused(sandbox: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sandbox)
     refused = exchange(http, auth, unattended_code(http, auth), code_verifier=secrets.token_urlsafe(48))
     assert refused.status_code == 400
     assert refused.json() == {"error": "invalid_grant", "error_description": "PKCE verification failed."}
 
 
-def test_reused_code_is_refused_and_revokes_its_token(sb: Sandbox, http: httpx.Client) -> None:
-    auth = authorize_params(sb)
+def test_reused_code_is_refused_and_revokes_its_token(sandbox: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sandbox)
     code = unattended_code(http, auth)
     first = exchange(http, auth, code)
     assert first.status_code == 200
     second = exchange(http, auth, code)
     assert second.status_code == 400 and second.json()["error"] == "invalid_grant"
-    assert api_get(sb, first.json()["access_token"]).status_code == 401  # RFC 6749 §4.1.2
+    assert api_get(sandbox, first.json()["access_token"]).status_code == 401  # RFC 6749 §4.1.2
 
 
 def test_expired_code_is_refused(fresh: Sandbox) -> None:
@@ -164,44 +160,44 @@ def test_expired_code_is_refused(fresh: Sandbox) -> None:
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
 
 
-def test_redirect_uri_must_match_the_authorize_one(sb: Sandbox, http: httpx.Client) -> None:
-    auth = authorize_params(sb)
-    refused = exchange(http, auth, unattended_code(http, auth), redirect_uri=sb.apps["native"].redirect_uris[1])
+def test_redirect_uri_must_match_the_authorize_one(sandbox: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sandbox)
+    refused = exchange(http, auth, unattended_code(http, auth), redirect_uri=sandbox.apps["native"].redirect_uris[1])
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
 
 
-def test_unregistered_redirect_uri_gets_an_error_page_not_a_redirect(sb: Sandbox, http: httpx.Client) -> None:
+def test_unregistered_redirect_uri_gets_an_error_page_not_a_redirect(sandbox: Sandbox, http: httpx.Client) -> None:
     for uri in ("http://127.0.0.1:9999/callback", "http://localhost:8765/callback/", "http://localhost:8765/other"):
-        auth = authorize_params(sb, redirect_uri=uri)
+        auth = authorize_params(sandbox, redirect_uri=uri)
         page = http.get("/oauth2/v1/authorize", params=auth.params)
         assert page.status_code == 400 and "location" not in page.headers
         assert (
             "The &#x27;redirect_uri&#x27; parameter must be a Login redirect URI in the client app settings"
             in page.text
         )
-    bad_client = http.get("/oauth2/v1/authorize", params={**authorize_params(sb).params, "client_id": "0oanope"})
+    bad_client = http.get("/oauth2/v1/authorize", params={**authorize_params(sandbox).params, "client_id": "0oanope"})
     assert bad_client.status_code == 400 and "location" not in bad_client.headers
 
 
-def test_added_redirect_uri_is_accepted(sb: Sandbox, http: httpx.Client) -> None:
+def test_added_redirect_uri_is_accepted(sandbox: Sandbox, http: httpx.Client) -> None:
     uri = "http://127.0.0.1:54321/callback"
-    sb.add_redirect_uri("native", uri)
-    auth = authorize_params(sb, redirect_uri=uri)
+    sandbox.add_redirect_uri("native", uri)
+    auth = authorize_params(sandbox, redirect_uri=uri)
     assert http.get("/oauth2/v1/authorize", params=auth.params).status_code == 200
 
 
-def test_missing_or_plain_pkce_is_an_error_redirect(sb: Sandbox, http: httpx.Client) -> None:
-    auth = authorize_params(sb, code_challenge=None, code_challenge_method=None)  # type: ignore[arg-type]
+def test_missing_or_plain_pkce_is_an_error_redirect(sandbox: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sandbox, code_challenge=None, code_challenge_method=None)  # type: ignore[arg-type]
     back = redirect_params(http.get("/oauth2/v1/authorize", params=auth.params))
     assert back["error"] == "invalid_request" and "PKCE" in back["error_description"]
     assert back["state"] == auth.params["state"]
-    plain = authorize_params(sb, code_challenge_method="plain")
+    plain = authorize_params(sandbox, code_challenge_method="plain")
     back = redirect_params(http.get("/oauth2/v1/authorize", params=plain.params))
     assert back["error"] == "invalid_request" and "plain" in back["error_description"]
 
 
-def test_scope_not_granted_to_the_app_is_invalid_scope(sb: Sandbox, http: httpx.Client) -> None:
-    auth = authorize_params(sb, app="users-only", scope="openid okta.groups.read")
+def test_scope_not_granted_to_the_app_is_invalid_scope(sandbox: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sandbox, app="users-only", scope="openid okta.groups.read")
     back = redirect_params(http.get("/oauth2/v1/authorize", params=auth.params))
     assert back == {
         "error": "invalid_scope",
@@ -210,24 +206,24 @@ def test_scope_not_granted_to_the_app_is_invalid_scope(sb: Sandbox, http: httpx.
     }
 
 
-def test_unsupported_response_type(sb: Sandbox, http: httpx.Client) -> None:
-    back = redirect_params(http.get("/oauth2/v1/authorize", params=authorize_params(sb, response_type="foo").params))
+def test_unsupported_response_type(sandbox: Sandbox, http: httpx.Client) -> None:
+    back = redirect_params(http.get("/oauth2/v1/authorize", params=authorize_params(sandbox, response_type="foo").params))
     assert back["error"] == "unsupported_response_type"
 
 
-def test_implicit_grant_returns_the_token_in_the_fragment(sb: Sandbox, http: httpx.Client) -> None:
-    auth = authorize_params(sb, response_type="token", scope="okta.users.read")
+def test_implicit_grant_returns_the_token_in_the_fragment(sandbox: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sandbox, response_type="token", scope="okta.users.read")
     response = http.get("/oauth2/v1/authorize", params={**auth.params, "sandbox_user": "admin"})
     assert "#" in response.headers["location"] and "?" not in response.headers["location"].split("#")[0]
     back = redirect_params(response)
     assert back["token_type"] == "Bearer" and back["expires_in"] == "3600" and back["state"] == auth.params["state"]
-    assert api_get(sb, back["access_token"]).status_code == 200
+    assert api_get(sandbox, back["access_token"]).status_code == 200
     # Apps without the implicit grant cannot use it.
     refused = redirect_params(
         http.get(
             "/oauth2/v1/authorize",
             params={
-                **authorize_params(sb, app="users-only", response_type="token", scope="okta.users.read").params,
+                **authorize_params(sandbox, app="users-only", response_type="token", scope="okta.users.read").params,
                 "sandbox_user": "admin",
             },
         )
@@ -235,25 +231,25 @@ def test_implicit_grant_returns_the_token_in_the_fragment(sb: Sandbox, http: htt
     assert refused["error"] == "unauthorized_client"
 
 
-def test_refresh_token_only_with_offline_access(sb: Sandbox, http: httpx.Client) -> None:
-    without = authorize_params(sb, app="offline", scope="openid okta.users.read")
+def test_refresh_token_only_with_offline_access(sandbox: Sandbox, http: httpx.Client) -> None:
+    without = authorize_params(sandbox, app="offline", scope="openid okta.users.read")
     assert "refresh_token" not in exchange(http, without, unattended_code(http, without)).json()
     # The native app is not granted offline_access at all.
     native = redirect_params(
-        http.get("/oauth2/v1/authorize", params=authorize_params(sb, scope="openid offline_access").params)
+        http.get("/oauth2/v1/authorize", params=authorize_params(sandbox, scope="openid offline_access").params)
     )
     assert native["error"] == "invalid_scope"
-    auth = authorize_params(sb, app="offline", scope="openid offline_access okta.users.read")
+    auth = authorize_params(sandbox, app="offline", scope="openid offline_access okta.users.read")
     first = exchange(http, auth, unattended_code(http, auth)).json()
     assert first["refresh_token"]
-    client_id = sb.apps["offline"].client_id
+    client_id = sandbox.apps["offline"].client_id
     refreshed = http.post(
         "/oauth2/v1/token",
         data={"grant_type": "refresh_token", "client_id": client_id, "refresh_token": first["refresh_token"]},
     )
     assert refreshed.status_code == 200, refreshed.text
     second = refreshed.json()
-    assert second["refresh_token"] != first["refresh_token"] and api_get(sb, second["access_token"]).status_code == 200
+    assert second["refresh_token"] != first["refresh_token"] and api_get(sandbox, second["access_token"]).status_code == 200
     # Rotation: the used refresh token no longer works.
     replay = http.post(
         "/oauth2/v1/token",
@@ -262,12 +258,12 @@ def test_refresh_token_only_with_offline_access(sb: Sandbox, http: httpx.Client)
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
 
 
-def test_confidential_web_app_authenticates_with_basic_or_post(sb: Sandbox, http: httpx.Client) -> None:
-    web = sb.apps["web"]
+def test_confidential_web_app_authenticates_with_basic_or_post(sandbox: Sandbox, http: httpx.Client) -> None:
+    web = sandbox.apps["web"]
     assert web.client_secret
     for style in ("basic", "post"):
         auth = authorize_params(
-            sb, app="web", scope="openid okta.users.read", code_challenge=None, code_challenge_method=None
+            sandbox, app="web", scope="openid okta.users.read", code_challenge=None, code_challenge_method=None
         )  # type: ignore[arg-type]
         code = unattended_code(http, auth)
         data = {"grant_type": "authorization_code", "code": code, "redirect_uri": auth.params["redirect_uri"]}
@@ -286,13 +282,13 @@ def test_confidential_web_app_authenticates_with_basic_or_post(sb: Sandbox, http
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
 
 
-def _assertion(sb: Sandbox, **claims: object) -> str:
-    now = int(sb.clock())
-    app = sb.apps["service"]
+def _assertion(sandbox: Sandbox, **claims: object) -> str:
+    now = int(sandbox.clock())
+    app = sandbox.apps["service"]
     body = {
         "iss": app.client_id,
         "sub": app.client_id,
-        "aud": f"{sb.url}/oauth2/v1/token",
+        "aud": f"{sandbox.url}/oauth2/v1/token",
         "iat": now,
         "exp": now + 300,
         "jti": str(uuid.uuid4()),
@@ -314,59 +310,59 @@ def _client_credentials(http: httpx.Client, assertion: str, scope: str = "okta.u
     )
 
 
-def test_client_credentials_with_a_signed_assertion(sb: Sandbox, http: httpx.Client) -> None:
-    assertion = _assertion(sb)
+def test_client_credentials_with_a_signed_assertion(sandbox: Sandbox, http: httpx.Client) -> None:
+    assertion = _assertion(sandbox)
     response = _client_credentials(http, assertion, "okta.users.read okta.logs.read")
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["scope"] == "okta.users.read okta.logs.read" and "refresh_token" not in body
-    assert api_get(sb, body["access_token"]).status_code == 200
+    assert api_get(sandbox, body["access_token"]).status_code == 200
     claims = jwt.decode(body["access_token"], options={"verify_signature": False})
-    assert claims["sub"] == sb.apps["service"].client_id and "uid" not in claims
+    assert claims["sub"] == sandbox.apps["service"].client_id and "uid" not in claims
     # The assertion's jti is single-use.
     assert _client_credentials(http, assertion).json()["error"] == "invalid_client"
 
 
-def test_client_credentials_refusals(sb: Sandbox, http: httpx.Client) -> None:
-    wrong_aud = _client_credentials(http, _assertion(sb, aud=f"{sb.url}/oauth2/v1/authorize"))
+def test_client_credentials_refusals(sandbox: Sandbox, http: httpx.Client) -> None:
+    wrong_aud = _client_credentials(http, _assertion(sandbox, aud=f"{sandbox.url}/oauth2/v1/authorize"))
     assert wrong_aud.status_code == 401 and wrong_aud.json()["error"] == "invalid_client"
-    too_far = _client_credentials(http, _assertion(sb, exp=int(sb.clock()) + 7200))
+    too_far = _client_credentials(http, _assertion(sandbox, exp=int(sandbox.clock()) + 7200))
     assert too_far.status_code == 401
-    expired = _client_credentials(http, _assertion(sb, exp=int(sb.clock()) - 10))
+    expired = _client_credentials(http, _assertion(sandbox, exp=int(sandbox.clock()) - 10))
     assert expired.status_code == 401
     other_key = jwt.encode(
         {
-            "iss": sb.apps["service"].client_id,
-            "sub": sb.apps["service"].client_id,
-            "aud": f"{sb.url}/oauth2/v1/token",
-            "exp": int(sb.clock()) + 60,
+            "iss": sandbox.apps["service"].client_id,
+            "sub": sandbox.apps["service"].client_id,
+            "aud": f"{sandbox.url}/oauth2/v1/token",
+            "exp": int(sandbox.clock()) + 60,
             "jti": "x1",
         },
         "not-the-key" * 4,
         algorithm="HS256",
     )
     assert _client_credentials(http, other_key).status_code == 401
-    assert _client_credentials(http, _assertion(sb), "okta.users.manage").json()["error"] == "invalid_scope"
-    assert _client_credentials(http, _assertion(sb), "openid").json()["error"] == "invalid_scope"
+    assert _client_credentials(http, _assertion(sandbox), "okta.users.manage").json()["error"] == "invalid_scope"
+    assert _client_credentials(http, _assertion(sandbox), "openid").json()["error"] == "invalid_scope"
     # A public app may not use client credentials.
     public = http.post(
         "/oauth2/v1/token",
-        data={"grant_type": "client_credentials", "scope": "okta.users.read", "client_id": sb.apps["native"].client_id},
+        data={"grant_type": "client_credentials", "scope": "okta.users.read", "client_id": sandbox.apps["native"].client_id},
     )
     assert public.json()["error"] == "unauthorized_client"
 
 
-def test_revoked_access_and_refresh_tokens_stop_working(sb: Sandbox, http: httpx.Client) -> None:
-    auth = authorize_params(sb, app="offline", scope="offline_access okta.users.read")
+def test_revoked_access_and_refresh_tokens_stop_working(sandbox: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sandbox, app="offline", scope="offline_access okta.users.read")
     tokens = exchange(http, auth, unattended_code(http, auth)).json()
-    client_id = sb.apps["offline"].client_id
-    assert api_get(sb, tokens["access_token"]).status_code == 200
+    client_id = sandbox.apps["offline"].client_id
+    assert api_get(sandbox, tokens["access_token"]).status_code == 200
     revoked = http.post(
         "/oauth2/v1/revoke",
         data={"token": tokens["access_token"], "client_id": client_id, "token_type_hint": "access_token"},
     )
     assert revoked.status_code == 200
-    assert api_get(sb, tokens["access_token"]).status_code == 401
+    assert api_get(sandbox, tokens["access_token"]).status_code == 401
     http.post("/oauth2/v1/revoke", data={"token": tokens["refresh_token"], "client_id": client_id})
     refresh = http.post(
         "/oauth2/v1/token",
@@ -377,14 +373,14 @@ def test_revoked_access_and_refresh_tokens_stop_working(sb: Sandbox, http: httpx
     assert introspection.json() == {"active": False}
 
 
-def test_introspect_and_userinfo(sb: Sandbox, http: httpx.Client) -> None:
-    auth = authorize_params(sb, scope="openid profile email okta.users.read")
+def test_introspect_and_userinfo(sandbox: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sandbox, scope="openid profile email okta.users.read")
     token = exchange(http, auth, unattended_code(http, auth, "user")).json()["access_token"]
-    info = http.post("/oauth2/v1/introspect", data={"token": token, "client_id": sb.apps["native"].client_id}).json()
-    assert info["active"] is True and info["uid"] == sb.demo_users["user"].id and "okta.users.read" in info["scope"]
+    info = http.post("/oauth2/v1/introspect", data={"token": token, "client_id": sandbox.apps["native"].client_id}).json()
+    assert info["active"] is True and info["uid"] == sandbox.demo_users["user"].id and "okta.users.read" in info["scope"]
     me = http.get("/oauth2/v1/userinfo", headers={"Authorization": f"Bearer {token}"}).json()
-    assert me["sub"] == sb.demo_users["user"].id and me["email"] == sb.demo_users["user"].login
-    no_openid = sb.issue_token(user="user", scopes=["okta.users.read"])
+    assert me["sub"] == sandbox.demo_users["user"].id and me["email"] == sandbox.demo_users["user"].login
+    no_openid = sandbox.issue_token(user="user", scopes=["okta.users.read"])
     denied = http.get("/oauth2/v1/userinfo", headers={"Authorization": f"Bearer {no_openid}"})
     assert denied.status_code == 403 and 'error="insufficient_scope"' in denied.headers["www-authenticate"]
 
@@ -462,27 +458,27 @@ def test_expired_access_token_is_refused(fresh: Sandbox) -> None:
     assert expired.status_code == 401 and 'error="invalid_token"' in expired.headers["www-authenticate"]
 
 
-def test_duplicate_parameters_are_invalid_request(sb: Sandbox, http: httpx.Client) -> None:
-    auth = authorize_params(sb)
+def test_duplicate_parameters_are_invalid_request(sandbox: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sandbox)
     query = httpx.QueryParams(auth.params).add("scope", "openid")
     back = redirect_params(http.get("/oauth2/v1/authorize", params=query))
     assert back["error"] == "invalid_request"
 
 
-def test_demo_apps_match_the_documented_registry(sb: Sandbox) -> None:
-    assert set(sb.apps) == {"native", "users-only", "offline", "web", "service", "service-dpop"}
-    native = sb.apps["native"]
+def test_demo_apps_match_the_documented_registry(sandbox: Sandbox) -> None:
+    assert set(sandbox.apps) == {"native", "users-only", "offline", "web", "service", "service-dpop"}
+    native = sandbox.apps["native"]
     assert (
         "http://localhost:8765/callback" in native.redirect_uris
         and "http://127.0.0.1:8769/callback" in native.redirect_uris
     )
     assert {"okta.users.manage", "okta.groups.manage", "okta.logs.read", "okta.apps.read"} <= set(native.scopes)
-    assert "offline_access" not in native.scopes and "offline_access" in sb.apps["offline"].scopes
-    assert sb.apps["users-only"].scopes == ["openid", "profile", "email", "okta.users.read"]
-    assert sb.apps["service"].token_endpoint_auth_method == "private_key_jwt"
-    assert sb.apps["web"].client_secret not in repr(sb.apps["web"])
-    assert "PRIVATE KEY" not in repr(sb.apps["service"])
-    assert {u.name: u.role for u in sb.demo_users.values()} == {
+    assert "offline_access" not in native.scopes and "offline_access" in sandbox.apps["offline"].scopes
+    assert sandbox.apps["users-only"].scopes == ["openid", "profile", "email", "okta.users.read"]
+    assert sandbox.apps["service"].token_endpoint_auth_method == "private_key_jwt"
+    assert sandbox.apps["web"].client_secret not in repr(sandbox.apps["web"])
+    assert "PRIVATE KEY" not in repr(sandbox.apps["service"])
+    assert {u.name: u.role for u in sandbox.demo_users.values()} == {
         "admin": "SUPER_ADMIN",
         "readonly": "READ_ONLY_ADMIN",
         "helpdesk": "HELP_DESK_ADMIN",
@@ -491,9 +487,9 @@ def test_demo_apps_match_the_documented_registry(sb: Sandbox) -> None:
     assert time.time() > 0
 
 
-def test_discovery_checks_the_optional_client_id(sb: Sandbox, http: httpx.Client) -> None:
-    known = http.get("/.well-known/openid-configuration", params={"client_id": sb.apps["native"].client_id})
-    assert known.status_code == 200 and known.json()["issuer"] == sb.url
+def test_discovery_checks_the_optional_client_id(sandbox: Sandbox, http: httpx.Client) -> None:
+    known = http.get("/.well-known/openid-configuration", params={"client_id": sandbox.apps["native"].client_id})
+    assert known.status_code == 200 and known.json()["issuer"] == sandbox.url
     unknown = http.get("/.well-known/openid-configuration", params={"client_id": "0oanope"})
     assert unknown.status_code == 400
     body = unknown.json()
@@ -501,18 +497,18 @@ def test_discovery_checks_the_optional_client_id(sb: Sandbox, http: httpx.Client
     assert set(body) == {"errorCode", "errorSummary", "errorLink", "errorId", "errorCauses"}
 
 
-def test_response_modes(sb: Sandbox, http: httpx.Client) -> None:
+def test_response_modes(sandbox: Sandbox, http: httpx.Client) -> None:
     # A token is never put in a query string (OSPEC response_mode): the error comes back in the fragment.
-    auth = authorize_params(sb, response_type="token", scope="okta.users.read", response_mode="query")
+    auth = authorize_params(sandbox, response_type="token", scope="okta.users.read", response_mode="query")
     response = http.get("/oauth2/v1/authorize", params={**auth.params, "sandbox_user": "admin"})
     location = response.headers["location"]
     assert "access_token" not in location and "?" not in location.split("#")[0]
     assert redirect_params(response)["error"] == "invalid_request"
     # An unknown mode is unsupported_response_mode, returned in the default (query) mode.
-    back = redirect_params(http.get("/oauth2/v1/authorize", params=authorize_params(sb, response_mode="bogus").params))
+    back = redirect_params(http.get("/oauth2/v1/authorize", params=authorize_params(sandbox, response_mode="bogus").params))
     assert back["error"] == "unsupported_response_mode" and back["state"]
     # form_post: an HTML form that posts code and state to the redirect URI.
-    auth = authorize_params(sb, response_mode="form_post")
+    auth = authorize_params(sandbox, response_mode="form_post")
     page = http.get("/oauth2/v1/authorize", params={**auth.params, "sandbox_user": "admin"})
     assert page.status_code == 200 and "location" not in page.headers
     assert f'action="{auth.params["redirect_uri"]}"' in page.text and 'method="post"' in page.text
@@ -523,16 +519,16 @@ def test_response_modes(sb: Sandbox, http: httpx.Client) -> None:
     assert "form_post" in meta["response_modes_supported"]
 
 
-def test_authorize_redirects_carry_no_referrer(sb: Sandbox, http: httpx.Client) -> None:
-    auth = authorize_params(sb)
+def test_authorize_redirects_carry_no_referrer(sandbox: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sandbox)
     ok = http.get("/oauth2/v1/authorize", params={**auth.params, "sandbox_user": "admin"})
-    bad = http.get("/oauth2/v1/authorize", params=authorize_params(sb, scope="okta.nope.read").params)
+    bad = http.get("/oauth2/v1/authorize", params=authorize_params(sandbox, scope="okta.nope.read").params)
     for response in (ok, bad):
         assert response.status_code == 302 and response.headers["referrer-policy"] == "no-referrer"
 
 
-def test_token_endpoint_errors_follow_rfc_6749(sb: Sandbox, http: httpx.Client) -> None:
-    web, native = sb.apps["web"], sb.apps["native"]
+def test_token_endpoint_errors_follow_rfc_6749(sandbox: Sandbox, http: httpx.Client) -> None:
+    web, native = sandbox.apps["web"], sandbox.apps["native"]
     # §5.2: a client that authenticated with HTTP Basic gets 401 with a Basic challenge.
     wrong = http.post(
         "/oauth2/v1/token", data={"grant_type": "client_credentials"}, auth=(web.client_id, "wrong-secret")
@@ -561,14 +557,14 @@ def test_token_endpoint_errors_follow_rfc_6749(sb: Sandbox, http: httpx.Client) 
     # A client assertion of the wrong type.
     wrong_type = http.post(
         "/oauth2/v1/token",
-        data={"grant_type": "client_credentials", "client_assertion": _assertion(sb), "client_assertion_type": "x"},
+        data={"grant_type": "client_credentials", "client_assertion": _assertion(sandbox), "client_assertion_type": "x"},
     )
     assert wrong_type.status_code == 400 and wrong_type.json()["error"] == "invalid_request"
 
 
-def test_a_code_is_bound_to_its_client(sb: Sandbox, http: httpx.Client) -> None:
-    auth = authorize_params(sb)
+def test_a_code_is_bound_to_its_client(sandbox: Sandbox, http: httpx.Client) -> None:
+    auth = authorize_params(sandbox)
     code = unattended_code(http, auth)
-    other = exchange(http, auth, code, client_id=sb.apps["offline"].client_id)
+    other = exchange(http, auth, code, client_id=sandbox.apps["offline"].client_id)
     assert other.status_code == 400 and other.json()["error"] == "invalid_grant"
     assert "another client" in other.json()["error_description"]

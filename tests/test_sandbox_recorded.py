@@ -72,15 +72,12 @@ def header_names(headers: dict[str, Any]) -> set[str]:
     return {k.lower() for k in headers}
 
 
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(port=0, users=300, seed=1) as sandbox:
-        yield sandbox
+SANDBOX = {"users": 300, "seed": 1}  # this module's sandbox org (conftest.py)
 
 
 @pytest.fixture(scope="module")
-def api(sb: Sandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sb.url, headers={"Authorization": f"SSWS {sb.create_api_token('admin')}"}) as c:
+def api(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=sandbox.url, headers={"Authorization": f"SSWS {sandbox.create_api_token('admin')}"}) as c:
         yield c
 
 

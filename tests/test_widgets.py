@@ -13,25 +13,25 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 from _login_fixtures import Browser
 
-from okta_magic import api
-from okta_magic.session import OktaSession
+from okta_magic.pull import run_request
+from okta_magic.session import Session
 from okta_magic.widgets import LoginPanel
 
 
 @pytest.fixture
 def session():
-    s = OktaSession()
+    s = Session()
     s.start_sandbox(users=200)
     yield s
     s.close()
 
 
-def _panel(session: OktaSession, **overrides) -> LoginPanel:
+def _panel(session: Session, **overrides) -> LoginPanel:
     settings = {**session.sandbox_settings("native"), "scopes": "openid okta.users.read", **overrides}
 
     def start(values):
         merged = {**settings, **{k: v for k, v in values.items() if v}}
-        api.begin(session, session.resolve_config(merged), timeout=60)
+        session.sign_in_browser(session.resolve_config(merged), timeout=60)
 
     panel = LoginPanel(session, settings, start, tick_seconds=3600)
     panel.begin()
@@ -52,7 +52,7 @@ def _href(panel: LoginPanel) -> str:
     return html.split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
 
 
-def _password(session: OktaSession, user: str) -> str:
+def _password(session: Session, user: str) -> str:
     return session.sandbox.demo_users[user].password
 
 
@@ -126,7 +126,7 @@ def test_editing_a_field_restarts_the_sign_in_and_bad_values_show_one_line(sessi
 
 def test_the_redirect_uri_can_be_edited_to_match_the_app(session, free_port):
     panel = _panel(session)
-    uri = f"http://localhost:{free_port}/callback"
+    uri = f"http://localhost:{free_port()}/callback"
     session.sandbox.add_redirect_uri("native", uri)  # registered in the app, as an admin would
     panel.redirect_uri.value = uri
     url = _href(panel)
@@ -164,7 +164,7 @@ def test_no_widget_trait_display_or_log_holds_the_token(session, caplog, capsys)
     Browser("admin", _password(session, "admin")).sign_in(_href(panel), session.config.redirect_uri)
     _until(lambda: "okta-magic-ok" in panel.status.value)
     token = session.current_token()
-    users = api.run_request(session, "GET /api/v1/users?limit=5", {}, max_pages=1, progress=False).value
+    users = run_request(session, "GET /api/v1/users?limit=5", {}, max_pages=1, progress=False).value
     assert len(users) == 5
     secret = token.access_token
     state = _all_widget_state(panel)
@@ -185,17 +185,24 @@ def test_scopes_granted_differently_from_those_requested_are_explained_in_the_pa
     assert "okta-magic-note" not in panel.status.value  # everything asked for was granted
     # A server may grant less than was asked (here: as a token response without offline_access would).
     token = dataclasses.replace(session.token, scopes_requested=("openid", "okta.users.read", "offline_access"))
-    session.use_token(token)
+    session.adopt(token)
     assert "okta-magic-note" in panel.status.value
     assert "offline_access: not granted, so there is no refresh token" in panel.status.value
     panel.close()
 
 
-def _sign_in_panel(session: OktaSession, app: str, scopes: str) -> LoginPanel:
+def _sign_in_panel(session: Session, app: str, scopes: str) -> LoginPanel:
     """What ``%okta_login --sandbox --app APP --scopes SCOPES`` shows in a notebook."""
-    plan = api.sign_in(session, api.SignInRequest(settings={"scopes": scopes}, sandbox=True, app=app, timeout=60)).panel
-    assert plan is not None
-    return LoginPanel(session, plan.settings, plan.restart, tick_seconds=3600)
+    layers = [{"scopes": scopes}, session.sandbox_settings(app)]  # the sandbox's org, app and redirect URI win
+    config = session.resolve_config(*layers)
+
+    def restart(fields=None):
+        return session.sign_in_browser(session.resolve_config(*layers, fields) if fields else config, timeout=60)
+
+    restart()
+    settings = {"org_url": config.org_url, "client_id": config.client_id, "scopes": " ".join(config.scopes),
+                "redirect_uri": config.redirect_uri}
+    return LoginPanel(session, settings, restart, tick_seconds=3600)
 
 
 def test_a_second_login_replaces_the_first_panel_which_never_drives_the_new_sign_in(session):
@@ -239,7 +246,7 @@ def test_a_blank_redirect_uri_shows_the_one_the_sign_in_uses_without_starting_an
     def start(values):
         starts.append(values)
         merged = {**settings, **{k: v for k, v in values.items() if v}}
-        api.begin(session, session.resolve_config({"redirect_uri": chosen}, merged), timeout=60)
+        session.sign_in_browser(session.resolve_config({"redirect_uri": chosen}, merged), timeout=60)
 
     panel = LoginPanel(session, settings, start, tick_seconds=3600)
     panel.begin()
@@ -290,7 +297,7 @@ def test_in_a_kernel_the_newer_panel_drives_the_sign_in_and_the_older_says_it_wa
         '%okta_login --sandbox --app native --scopes "openid okta.groups.read"',
         "import okta_magic\n"
         "session = okta_magic.current_session()\n"
-        "print(okta_magic.api.wait_for_sign_in(session))\n"
+        "print(okta_magic.coach.describe_token(session.current_token(), __import__('time').time()))\n"
         "print('client:', session.token.client_id)\n"
         "print('groups:', len(okta_magic.get('/api/v1/groups', max_pages=1)))",
     )]
