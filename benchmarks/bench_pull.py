@@ -5,7 +5,7 @@ memory peaks are separate:
 
 * the floor: a plain httpx loop over the same pages that only parses each page
   with ``response.json()`` (no DataFrame);
-* our pull: ``OktaClient.fetch`` into a DataFrame.
+* our pull: ``okta_magic.pull.fetch`` (the client's pages into the frame builder) into a DataFrame.
 
 Prints the wall-time ratio, the peak memory of each process (RSS high-water
 mark, VmHWM; plus the tracemalloc peak of a separate traced run,
@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = ("okta_magic", "okta_magic.client", "okta_magic.query", "okta_magic.frames", "okta_magic.paging",
-           "okta_magic.ratelimit")
+           "okta_magic.ratelimit", "okta_magic.pull")
 
 
 def worker(mode: str, url: str, token: str, limit: int, max_pages: int | None, trace: bool) -> None:
@@ -40,6 +40,7 @@ def worker(mode: str, url: str, token: str, limit: int, max_pages: int | None, t
 
         import okta_magic.client  # noqa: F401
         import okta_magic.frames  # noqa: F401
+        import okta_magic.pull  # noqa: F401
     if trace:
         import tracemalloc
 
@@ -62,10 +63,11 @@ def worker(mode: str, url: str, token: str, limit: int, max_pages: int | None, t
         columns = 0
     else:
         from okta_magic.client import OktaClient
+        from okta_magic.pull import fetch
         from okta_magic.query import parse_request
 
         with OktaClient(url, lambda: f"Bearer {token}", progress=False, timeout=60) as client:
-            result = client.fetch(parse_request(f"GET /api/v1/users?limit={limit}"), max_pages=max_pages)
+            result = fetch(client, parse_request(f"GET /api/v1/users?limit={limit}"), max_pages=max_pages)
         frame = result.data
         rows, pages, columns = len(frame), result.pages, frame.shape[1]
     wall = time.perf_counter() - started
@@ -144,7 +146,7 @@ def main() -> None:
         traced = run_worker("pull", sb.url, token, args.limit, trace=True)
         print(f"floor  (httpx + response.json): {floor['wall']:.2f} s, {floor['rows']:,.0f} rows in "
               f"{floor['pages']:.0f} pages, RSS peak {floor['rss_peak_mb']:.0f} MB")
-        print(f"ours   (OktaClient.fetch -> DataFrame): {ours['wall']:.2f} s, {ours['rows']:,.0f} rows x "
+        print(f"ours   (pull.fetch -> DataFrame): {ours['wall']:.2f} s, {ours['rows']:,.0f} rows x "
               f"{ours['columns']:.0f} columns, RSS peak {ours['rss_peak_mb']:.0f} MB, "
               f"tracemalloc peak {traced['tracemalloc_peak_mb']:.0f} MB (Python objects only)")
         print(f"ratio  ours / floor: {ours['wall'] / floor['wall']:.2f}x wall time "

@@ -293,8 +293,10 @@ def request_warning(method: str, path: str, held: Sequence[str] | None, cat: Cat
 
 
 def explain_api_error(exc: OktaApiError, held: Sequence[str]) -> str:
-    """The message for a failed request, with the fix a person can paste."""
-    base = str(exc)
+    """The message for a failed request, with the fix a person can paste (the error's own fix in notebook words)."""
+    from .advice import NOTEBOOK, render
+
+    base = render(exc, NOTEBOOK)
     if isinstance(exc, InsufficientScope):
         scopes = [s for s in held if s] + [s for s in exc.needed if s not in held]
         return f"{base} Fix: {login_line(scopes)}"

@@ -110,11 +110,12 @@ class HostNotAllowed(RequestError):
 
 
 class NetworkError(OktaMagicError):
-    """The org could not be reached (DNS, connection, TLS, timeout)."""
+    """The org could not be reached (DNS, connection, TLS, timeout); ``kind`` says which (``neterrors.py``)."""
 
-    def __init__(self, message: str, *, host: str) -> None:
+    def __init__(self, message: str, *, host: str, kind: str = "other") -> None:
         super().__init__(message)
         self.host = host
+        self.kind = kind
 
 
 class InvalidResponse(OktaMagicError):

@@ -1,4 +1,4 @@
-"""Which URL comes next in a paged list, and which hosts may receive the token.
+"""Paging: which URL comes next in a paged list, which hosts may receive the token, and the page stream.
 
 Okta pages with cursors carried in RFC 8288 ``Link`` headers: one header line
 per relation (``rel="self"``, ``rel="next"``); the list ends at the first answer
@@ -23,17 +23,31 @@ Host rule (the token never leaves the org):
 System Log polling (``GET /api/v1/logs`` without ``until``): Okta always sends
 ``rel="next"``, even when no new events exist, so such a pull stops at the
 first empty page instead (Okta: "System Log API" > Polling requests).
+
+:class:`PageStream` is one pull: it follows those links with ``max_pages`` / ``max_rows``,
+requesting page N+1 on a background thread while the caller reads page N (the socket wait
+releases the GIL), so against a real org the reading hides behind the network. A page of a
+list that is not a list (cut short, HTML, an object) or a ``next`` link back to a page already
+fetched stops the pull with :class:`~okta_magic.errors.InvalidResponse` instead of returning a
+list that silently lacks rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Protocol
 
 import httpx
 
-from .errors import HostNotAllowed
+from .apierrors import api_error
+from .errors import HostNotAllowed, InvalidResponse
+from .page import Page, decode_json, is_rows
+from .progress import Progress, ProgressView
+from .ratelimit import RateLimit
 
-__all__ = ["Origin", "origin_of", "next_url", "is_log_polling", "resolve"]
+__all__ = ["Origin", "origin_of", "next_url", "is_log_polling", "resolve", "PageStream"]
 
 Origin = tuple[str, str, int]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -108,3 +122,181 @@ def next_url(response: httpx.Response, org: httpx.URL) -> httpx.URL | None:
 def is_log_polling(path: str, params: Iterable[str]) -> bool:
     """True for a System Log request without ``until`` (Okta then always sends a next link)."""
     return path.rstrip("/") == "/api/v1/logs" and "until" not in set(params)
+
+
+# -- the page stream ---------------------------------------------------------------------------
+
+
+class Send(Protocol):
+    """How the stream sends one request (the client's send: auth, retries, pacing)."""
+
+    def __call__(self, method: str, url: httpx.URL, *, json: Any = None, headers: Mapping[str, str] | None = None,
+                 timeout: float | None = None, notify: Callable[[float, str], None] | None = None,
+                 stop: threading.Event | None = None, stream: bool = False) -> httpx.Response: ...
+
+
+class PageStream:
+    """One paged pull as an iterator of :class:`~okta_magic.page.Page`: fetches page N+1 on a worker thread
+    while the caller reads page N.
+
+    ``decode`` turns a page's bytes into its ``data`` (JSON by default; the frames layer reads arrays
+    into Arrow tables); a list is anything with ``len`` and slices. After (or during) iteration,
+    ``pages``, ``rows``, ``remaining``, ``stopped_early``, ``is_list`` and ``next`` say how it went.
+    Close it to stop the worker.
+    """
+
+    def __init__(self, send: Send, org: httpx.URL, method: str, url: httpx.URL, *, json: Any = None,
+                 headers: Mapping[str, str] | None = None, max_pages: int | None = None,
+                 max_rows: int | None = None, timeout: float | None = None, view: ProgressView | None = None,
+                 decode: Callable[[Page], Any] = decode_json) -> None:
+        self._send, self._org, self._decode = send, org, decode
+        self.method, self.url, self.json, self.headers, self.timeout = method, url, json, headers, timeout
+        self.max_pages, self.max_rows = max_pages, max_rows
+        self.polling = method == "GET" and is_log_polling(url.path, url.params.keys())
+        self.pages = self.rows = 0
+        self.remaining: int | None = None
+        self.stopped_early = self.is_list = False
+        self.next: httpx.URL | None = None
+        self.view = view or ProgressView(False, f"{method} {url.path}")
+        self._stop = threading.Event()
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: Future[httpx.Response] | None = None
+        self._visited: set[str] = set()
+
+    def _state(self, waiting: float = 0.0, message: str = "") -> Progress:
+        return Progress(self.pages, self.rows, self.remaining, waiting, message)
+
+    def _notify(self, seconds: float, why: str) -> None:
+        self.view.waiting(self._state(seconds, why))
+
+    def _get(self, url: httpx.URL, *, stream: bool = False) -> httpx.Response:
+        return self._send(self.method, url, json=self.json, headers=self.headers, timeout=self.timeout,
+                          notify=self._notify, stop=self._stop, stream=stream)
+
+    def _body(self, future: Future[httpx.Response], url: httpx.URL) -> httpx.Response:
+        """The prefetched answer with its body read here, on the caller's thread.
+
+        The worker only sends the request and reads the status line and headers; the body
+        waits in the socket while this thread reads the previous page, so the two threads
+        do not fight over the GIL. A connection lost while reading is retried (GET only).
+        """
+        response = future.result()
+        self._pending = None
+        try:
+            response.read()
+        except httpx.TransportError:
+            response.close()
+            return self._get(url)
+        return response
+
+    def __iter__(self) -> Iterator[Page]:
+        response = self._get(self.url)
+        if 300 <= response.status_code < 400:  # not followed (the token stays on the org): say where it pointed
+            response.read()
+            raise api_error(response)
+        while True:
+            following, refused = self._following(response)
+            self.remaining = RateLimit.from_headers(response.headers).remaining
+            last_allowed = self.max_pages is not None and self.pages + 1 >= self.max_pages
+            # Overlap: ask for the next page before reading this one, unless this page decides
+            # whether there is a next one (log polling stops on empty; max_rows may be reached).
+            early = following is not None and not last_allowed and not self.polling and self.max_rows is None
+            future = self._submit(following) if early and following is not None else None
+            page = self._page(response)
+            following = self._count(page, response, following, last_allowed)
+            if following is None:
+                if not self.stopped_early:
+                    self.next = None
+                if self.view.shown:
+                    self.view.update(self._state())
+                yield page
+                if refused is not None:
+                    raise refused
+                return
+            future = future or self._submit(following)
+            self.next = following
+            if self.pages == 1:
+                self.view.open(self.pages)
+            self.view.update(self._state())
+            yield page
+            del page
+            response = self._body(future, following)
+
+    def _following(self, response: httpx.Response) -> tuple[httpx.URL | None, HostNotAllowed | None]:
+        """The next page's URL (RFC 8288 ``rel="next"``; GET only) and a refusal to raise after this page."""
+        try:
+            following = next_url(response, self._org) if self.method == "GET" else None
+        except HostNotAllowed as exc:  # the token stays home, but this page is still handed over first
+            return None, exc
+        if following is not None and not self.polling:
+            self._visited.add(str(response.url))
+            if str(following) in self._visited:
+                # A server that ignores the cursor would otherwise send the same rows forever.
+                raise InvalidResponse(
+                    f"Page {self.pages + 1} of {self.method} {self.url.path} links back to a page already "
+                    f"fetched ({following}): the server ignored the cursor; the pull stopped.",
+                    status=response.status_code, url=str(response.url))
+        return following, None
+
+    def _page(self, response: httpx.Response) -> Page:
+        """The answer as a Page, its ``data`` decoded; a list's later page must be a list too."""
+        content_type = response.headers.get("content-type", "")
+        page = Page(self.pages, self.method, str(response.url), response.status_code, response.headers,
+                    response.content, response.charset_encoding if "charset" in content_type else None)
+        data = self._decode(page)
+        if self.is_list and not is_rows(data):
+            # Keeping the pages so far would hand back a list that silently lacks the rest.
+            raise InvalidResponse(
+                f"Page {self.pages + 1} of {self.method} {self.url.path} is not a JSON array like the pages "
+                f"before it (status {response.status_code}, {content_type or 'no content type'}): the pull "
+                "stopped; run it again.", status=response.status_code, url=str(response.url))
+        page.data = data
+        return page
+
+    def _count(self, page: Page, response: httpx.Response, following: httpx.URL | None,
+               last_allowed: bool) -> httpx.URL | None:
+        """Count the page's rows (trimmed to ``max_rows``); the URL to follow, or None where the pull ends."""
+        data = page.data
+        if is_rows(data):
+            self.is_list = True
+            if self.max_rows is not None and self.rows + len(data) >= self.max_rows:
+                keep = self.max_rows - self.rows
+                if keep < len(data) or following is not None:
+                    self.stopped_early = True
+                page.data = data = data[:keep]
+                following = None if self.stopped_early else following
+                if self.stopped_early:
+                    self.next = next_url(response, self._org)
+            self.rows += len(data)
+        self.pages += 1
+        if self.polling and is_rows(data) and not len(data):
+            following = None  # Okta always links a next page while polling: an empty page is the end
+        if following is not None and last_allowed:
+            self.stopped_early = True
+            self.next = following
+            following = None
+        return following
+
+    def _submit(self, url: httpx.URL) -> Future[httpx.Response]:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="okta-page")
+        future = self._executor.submit(self._get, url, stream=True)
+        self._pending = future
+        return future
+
+    def close(self) -> None:
+        """Stop the worker (a request in flight finishes in the background) and close the bar."""
+        self._stop.set()
+        if self._pending is not None:
+            # A prefetched answer nobody will read: give its connection back to the pool.
+            self._pending.add_done_callback(_close_unread)
+            self._pending = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+        self.view.close()
+
+
+def _close_unread(future: Future[httpx.Response]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        future.result().close()

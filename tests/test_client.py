@@ -11,7 +11,9 @@ import orjson
 import pandas as pd
 import pytest
 
-from okta_magic.client import OktaClient, Progress, api_error, parse_www_authenticate
+from okta_magic.advice import render
+from okta_magic.apierrors import api_error
+from okta_magic.client import OktaClient, Progress
 from okta_magic.errors import (
     HostNotAllowed,
     InsufficientScope,
@@ -21,11 +23,16 @@ from okta_magic.errors import (
     PermissionDenied,
     RateLimited,
 )
+from okta_magic.pull import fetch
 from okta_magic.query import parse_request
 
 ORG = "https://dev-1.okta.com"
 TOKEN = "eyJ.secret-token.sig"
 EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+
+def said(error: Exception) -> str:
+    """What a notebook user reads: the error and its fix, worded by the advice layer."""
+    return render(error, "notebook")  # type: ignore[arg-type]
 
 
 class FakeTime:
@@ -108,7 +115,7 @@ def ids(result: Any) -> list[str]:
 @pytest.mark.parametrize("joined", [False, True], ids=["one-line-per-rel", "joined-line"])
 def test_every_page_is_followed_whatever_the_link_header_form(joined: bool) -> None:
     okta = FakeOkta(5, joined_links=joined)
-    result = make_client(okta).fetch(parse_request("GET /api/v1/users?limit=2"))
+    result = fetch(make_client(okta), parse_request("GET /api/v1/users?limit=2"))
     assert ids(result) == ["00u0", "00u1", "00u2", "00u3", "00u4"]
     assert result.pages == 3 and result.rows == 5
     assert not result.stopped_early and not result.interrupted and result.note is None
@@ -121,18 +128,18 @@ def test_pages_iterator_and_limits() -> None:
     pages = list(client.pages("GET", "/api/v1/users", params={"limit": 2}))
     assert [len(p.records) for p in pages] == [2, 2, 1]
     assert pages[0].rate_limit.remaining == 599
-    result = client.fetch(parse_request("GET /api/v1/users?limit=2"), max_pages=2)
+    result = fetch(client, parse_request("GET /api/v1/users?limit=2"), max_pages=2)
     assert ids(result) == ["00u0", "00u1", "00u2", "00u3"]
     assert result.stopped_early and "max_pages" in (result.note or "")
     assert result.next_url == f"{ORG}/api/v1/users?after=4&limit=2"
-    result = client.fetch(parse_request("GET /api/v1/users?limit=2"), max_rows=3)
+    result = fetch(client, parse_request("GET /api/v1/users?limit=2"), max_rows=3)
     assert ids(result) == ["00u0", "00u1", "00u2"]
     assert result.stopped_early
 
 
 def test_next_link_on_another_name_of_the_org_is_followed_on_the_org_host() -> None:
     okta = FakeOkta(4, link_host="https://dev-1-admin.okta.com")
-    result = make_client(okta).fetch(parse_request("GET /api/v1/users?limit=2"))
+    result = fetch(make_client(okta), parse_request("GET /api/v1/users?limit=2"))
     assert ids(result) == ["00u0", "00u1", "00u2", "00u3"]
     assert {r.url.host for r in okta.requests} == {"dev-1.okta.com"}
     assert all(r.headers["Authorization"] == f"Bearer {TOKEN}" for r in okta.requests)
@@ -141,7 +148,7 @@ def test_next_link_on_another_name_of_the_org_is_followed_on_the_org_host() -> N
 def test_next_link_on_another_host_outside_the_management_api_is_refused() -> None:
     okta = FakeOkta(4, link_host="https://evil.example.com", link_path="/collect")
     with pytest.raises(HostNotAllowed) as info:
-        make_client(okta).fetch(parse_request("GET /api/v1/users?limit=2"))
+        fetch(make_client(okta), parse_request("GET /api/v1/users?limit=2"))
     assert "evil.example.com" in str(info.value) and "only sent to dev-1.okta.com" in str(info.value)
     assert len(okta.requests) == 1
     assert info.value.partial["id"].tolist() == ["00u0", "00u1"]  # the page that carried the link is kept
@@ -154,15 +161,15 @@ def test_a_failure_on_a_later_page_hands_over_the_rows_fetched_before_it() -> No
         return okta
 
     with pytest.raises(OktaApiError) as info:
-        make_client(failing_from_page_3()).fetch(parse_request("GET /api/v1/users?limit=2"))
+        fetch(make_client(failing_from_page_3()), parse_request("GET /api/v1/users?limit=2"))
     assert info.value.partial["id"].tolist() == ["00u0", "00u1", "00u2", "00u3"]
     with pytest.raises(OktaApiError) as info:
-        make_client(failing_from_page_3()).fetch(parse_request("GET /api/v1/users?limit=2"), raw=True)
+        fetch(make_client(failing_from_page_3()), parse_request("GET /api/v1/users?limit=2"), raw=True)
     assert [r["id"] for r in info.value.partial] == ["00u0", "00u1", "00u2", "00u3"]
     okta = FakeOkta(9)
     okta.before = lambda request, n: okta_error(500, "E0000009", "Internal Server Error")
     with pytest.raises(OktaApiError) as info:
-        make_client(okta).fetch(parse_request("GET /api/v1/users?limit=2"))
+        fetch(make_client(okta), parse_request("GET /api/v1/users?limit=2"))
     assert info.value.partial is None  # nothing had arrived
 
 
@@ -172,9 +179,9 @@ def test_absolute_url_on_another_host_is_refused_before_sending() -> None:
     for target in ("https://evil.example.com/api/v1/users", "http://dev-1.okta.com/api/v1/users",
                    "https://dev-1.okta.com:8443/api/v1/users"):
         with pytest.raises(HostNotAllowed, match="is not on the signed-in org dev-1.okta.com"):
-            client.fetch(parse_request(f"GET {target}"))
+            fetch(client, parse_request(f"GET {target}"))
     assert okta.requests == []
-    assert ids(client.fetch(parse_request(f"GET {ORG}/api/v1/users?limit=9"))) == [f"00u{i}" for i in range(5)]
+    assert ids(fetch(client, parse_request(f"GET {ORG}/api/v1/users?limit=9"))) == [f"00u{i}" for i in range(5)]
 
 
 def test_the_token_only_goes_to_the_org() -> None:
@@ -204,7 +211,7 @@ def test_log_polling_stops_on_the_first_empty_page() -> None:
         nxt = f'<{ORG}/api/v1/logs?after=c{n}>; rel="next"'  # Okta always sends next while polling
         return httpx.Response(200, json=events, headers={"Link": nxt})
 
-    result = make_client(handler).fetch(parse_request("GET /api/v1/logs?since=2026-01-01T00:00:00Z"))
+    result = fetch(make_client(handler), parse_request("GET /api/v1/logs?since=2026-01-01T00:00:00Z"))
     assert result.data["uuid"].tolist() == ["e1", "e2"]
     assert len(calls) == 3 and result.pages == 3
     assert str(result.data["published"].dtype) == "datetime64[ms, UTC]"
@@ -220,7 +227,7 @@ def test_bounded_log_query_follows_next_links_even_past_an_empty_page() -> None:
         headers = {"Link": f'<{ORG}/api/v1/logs?until=x&after=c{n}>; rel="next"'} if n < 2 else {}
         return httpx.Response(200, json=events, headers=headers)
 
-    result = make_client(handler).fetch(parse_request("GET /api/v1/logs?since=a&until=b"))
+    result = fetch(make_client(handler), parse_request("GET /api/v1/logs?since=a&until=b"))
     assert result.data["uuid"].tolist() == ["e2"]
 
 
@@ -236,12 +243,12 @@ def test_object_answer_is_a_record_and_204_is_none_and_text_is_text() -> None:
         return httpx.Response(200, text="hello", headers={"Content-Type": "text/plain"})
 
     client = make_client(handler)
-    me = client.fetch(parse_request("GET /api/v1/users/me"))
+    me = fetch(client, parse_request("GET /api/v1/users/me"))
     assert isinstance(me.data, pd.Series) and me.data["profile.login"] == "a@b"
-    assert client.fetch(parse_request("GET /api/v1/users/me"), raw=True).data["profile"] == {"login": "a@b"}
-    gone = client.fetch(parse_request("DELETE /api/v1/users/00u1"))
+    assert fetch(client, parse_request("GET /api/v1/users/me"), raw=True).data["profile"] == {"login": "a@b"}
+    gone = fetch(client, parse_request("DELETE /api/v1/users/00u1"))
     assert gone.status == 204 and gone.data is None
-    text = client.fetch(parse_request("GET /robots.txt"))
+    text = fetch(client, parse_request("GET /robots.txt"))
     assert text.data == "hello" and text.content_type == "text/plain"
 
 
@@ -252,13 +259,13 @@ def test_post_sends_the_json_body() -> None:
         sent.append((request.method, request.headers["Content-Type"], orjson.loads(request.content)))
         return httpx.Response(200, json={"id": "00g1", "profile": {"name": "G"}})
 
-    result = make_client(handler).fetch(parse_request('POST /api/v1/groups\n\n{"profile": {"name": "G"}}'))
+    result = fetch(make_client(handler), parse_request('POST /api/v1/groups\n\n{"profile": {"name": "G"}}'))
     assert sent == [("POST", "application/json", {"profile": {"name": "G"}})]
     assert result.data["id"] == "00g1"
 
 
 def test_raw_gives_the_records() -> None:
-    result = make_client(FakeOkta(3)).fetch(parse_request("GET /api/v1/users?limit=2"), raw=True)
+    result = fetch(make_client(FakeOkta(3)), parse_request("GET /api/v1/users?limit=2"), raw=True)
     assert [u["id"] for u in result.data] == ["00u0", "00u1", "00u2"]
 
 
@@ -277,7 +284,7 @@ def test_429_waits_until_reset_by_the_server_date_then_retries() -> None:
     fake = FakeTime()
     fake.now = EPOCH + 5000  # the local clock is off: the wait must follow the server's Date header
     events: list[Progress] = []
-    result = make_client(okta, fake, progress=events.append).fetch(parse_request("GET /api/v1/users?limit=2"))
+    result = fetch(make_client(okta, fake, progress=events.append), parse_request("GET /api/v1/users?limit=2"))
     assert ids(result) == ["00u0", "00u1", "00u2", "00u3"]
     assert fake.waits == [30 + 1 + 0.5]  # Reset - Date + 1 s + jitter
     assert any(e.waiting == 31.5 and "429" in e.message for e in events)
@@ -288,7 +295,7 @@ def test_429_retries_are_bounded_then_rate_limited() -> None:
     okta.before = lambda request, n: too_many(10)
     fake = FakeTime()
     with pytest.raises(RateLimited) as info:
-        make_client(okta, fake, max_retries=3).fetch(parse_request("GET /api/v1/users"))
+        fetch(make_client(okta, fake, max_retries=3), parse_request("GET /api/v1/users"))
     assert len(okta.requests) == 4 and len(fake.waits) == 3
     message = str(info.value)
     assert "still hits Okta's rate limit after 3 retries" in message and "E0000047" in message
@@ -315,7 +322,7 @@ def test_5xx_is_retried_for_get_but_never_for_post() -> None:
     okta = FakeOkta(1)
     okta.before = lambda request, n: httpx.Response(503) if n <= 2 else None
     fake = FakeTime()
-    result = make_client(okta, fake).fetch(parse_request("GET /api/v1/users"))
+    result = fetch(make_client(okta, fake), parse_request("GET /api/v1/users"))
     assert ids(result) == ["00u0"] and len(fake.waits) == 2 and fake.waits[1] > fake.waits[0]
 
     posts = []
@@ -338,7 +345,7 @@ def test_connection_errors_are_retried_for_get_then_reported_as_network_error() 
         return None
 
     okta.before = flaky
-    assert ids(make_client(okta).fetch(parse_request("GET /api/v1/users"))) == ["00u0"]
+    assert ids(fetch(make_client(okta), parse_request("GET /api/v1/users"))) == ["00u0"]
 
     def down(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("name resolution failed", request=request)
@@ -348,8 +355,8 @@ def test_connection_errors_are_retried_for_get_then_reported_as_network_error() 
         make_client(down, fake, max_retries=2).request("GET", "/api/v1/users")
     assert len(fake.waits) == 2
     assert info.value.host == "dev-1.okta.com"
-    assert str(info.value) == ("Could not reach dev-1.okta.com: the name does not resolve (DNS). Check the org URL "
-                               "for a typo (https://your-org.okta.com), your network or VPN, and any proxy settings.")
+    assert said(info.value) == ("Could not reach dev-1.okta.com: the name does not resolve (DNS). Check the org URL "
+                                "for a typo (https://your-org.okta.com), your network or VPN, and any proxy settings.")
     posted = []
 
     def down_post(request: httpx.Request) -> httpx.Response:
@@ -380,8 +387,8 @@ def test_401_says_sign_in_again() -> None:
     error = answer(okta_error(401, "E0000011", "Invalid token provided", **{
         "WWW-Authenticate": f'Bearer authorization_uri="{ORG}/oauth2/v1/authorize", realm="{ORG}", '
                             'error="invalid_token", error_description="The access token is invalid."'}))
-    assert str(error) == ("GET /api/v1/groups was refused: 401 E0000011 (Invalid token provided). The token is "
-                          "missing, invalid or expired: sign in again with %okta_login. [errorId oaeTEST123]")
+    assert said(error) == ("GET /api/v1/groups was refused: 401 E0000011 (Invalid token provided). The token is "
+                           "missing, invalid or expired. [errorId oaeTEST123] Sign in again with %okta_login.")
     assert error.details.www_authenticate["error"] == "invalid_token"
 
 
@@ -392,9 +399,9 @@ def test_403_insufficient_scope_from_the_header_names_needed_and_held() -> None:
     error = answer(httpx.Response(403, headers={"WWW-Authenticate": header}))
     assert isinstance(error, InsufficientScope)
     assert error.needed == ("okta.groups.read",) and error.held == ("okta.users.read",)
-    assert str(error) == ("GET /api/v1/groups needs okta.groups.read, which the token does not hold (it holds: "
-                          "okta.users.read). Sign in again with %okta_login asking for okta.groups.read (the app "
-                          "must be granted it in Okta).")
+    assert said(error) == ("GET /api/v1/groups needs okta.groups.read, which the token does not hold (it holds: "
+                           "okta.users.read). Sign in again with %okta_login asking for okta.groups.read (the app "
+                           "must be granted it in Okta).")
 
 
 def test_403_without_header_uses_the_scope_catalogue() -> None:
@@ -408,28 +415,28 @@ def test_403_e0000006_is_silent_downscoping() -> None:
     error = answer(okta_error(403, "E0000006", "You do not have permission to perform the requested action"),
                    path="/api/v1/users", held=("okta.users.read",))
     assert isinstance(error, PermissionDenied)
-    assert str(error) == ("GET /api/v1/users was refused: 403 E0000006 (You do not have permission to perform the "
-                          "requested action). The token carries the scope, but the signed-in user's admin role "
-                          "does not allow this call (Okta's silent downscoping): sign in as an admin whose role "
-                          "allows it (built-in and app groups cannot be changed by any role). [errorId oaeTEST123]")
+    assert said(error) == ("GET /api/v1/users was refused: 403 E0000006 (You do not have permission to perform the "
+                           "requested action). The token carries the scope, but the signed-in user's admin role "
+                           "does not allow this call (Okta's silent downscoping). [errorId oaeTEST123] Sign in as an "
+                           "admin whose role allows it (built-in and app groups cannot be changed by any role).")
 
 
 def test_404_400_405_messages() -> None:
     not_found = answer(okta_error(404, "E0000007", "Not found: Resource not found: 00ux (User)"),
                        path="/api/v1/users/00ux")
-    assert str(not_found) == ("GET /api/v1/users/00ux failed: 404 E0000007 (Not found: Resource not found: 00ux "
-                              "(User)). Check the id and the path (GET /api/v1/users/{id}, /api/v1/groups ...). "
-                              "[errorId oaeTEST123]")
+    assert said(not_found) == ("GET /api/v1/users/00ux failed: 404 E0000007 (Not found: Resource not found: 00ux "
+                               "(User)). [errorId oaeTEST123] Check the id and the path (GET /api/v1/users/{id}, "
+                               "/api/v1/groups ...).")
     bad = answer(okta_error(400, "E0000001", "Api validation failed: login",
                             ("login: An object with this field already exists in the current organization",)),
                  method="POST", path="/api/v1/users")
-    assert str(bad) == ("POST /api/v1/users failed: 400 E0000001 (Api validation failed: login: login: An object "
-                        "with this field already exists in the current organization). Fix the request (path, "
-                        "query or body) and run it again. [errorId oaeTEST123]")
+    assert said(bad) == ("POST /api/v1/users failed: 400 E0000001 (Api validation failed: login: login: An object "
+                         "with this field already exists in the current organization). [errorId oaeTEST123] Fix the "
+                         "request (path, query or body) and run it again.")
     assert bad.details.causes == ("login: An object with this field already exists in the current organization",)
     wrong = answer(okta_error(405, "E0000022", "The endpoint does not support the provided HTTP method"),
                    method="PUT", path="/api/v1/users")
-    assert "405 E0000022" in str(wrong) and "does not accept PUT: check the method" in str(wrong)
+    assert "405 E0000022" in str(wrong) and "does not accept PUT. [errorId oaeTEST123] Check the method" in said(wrong)
     oauth = answer(httpx.Response(400, json={"error": "invalid_dpop_proof",
                                              "error_description": "The DPoP proof JWT header is missing."}),
                    method="POST", path="/oauth2/v1/token")
@@ -456,13 +463,6 @@ def test_credentials_errors_reach_the_caller() -> None:
         client.request("GET", "/api/v1/users")
 
 
-def test_parse_www_authenticate_handles_quoted_commas_and_escapes() -> None:
-    params = parse_www_authenticate('Bearer realm="a, b", error="insufficient_scope", scope=okta.users.read, '
-                                    'error_description="say \\"hi\\""')
-    assert params == {"": "Bearer", "realm": "a, b", "error": "insufficient_scope", "scope": "okta.users.read",
-                      "error_description": 'say "hi"'}
-
-
 def test_api_error_for_a_bare_response() -> None:
     response = httpx.Response(418, request=httpx.Request("GET", f"{ORG}/api/v1/teapot"))
     assert str(api_error(response)) == "GET /api/v1/teapot failed: 418 I'm a teapot."
@@ -480,7 +480,7 @@ def test_ctrl_c_during_a_pull_keeps_the_rows_already_fetched() -> None:
         return None
 
     okta.before = interrupt
-    result = make_client(okta).fetch(parse_request("GET /api/v1/users?limit=2"))
+    result = fetch(make_client(okta), parse_request("GET /api/v1/users?limit=2"))
     assert result.interrupted
     assert ids(result) == ["00u0", "00u1", "00u2", "00u3"]
     assert result.note == (f"Interrupted after 2 page(s): the 4 rows fetched so far are in the result; the pull "
@@ -496,7 +496,7 @@ def test_ctrl_c_during_a_rate_limit_wait_keeps_the_rows() -> None:
 
     client = OktaClient(ORG, lambda: f"Bearer {TOKEN}", transport=httpx.MockTransport(okta), sleep=sleep,
                         progress=False)
-    result = client.fetch(parse_request("GET /api/v1/users?limit=2"))
+    result = fetch(client, parse_request("GET /api/v1/users?limit=2"))
     assert result.interrupted and ids(result) == ["00u0", "00u1"]
 
 
@@ -505,14 +505,14 @@ def test_ctrl_c_during_a_post_is_not_swallowed() -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        make_client(handler).fetch(parse_request('POST /api/v1/groups\n\n{"profile": {"name": "G"}}'))
+        fetch(make_client(handler), parse_request('POST /api/v1/groups\n\n{"profile": {"name": "G"}}'))
 
 
 def test_progress_bar_shows_only_on_multi_page_pulls(capsys: pytest.CaptureFixture[str]) -> None:
     client = make_client(FakeOkta(5), progress=True)
-    client.fetch(parse_request("GET /api/v1/users?limit=10"))
+    fetch(client, parse_request("GET /api/v1/users?limit=10"))
     assert "pages" not in capsys.readouterr().err
-    client.fetch(parse_request("GET /api/v1/users?limit=2"))
+    fetch(client, parse_request("GET /api/v1/users?limit=2"))
     assert "pages" in capsys.readouterr().err
 
 
@@ -520,7 +520,7 @@ def test_a_429_on_the_first_page_shows_the_wait(capsys: pytest.CaptureFixture[st
     okta = FakeOkta(2)
     okta.before = lambda request, n: too_many(20) if n == 1 else None
     fake = FakeTime()
-    result = make_client(okta, fake, progress=True).fetch(parse_request("GET /api/v1/users?limit=2"))
+    result = fetch(make_client(okta, fake, progress=True), parse_request("GET /api/v1/users?limit=2"))
     assert ids(result) == ["00u0", "00u1"]
     assert "waiting 22 s (rate limited (429)" in capsys.readouterr().err
 
@@ -529,7 +529,7 @@ def test_a_429_on_the_first_page_shows_the_wait(capsys: pytest.CaptureFixture[st
 def test_a_long_rate_limit_wait_is_said_once_in_one_line(progress: bool, capsys: pytest.CaptureFixture[str]) -> None:
     okta = FakeOkta(4)
     okta.before = lambda request, n: too_many(60) if n == 2 else None
-    result = make_client(okta, progress=progress).fetch(parse_request("GET /api/v1/users?limit=2"))
+    result = fetch(make_client(okta, progress=progress), parse_request("GET /api/v1/users?limit=2"))
     assert ids(result) == ["00u0", "00u1", "00u2", "00u3"]
     said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Waiting ")]
     assert said == ["Waiting 62 s before GET /api/v1/users goes on: rate limited (429); retry 1/4."]
@@ -540,11 +540,11 @@ def test_a_long_wait_goes_to_a_progress_callable_and_short_waits_stay_quiet(
     okta = FakeOkta(4)
     okta.before = lambda request, n: too_many(60) if n == 2 else None
     events: list[Progress] = []
-    make_client(okta, progress=events.append).fetch(parse_request("GET /api/v1/users?limit=2"))
+    fetch(make_client(okta, progress=events.append), parse_request("GET /api/v1/users?limit=2"))
     assert [e.waiting for e in events if e.waiting] == [61.5] and capsys.readouterr().err == ""
     okta = FakeOkta(4)
     okta.before = lambda request, n: okta_error(503, "E0000009", "Service Unavailable") if n == 2 else None
-    make_client(okta).fetch(parse_request("GET /api/v1/users?limit=2"))  # a 0.5 s backoff: nothing to say
+    fetch(make_client(okta), parse_request("GET /api/v1/users?limit=2"))  # a 0.5 s backoff: nothing to say
     assert capsys.readouterr().err == ""
 
 
@@ -572,7 +572,7 @@ def test_new_http_is_a_fresh_client_with_the_same_auth_base_headers_and_timeouts
         http.get("https://other.example.com/api/v1/users")
     assert seen == {"dev-1.okta.com": f"Bearer {TOKEN}", "other.example.com": None}
     assert not client.http.is_closed  # closing the handed-out client leaves the client's own open
-    assert ids(client.fetch(parse_request("GET /api/v1/users"))) == []
+    assert ids(fetch(client, parse_request("GET /api/v1/users"))) == []
 
 
 def _invalid_token() -> httpx.Response:
@@ -595,7 +595,7 @@ def test_a_401_invalid_token_is_retried_once_with_a_renewed_token(method: str) -
     client = OktaClient(ORG, lambda: f"Bearer {TOKEN}", transport=httpx.MockTransport(handler), progress=False,
                         renew=lambda refused: renewed.append(refused) or "Bearer fresh-token")
     body = '\n\n{"profile": {"name": "G"}}' if method == "POST" else ""
-    result = client.fetch(parse_request(f"{method} /api/v1/groups{body}"))
+    result = fetch(client, parse_request(f"{method} /api/v1/groups{body}"))
     assert result.data["id"] == "00g1" and renewed == [f"Bearer {TOKEN}"]
     assert [auth for auth, _ in sent] == [f"Bearer {TOKEN}", "Bearer fresh-token"]
     assert sent[0][1] == sent[1][1]  # the same body, sent again
@@ -604,8 +604,9 @@ def test_a_401_invalid_token_is_retried_once_with_a_renewed_token(method: str) -
 def test_a_401_that_cannot_be_renewed_says_sign_in_again_and_other_401s_are_not_renewed() -> None:
     client = OktaClient(ORG, lambda: f"Bearer {TOKEN}", transport=httpx.MockTransport(lambda r: _invalid_token()),
                         progress=False, renew=lambda refused: None)
-    with pytest.raises(OktaApiError, match="sign in again with %okta_login"):
+    with pytest.raises(OktaApiError) as info:
         client.request("GET", "/api/v1/groups")
+    assert "Sign in again with %okta_login" in said(info.value)
     renewed: list[str] = []
     feature_off = okta_error(401, "E0000015", "You do not have permission to access the feature you are requesting")
     client = OktaClient(ORG, lambda: f"Bearer {TOKEN}", transport=httpx.MockTransport(lambda r: feature_off),

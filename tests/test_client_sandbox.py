@@ -11,6 +11,8 @@ import pytest
 
 from okta_magic.client import OktaClient
 from okta_magic.errors import InsufficientScope, OktaApiError, PermissionDenied
+from okta_magic.advice import render
+from okta_magic.pull import fetch
 from okta_magic.query import parse_request
 from okta_magic.sandbox import Sandbox
 
@@ -52,7 +54,7 @@ def client(sb: Sandbox, *, user: str = "admin", scopes: list[str] | None = None,
 
 def test_5000_users_across_pages_match_the_orgs_own_list(sb: Sandbox) -> None:
     with client(sb) as c:
-        result = c.fetch(parse_request("GET /api/v1/users?limit=200"))
+        result = fetch(c, parse_request("GET /api/v1/users?limit=200"))
     frame = result.data
     expected = sb.user_ids()
     assert frame["id"].tolist() == expected
@@ -70,15 +72,15 @@ def test_5000_users_across_pages_match_the_orgs_own_list(sb: Sandbox) -> None:
 
 def test_search_with_quotes_and_spaces(sb: Sandbox) -> None:
     with client(sb) as c:
-        everyone = c.fetch(parse_request('GET /api/v1/users?search=status eq "ACTIVE" or status eq "SUSPENDED"'
+        everyone = fetch(c, parse_request('GET /api/v1/users?search=status eq "ACTIVE" or status eq "SUSPENDED"'
                                          "&limit=200")).data
         department = everyone["profile.department"].dropna().iloc[0]
-        engineers = c.fetch(parse_request("GET /api/v1/users?search=profile.department eq {{d}}&limit=200",
+        engineers = fetch(c, parse_request("GET /api/v1/users?search=profile.department eq {{d}}&limit=200",
                                           {"d": f'"{department}"'})).data
         assert len(engineers) > 0
         assert set(engineers["profile.department"]) == {department}
         login = everyone["profile.login"].iloc[3]
-        one = c.fetch(parse_request(f'GET /api/v1/users?filter=profile.login eq "{login}"')).data
+        one = fetch(c, parse_request(f'GET /api/v1/users?filter=profile.login eq "{login}"')).data
         assert one["profile.login"].tolist() == [login]
 
 
@@ -87,7 +89,7 @@ def test_429_in_the_middle_of_a_pull_loses_and_repeats_nothing(sb: Sandbox) -> N
     try:
         sleep = SandboxSleep(sb)
         with client(sb, sleep=sleep, max_retries=10) as c:
-            result = c.fetch(parse_request("GET /api/v1/users?limit=200"))
+            result = fetch(c, parse_request("GET /api/v1/users?limit=200"))
         assert result.data["id"].tolist() == sb.user_ids()
         assert sleep.waits  # it did wait (or pace) for the window to reset
     finally:
@@ -98,22 +100,22 @@ def test_429_in_the_middle_of_a_pull_loses_and_repeats_nothing(sb: Sandbox) -> N
 def test_random_429_and_5xx_are_recovered(sb: Sandbox) -> None:
     sb.set_knobs(rate_429=0.2, error_rate=0.1)
     with client(sb, max_retries=10) as c:
-        result = c.fetch(parse_request("GET /api/v1/users?limit=500"))
+        result = fetch(c, parse_request("GET /api/v1/users?limit=500"))
     assert result.data["id"].tolist() == sb.user_ids()
 
 
 def test_401_for_a_bad_token(sb: Sandbox) -> None:
     with OktaClient(sb.url, lambda: "Bearer not-a-token", progress=False) as c:
         with pytest.raises(OktaApiError) as info:
-            c.fetch(parse_request("GET /api/v1/users"))
+            fetch(c, parse_request("GET /api/v1/users"))
     assert info.value.status == 401
-    assert "sign in again with %okta_login" in str(info.value)
+    assert "Sign in again with %okta_login" in render(info.value, "notebook")  # the fix, worded by the advice layer
 
 
 def test_403_insufficient_scope_names_the_missing_scope(sb: Sandbox) -> None:
     with client(sb, scopes=["okta.users.read"]) as c:
         with pytest.raises(InsufficientScope) as info:
-            c.fetch(parse_request("GET /api/v1/groups"))
+            fetch(c, parse_request("GET /api/v1/groups"))
     assert info.value.needed == ("okta.groups.read",)
     assert str(info.value).startswith("GET /api/v1/groups needs okta.groups.read, which the token does not hold "
                                       "(it holds: okta.users.read).")
@@ -122,7 +124,7 @@ def test_403_insufficient_scope_names_the_missing_scope(sb: Sandbox) -> None:
 def test_403_e0000006_when_the_role_forbids_it(sb: Sandbox) -> None:
     with client(sb, user="readonly") as c:
         with pytest.raises(PermissionDenied) as info:
-            c.fetch(parse_request('POST /api/v1/groups\n\n{"profile": {"name": "Not allowed"}}'))
+            fetch(c, parse_request('POST /api/v1/groups\n\n{"profile": {"name": "Not allowed"}}'))
     assert info.value.error_code == "E0000006"
     assert "silent downscoping" in str(info.value)
 
@@ -130,20 +132,20 @@ def test_403_e0000006_when_the_role_forbids_it(sb: Sandbox) -> None:
 def test_404_and_400_messages(sb: Sandbox) -> None:
     with client(sb) as c:
         with pytest.raises(OktaApiError) as missing:
-            c.fetch(parse_request("GET /api/v1/users/00uNOPE"))
+            fetch(c, parse_request("GET /api/v1/users/00uNOPE"))
         with pytest.raises(OktaApiError) as bad:
-            c.fetch(parse_request("GET /api/v1/users?limit=2&after=not-a-cursor"))
+            fetch(c, parse_request("GET /api/v1/users?limit=2&after=not-a-cursor"))
     assert missing.value.status == 404 and "404 E0000007" in str(missing.value)
-    assert "Check the id and the path" in str(missing.value)
+    assert "Check the id and the path" in render(missing.value, "notebook")
     assert bad.value.status == 400 and str(bad.value).startswith("GET /api/v1/users failed: 400 E00000")
 
 
 def test_post_with_a_json_body_creates_a_group(sb: Sandbox) -> None:
     with client(sb) as c:
-        created = c.fetch(parse_request('POST /api/v1/groups\n\n{"profile": {"name": "{{n}}", "description": "d"}}',
+        created = fetch(c, parse_request('POST /api/v1/groups\n\n{"profile": {"name": "{{n}}", "description": "d"}}',
                                         {"n": 'Analysts "EU"'})).data
         assert created["profile.name"] == 'Analysts "EU"'
-        found = c.fetch(parse_request("GET /api/v1/groups/{{gid}}", {"gid": created["id"]})).data
+        found = fetch(c, parse_request("GET /api/v1/groups/{{gid}}", {"gid": created["id"]})).data
         assert found["id"] == created["id"]
 
 
@@ -159,7 +161,7 @@ def test_interrupted_pull_keeps_its_rows(sb: Sandbox) -> None:
             return super().handle_request(request)
 
     with client(sb, transport=Interrupting()) as c:
-        result = c.fetch(parse_request("GET /api/v1/users?limit=100"))
+        result = fetch(c, parse_request("GET /api/v1/users?limit=100"))
     assert result.interrupted
     assert result.data["id"].tolist() == sb.user_ids()[:300]
     assert "300 rows" in (result.note or "")
@@ -169,9 +171,9 @@ def test_search_values_with_ampersand_hash_quote_and_non_ascii(sb: Sandbox) -> N
     profile = {"firstName": "Zoë", "lastName": 'O"Brien', "email": "zoe.obrien@example.com",
                "login": "zoe.obrien@example.com", "department": "R&D #2 Zürich"}
     with client(sb, scopes=[*READ_SCOPES, "okta.users.manage"]) as c:
-        created = c.fetch(parse_request("POST /api/v1/users?activate=false\n\n{{p}}", {"p": {"profile": profile}})).data
-        typed = c.fetch(parse_request('GET /api/v1/users?search=profile.department eq "R&D #2 Zürich"&limit=5')).data
-        interpolated = c.fetch(parse_request('GET /api/v1/users?search=profile.lastName eq "{{last}}"&limit=5',
+        created = fetch(c, parse_request("POST /api/v1/users?activate=false\n\n{{p}}", {"p": {"profile": profile}})).data
+        typed = fetch(c, parse_request('GET /api/v1/users?search=profile.department eq "R&D #2 Zürich"&limit=5')).data
+        interpolated = fetch(c, parse_request('GET /api/v1/users?search=profile.lastName eq "{{last}}"&limit=5',
                                              {"last": 'O"Brien'})).data
     assert typed["id"].tolist() == [created["id"]]
     assert interpolated["id"].tolist() == [created["id"]]

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import yaml
 
-from okta_magic.client import api_error
+from okta_magic.apierrors import api_error
 from okta_magic.coach import explain_api_error
 from okta_magic.errors import InsufficientScope, OktaApiError, PermissionDenied
 from okta_magic.sandbox import Sandbox

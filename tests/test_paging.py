@@ -9,6 +9,7 @@ import pytest
 from okta_magic.client import OktaClient
 from okta_magic.errors import HostNotAllowed
 from okta_magic.paging import next_url
+from okta_magic.pull import fetch
 from okta_magic.query import parse_request
 
 ORG = httpx.URL("https://dev-1.okta.com/")
@@ -86,7 +87,7 @@ def test_a_pull_follows_relative_multi_type_links_and_the_token_stays_on_the_org
 
     client = OktaClient("https://dev-1.okta.com", lambda: "SSWS key", transport=httpx.MockTransport(handler),
                         progress=False)
-    result = client.fetch(parse_request("GET /api/v1/users?limit=2"))
+    result = fetch(client, parse_request("GET /api/v1/users?limit=2"))
     assert result.data["id"].tolist() == [u["id"] for u in users]
     assert [url for url, _ in seen] == [PAGE1, "https://dev-1.okta.com/api/v1/users?after=2&limit=2",
                                         "https://dev-1.okta.com/api/v1/users?after=4&limit=2"]

@@ -7,6 +7,7 @@ The cassettes in tests/fixtures/recorded/ are VCR recordings from Okta's own Pyt
 from __future__ import annotations
 
 import email.utils
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ import yaml
 
 from okta_magic.client import OktaClient
 from okta_magic.errors import OktaApiError, PermissionDenied, RateLimited
+from okta_magic.advice import render
+from okta_magic.pull import fetch
 from okta_magic.query import parse_request
 
 RECORDED = Path(__file__).parent / "fixtures" / "recorded"
@@ -113,7 +116,7 @@ DPOP = "test_dpop_it/TestDPoPIntegration.test_dpop_api_request.yaml"
 
 def test_2020_user_pages_with_a_single_link_line_are_followed_in_order() -> None:
     replay = Replay(USERS_PAGING)
-    result = client_for(replay).fetch(parse_request("GET /api/v1/users?limit=1"), max_pages=2)
+    result = fetch(client_for(replay), parse_request("GET /api/v1/users?limit=1"), max_pages=2)
     first = recorded_list(USERS_PAGING, f"{ORG}/api/v1/users?limit=1")
     second = recorded_list(USERS_PAGING, f"{ORG}/api/v1/users?after=000usfdsyqnIjEmHNm4x6&limit=1")
     frame = result.data
@@ -130,7 +133,7 @@ def test_2020_user_pages_with_a_single_link_line_are_followed_in_order() -> None
 
 def test_2026_user_page_with_one_link_line_per_rel() -> None:
     replay = Replay(USERS_2026)
-    result = client_for(replay).fetch(parse_request("GET /api/v1/users?limit=1"), max_pages=1)
+    result = fetch(client_for(replay), parse_request("GET /api/v1/users?limit=1"), max_pages=1)
     user = recorded_list(USERS_2026, f"{ORG}/api/v1/users?limit=1")[0]
     assert result.data["id"].tolist() == [user["id"]]
     assert result.next_url == f"{ORG}/api/v1/users?after=200unwlw0tbo8E6aVj5d7&limit=1"
@@ -143,7 +146,7 @@ def test_2026_user_page_with_one_link_line_per_rel() -> None:
 
 def test_groups_list_becomes_a_group_frame() -> None:
     groups = recorded_list(GROUPS, f"{ORG}/api/v1/groups")
-    result = client_for(Replay(GROUPS)).fetch(parse_request("GET /api/v1/groups"))
+    result = fetch(client_for(Replay(GROUPS)), parse_request("GET /api/v1/groups"))
     frame = result.data
     assert frame["id"].tolist() == [g["id"] for g in groups]
     assert frame["profile.name"].tolist() == [g["profile"]["name"] for g in groups]
@@ -156,7 +159,7 @@ def test_groups_list_becomes_a_group_frame() -> None:
 
 def test_apps_next_link_on_the_orgs_other_name_is_moved_to_the_org_host() -> None:
     apps = recorded_list(APPS, f"{ORG}/api/v1/apps?limit=2")
-    result = client_for(Replay(APPS)).fetch(parse_request("GET /api/v1/apps?limit=2"), max_pages=1)
+    result = fetch(client_for(Replay(APPS)), parse_request("GET /api/v1/apps?limit=2"), max_pages=1)
     frame = result.data
     assert frame["id"].tolist() == [a["id"] for a in apps]
     assert frame["label"].tolist() == [a["label"] for a in apps]
@@ -175,14 +178,14 @@ def test_apps_next_link_on_the_orgs_other_name_is_moved_to_the_org_host() -> Non
     ],
 )
 def test_recorded_empty_lists(name: str, text: str, resource_columns: list[str]) -> None:
-    result = client_for(Replay(name)).fetch(parse_request(text))
+    result = fetch(client_for(Replay(name)), parse_request(text))
     assert isinstance(result.data, pd.DataFrame) and len(result.data) == 0
     assert set(resource_columns) <= set(result.data.columns)
 
 
 def test_brands_list() -> None:
     brands = recorded_list(BRANDS, f"{ORG}/api/v1/brands")
-    frame = client_for(Replay(BRANDS)).fetch(parse_request("GET /api/v1/brands")).data
+    frame = fetch(client_for(Replay(BRANDS)), parse_request("GET /api/v1/brands")).data
     assert frame["id"].tolist() == [b["id"] for b in brands]
     assert frame["name"].tolist() == [b["name"] for b in brands]
 
@@ -193,7 +196,7 @@ def test_brands_list() -> None:
 def test_recorded_429_waits_reset_minus_date_then_gets_the_list() -> None:
     fake = FakeTime()
     replay = Replay(AGENT_POOLS)
-    result = client_for(replay, fake).fetch(parse_request("GET /api/v1/agentPools?limitPerPoolType=5&poolType=Radius"))
+    result = fetch(client_for(replay, fake), parse_request("GET /api/v1/agentPools?limitPerPoolType=5&poolType=Radius"))
     date = email.utils.parsedate_to_datetime("Thu, 11 Sep 2025 16:21:50 GMT").timestamp()
     assert fake.waits == [1757607758 - date + 1 + 0.5]  # 48 s by the server's clock, +1 s, + jitter
     assert result.status == 200 and len(result.data) == 0
@@ -202,12 +205,12 @@ def test_recorded_429_waits_reset_minus_date_then_gets_the_list() -> None:
 
 def test_recorded_429_without_retries_left_is_rate_limited() -> None:
     with pytest.raises(RateLimited) as info:
-        client_for(Replay(AGENT_POOLS), max_retries=0).fetch(
-            parse_request("GET /api/v1/agentPools?limitPerPoolType=5&poolType=Radius"))
-    assert str(info.value) == (
+        fetch(client_for(Replay(AGENT_POOLS), max_retries=0),
+              parse_request("GET /api/v1/agentPools?limitPerPoolType=5&poolType=Radius"))
+    assert render(info.value, "notebook") == (
         "GET /api/v1/agentPools still hits Okta's rate limit after 0 retries (429 E0000047 (API call exceeded rate "
-        "limit due to too many requests.); limit 10 per window): wait a minute, then run it again or pull fewer "
-        "pages (max_pages). [errorId oae_A2-4_P9RtWIEh-N4O0qfg]")
+        "limit due to too many requests.); limit 10 per window). [errorId oae_A2-4_P9RtWIEh-N4O0qfg] Wait a minute, "
+        "then run it again or pull fewer pages (--max-pages).")
 
 
 # -- errors ----------------------------------------------------------------------------------------
@@ -264,12 +267,12 @@ def test_recorded_errors_give_one_actionable_line(name: str, method: str, target
     body = recorded_json_body(name, method, f"{ORG}{target}")
     text = f"{method} {target}" + (f"\n\n{orjson.dumps(body).decode()}" if body is not None else "")
     with pytest.raises(OktaApiError) as info:
-        client.fetch(parse_request(text))
+        fetch(client, parse_request(text))
     error = info.value
     assert type(error) is kind and not isinstance(error, PermissionDenied)
     assert error.status == status
-    message = str(error)
-    assert message.startswith(start), message
+    message = render(error, "notebook")  # the error, then the fix the advice layer words
+    assert re.sub(r" \[errorId [^]]*\]", "", message).startswith(start), message
     assert "\n" not in message and "myAPIToken" not in message
     assert len(replay.requests) == 1  # POSTs and 4xx are never retried
 
@@ -292,7 +295,7 @@ def test_recorded_dpop_round_trip_through_the_sign_in_and_the_client() -> None:
     assert token.scopes_granted == ("okta.users.read", "okta.apps.read", "okta.groups.read")
     client = OktaClient(ORG, token.authorization_header, dpop_key=lambda: token.dpop_key,
                         transport=httpx.MockTransport(replay), progress=False)
-    users = client.fetch(parse_request("GET /api/v1/users?limit=1")).data
+    users = fetch(client, parse_request("GET /api/v1/users?limit=1")).data
     assert len(users) == 0 and "profile.login" in users.columns  # the recorded answer is an empty list
     token_request, api_call = replay.requests[-2], replay.requests[-1]
     proof = jwt.decode(token_request.headers["DPoP"], options={"verify_signature": False})

@@ -29,6 +29,7 @@ from reliability import record
 from okta_magic import api, oauth
 from okta_magic.client import OktaClient, Progress
 from okta_magic.errors import OktaMagicError
+from okta_magic.pull import fetch
 from okta_magic.query import parse_request
 from okta_magic.sandbox import Sandbox
 from okta_magic.session import OktaSession
@@ -115,7 +116,7 @@ class Pulls:
         if (limit, raw) not in self._clean:
             _calm(self.sb)
             token = self.sb.issue_token(user="admin", scopes=SCOPES)
-            result = _client(self.sb, token, SandboxSleep(self.sb)).fetch(self.request(limit), raw=raw)
+            result = fetch(_client(self.sb, token, SandboxSleep(self.sb)), self.request(limit), raw=raw)
             assert result.rows == len(self.sb.user_ids()) and result.pages == -(-result.rows // limit)
             self._clean[(limit, raw)] = result.data
         return self._clean[(limit, raw)]
@@ -215,17 +216,17 @@ def test_seeded_faulty_pulls_are_exact_or_fail_keeping_an_exact_prefix(sb: Sandb
                 revoke = _revoke_after(revoke_at, lambda: oauth.revoke_token(
                     conf.org_url, conf.client_id, session.current_token(), "access_token",
                     http=session.oauth_http()))
-                _judge(run, lambda: session.client.fetch(request, raw=run.raw, progress=revoke), clean)
+                _judge(run, lambda: fetch(session.client, request, raw=run.raw, progress=revoke), clean)
                 if run.held and run.outcome == "exact" and session.current_token().access_token == token.access_token:
                     run.held, run.detail = False, "the token was not refreshed"
             elif kind == "revoked, not refreshable":
                 secret = sb.issue_token(user="admin", scopes=SCOPES)
                 revoke = _revoke_after(revoke_at, lambda: oauth.revoke_token(
                     sb.url, sb.apps["native"].client_id, Token.from_access_token(secret), "access_token"))
-                _judge(run, lambda: _client(sb, secret, sleep).fetch(request, raw=run.raw, progress=revoke), clean)
+                _judge(run, lambda: fetch(_client(sb, secret, sleep), request, raw=run.raw, progress=revoke), clean)
             else:
                 secret = sb.issue_token(user="admin", scopes=SCOPES)
-                _judge(run, lambda: _client(sb, secret, sleep).fetch(request, raw=run.raw), clean)
+                _judge(run, lambda: fetch(_client(sb, secret, sleep), request, raw=run.raw), clean)
             runs.append(run)
     finally:
         _calm(sb)

@@ -11,6 +11,7 @@ import pytest
 
 from okta_magic.assertion import client_assertion
 from okta_magic.dpop import DPoPKey
+from okta_magic.pull import fetch
 from okta_magic.sandbox import Sandbox
 
 
@@ -103,7 +104,7 @@ def test_the_client_signs_a_proof_for_every_page_of_a_pull(sb: Sandbox) -> None:
     key = DPoPKey()
     token = _dpop_token(sb, key)
     with OktaClient(sb.url, lambda: f"DPoP {token}", dpop_key=lambda: key, progress=False) as client:
-        result = client.fetch(parse_request("GET /api/v1/users?limit=7"))
+        result = fetch(client, parse_request("GET /api/v1/users?limit=7"))
     assert result.pages > 3
     assert list(result.data["id"]) == sb.user_ids()
 
@@ -125,7 +126,7 @@ def test_a_resource_server_nonce_is_answered_once() -> None:
     key = DPoPKey()
     with OktaClient("https://dev-1.okta.com", lambda: "DPoP at-1", dpop_key=lambda: key,
                     transport=httpx.MockTransport(server), progress=False) as client:
-        record = client.fetch(parse_request("GET /api/v1/users/me")).data
+        record = fetch(client, parse_request("GET /api/v1/users/me")).data
     assert record["id"] == "00u1"
     assert [p.get("nonce") for p in seen] == [None, "n-7"]
     assert seen[0]["jti"] != seen[1]["jti"] and seen[1]["htu"] == "https://dev-1.okta.com/api/v1/users/me"

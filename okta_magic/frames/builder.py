@@ -1,125 +1,25 @@
-"""Turn Okta's JSON (users, groups, apps, System Log events ...) into pandas DataFrames.
+"""Build one DataFrame from pages of records, converting each page to compact Arrow arrays as it arrives.
 
-This is the only module that imports pandas (and pyarrow), and it does so
-lazily, inside functions, so ``import okta_magic`` stays fast.
-
-Shape of a frame, chosen for analysis:
-
-* nested objects become dotted columns (``profile.login``,
-  ``credentials.provider.type``, ``actor.alternateId``); ``_links`` and
-  ``_embedded`` are dropped unless ``keep_links=True``;
-* attribute names are kept exactly as Okta sent them: custom profile attributes
-  are never renamed, recased or dropped, even when they first appear on a later
-  page (earlier rows then hold missing values);
-* Okta's ISO 8601 timestamps (``2026-01-02T03:04:05.000Z``) become timezone-aware
-  UTC datetimes, nulls become ``NaT``;
-* enumerations (``status``, ``type``, ``signOnMode``, ``eventType``,
-  ``severity``, ``outcome.result``, ``credentials.provider.type`` ...) become
-  categoricals; other strings use pandas' pyarrow-backed ``str`` dtype;
-* arrays stay whole as list cells (``credentials.emails``, ``target``);
-* columns come in a stable order: ``id``, ``status``, the dates (``created``,
-  ``activated``, ``statusChanged``, ``lastLogin``, ``lastUpdated``,
-  ``passwordChanged``), then ``profile.*``, then the rest in order of appearance
-  (System Log events: ``uuid``, ``published``, ``eventType`` ... then
-  ``actor.*``, ``outcome.*``, ``target``, ``client.*``).
-
-A JSON *object* (one user, one group) becomes a :class:`pandas.Series` indexed
-by the same dotted names: an analyst reads one record top to bottom, and
-``record["profile.login"]`` works exactly as on a frame column.
-
-:class:`FrameBuilder` is fed one page at a time, either as a flat Arrow table
-read straight from the page's bytes by :class:`JsonPages` (the usual case: no
-Python objects are made) or as parsed JSON (``add``), which is flattened into
-per-column lists and converted at once. Either way each page becomes compact
-Arrow arrays before the next one arrives; ``build()`` concatenates them. This
-keeps a 100,000-user pull within a few hundred MB.
+A page comes either as a flat Arrow table read straight from its bytes (``arrowjson.JsonPages``,
+the usual case: no Python objects are made) or as parsed JSON (``FrameBuilder.add``), which is
+flattened into per-column lists and converted at once; ``build()`` concatenates the pages.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from .shape import _DATES, _HIDDEN, _TIMESTAMP, empty_frame, is_enumeration, order_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import pyarrow as pa
 
-__all__ = ["FrameBuilder", "JsonPages", "to_frame", "to_record", "resource_for_path", "empty_frame"]
+__all__ = ["FrameBuilder"]
 
-_SKIP = ""  # cached column name meaning "not a column" (_links / _embedded)
-_HIDDEN = frozenset({"_links", "_embedded"})
-
-_DATES = ("created", "activated", "statusChanged", "lastLogin", "lastUpdated", "passwordChanged",
-          "lastMembershipUpdated", "published")
-# Leading columns per resource, then column groups (by prefix) in this order, then the rest.
-_LEADING: dict[str | None, tuple[str, ...]] = {
-    None: ("id", "status", *_DATES),
-    "users": ("id", "status", *_DATES),
-    "groups": ("id", "type", *_DATES),
-    "apps": ("id", "name", "label", "status", "signOnMode", *_DATES),
-    "logs": ("uuid", "published", "eventType", "severity", "displayMessage", "legacyEventType", "version"),
-}
-_GROUPS: dict[str | None, tuple[str, ...]] = {
-    "logs": ("actor.", "outcome.", "target", "client."),
-}
-_DEFAULT_GROUPS = ("profile.",)
-
-# Okta's enumerations: by full column name, or by the last dotted component.
-_ENUM_NAMES = frozenset({"outcome.result", "credentials.provider.type", "credentials.provider.name",
-                         "actor.type", "client.zone", "accessibility.selfService", "visibility.autoLaunch"})
-_ENUM_LEAVES = frozenset({"status", "type", "signOnMode", "eventType", "severity", "transitioningToStatus",
-                          "legacyEventType"})
-
-_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)\Z")
-
-# The usual columns of each collection, for an empty answer (kind: str, ts, cat, list, num).
-_EMPTY: dict[str, tuple[tuple[str, str], ...]] = {
-    "users": (("id", "str"), ("status", "cat"), ("created", "ts"), ("activated", "ts"), ("statusChanged", "ts"),
-              ("lastLogin", "ts"), ("lastUpdated", "ts"), ("passwordChanged", "ts"), ("profile.firstName", "str"),
-              ("profile.lastName", "str"), ("profile.mobilePhone", "str"), ("profile.secondEmail", "str"),
-              ("profile.login", "str"), ("profile.email", "str"), ("profile.displayName", "str"),
-              ("profile.title", "str"), ("profile.department", "str"), ("profile.division", "str"),
-              ("profile.organization", "str"), ("profile.costCenter", "str"), ("profile.employeeNumber", "str"),
-              ("profile.userType", "str"), ("profile.manager", "str"), ("profile.managerId", "str"),
-              ("profile.city", "str"), ("profile.state", "str"), ("profile.countryCode", "str"),
-              ("type.id", "str"),
-              ("credentials.emails", "list"), ("credentials.provider.type", "cat"),
-              ("credentials.provider.name", "cat")),
-    "groups": (("id", "str"), ("type", "cat"), ("created", "ts"), ("lastUpdated", "ts"),
-               ("lastMembershipUpdated", "ts"), ("profile.name", "str"), ("profile.description", "str"),
-               ("objectClass", "list")),
-    "apps": (("id", "str"), ("name", "str"), ("label", "str"), ("status", "cat"), ("signOnMode", "cat"),
-             ("created", "ts"), ("lastUpdated", "ts"), ("features", "list")),
-    "logs": (("uuid", "str"), ("published", "ts"), ("eventType", "cat"), ("severity", "cat"),
-             ("displayMessage", "str"), ("legacyEventType", "cat"), ("version", "str"), ("actor.id", "str"),
-             ("actor.type", "cat"), ("actor.alternateId", "str"), ("actor.displayName", "str"),
-             ("outcome.result", "cat"), ("outcome.reason", "str"), ("target", "list"),
-             ("client.ipAddress", "str"), ("client.userAgent.rawUserAgent", "str")),
-}
-
-_COLLECTIONS = ("users", "groups", "apps", "logs")
-
-
-def resource_for_path(path: str) -> str | None:
-    """The kind of object a Management API path returns: users, groups, apps, logs or None.
-
-    ``/api/v1/groups/{id}/users`` lists users; ``/api/v1/users/{id}`` is one user.
-    """
-    parts = [p for p in path.split("?", 1)[0].split("/") if p]
-    if len(parts) < 3 or parts[:2] != ["api", "v1"]:
-        return None
-    rest = parts[2:]
-    if rest[-1] in _COLLECTIONS:
-        return rest[-1]
-    if len(rest) >= 2 and rest[-2] in _COLLECTIONS and len(rest) % 2 == 0:
-        return rest[-2]
-    return None
-
-
-def is_enumeration(column: str) -> bool:
-    """True for columns holding one of a few Okta enumeration values (shown as categoricals)."""
-    return column in _ENUM_NAMES or column.rsplit(".", 1)[-1] in _ENUM_LEAVES
+_EMPTY_DICT: dict[str, Any] = {}
+_BATCH_PAGES = 32  # Arrow pages converted together (about 6,400 users)
 
 
 class _Column:
@@ -133,6 +33,7 @@ class _Column:
         self.chunks: list[Any] = []  # pyarrow.Array, or a Python list for object columns
         self.timestamp: bool | None = None  # None: not decided yet
         self.objects = False  # True once any page needed Python objects (lists, mixed types)
+
 
 
 class FrameBuilder:
@@ -398,129 +299,6 @@ class FrameBuilder:
         return array
 
 
-class JsonPages:
-    """Read JSON array pages straight into flat Arrow tables, without building Python objects.
-
-    Arrow's JSON reader (C++) parses a page faster than ``json.loads`` alone and the
-    values land in compact arrays at once; this is what keeps a 100,000-user pull
-    close to the cost of merely parsing the JSON. Nested objects are flattened into
-    dotted columns by Arrow itself; ``_links``/``_embedded`` are dropped unless kept.
-
-    The reader infers dates from strings (``"2024-05-01"``); such fields are read
-    again as text (an explicit schema, kept for later pages), so values look the
-    same as on the Python path. A page Arrow cannot take (an attribute that is a
-    number in one record and text in another, an array of scalars, a number too
-    large for int64) gives None: the caller then parses it with :func:`orjson` and
-    :meth:`FrameBuilder.add`, which handles anything JSON can hold.
-    """
-
-    def __init__(self, *, keep_links: bool = False) -> None:
-        self.keep_links = keep_links
-        self._text_fields: pa.Schema | None = None
-        self._order: dict[str, None] = {}
-
-    def read(self, content: bytes) -> pa.Table | None:
-        """One page (the raw bytes of a JSON array of objects) as a flat table, or None."""
-        import pyarrow as pa
-
-        body = content.strip()
-        if not body.startswith(b"["):
-            return None
-        # One line holding {"items": [...]}: raw CR/LF can only be whitespace between JSON tokens
-        # (RFC 8259 §7 forbids them inside strings), so they are safe to blank out.
-        line = b'{"items":' + body.replace(b"\n", b" ").replace(b"\r", b" ") + b"}"
-        try:
-            table = self._parse(line, self._text_fields)
-            if table is None:
-                return None
-            dates = _timestamp_fields(table.schema.field("items").type)
-            if dates:  # inferred dates: read this page again with those fields as text
-                self._flat(table)  # notes the columns' order of appearance first
-                self._text_fields = _merge_text_fields(self._text_fields, dates)
-                table = self._parse(line, self._text_fields)
-                if table is None:
-                    return None
-            return self._flat(table)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, KeyError):
-            return None  # KeyError: two attributes flatten to one name ("a.b" beside "a": {"b": ...})
-
-    def _flat(self, table: pa.Table) -> pa.Table | None:
-        import pyarrow as pa
-
-        items = table.column("items").chunk(0)
-        if not pa.types.is_struct(items.type.value_type):
-            return None if len(items.values) else pa.table({})  # scalars: the Python path; [] : no rows
-        records = items.values.slice(items.offsets[0].as_py(), len(items.values))
-        flat = pa.Table.from_struct_array(records)
-        if not self.keep_links:
-            flat = flat.drop_columns([n for n in flat.column_names if n in _HIDDEN])
-        while any(pa.types.is_struct(f.type) for f in flat.schema):
-            flat = flat.flatten()
-        if not flat.num_columns and len(records):
-            return None  # only empty objects: a table of no columns cannot hold the row count; the Python path can
-        return flat.select(self._ordered(flat.column_names))
-
-    def _parse(self, line: bytes, text_fields: pa.Schema | None) -> pa.Table | None:
-        import io
-
-        import pyarrow as pa
-        from pyarrow import json as pa_json
-
-        options = pa_json.ParseOptions(explicit_schema=text_fields, unexpected_field_behavior="infer")
-        table = pa_json.read_json(io.BytesIO(line), read_options=pa_json.ReadOptions(
-            use_threads=False, block_size=len(line) + 1), parse_options=options)
-        if table.num_rows != 1 or not pa.types.is_list(table.schema.field("items").type):
-            return None
-        return table
-
-    def _ordered(self, names: list[str]) -> list[str]:
-        # The order of first appearance, whatever order an explicit schema put fields in.
-        for name in names:
-            self._order.setdefault(name, None)
-        present = set(names)
-        return [n for n in self._order if n in present]
-
-
-def _timestamp_fields(kind: pa.DataType) -> pa.DataType | None:
-    """The part of a (nested) type whose leaves Arrow inferred as timestamps, as text; None if there are none."""
-    import pyarrow as pa
-
-    if pa.types.is_timestamp(kind):
-        return pa.string()
-    if pa.types.is_list(kind):
-        inner = _timestamp_fields(kind.value_type)
-        return pa.list_(inner) if inner is not None else None
-    if pa.types.is_struct(kind):
-        fields = []
-        for field in kind:
-            inner = _timestamp_fields(field.type)
-            if inner is not None:
-                fields.append(pa.field(field.name, inner))
-        return pa.struct(fields) if fields else None
-    return None
-
-
-def _merge_text_fields(known: pa.Schema | None, found: pa.DataType) -> pa.Schema:
-    """An explicit schema naming every field to read as text so far (``items`` at the top)."""
-    import pyarrow as pa
-
-    def merge(a: pa.DataType | None, b: pa.DataType) -> pa.DataType:
-        if a is None or not (pa.types.is_struct(a) and pa.types.is_struct(b)):
-            if a is not None and pa.types.is_list(a) and pa.types.is_list(b):
-                return pa.list_(merge(a.value_type, b.value_type))
-            return b
-        fields = {f.name: f.type for f in a}
-        for f in b:
-            fields[f.name] = merge(fields.get(f.name), f.type)
-        return pa.struct([pa.field(n, t) for n, t in fields.items()])
-
-    before = known.field("items").type if known is not None else None
-    return pa.schema([pa.field("items", merge(before, found))])
-
-
-_EMPTY_DICT: dict[str, Any] = {}
-_BATCH_PAGES = 32  # Arrow pages converted together (about 6,400 users)
-
 
 def _keys(objects: Sequence[dict[str, Any]]) -> list[str]:
     """The keys of a page's objects in order of first appearance (fast when they all share one shape)."""
@@ -588,51 +366,3 @@ def _common_type(column: _Column) -> pa.DataType | None:
         return pa.large_string()
     return None
 
-
-def order_columns(names: Iterable[str], resource: str | None = None) -> list[str]:
-    """Stable column order: the resource's leading columns, then its groups (``profile.*`` ...), then the rest."""
-    names = list(names)
-    present = set(names)
-    leading = [n for n in _LEADING.get(resource, _LEADING[None]) if n in present]
-    taken = set(leading)
-    ordered = list(leading)
-    for prefix in _GROUPS.get(resource, _DEFAULT_GROUPS):
-        group = [n for n in names if n not in taken and (n == prefix or n.startswith(prefix))]
-        ordered.extend(group)
-        taken.update(group)
-    ordered.extend(n for n in names if n not in taken)
-    return ordered
-
-
-def empty_frame(resource: str | None = None) -> pd.DataFrame:
-    """An empty DataFrame with the usual columns (and dtypes) of a users/groups/apps/logs list."""
-    import pandas as pd
-
-    columns: dict[str, pd.Series] = {}
-    for name, kind in _EMPTY.get(resource or "", ()):
-        if kind == "ts":
-            columns[name] = pd.Series([], dtype="datetime64[ms, UTC]")
-        elif kind == "cat":
-            columns[name] = pd.Series([], dtype=pd.CategoricalDtype(pd.Index([], dtype="str")))
-        elif kind == "list":
-            columns[name] = pd.Series([], dtype=object)
-        else:
-            columns[name] = pd.Series([], dtype="str")
-    return pd.DataFrame(columns)
-
-
-def to_frame(records: Sequence[Any], resource: str | None = None, *, keep_links: bool = False) -> pd.DataFrame:
-    """A JSON array (list of objects) as a DataFrame shaped for analysis (see the module docstring)."""
-    builder = FrameBuilder(resource, keep_links=keep_links)
-    builder.add(records)
-    return builder.build()
-
-
-def to_record(obj: dict[str, Any], resource: str | None = None, *, keep_links: bool = False) -> pd.Series:
-    """A JSON object as a Series indexed by dotted attribute names (named after its ``id`` when it has one)."""
-    import pandas as pd
-
-    frame = to_frame([obj], resource, keep_links=keep_links)
-    # Built value by value so NaT stays NaT (a row of mixed dtypes would turn it into NaN).
-    values = {name: frame[name].iloc[0] for name in frame.columns}
-    return pd.Series(values, dtype=object, name=obj.get("id", obj.get("uuid")))

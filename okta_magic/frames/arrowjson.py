@@ -1,0 +1,133 @@
+"""Read JSON array pages straight into flat Arrow tables, without building Python objects."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .shape import _HIDDEN
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+__all__ = ["JsonPages"]
+
+
+class JsonPages:
+    """Read JSON array pages straight into flat Arrow tables, without building Python objects.
+
+    Arrow's JSON reader (C++) parses a page faster than ``json.loads`` alone and the
+    values land in compact arrays at once; this is what keeps a 100,000-user pull
+    close to the cost of merely parsing the JSON. Nested objects are flattened into
+    dotted columns by Arrow itself; ``_links``/``_embedded`` are dropped unless kept.
+
+    The reader infers dates from strings (``"2024-05-01"``); such fields are read
+    again as text (an explicit schema, kept for later pages), so values look the
+    same as on the Python path. A page Arrow cannot take (an attribute that is a
+    number in one record and text in another, an array of scalars, a number too
+    large for int64) gives None: the caller then parses it with :func:`orjson` and
+    :meth:`FrameBuilder.add`, which handles anything JSON can hold.
+    """
+
+    def __init__(self, *, keep_links: bool = False) -> None:
+        self.keep_links = keep_links
+        self._text_fields: pa.Schema | None = None
+        self._order: dict[str, None] = {}
+
+    def read(self, content: bytes) -> pa.Table | None:
+        """One page (the raw bytes of a JSON array of objects) as a flat table, or None."""
+        import pyarrow as pa
+
+        body = content.strip()
+        if not body.startswith(b"["):
+            return None
+        # One line holding {"items": [...]}: raw CR/LF can only be whitespace between JSON tokens
+        # (RFC 8259 §7 forbids them inside strings), so they are safe to blank out.
+        line = b'{"items":' + body.replace(b"\n", b" ").replace(b"\r", b" ") + b"}"
+        try:
+            table = self._parse(line, self._text_fields)
+            if table is None:
+                return None
+            dates = _timestamp_fields(table.schema.field("items").type)
+            if dates:  # inferred dates: read this page again with those fields as text
+                self._flat(table)  # notes the columns' order of appearance first
+                self._text_fields = _merge_text_fields(self._text_fields, dates)
+                table = self._parse(line, self._text_fields)
+                if table is None:
+                    return None
+            return self._flat(table)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, KeyError):
+            return None  # KeyError: two attributes flatten to one name ("a.b" beside "a": {"b": ...})
+
+    def _flat(self, table: pa.Table) -> pa.Table | None:
+        import pyarrow as pa
+
+        items = table.column("items").chunk(0)
+        if not pa.types.is_struct(items.type.value_type):
+            return None if len(items.values) else pa.table({})  # scalars: the Python path; [] : no rows
+        records = items.values.slice(items.offsets[0].as_py(), len(items.values))
+        flat = pa.Table.from_struct_array(records)
+        if not self.keep_links:
+            flat = flat.drop_columns([n for n in flat.column_names if n in _HIDDEN])
+        while any(pa.types.is_struct(f.type) for f in flat.schema):
+            flat = flat.flatten()
+        if not flat.num_columns and len(records):
+            return None  # only empty objects: a table of no columns cannot hold the row count; the Python path can
+        return flat.select(self._ordered(flat.column_names))
+
+    def _parse(self, line: bytes, text_fields: pa.Schema | None) -> pa.Table | None:
+        import io
+
+        import pyarrow as pa
+        from pyarrow import json as pa_json
+
+        options = pa_json.ParseOptions(explicit_schema=text_fields, unexpected_field_behavior="infer")
+        table = pa_json.read_json(io.BytesIO(line), read_options=pa_json.ReadOptions(
+            use_threads=False, block_size=len(line) + 1), parse_options=options)
+        if table.num_rows != 1 or not pa.types.is_list(table.schema.field("items").type):
+            return None
+        return table
+
+    def _ordered(self, names: list[str]) -> list[str]:
+        # The order of first appearance, whatever order an explicit schema put fields in.
+        for name in names:
+            self._order.setdefault(name, None)
+        present = set(names)
+        return [n for n in self._order if n in present]
+
+
+def _timestamp_fields(kind: pa.DataType) -> pa.DataType | None:
+    """The part of a (nested) type whose leaves Arrow inferred as timestamps, as text; None if there are none."""
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(kind):
+        return pa.string()
+    if pa.types.is_list(kind):
+        inner = _timestamp_fields(kind.value_type)
+        return pa.list_(inner) if inner is not None else None
+    if pa.types.is_struct(kind):
+        fields = []
+        for field in kind:
+            inner = _timestamp_fields(field.type)
+            if inner is not None:
+                fields.append(pa.field(field.name, inner))
+        return pa.struct(fields) if fields else None
+    return None
+
+
+def _merge_text_fields(known: pa.Schema | None, found: pa.DataType) -> pa.Schema:
+    """An explicit schema naming every field to read as text so far (``items`` at the top)."""
+    import pyarrow as pa
+
+    def merge(a: pa.DataType | None, b: pa.DataType) -> pa.DataType:
+        if a is None or not (pa.types.is_struct(a) and pa.types.is_struct(b)):
+            if a is not None and pa.types.is_list(a) and pa.types.is_list(b):
+                return pa.list_(merge(a.value_type, b.value_type))
+            return b
+        fields = {f.name: f.type for f in a}
+        for f in b:
+            fields[f.name] = merge(fields.get(f.name), f.type)
+        return pa.struct([pa.field(n, t) for n, t in fields.items()])
+
+    before = known.field("items").type if known is not None else None
+    return pa.schema([pa.field("items", merge(before, found))])
+

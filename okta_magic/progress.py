@@ -1,0 +1,92 @@
+"""How a pull shows itself while it runs: a tqdm bar, a callable fed :class:`Progress`, or nothing.
+
+A bar is opened only for multi-page pulls (when the second page is requested) or when a wait
+begins. Any wait longer than ``ratelimit.LONG_WAIT`` seconds is said once, in one line: to the
+``say`` callable when there is one, else to stderr (through the bar, so that both stay whole).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .ratelimit import LONG_WAIT, wait_line
+
+__all__ = ["Progress", "ProgressView", "say_line"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a pull is doing, for a progress callback (``waiting`` > 0 while it sleeps)."""
+
+    pages: int
+    rows: int
+    remaining: int | None
+    waiting: float = 0.0
+    message: str = ""
+
+
+def say_line(line: str, say: Callable[[str], object] | None = None, bar: Any = None) -> None:
+    """Tell the user one line: to ``say`` if given, else to stderr (through ``bar`` so that it stays whole)."""
+    if say is not None:
+        say(line)
+    elif bar is not None:
+        bar.write(line, file=sys.stderr)
+    else:
+        print(line, file=sys.stderr, flush=True)
+
+
+class ProgressView:
+    """One pull's display: ``progress`` is True (a tqdm bar), False (nothing) or a callable taking Progress.
+
+    ``where`` names the request in the long-wait line (``GET /api/v1/users``).
+    """
+
+    def __init__(self, progress: bool | Callable[[Progress], object], where: str,
+                 say: Callable[[str], object] | None = None) -> None:
+        self._progress = progress
+        self._where = where
+        self._say = say
+        self._bar: Any = None
+
+    @property
+    def shown(self) -> bool:
+        """True when something displays the pull (an open bar or a callable)."""
+        return self._bar is not None or callable(self._progress)
+
+    def update(self, state: Progress) -> None:
+        """Show ``state`` (to the callable, or on the bar when one is open)."""
+        if callable(self._progress):
+            self._progress(state)
+            return
+        bar = self._bar
+        if bar is None:
+            return
+        bar.set_postfix(rows=state.rows, remaining=state.remaining, refresh=False)
+        waiting = f"waiting {state.waiting:.0f} s ({state.message})"
+        bar.set_description_str(waiting if state.waiting else "okta", refresh=False)
+        bar.n = state.pages
+        bar.refresh()
+
+    def waiting(self, state: Progress) -> None:
+        """A wait begins: shown even before the first page (a 429 can mean a minute of silence otherwise)."""
+        self.open(state.pages)
+        self.update(state)
+        if state.waiting > LONG_WAIT and not callable(self._progress):
+            # Said once, in one line, bar or no bar (progress=False would otherwise be silent).
+            say_line(wait_line(state.waiting, self._where, state.message), self._say, self._bar)
+
+    def open(self, pages: int) -> None:
+        """Open the bar (when asked for one and none is open yet), starting at ``pages``."""
+        if self._progress is True and self._bar is None:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(desc="okta", unit=" pages", initial=pages, leave=False)
+
+    def close(self) -> None:
+        """Close the bar, if one is open."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
