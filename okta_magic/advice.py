@@ -3,8 +3,10 @@
 Protocol and HTTP code raise structured errors (``errors.py``): what happened, plus a ``fix`` key
 naming the next step. This module is the one place that words that step, for a notebook
 (``%okta_login ...``) or for a script (``okta_magic.login(...)``). The magics render for
-``NOTEBOOK``; the script API re-raises with ``SCRIPT`` wording (``for_scripts``). The scope
-coach (``coach.py``) is the other half of this layer: it explains API errors and scopes.
+``NOTEBOOK``; the script API re-raises with ``SCRIPT`` wording (``for_scripts``). ``NOTES`` words
+what is worth saying once (an implicit-flow token, an SSWS key) and ``open_this_url`` the sign-in
+link when no panel is shown, both per reader. The scope coach (``coach.py``) is the other half of
+this layer: it explains API errors and scopes.
 """
 
 from __future__ import annotations

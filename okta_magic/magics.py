@@ -367,8 +367,6 @@ class OktaMagics(Magics):
     @line_magic
     def okta_token(self, line: str) -> None:
         """Show what the current token holds: issuer, client, subject, scopes, times, claims (never the token)."""
-        from . import api
-
         token = self.session.token
         if token is None:
             raise UsageError("Not signed in: run %okta_login first (or %okta_login --sandbox --as admin).")

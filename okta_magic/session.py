@@ -240,7 +240,7 @@ class Session(InMemoryOnly):
 
     def use_token(self, access_token: str, *, org_url: str | None = None, client_id: str | None = None,
                   note: Note | None = None) -> Token:
-        """Use an access token (or a redirect URL that carries one) obtained elsewhere; ``note`` hears "implicit_flow"."""
+        """Use an access token (or a redirect URL carrying one) obtained elsewhere; ``note`` hears "implicit_flow"."""
         from .tokens import Token, front_channel_parameters
 
         access_token = Secret(access_token)  # masked wherever this frame's locals are shown
@@ -482,6 +482,3 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-OktaSession = Session  # the name before sessions were objects of their own

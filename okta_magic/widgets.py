@@ -9,7 +9,8 @@ soon as its URL has been used.
 
 A panel drives only the sign-in it started. When anything else starts a sign-in
 in the session (a newer ``%okta_login``, ``okta_magic.login()`` …), the panel
-says it was replaced, disables its controls and drops its link for good.
+says it was replaced, disables its controls and drops its link for good. Errors show in the
+status line in notebook words (``advice.render``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from .session import Session
 
 _STYLE = {"description_width": "90px"}
-_WIDE = w.Layout(width="34em")
+_WIDE = "34em"  # the width of the text fields (each field gets a Layout of its own)
 
 
 class LoginPanel(w.VBox):  # type: ignore[misc]
@@ -57,10 +58,11 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         self._replacing = threading.Lock()  # notifications come from several threads: retire once
         scopes = list(parse_scopes(settings.get("scopes"))) or ["openid", "okta.users.read"]  # type: ignore[arg-type]
         self.org_url = w.Text(value=str(settings.get("org_url") or ""), description="Org URL",
-                              placeholder="https://your-org.okta.com", style=_STYLE, layout=_WIDE,
+                              placeholder="https://your-org.okta.com", style=_STYLE, layout=w.Layout(width=_WIDE),
                               continuous_update=False)
         self.client_id = w.Text(value=str(settings.get("client_id") or ""), description="Client ID",
-                                placeholder="0oa… (your OIDC app's Client ID)", style=_STYLE, layout=_WIDE,
+                                placeholder="0oa… (your OIDC app's Client ID)", style=_STYLE,
+                                layout=w.Layout(width=_WIDE),
                                 continuous_update=False)
         self.scopes = w.TagsInput(value=scopes, allowed_tags=[], allow_duplicates=False)
         self._scopes_row = w.HBox([w.Label("Scopes", layout=w.Layout(width="94px")), self.scopes])
@@ -68,12 +70,13 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
                              layout=w.Layout(flex_flow="row wrap"))
         self.redirect_uri = w.Text(value=str(settings.get("redirect_uri") or ""), description="Redirect URI",
                                    placeholder="exactly as registered in the app (Okta matches it exactly)",
-                                   style=_STYLE, layout=_WIDE, continuous_update=False)
+                                   style=_STYLE, layout=w.Layout(width=_WIDE), continuous_update=False)
         self.sign_in = w.HTML()  # a link: opens the authorize URL in the user's own browser
         self.restart = w.Button(description="New sign-in", icon="refresh", tooltip="Start a fresh sign-in")
         self.sign_out = w.Button(description="Sign out", icon="sign-out", disabled=True)
         self.status = w.HTML()
-        self.paste = w.Text(placeholder="…or paste the URL your browser was redirected to", layout=_WIDE,
+        self.paste = w.Text(placeholder="…or paste the URL your browser was redirected to",
+                            layout=w.Layout(width=_WIDE),
                             continuous_update=False)
         self.use_paste = w.Button(description="Use pasted URL")
         self.paste_row = w.HBox([self.paste, self.use_paste])
@@ -214,7 +217,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         # TagsInput cannot be disabled: show the scopes as a read-only field instead.
         label = self._scopes_row.children[0]
         self._scopes_row.children = [label, w.Text(value=" ".join(self.scopes.value), disabled=True,
-                                                   layout=_WIDE)]
+                                                   layout=w.Layout(width=_WIDE))]
 
     def _show_link(self, url: str | None) -> None:
         if url is None:
