@@ -19,44 +19,41 @@ from okta_magic.sandbox import Sandbox
 READ_SCOPES = ["okta.users.read", "okta.groups.read", "okta.apps.read", "okta.logs.read"]
 
 
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(port=0, users=5000, seed=7) as sandbox:
-        yield sandbox
+SANDBOX = {"users": 5000, "seed": 7}  # this module's sandbox org (conftest.py)
 
 
 @pytest.fixture(autouse=True)
-def calm(sb: Sandbox) -> Iterator[None]:
-    sb.set_knobs(latency=0.0, error_rate=0.0, rate_429=0.0, drop_rate=0.0)
+def calm(sandbox: Sandbox) -> Iterator[None]:
+    sandbox.set_knobs(latency=0.0, error_rate=0.0, rate_429=0.0, drop_rate=0.0)
     yield
-    sb.set_knobs(latency=0.0, error_rate=0.0, rate_429=0.0, drop_rate=0.0)
+    sandbox.set_knobs(latency=0.0, error_rate=0.0, rate_429=0.0, drop_rate=0.0)
 
 
 class SandboxSleep:
     """An injected sleep that moves the sandbox's clock instead of waiting."""
 
-    def __init__(self, sb: Sandbox) -> None:
-        self.sb = sb
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
         self.waits: list[float] = []
 
     def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
-        self.sb.advance_clock(seconds)
+        self.sandbox.advance_clock(seconds)
 
 
-def client(sb: Sandbox, *, user: str = "admin", scopes: list[str] | None = None, **options: Any) -> OktaClient:
+def client(sandbox: Sandbox, *, user: str = "admin", scopes: list[str] | None = None, **options: Any) -> OktaClient:
     granted = scopes if scopes is not None else [*READ_SCOPES, "okta.groups.manage"]
-    token = sb.issue_token(user=user, app="native", scopes=granted)
+    token = sandbox.issue_token(user=user, app="native", scopes=granted)
     options.setdefault("progress", False)
-    options.setdefault("sleep", SandboxSleep(sb))
-    return OktaClient(sb.url, lambda: f"Bearer {token}", held_scopes=lambda: granted, **options)
+    options.setdefault("sleep", SandboxSleep(sandbox))
+    return OktaClient(sandbox.url, lambda: f"Bearer {token}", held_scopes=lambda: granted, **options)
 
 
-def test_5000_users_across_pages_match_the_orgs_own_list(sb: Sandbox) -> None:
-    with client(sb) as c:
+def test_5000_users_across_pages_match_the_orgs_own_list(sandbox: Sandbox) -> None:
+    with client(sandbox) as c:
         result = fetch(c, parse_request("GET /api/v1/users?limit=200"))
     frame = result.data
-    expected = sb.user_ids()
+    expected = sandbox.user_ids()
     assert frame["id"].tolist() == expected
     assert frame["id"].is_unique
     assert result.pages == -(-len(expected) // 200) and result.rows == len(expected)
@@ -70,8 +67,8 @@ def test_5000_users_across_pages_match_the_orgs_own_list(sb: Sandbox) -> None:
     assert list(frame.columns[:2]) == ["id", "status"]
 
 
-def test_search_with_quotes_and_spaces(sb: Sandbox) -> None:
-    with client(sb) as c:
+def test_search_with_quotes_and_spaces(sandbox: Sandbox) -> None:
+    with client(sandbox) as c:
         everyone = fetch(c, parse_request('GET /api/v1/users?search=status eq "ACTIVE" or status eq "SUSPENDED"'
                                          "&limit=200")).data
         department = everyone["profile.department"].dropna().iloc[0]
@@ -84,36 +81,36 @@ def test_search_with_quotes_and_spaces(sb: Sandbox) -> None:
         assert one["profile.login"].tolist() == [login]
 
 
-def test_429_in_the_middle_of_a_pull_loses_and_repeats_nothing(sb: Sandbox) -> None:
-    sb.set_rate_limit("/api/v1/users", 8)
+def test_429_in_the_middle_of_a_pull_loses_and_repeats_nothing(sandbox: Sandbox) -> None:
+    sandbox.set_rate_limit("/api/v1/users", 8)
     try:
-        sleep = SandboxSleep(sb)
-        with client(sb, sleep=sleep, max_retries=10) as c:
+        sleep = SandboxSleep(sandbox)
+        with client(sandbox, sleep=sleep, max_retries=10) as c:
             result = fetch(c, parse_request("GET /api/v1/users?limit=200"))
-        assert result.data["id"].tolist() == sb.user_ids()
+        assert result.data["id"].tolist() == sandbox.user_ids()
         assert sleep.waits  # it did wait (or pace) for the window to reset
     finally:
-        sb.set_rate_limit("/api/v1/users", 600)
-        sb.advance_clock(61)
+        sandbox.set_rate_limit("/api/v1/users", 600)
+        sandbox.advance_clock(61)
 
 
-def test_random_429_and_5xx_are_recovered(sb: Sandbox) -> None:
-    sb.set_knobs(rate_429=0.2, error_rate=0.1)
-    with client(sb, max_retries=10) as c:
+def test_random_429_and_5xx_are_recovered(sandbox: Sandbox) -> None:
+    sandbox.set_knobs(rate_429=0.2, error_rate=0.1)
+    with client(sandbox, max_retries=10) as c:
         result = fetch(c, parse_request("GET /api/v1/users?limit=500"))
-    assert result.data["id"].tolist() == sb.user_ids()
+    assert result.data["id"].tolist() == sandbox.user_ids()
 
 
-def test_401_for_a_bad_token(sb: Sandbox) -> None:
-    with OktaClient(sb.url, lambda: "Bearer not-a-token", progress=False) as c:
+def test_401_for_a_bad_token(sandbox: Sandbox) -> None:
+    with OktaClient(sandbox.url, lambda: "Bearer not-a-token", progress=False) as c:
         with pytest.raises(OktaApiError) as info:
             fetch(c, parse_request("GET /api/v1/users"))
     assert info.value.status == 401
     assert "Sign in again with %okta_login" in render(info.value, "notebook")  # the fix, worded by the advice layer
 
 
-def test_403_insufficient_scope_names_the_missing_scope(sb: Sandbox) -> None:
-    with client(sb, scopes=["okta.users.read"]) as c:
+def test_403_insufficient_scope_names_the_missing_scope(sandbox: Sandbox) -> None:
+    with client(sandbox, scopes=["okta.users.read"]) as c:
         with pytest.raises(InsufficientScope) as info:
             fetch(c, parse_request("GET /api/v1/groups"))
     assert info.value.needed == ("okta.groups.read",)
@@ -121,16 +118,16 @@ def test_403_insufficient_scope_names_the_missing_scope(sb: Sandbox) -> None:
                                       "(it holds: okta.users.read).")
 
 
-def test_403_e0000006_when_the_role_forbids_it(sb: Sandbox) -> None:
-    with client(sb, user="readonly") as c:
+def test_403_e0000006_when_the_role_forbids_it(sandbox: Sandbox) -> None:
+    with client(sandbox, user="readonly") as c:
         with pytest.raises(PermissionDenied) as info:
             fetch(c, parse_request('POST /api/v1/groups\n\n{"profile": {"name": "Not allowed"}}'))
     assert info.value.error_code == "E0000006"
     assert "silent downscoping" in str(info.value)
 
 
-def test_404_and_400_messages(sb: Sandbox) -> None:
-    with client(sb) as c:
+def test_404_and_400_messages(sandbox: Sandbox) -> None:
+    with client(sandbox) as c:
         with pytest.raises(OktaApiError) as missing:
             fetch(c, parse_request("GET /api/v1/users/00uNOPE"))
         with pytest.raises(OktaApiError) as bad:
@@ -140,8 +137,8 @@ def test_404_and_400_messages(sb: Sandbox) -> None:
     assert bad.value.status == 400 and str(bad.value).startswith("GET /api/v1/users failed: 400 E00000")
 
 
-def test_post_with_a_json_body_creates_a_group(sb: Sandbox) -> None:
-    with client(sb) as c:
+def test_post_with_a_json_body_creates_a_group(sandbox: Sandbox) -> None:
+    with client(sandbox) as c:
         created = fetch(c, parse_request('POST /api/v1/groups\n\n{"profile": {"name": "{{n}}", "description": "d"}}',
                                         {"n": 'Analysts "EU"'})).data
         assert created["profile.name"] == 'Analysts "EU"'
@@ -149,7 +146,7 @@ def test_post_with_a_json_body_creates_a_group(sb: Sandbox) -> None:
         assert found["id"] == created["id"]
 
 
-def test_interrupted_pull_keeps_its_rows(sb: Sandbox) -> None:
+def test_interrupted_pull_keeps_its_rows(sandbox: Sandbox) -> None:
     calls = 0
 
     class Interrupting(httpx.HTTPTransport):
@@ -160,17 +157,17 @@ def test_interrupted_pull_keeps_its_rows(sb: Sandbox) -> None:
                 raise KeyboardInterrupt
             return super().handle_request(request)
 
-    with client(sb, transport=Interrupting()) as c:
+    with client(sandbox, transport=Interrupting()) as c:
         result = fetch(c, parse_request("GET /api/v1/users?limit=100"))
     assert result.interrupted
-    assert result.data["id"].tolist() == sb.user_ids()[:300]
+    assert result.data["id"].tolist() == sandbox.user_ids()[:300]
     assert "300 rows" in (result.note or "")
 
 
-def test_search_values_with_ampersand_hash_quote_and_non_ascii(sb: Sandbox) -> None:
+def test_search_values_with_ampersand_hash_quote_and_non_ascii(sandbox: Sandbox) -> None:
     profile = {"firstName": "Zoë", "lastName": 'O"Brien', "email": "zoe.obrien@example.com",
                "login": "zoe.obrien@example.com", "department": "R&D #2 Zürich"}
-    with client(sb, scopes=[*READ_SCOPES, "okta.users.manage"]) as c:
+    with client(sandbox, scopes=[*READ_SCOPES, "okta.users.manage"]) as c:
         created = fetch(c, parse_request("POST /api/v1/users?activate=false\n\n{{p}}", {"p": {"profile": profile}})).data
         typed = fetch(c, parse_request('GET /api/v1/users?search=profile.department eq "R&D #2 Zürich"&limit=5')).data
         interpolated = fetch(c, parse_request('GET /api/v1/users?search=profile.lastName eq "{{last}}"&limit=5',

@@ -13,18 +13,23 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from _login_fixtures import Browser, free_port
+from _login_fixtures import Browser
 
-from okta_magic import oauth
+from okta_magic.authorize import AuthorizationRequest, parse_callback
+from okta_magic.client_auth import ClientAuth
 from okta_magic.device import start_device_login
+from okta_magic.discovery import ProviderMetadata, discover, fetch_jwks
 from okta_magic.errors import StateMismatch, TokenExchangeError
+from okta_magic.idtoken import check_id_token
 from okta_magic.login import LoginFlow, LoginStatus, Step
+from okta_magic.revocation import revoke
+from okta_magic.token_endpoint import exchange_code, refresh
 from okta_magic.tokens import Token
 
 pytestmark = pytest.mark.oidc
@@ -32,13 +37,13 @@ pytestmark = pytest.mark.oidc
 HERE = Path(__file__).parent / "oidc"
 
 
-def _start(profile: str) -> Iterator[dict[str, str]]:
+def _start(profile: str, port: int) -> Iterator[dict[str, str]]:
     """Run server.js with ``PROFILE=profile`` until the module's tests are done; yields its JSON line."""
     if shutil.which("node") is None:
         pytest.skip("Node.js is not installed; the oidc-provider test needs it")
     if not (HERE / "node_modules" / "oidc-provider").is_dir():
         pytest.fail("tests/oidc/node_modules is missing: run `npm ci --prefix tests/oidc` once, then rerun the tests")
-    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    redirect_uri = f"http://127.0.0.1:{port}/callback"
     proc = subprocess.Popen(
         ["node", "server.js"],
         cwd=HERE,
@@ -67,14 +72,14 @@ def _start(profile: str) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def provider() -> Iterator[dict[str, str]]:
-    yield from _start("plain")
+def provider(free_port: Callable[[], int]) -> Iterator[dict[str, str]]:
+    yield from _start("plain", free_port())
 
 
 @pytest.fixture(scope="module")
-def quirky() -> Iterator[dict[str, str]]:
+def quirky(free_port: Callable[[], int]) -> Iterator[dict[str, str]]:
     """The same provider as other real ones differ from Okta (see server.js, PROFILE=quirks)."""
-    yield from _start("quirks")
+    yield from _start("quirks", free_port())
 
 
 def _path() -> str:
@@ -144,7 +149,7 @@ def test_paste_back_and_foreign_state(provider: dict[str, str]) -> None:
 # -- a provider that differs from Okta the way Keycloak, Auth0 and others do (PROFILE=quirks) -------------
 
 
-def _userinfo_status(metadata: oauth.ProviderMetadata, token: Token) -> int:
+def _userinfo_status(metadata: ProviderMetadata, token: Token) -> int:
     assert metadata.userinfo_endpoint is not None
     return httpx.get(metadata.userinfo_endpoint, headers={"Authorization": token.authorization_header()}).status_code
 
@@ -176,13 +181,13 @@ def test_issuer_with_a_path_opaque_token_and_no_scope_in_the_response(quirky: di
 
 
 def _sign_in_for_code(
-    provider: dict[str, str], request: oauth.AuthorizationRequest, metadata: oauth.ProviderMetadata
+    provider: dict[str, str], request: AuthorizationRequest, metadata: ProviderMetadata
 ) -> str:
     with Browser("lin", "x") as browser:
         # prompt=consent: this provider issues a refresh token for offline_access only after explicit consent
         outcome = browser.sign_in(request.url(metadata, {"prompt": "consent"}), provider["redirect_uri"], deliver=False)
     assert outcome.redirect_url is not None, outcome
-    return oauth.parse_callback(
+    return parse_callback(
         outcome.redirect_url, request.state, metadata.issuer, metadata.authorization_response_iss_parameter_supported
     )
 
@@ -191,43 +196,43 @@ def test_client_secret_basic_with_special_characters_refresh_and_revoke(quirky: 
     secret = quirky["web_client_secret"]
     assert set(":%+ /?&=~") <= set(secret)  # each of these changes under form-urlencoding (RFC 6749 §2.3.1)
     with httpx.Client(timeout=30) as http:
-        metadata = oauth.discover(quirky["issuer"], http)
-        auth = oauth.ClientAuth.choose(quirky["web_client_id"], metadata, client_secret=secret)
+        metadata = discover(quirky["issuer"], http)
+        auth = ClientAuth.choose(quirky["web_client_id"], metadata, client_secret=secret)
         assert auth.method == "client_secret_basic"  # advertised, and the RFC 6749 §2.3.1 MUST
         scopes = ("openid", "offline_access")
-        request = oauth.AuthorizationRequest.new(auth.client_id, quirky["redirect_uri"], scopes)
+        request = AuthorizationRequest.new(auth.client_id, quirky["redirect_uri"], scopes)
         code = _sign_in_for_code(quirky, request, metadata)
 
-        wrong = oauth.ClientAuth(auth.client_id, "client_secret_basic", client_secret=secret + "x")
+        wrong = ClientAuth(auth.client_id, "client_secret_basic", client_secret=secret + "x")
         with pytest.raises(TokenExchangeError) as info:
-            oauth.exchange_code(metadata, wrong, request, code, http)
+            exchange_code(metadata, wrong, request, code, http)
         assert info.value.error == "invalid_client" and secret not in str(info.value)
 
-        request = oauth.AuthorizationRequest.new(auth.client_id, quirky["redirect_uri"], scopes)
+        request = AuthorizationRequest.new(auth.client_id, quirky["redirect_uri"], scopes)
         code = _sign_in_for_code(quirky, request, metadata)
-        token = oauth.exchange_code(metadata, auth, request, code, http)
+        token = exchange_code(metadata, auth, request, code, http)
         assert token.refresh_token and token.scopes_granted == scopes
-        claims = oauth.check_id_token(
+        claims = check_id_token(
             token.id_token or "",
             issuer=metadata.issuer,
             client_id=auth.client_id,
             nonce=request.nonce,
             now=time.time(),
-            jwks=oauth.fetch_jwks(metadata, http),
+            jwks=fetch_jwks(metadata, http),
             client_secret=secret,
             algorithms=metadata.id_token_signing_alg_values_supported,
         )
         assert claims["sub"] == "lin"
 
-        fresh = oauth.refresh(metadata, auth, token, http)
+        fresh = refresh(metadata, auth, token, http)
         assert fresh.access_token != token.access_token
         assert fresh.scopes_granted == scopes  # RFC 6749 §6: no scope asked, none answered: as before
         assert _userinfo_status(metadata, fresh) == 200
 
-        oauth.revoke(metadata, auth, fresh, http)
+        revoke(metadata, auth, fresh, http)
         assert _userinfo_status(metadata, fresh) == 401
         with pytest.raises(TokenExchangeError) as info:
-            oauth.refresh(metadata, auth, fresh, http)
+            refresh(metadata, auth, fresh, http)
         assert info.value.error == "invalid_grant"
         assert fresh.refresh_token is not None and fresh.refresh_token not in str(info.value)
 

@@ -18,21 +18,20 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-import pytest
 from reliability import record
 
-from okta_magic import api, oauth
+from okta_magic import api, revocation
 from okta_magic.client import OktaClient, Progress
 from okta_magic.errors import OktaMagicError
 from okta_magic.pull import fetch
 from okta_magic.query import parse_request
 from okta_magic.sandbox import Sandbox
-from okta_magic.session import OktaSession
+from okta_magic.session import Session
 from okta_magic.tokens import Token
 
 RUNS = 64
@@ -46,13 +45,13 @@ KINDS = ("5xx", "429 knob", "429 limit", "drops", "latency", "mixed", "revoked, 
 class SandboxSleep:
     """A sleep that moves the sandbox's clock instead of waiting."""
 
-    def __init__(self, sb: Sandbox) -> None:
-        self.sb = sb
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
         self.slept = 0.0
 
     def __call__(self, seconds: float) -> None:
         self.slept += seconds
-        self.sb.advance_clock(seconds)
+        self.sandbox.advance_clock(seconds)
 
 
 @dataclass
@@ -69,19 +68,16 @@ class Run:
     detail: str = ""
 
 
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(port=0, users=USERS, seed=SEED % 1000) as sandbox:
-        yield sandbox
+SANDBOX = {"users": USERS, "seed": SEED % 1000}  # this module's sandbox org (conftest.py)
 
 
-def _calm(sb: Sandbox) -> None:
-    sb.set_knobs(latency=0.0, error_rate=0.0, rate_429=0.0, drop_rate=0.0)
-    sb.set_rate_limit("/api/v1/users", 600)
+def _calm(sandbox: Sandbox) -> None:
+    sandbox.set_knobs(latency=0.0, error_rate=0.0, rate_429=0.0, drop_rate=0.0)
+    sandbox.set_rate_limit("/api/v1/users", 600)
 
 
-def _client(sb: Sandbox, token: str, sleep: SandboxSleep) -> OktaClient:
-    return OktaClient(sb.url, lambda: f"Bearer {token}", held_scopes=lambda: SCOPES, sleep=sleep, clock=sb.clock,
+def _client(sandbox: Sandbox, token: str, sleep: SandboxSleep) -> OktaClient:
+    return OktaClient(sandbox.url, lambda: f"Bearer {token}", held_scopes=lambda: SCOPES, sleep=sleep, clock=sandbox.clock,
                       progress=False, say=lambda line: None)
 
 
@@ -108,16 +104,16 @@ def _same_rows(got: Any, clean: Any, rows: int) -> bool:
 class Pulls:
     """The clean pulls (one per page size and shape) every faulty run is compared with."""
 
-    def __init__(self, sb: Sandbox) -> None:
-        self.sb = sb
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
         self._clean: dict[tuple[int, bool], Any] = {}
 
     def clean(self, limit: int, raw: bool) -> Any:
         if (limit, raw) not in self._clean:
-            _calm(self.sb)
-            token = self.sb.issue_token(user="admin", scopes=SCOPES)
-            result = fetch(_client(self.sb, token, SandboxSleep(self.sb)), self.request(limit), raw=raw)
-            assert result.rows == len(self.sb.user_ids()) and result.pages == -(-result.rows // limit)
+            _calm(self.sandbox)
+            token = self.sandbox.issue_token(user="admin", scopes=SCOPES)
+            result = fetch(_client(self.sandbox, token, SandboxSleep(self.sandbox)), self.request(limit), raw=raw)
+            assert result.rows == len(self.sandbox.user_ids()) and result.pages == -(-result.rows // limit)
             self._clean[(limit, raw)] = result.data
         return self._clean[(limit, raw)]
 
@@ -164,11 +160,11 @@ def _knobs(kind: str, rng: random.Random) -> dict[str, float]:
     return {"error_rate": rng.uniform(0, 0.15)}  # the revoked runs: a few 5xx as well
 
 
-def _apply(sb: Sandbox, knobs: dict[str, float]) -> None:
-    _calm(sb)
+def _apply(sandbox: Sandbox, knobs: dict[str, float]) -> None:
+    _calm(sandbox)
     if "per_minute" in knobs:
-        sb.set_rate_limit("/api/v1/users", int(knobs["per_minute"]))
-    sb.set_knobs(**{k: v for k, v in knobs.items() if k != "per_minute"})
+        sandbox.set_rate_limit("/api/v1/users", int(knobs["per_minute"]))
+    sandbox.set_knobs(**{k: v for k, v in knobs.items() if k != "per_minute"})
 
 
 def _revoke_after(pages: int, revoke: Callable[[], None]) -> Callable[[Progress], None]:
@@ -183,20 +179,20 @@ def _revoke_after(pages: int, revoke: Callable[[], None]) -> Callable[[Progress]
     return on_progress
 
 
-def _refreshable_session(sb: Sandbox, sleep: SandboxSleep) -> OktaSession:
+def _refreshable_session(sandbox: Sandbox, sleep: SandboxSleep) -> Session:
     """A session signed in to the sandbox's offline app (a refresh token), on the sandbox clock."""
-    session = OktaSession(clock=sb.clock, sleep=sleep)
-    session.sandbox = sb  # the module's sandbox, not one of its own
+    session = Session(clock=sandbox.clock, sleep=sleep)
+    session.sandbox = sandbox  # the module's sandbox, not one of its own
     config = session.resolve_config({**session.sandbox_settings("offline"),
                                      "scopes": "openid offline_access okta.users.read"})
-    api.begin(session, config, browser=session.sandbox_browser("admin"), timeout=30).wait(30)
+    session.sign_in_browser(config, open_browser=session.sandbox_browser("admin"), timeout=30).wait(30)
     return session
 
 
-def test_seeded_faulty_pulls_are_exact_or_fail_keeping_an_exact_prefix(sb: Sandbox) -> None:
-    pulls = Pulls(sb)
-    sleep = SandboxSleep(sb)
-    session = _refreshable_session(sb, sleep)
+def test_seeded_faulty_pulls_are_exact_or_fail_keeping_an_exact_prefix(sandbox: Sandbox) -> None:
+    pulls = Pulls(sandbox)
+    sleep = SandboxSleep(sandbox)
+    session = _refreshable_session(sandbox, sleep)
     runs: list[Run] = []
     try:
         for index in range(RUNS):
@@ -207,29 +203,29 @@ def test_seeded_faulty_pulls_are_exact_or_fail_keeping_an_exact_prefix(sb: Sandb
             # Page k+1 is already on its way when page k arrives: revoking after page k, at the latest
             # after the third page from the end, leaves at least one request that meets the revoked token.
             revoke_at = rng.randint(1, max(1, -(-len(clean) // run.limit) - 2))
-            _apply(sb, run.knobs)
+            _apply(sandbox, run.knobs)
             request = Pulls.request(run.limit)
             if kind == "revoked, refreshable":
                 token = session.current_token()
                 conf = session.config
                 assert conf is not None
-                revoke = _revoke_after(revoke_at, lambda: oauth.revoke_token(
+                revoke = _revoke_after(revoke_at, lambda: revocation.revoke_token(
                     conf.org_url, conf.client_id, session.current_token(), "access_token",
                     http=session.oauth_http()))
                 _judge(run, lambda: fetch(session.client, request, raw=run.raw, progress=revoke), clean)
                 if run.held and run.outcome == "exact" and session.current_token().access_token == token.access_token:
                     run.held, run.detail = False, "the token was not refreshed"
             elif kind == "revoked, not refreshable":
-                secret = sb.issue_token(user="admin", scopes=SCOPES)
-                revoke = _revoke_after(revoke_at, lambda: oauth.revoke_token(
-                    sb.url, sb.apps["native"].client_id, Token.from_access_token(secret), "access_token"))
-                _judge(run, lambda: fetch(_client(sb, secret, sleep), request, raw=run.raw, progress=revoke), clean)
+                secret = sandbox.issue_token(user="admin", scopes=SCOPES)
+                revoke = _revoke_after(revoke_at, lambda: revocation.revoke_token(
+                    sandbox.url, sandbox.apps["native"].client_id, Token.from_access_token(secret), "access_token"))
+                _judge(run, lambda: fetch(_client(sandbox, secret, sleep), request, raw=run.raw, progress=revoke), clean)
             else:
-                secret = sb.issue_token(user="admin", scopes=SCOPES)
-                _judge(run, lambda: fetch(_client(sb, secret, sleep), request, raw=run.raw), clean)
+                secret = sandbox.issue_token(user="admin", scopes=SCOPES)
+                _judge(run, lambda: fetch(_client(sandbox, secret, sleep), request, raw=run.raw), clean)
             runs.append(run)
     finally:
-        _calm(sb)
+        _calm(sandbox)
         session.sandbox = None  # the module fixture stops it
         session.close()
 

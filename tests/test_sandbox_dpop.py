@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import httpx
 import jwt
-import pytest
 
-from okta_magic.assertion import client_assertion
+from okta_magic.client_auth import client_assertion
 from okta_magic.dpop import DPoPKey
 from okta_magic.pull import fetch
 from okta_magic.sandbox import Sandbox
 
 
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(port=0, users=30, seed=5) as sandbox:
-        yield sandbox
+SANDBOX = {"users": 30, "seed": 5}  # this module's sandbox org (conftest.py)
 
 
-def _token_request(sb: Sandbox, key: DPoPKey | None, app: str = "service-dpop",
+def _token_request(sandbox: Sandbox, key: DPoPKey | None, app: str = "service-dpop",
                    scope: str = "okta.users.read") -> httpx.Response:
-    demo = sb.apps[app]
-    endpoint = f"{sb.url}/oauth2/v1/token"
+    demo = sandbox.apps[app]
+    endpoint = f"{sandbox.url}/oauth2/v1/token"
     assert demo.private_key_pem
     headers = {"DPoP": key.proof("POST", endpoint)} if key is not None else {}
     return httpx.post(endpoint, headers=headers, data={
@@ -34,79 +29,79 @@ def _token_request(sb: Sandbox, key: DPoPKey | None, app: str = "service-dpop",
     })
 
 
-def _dpop_token(sb: Sandbox, key: DPoPKey) -> str:
-    first = _token_request(sb, key)
+def _dpop_token(sandbox: Sandbox, key: DPoPKey) -> str:
+    first = _token_request(sandbox, key)
     assert first.status_code == 400 and first.json()["error"] == "use_dpop_nonce"
     assert key.remember_nonce(first.headers)
-    second = _token_request(sb, key)
+    second = _token_request(sandbox, key)
     assert second.status_code == 200, second.text
     assert second.json()["token_type"] == "DPoP"
     return str(second.json()["access_token"])
 
 
-def _users(sb: Sandbox, token: str, key: DPoPKey | None, scheme: str = "DPoP") -> httpx.Response:
-    url = f"{sb.url}/api/v1/users?limit=2"
+def _users(sandbox: Sandbox, token: str, key: DPoPKey | None, scheme: str = "DPoP") -> httpx.Response:
+    url = f"{sandbox.url}/api/v1/users?limit=2"
     headers = {"Authorization": f"{scheme} {token}"}
     if key is not None:
         headers["DPoP"] = key.proof("GET", url, access_token=token)
     return httpx.get(url, headers=headers)
 
 
-def test_a_token_request_without_a_proof_is_refused_as_okta_refuses_it(sb: Sandbox) -> None:
-    answer = _token_request(sb, None)
+def test_a_token_request_without_a_proof_is_refused_as_okta_refuses_it(sandbox: Sandbox) -> None:
+    answer = _token_request(sandbox, None)
     assert answer.status_code == 400
     missing = "The DPoP proof JWT header is missing."  # Okta's recorded answer
     assert answer.json() == {"error": "invalid_dpop_proof", "error_description": missing}
 
 
-def test_the_first_proof_gets_a_nonce_and_the_second_a_bound_token(sb: Sandbox) -> None:
+def test_the_first_proof_gets_a_nonce_and_the_second_a_bound_token(sandbox: Sandbox) -> None:
     key = DPoPKey()
-    first = _token_request(sb, key)
+    first = _token_request(sandbox, key)
     assert first.json()["error_description"] == "Authorization server requires nonce in DPoP proof."
     assert first.headers["DPoP-Nonce"]
-    token = _dpop_token(sb, key)
+    token = _dpop_token(sandbox, key)
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["cnf"] == {"jkt": key.thumbprint()}
-    assert _users(sb, token, key).status_code == 200
+    assert _users(sandbox, token, key).status_code == 200
 
 
-def test_a_bound_token_needs_its_own_key_and_the_dpop_scheme(sb: Sandbox) -> None:
+def test_a_bound_token_needs_its_own_key_and_the_dpop_scheme(sandbox: Sandbox) -> None:
     key = DPoPKey()
-    token = _dpop_token(sb, key)
-    assert _users(sb, token, None).status_code == 401  # no proof
-    assert _users(sb, token, DPoPKey()).status_code == 401  # a proof by another key
-    stolen = _users(sb, token, None, scheme="Bearer")  # RFC 9449 §7.2: never accepted as a bearer token
+    token = _dpop_token(sandbox, key)
+    assert _users(sandbox, token, None).status_code == 401  # no proof
+    assert _users(sandbox, token, DPoPKey()).status_code == 401  # a proof by another key
+    stolen = _users(sandbox, token, None, scheme="Bearer")  # RFC 9449 §7.2: never accepted as a bearer token
     assert stolen.status_code == 401 and stolen.json()["errorCode"] == "E0000011"
-    url = f"{sb.url}/api/v1/users?limit=2"
+    url = f"{sandbox.url}/api/v1/users?limit=2"
     replayed = key.proof("GET", url, access_token=token)
     headers = {"Authorization": f"DPoP {token}", "DPoP": replayed}
     assert httpx.get(url, headers=headers).status_code == 200
     refused = httpx.get(url, headers=headers)  # the same proof twice
     assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("DPoP ")
-    wrong_target = key.proof("GET", f"{sb.url}/api/v1/groups", access_token=token)
+    wrong_target = key.proof("GET", f"{sandbox.url}/api/v1/groups", access_token=token)
     assert httpx.get(url, headers={"Authorization": f"DPoP {token}", "DPoP": wrong_target}).status_code == 401
 
 
-def test_apps_without_dpop_are_unchanged_and_say_so_in_their_settings(sb: Sandbox) -> None:
-    plain = _token_request(sb, None, app="service", scope="okta.apps.read")
+def test_apps_without_dpop_are_unchanged_and_say_so_in_their_settings(sandbox: Sandbox) -> None:
+    plain = _token_request(sandbox, None, app="service", scope="okta.apps.read")
     assert plain.status_code == 200 and plain.json()["token_type"] == "Bearer"
     bearer = {"Authorization": f"Bearer {plain.json()['access_token']}"}
-    apps = httpx.get(f"{sb.url}/api/v1/apps?limit=200", headers=bearer)
+    apps = httpx.get(f"{sandbox.url}/api/v1/apps?limit=200", headers=bearer)
     settings = {a["id"]: a["settings"].get("oauthClient", {}) for a in apps.json()}
-    assert settings[sb.apps["service-dpop"].client_id]["dpop_bound_access_tokens"] is True
-    assert settings[sb.apps["service"].client_id]["dpop_bound_access_tokens"] is False
+    assert settings[sandbox.apps["service-dpop"].client_id]["dpop_bound_access_tokens"] is True
+    assert settings[sandbox.apps["service"].client_id]["dpop_bound_access_tokens"] is False
 
 
-def test_the_client_signs_a_proof_for_every_page_of_a_pull(sb: Sandbox) -> None:
+def test_the_client_signs_a_proof_for_every_page_of_a_pull(sandbox: Sandbox) -> None:
     from okta_magic.client import OktaClient
     from okta_magic.query import parse_request
 
     key = DPoPKey()
-    token = _dpop_token(sb, key)
-    with OktaClient(sb.url, lambda: f"DPoP {token}", dpop_key=lambda: key, progress=False) as client:
+    token = _dpop_token(sandbox, key)
+    with OktaClient(sandbox.url, lambda: f"DPoP {token}", dpop_key=lambda: key, progress=False) as client:
         result = fetch(client, parse_request("GET /api/v1/users?limit=7"))
     assert result.pages > 3
-    assert list(result.data["id"]) == sb.user_ids()
+    assert list(result.data["id"]) == sandbox.user_ids()
 
 
 def test_a_resource_server_nonce_is_answered_once() -> None:
