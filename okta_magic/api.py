@@ -27,7 +27,6 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import advice
-from .pull import run_request
 from .session import Session
 from .tokens import Secret
 
@@ -164,13 +163,15 @@ def get(path: str, *, max_pages: int | None = None, max_rows: int | None = None,
 
     # %20 for spaces: the request parser reads a typed "+" as a plus sign (Okta's search values hold spaces)
     text = f"GET {path}" + (("&" if "?" in path else "?") + urlencode(params, quote_via=quote) if params else "")
-    return run_request(_session(session), text, {}, max_pages=max_pages, max_rows=max_rows).value
+    return request(text, max_pages=max_pages, max_rows=max_rows, session=session)
 
 
 @advice.for_scripts
 def request(text: str, *, namespace: Mapping[str, Any] | None = None, session: Session | None = None,
             **options: Any) -> Any:
     """Run a request written as in the ``%%okta`` cell magic (method, path, headers, body); returns its value."""
+    from .pull import run_request  # on first use: import okta_magic and %load_ext stay light
+
     return run_request(_session(session), text, dict(namespace or {}), **options).value
 
 
