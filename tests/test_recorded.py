@@ -282,15 +282,17 @@ def test_recorded_dpop_round_trip_through_the_sign_in_and_the_client() -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from okta_magic import oauth
+    from okta_magic.client_auth import ClientAuth
+    from okta_magic.discovery import ProviderMetadata
+    from okta_magic.token_endpoint import client_credentials
 
     replay = Replay(DPOP)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-    metadata = oauth.ProviderMetadata.okta_org_defaults(ORG)
-    auth = oauth.ClientAuth("0oa_sanitized_client_id", "private_key_jwt", private_key=key)
+    metadata = ProviderMetadata.okta_org_defaults(ORG)
+    auth = ClientAuth("0oa_sanitized_client_id", "private_key_jwt", private_key=key)
     with httpx.Client(transport=httpx.MockTransport(replay)) as http:
-        token = oauth.client_credentials(metadata, auth, ["okta.users.read"], http)
+        token = client_credentials(metadata, auth, ["okta.users.read"], http)
     assert token.token_type == "DPoP" and token.dpop_key is not None
     assert token.scopes_granted == ("okta.users.read", "okta.apps.read", "okta.groups.read")
     client = OktaClient(ORG, token.authorization_header, dpop_key=lambda: token.dpop_key,

@@ -72,7 +72,7 @@ AFTER: list[tuple[str, str]] = [
     ('%okta_login --sandbox --as readonly --scopes "openid okta.users.read"', "ok"),
     ('''\
 import okta_magic
-from okta_magic import oauth as _hunt_oauth
+from okta_magic import revocation as _hunt_revocation
 _hunt_session = okta_magic.current_session()
 
 
@@ -80,7 +80,7 @@ def _hunt_revoke(*kinds):
     """Revoke the session's tokens at the sandbox, as an admin (or a password change) would."""
     token, conf = _hunt_session.token, _hunt_session.config
     for kind in kinds:
-        _hunt_oauth.revoke_token(conf.org_url, conf.client_id, token, kind)
+        _hunt_revocation.revoke_token(conf.org_url, conf.client_id, token, kind)
 
 
 _hunt_revoke("access_token")''', "ok"),

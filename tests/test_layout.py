@@ -1,0 +1,128 @@
+"""The house rules of ``okta_magic/`` (docs/architecture.md): small modules, short functions, no import
+cycles, each heavy or front-end library in one layer, and no notebook syntax below the magics."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "okta_magic"
+MAX_MODULE_LINES = 600
+MAX_FUNCTION_LINES = 80  # docstrings not counted
+EXEMPT_MODULES = {"okta_magic.sandbox.data"}  # the seed data: long tables of names, cities and apps
+# which of our modules may import a library (top level or inside functions)
+ONLY_IN = {
+    "IPython": {"okta_magic.magics"},
+    "traitlets": {"okta_magic.magics"},
+    "ipywidgets": {"okta_magic.widgets"},
+    "pandas": {"okta_magic.frames"},
+    "pyarrow": {"okta_magic.frames"},
+}
+# the front ends and the advice layer, where notebook syntax (%okta ...) belongs
+MAY_SPEAK_NOTEBOOK = {"okta_magic.magics", "okta_magic.widgets", "okta_magic.advice", "okta_magic.coach",
+                      "okta_magic.demo"}
+
+
+def _modules() -> dict[str, Path]:
+    """Dotted name -> file, for every module of the package."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+MODULES = _modules()
+TREES = {name: ast.parse(path.read_text()) for name, path in MODULES.items()}
+
+
+def _function_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """A function's length in lines, less its docstring."""
+    assert node.end_lineno is not None
+    lines = node.end_lineno - node.lineno + 1
+    first = node.body[0]
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        assert first.end_lineno is not None
+        lines -= first.end_lineno - first.lineno + 1
+    return lines
+
+
+def _absolute(name: str, node: ast.ImportFrom) -> str:
+    """The absolute module an ``ImportFrom`` names (relative imports resolved against ``name``)."""
+    if not node.level:
+        return node.module or ""
+    package = name.split(".") if MODULES[name].name == "__init__.py" else name.split(".")[:-1]
+    base = package[: len(package) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _imports(name: str) -> set[str]:
+    """Every module (ours or a library's) that ``name`` imports, at the top or inside functions."""
+    out: set[str] = set()
+    for node in ast.walk(TREES[name]):
+        if isinstance(node, ast.ImportFrom):
+            module = _absolute(name, node)
+            for alias in node.names:
+                full = f"{module}.{alias.name}"
+                out.add(full if full in MODULES else module)
+        elif isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+    return out - {name}
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_module_is_small_documented_and_has_short_functions(name: str) -> None:
+    tree = TREES[name]
+    assert ast.get_docstring(tree), f"{name} says what it is for in a module docstring"
+    if name not in EXEMPT_MODULES:
+        assert len(MODULES[name].read_text().splitlines()) <= MAX_MODULE_LINES, name
+    long = [(node.name, _function_lines(node)) for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _function_lines(node) > MAX_FUNCTION_LINES]
+    assert not long, f"{name}: functions over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+def test_no_import_cycles() -> None:
+    graph = {name: {m for m in _imports(name) if m in MODULES} for name in MODULES}
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            pytest.fail("import cycle: " + " -> ".join(path[path.index(name):] + [name]))
+        if name in done:
+            return
+        for target in sorted(graph[name]):
+            visit(target, path + [name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+
+
+@pytest.mark.parametrize("library", sorted(ONLY_IN))
+def test_each_library_lives_in_its_layer(library: str) -> None:
+    users = {name for name in MODULES
+             if any(m == library or m.startswith(library + ".") for m in _imports(name))}
+    outside = {u for u in users if not any(u == home or u.startswith(home + ".") for home in ONLY_IN[library])}
+    assert not outside, f"{library} imported outside {sorted(ONLY_IN[library])}: {sorted(outside)}"
+
+
+def _strings_outside_docstrings(tree: ast.Module) -> list[str]:
+    """Every string constant that is not a docstring."""
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                docstrings.add(id(first.value))
+    return [node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
+
+
+@pytest.mark.parametrize("name", sorted(set(MODULES) - MAY_SPEAK_NOTEBOOK))
+def test_no_notebook_syntax_below_the_magics_and_the_advice_layer(name: str) -> None:
+    spoken = [s for s in _strings_outside_docstrings(TREES[name]) if "%okta" in s or "%%okta" in s]
+    assert not spoken, f"{name} tells a person to run a magic; word it in advice.py: {spoken[:3]}"
