@@ -34,7 +34,7 @@ _REFUSAL_HINTS = {  # RFC 8628 §3.2 / RFC 6749 §5.2 error of the device author
     "unauthorized_client": "enable the Device Authorization grant for the app in Okta Admin Console > "
     "Applications > the app > General",
     "invalid_client": "check the client id (Okta offers the device grant to native apps); an app with a "
-    "client secret needs --client-secret",
+    "client secret must send it too",
     "invalid_scope": "grant the scopes to the app in Okta Admin Console > Applications > the app > Okta "
     "API Scopes",
 }

@@ -464,7 +464,7 @@ class LoginFlow(SignInProgress):
 
     def _on_timeout(self) -> None:
         minutes = self.timeout / 60
-        span = f"{minutes:.0f} min" if minutes >= 1 else f"{self.timeout:.0f} s"
+        span = f"{minutes:.0f} min" if minutes >= 1 else f"{self.timeout:g} s"  # not "within 0 s" for 0.5
         exc = _with_fix(LoginTimeout(
             f"Nobody completed the sign-in within {span}. If the browser showed an error about the redirect URI, "
             f"register {self.redirect_uri} in the app's Login redirect URIs."

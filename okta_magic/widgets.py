@@ -190,6 +190,9 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         elif flow is not None and flow.status.phase == "cancelled":
             self._show_link(None)
             self._set_status("idle", "Sign-in cancelled. Click New sign-in to start again.")
+        elif token is None and (flow is None or flow.status.phase == "signed_in"):  # a logout from another cell
+            self._show_link(None)
+            self._set_status("idle", "Signed out. Click New sign-in to sign in again.")
         waiting = flow is not None and flow.status.phase in ("waiting", "exchanging")
         self.paste_row.layout.display = None if waiting else "none"  # paste-back only makes sense mid-sign-in
         if self._config is not None and not self.redirect_uri.value.strip():

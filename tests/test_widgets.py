@@ -332,3 +332,15 @@ def test_in_a_kernel_the_newer_panel_drives_the_sign_in_and_the_older_says_it_wa
     assert "Signed in as admin" in text and "okta.groups.read" in text, text
     client_id = parse_qs(urlsplit(href).query)["client_id"][0]
     assert f"client: {client_id}" in text and "groups: " in text, text
+
+
+def test_a_logout_elsewhere_turns_the_panel_signed_out(session):
+    """%okta_logout in another cell (or okta_magic.logout()) must not leave the panel saying "Signed in"."""
+    panel = _panel(session)
+    outcome = Browser("helpdesk", _password(session, "helpdesk")).sign_in(_href(panel), session.config.redirect_uri)
+    assert outcome.delivered is not None
+    _until(lambda: "okta-magic-ok" in panel.status.value)
+    session.logout()
+    _until(lambda: "Signed out" in panel.status.value)
+    assert "okta-magic-ok" not in panel.status.value and panel.sign_out.disabled
+    panel.close()
