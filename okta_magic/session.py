@@ -95,16 +95,26 @@ class Session(InMemoryOnly):
 
     # -- the sandbox org -------------------------------------------------
 
-    def start_sandbox(self, *, users: int = 1000, seed: int = 1) -> Sandbox:
-        """Start the built-in sandbox org in this process, once per session."""
+    def start_sandbox(self, *, users: int = 1000, seed: int = 1, token_lifetime: int | None = None) -> Sandbox:
+        """Start the built-in sandbox org in this process, once per session (``okta_magic.sandbox.current()``).
+
+        ``token_lifetime``: seconds an access token lasts (Okta's one hour when None); given for a sandbox
+        already running, it applies to the tokens minted from now on.
+        """
         with self._lock:
             if self.sandbox is None:
                 try:
                     from .sandbox import Sandbox
                 except ImportError as exc:  # the sandbox extra is not installed
                     raise ConfigError("The sandbox needs its extra: pip install 'okta_magic[sandbox]'.") from exc
-                self.sandbox = Sandbox(port=0, users=users, seed=seed).start()
+                lifetime = {} if token_lifetime is None else {"token_lifetime": token_lifetime}
+                self.sandbox = Sandbox(port=0, users=users, seed=seed, in_kernel=True, **lifetime).start()
                 self._owns_sandbox = True
+            elif token_lifetime is not None:
+                try:
+                    self.sandbox.set_knobs(token_lifetime=token_lifetime)
+                except ValueError as exc:
+                    raise ConfigError(str(exc)) from None
             return self.sandbox
 
     def sandbox_settings(self, app: str = "native", redirect_uri: str | None = None) -> dict[str, object]:

@@ -324,11 +324,18 @@ class Token(InMemoryOnly):
             return f"expired at {_clock_time(self.expires_at or now)}"
         return f"expires in {max(1, round(remaining / 60))} min"
 
+    def _lifetime_words(self) -> str:
+        """How long the token was issued for, as in "one-hour" (Okta's), "2-minute" or "90-second"."""
+        if self.issued_at is None or self.expires_at is None or round(self.expires_at - self.issued_at) == 3600:
+            return "one-hour"
+        seconds = max(0, round(self.expires_at - self.issued_at))
+        return f"{seconds // 60}-minute" if seconds % 60 == 0 and seconds else f"{seconds}-second"
+
     def expired_error(self, reason: str | None = None) -> TokenExpired:
         """The one-line TokenExpired a user sees when this token can no longer be used."""
         at = _clock_time(self.expires_at) if self.expires_at is not None else "an unknown time"
         because = f" and could not be refreshed ({reason})" if reason else ""
-        error = TokenExpired(f"The one-hour access token expired at {at}{because}.")
+        error = TokenExpired(f"The {self._lifetime_words()} access token expired at {at}{because}.")
         error.with_fix("sign_in_again")
         return error
 
@@ -340,7 +347,7 @@ def refresh_if_needed(
     now: float,
     leeway: float = DEFAULT_LEEWAY,
 ) -> Token:
-    """Return ``token``, or a refreshed one if it expires within ``leeway`` seconds.
+    """Return ``token``, or a refreshed one if it expires within ``leeway`` seconds (a quarter of a shorter lifetime).
 
     A failed refresh keeps the old token while it is still valid (it is retried
     on the next call).
@@ -348,6 +355,9 @@ def refresh_if_needed(
     Raises:
         TokenExpired: the token has expired and cannot be refreshed.
     """
+    if token.issued_at is not None and token.expires_at is not None:
+        # a short-lived token (a sandbox lesson's) is refreshed in its last quarter, not at once
+        leeway = min(leeway, max(0.0, token.expires_at - token.issued_at) / 4)
     if token.expires_at is None or now < token.expires_at - leeway:
         return token
     if refresher is not None and token.refresh_token:

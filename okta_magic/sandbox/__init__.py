@@ -9,12 +9,14 @@ and the tests run against it with no network. See docs/sandbox.md.
     from okta_magic.sandbox import Sandbox
     with Sandbox(port=0, users=500, seed=1) as sb:
         print(sb.url, sb.apps["native"].client_id)
+
+``current()`` is the in-kernel sandbox (the one a Session started), None when none runs.
 """
 
 from __future__ import annotations
 
 from okta_magic.sandbox.data import DemoApp, DemoUser
-from okta_magic.sandbox.server import DEFAULT_PORT, Sandbox
+from okta_magic.sandbox.server import DEFAULT_PORT, Sandbox, current
 from okta_magic.sandbox.traffic import SandboxStats
 
-__all__ = ["DEFAULT_PORT", "DemoApp", "DemoUser", "Sandbox", "SandboxStats"]
+__all__ = ["DEFAULT_PORT", "DemoApp", "DemoUser", "Sandbox", "SandboxStats", "current"]

@@ -4,6 +4,11 @@ uvicorn runs in a background thread so a notebook or a test keeps its own thread
 the socket is bound here first, so ``port=0`` works and the real port is known
 before the first request. The controls (``advance_clock``, ``set_knobs``,
 ``set_rate_limit``, ``issue_token`` ...) act on the live org.
+
+``current()`` returns the in-kernel sandbox: the one a ``Session`` started (``in_kernel=True``), so
+that a lesson can turn its knobs. For that this module keeps the sandbox package's one piece of
+mutable module state, ``_IN_KERNEL``: weak references to the in-kernel sandboxes, newest last
+(a stopped or dropped sandbox is skipped and pruned; nothing else is kept).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import secrets
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from types import TracebackType
 
@@ -26,12 +32,24 @@ from okta_magic.sandbox.data import DemoApp, DemoUser
 from okta_magic.sandbox.directory import Directory
 from okta_magic.sandbox.policy import Knobs, RateLimiter
 from okta_magic.sandbox.state import OrgState, SandboxClock
-from okta_magic.sandbox.tokens import TokenAuthority, new_rsa_key, private_pem
+from okta_magic.sandbox.tokens import ACCESS_TOKEN_LIFETIME, TokenAuthority, check_lifetime, new_rsa_key, private_pem
 from okta_magic.sandbox.traffic import SandboxStats, Traffic
 from okta_magic.scopes import catalogue
 
 DEFAULT_PORT = 8800
 START_TIMEOUT = 15.0
+
+# The in-kernel sandboxes (started by a Session), newest last; weak, so a dropped Sandbox leaves no trace.
+_IN_KERNEL: list[weakref.ref[Sandbox]] = []
+_IN_KERNEL_LOCK = threading.Lock()
+
+
+def current() -> Sandbox | None:
+    """The in-kernel sandbox org (the newest running one a Session started), or None when none runs."""
+    with _IN_KERNEL_LOCK:
+        _IN_KERNEL[:] = [ref for ref in _IN_KERNEL if (sb := ref()) is not None and sb.running]
+        newest = _IN_KERNEL[-1]() if _IN_KERNEL else None
+    return newest
 
 
 def _read_scopes() -> list[str]:
@@ -62,8 +80,13 @@ class Sandbox:
         error_rate: float = 0.0,
         rate_429: float = 0.0,
         drop_rate: float = 0.0,
+        token_lifetime: int = ACCESS_TOKEN_LIFETIME,
+        in_kernel: bool = False,
     ) -> None:
-        """``rate_limits``: an Okta tier name or per-bucket limits; ``concurrency_limit``: requests in flight."""
+        """``rate_limits``: a tier name or per-bucket limits; ``token_lifetime``: an access token's seconds.
+
+        ``concurrency_limit``: requests in flight; ``in_kernel``: a Session's own sandbox, which ``current()`` returns.
+        """
         if users < len(data.DEMO_PEOPLE):
             raise ConfigError(
                 f"The sandbox needs at least {len(data.DEMO_PEOPLE)} users (its demo people); got users={users}."
@@ -76,7 +99,10 @@ class Sandbox:
         rng = random.Random(seed * 7919 + 17)
         directory = Directory(seeded, self.clock, rng)
         self._url = ""
-        authority = TokenAuthority(lambda: self._url, self.clock)
+        try:
+            authority = TokenAuthority(lambda: self._url, self.clock, check_lifetime(token_lifetime))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         service_key = new_rsa_key()
         service_pems = (
             private_pem(service_key),
@@ -106,6 +132,7 @@ class Sandbox:
         self._app = build_app(self._state)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._in_kernel = in_kernel
 
     def __repr__(self) -> str:
         return f"Sandbox(url={self._url or 'not started'!r}, users={len(self._state.directory.users)})"
@@ -159,6 +186,9 @@ class Sandbox:
                 raise ConfigError(f"The sandbox org did not start on {self._url}; see the log above.")
             time.sleep(0.005)
         self._server, self._thread, self._sock = server, thread, sock
+        if self._in_kernel:
+            with _IN_KERNEL_LOCK:
+                _IN_KERNEL.append(weakref.ref(self))
         return self
 
     def stop(self) -> None:
@@ -182,6 +212,16 @@ class Sandbox:
         self.stop()
 
     # ---- what the org holds ------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """True from ``start()`` until ``stop()`` (while the server thread lives)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def token_lifetime(self) -> int:
+        """Seconds an access token minted from now on lasts (``exp - iat`` and ``expires_in``)."""
+        return self._state.authority.access_lifetime
 
     @property
     def url(self) -> str:
@@ -213,7 +253,7 @@ class Sandbox:
             oauth_client["redirect_uris"] = list(demo.redirect_uris)
 
     def advance_clock(self, seconds: float) -> None:
-        """Move the sandbox clock forward (codes expire after 300 s, tokens after 3600 s, rate windows 60 s)."""
+        """Move the sandbox clock forward (codes last 300 s, access tokens ``token_lifetime``, rate windows 60 s)."""
         self.clock.advance(seconds)
 
     def set_knobs(
@@ -223,11 +263,18 @@ class Sandbox:
         rate_429: float | None = None,
         drop_rate: float | None = None,
         concurrency_limit: int | None = None,
+        token_lifetime: int | None = None,
     ) -> None:
-        """Change the fault knobs of API requests and the concurrency limit; arguments left out keep their value."""
+        """Change the fault knobs, the concurrency limit and the access-token lifetime; left out keeps its value.
+
+        A new ``token_lifetime`` applies to tokens minted from now on; tokens already issued keep their ``exp``.
+        """
+        lifetime = None if token_lifetime is None else check_lifetime(token_lifetime)
         self._state.knobs.set(latency, error_rate, rate_429, drop_rate)
         if concurrency_limit is not None:
             self._state.traffic.set_concurrency_limit(concurrency_limit)
+        if lifetime is not None:
+            self._state.authority.access_lifetime = lifetime
 
     def set_latency(self, pattern: str, seconds: float | None) -> None:
         """Hold the requests whose path a template matches (``"/api/v1/groups/{id}/users"``); None removes it."""

@@ -21,7 +21,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-ACCESS_TOKEN_LIFETIME = 3600  # Okta's org AS: fixed at one hour
+ACCESS_TOKEN_LIFETIME = 3600  # Okta's org AS: one hour (the sandbox's token_lifetime knob changes it)
 ID_TOKEN_LIFETIME = 3600
 ASSERTION_MAX_AHEAD = 3600  # Okta: a client assertion's exp may be at most 1 h ahead
 DPOP_IAT_WINDOW = 300  # seconds a proof's iat may stray from the server's clock
@@ -38,6 +38,13 @@ def private_pem(key: rsa.RSAPrivateKey) -> str:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode("ascii")
+
+
+def check_lifetime(seconds: object) -> int:
+    """An access-token lifetime in whole seconds, at least 1 (ValueError otherwise)."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or int(seconds) < 1:
+        raise ValueError(f"token_lifetime: a number of seconds, at least 1; got {seconds!r}")
+    return int(seconds)
 
 
 def _b64uint(value: int) -> str:
@@ -88,9 +95,10 @@ class DPoPRefused(Exception):
 class TokenAuthority:
     """Mints and checks the org's tokens; revocation is remembered by ``jti``."""
 
-    def __init__(self, issuer_getter: Any, clock: Any) -> None:
+    def __init__(self, issuer_getter: Any, clock: Any, access_lifetime: int = ACCESS_TOKEN_LIFETIME) -> None:
         self._issuer = issuer_getter  # callable: the org URL is known only once the port is bound
         self._clock = clock
+        self.access_lifetime = check_lifetime(access_lifetime)  # seconds an access token lasts from now on
         self._key = new_rsa_key()
         self.kid = secrets.token_urlsafe(32)[:43]
         self._public = self._key.public_key()
@@ -129,7 +137,7 @@ class TokenAuthority:
             "iss": issuer,
             "aud": issuer,
             "iat": now,
-            "exp": now + ACCESS_TOKEN_LIFETIME,
+            "exp": now + self.access_lifetime,
             "cid": client_id,
         }
         if user_id is not None:
@@ -139,7 +147,7 @@ class TokenAuthority:
         if jkt is not None:
             claims["cnf"] = {"jkt": jkt}
         token = jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
-        grant = AccessGrant(jti, client_id, tuple(scopes), user_id, subject, now + ACCESS_TOKEN_LIFETIME, claims)
+        grant = AccessGrant(jti, client_id, tuple(scopes), user_id, subject, claims["exp"], claims)
         if origin is not None:
             grant.claims = {**claims, "_origin": origin}
         with self._lock:

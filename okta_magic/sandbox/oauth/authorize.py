@@ -269,11 +269,12 @@ def _complete(org: OrgState, txn: AuthorizationTxn, user: DemoUser) -> Response:
     params: dict[str, str | None] = {}
     access = None
     if "token" in txn.response_type.split():
-        access, _ = org.authority.mint_access_token(
+        access, grant = org.authority.mint_access_token(
             client_id=txn.app.client_id, scopes=txn.scopes, user_id=user.id, subject=user.login
         )
+        lifetime = str(grant.expires_at - grant.claims["iat"])
         params.update(
-            {"access_token": access, "token_type": "Bearer", "expires_in": "3600", "scope": " ".join(txn.scopes)}
+            {"access_token": access, "token_type": "Bearer", "expires_in": lifetime, "scope": " ".join(txn.scopes)}
         )
     if "id_token" in txn.response_type.split():
         params["id_token"] = org.authority.mint_id_token(

@@ -1,4 +1,4 @@
-"""What a successful grant yields: the token response of RFC 6749 §5.1, with Okta's org AS lifetimes.
+"""What a successful grant yields: the token response of RFC 6749 §5.1, with the org's access-token lifetime.
 
 An access token (``Bearer``, or ``DPoP`` when bound, RFC 9449 §5), a rotating refresh
 token when the app may refresh and ``offline_access`` was granted, and an ID token
@@ -38,7 +38,7 @@ def token_response(
     )
     body: dict[str, Any] = {
         "token_type": "DPoP" if jkt else "Bearer",
-        "expires_in": 3600,
+        "expires_in": grant.expires_at - grant.claims["iat"],
         "access_token": access,
         "scope": " ".join(scopes),
     }
