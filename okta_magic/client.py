@@ -14,11 +14,17 @@ the two. What this module owns:
 * **Paging** (:class:`~okta_magic.paging.PageStream`): ``Link: <...>; rel="next"`` (RFC 8288)
   with ``max_pages`` / ``max_rows``; System Log polling stops on an empty page; page N+1 is
   requested on a background thread while the caller reads page N.
+* **Pacing** (:mod:`okta_magic.pacer`). One pacer per client, shared by every thread that sends
+  through it: at most ``concurrency`` requests in flight (16 by default, under half of Okta's
+  smallest per-org concurrency limit), and each rate-limit bucket's requests held back before its
+  budget is used up, until the window's reset (Okta: "Rate limits", "Concurrent rate limits").
+  ``client.pacer.figures()`` says what it did.
 * **Rate limits and retries** (:mod:`okta_magic.ratelimit`). A 429 waits until
   ``X-Rate-Limit-Reset`` measured on the answer's ``Date`` header, plus 1 s and jitter (longer if
   a ``Retry-After`` header asks for it, RFC 9110 §10.2.3), at most ``max_retries`` times, for any
-  method (Okta did not process a request it answered with 429). Requests slow down when 10 % or
-  less of the window remains (Okta: "Rate limits"). GET/HEAD/PUT/DELETE/OPTIONS (idempotent,
+  method (Okta did not process a request it answered with 429). A concurrency 429
+  (``X-Rate-Limit-Limit: 0``) lowers the pacer's cap and waits at most
+  :data:`CONCURRENCY_WAIT` seconds, since its reset is only an estimate. GET/HEAD/PUT/DELETE/OPTIONS (idempotent,
   RFC 9110 §9.2.2) are retried with exponential backoff (or after ``Retry-After``) on connection
   errors and 500/502/503/504; POST and PATCH never retry on their own. All waiting goes through
   the injected ``sleep``; a long wait is said once, in one line (:mod:`okta_magic.progress`).
@@ -28,11 +34,13 @@ the two. What this module owns:
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -47,7 +55,8 @@ from .orgauth import OrgAuth
 from .page import Page, decode_json
 from .paging import PageStream, resolve
 from .progress import Progress, ProgressView, say_line
-from .ratelimit import LONG_WAIT, MAX_WAIT, Pacer, RateLimit, backoff, bucket_of, retry_wait, wait_line
+from .pacer import DEFAULT_CONCURRENCY, Pacer, Ticket
+from .ratelimit import LONG_WAIT, MAX_WAIT, RateLimit, backoff, bucket_of, retry_wait, wait_line
 from .held import InMemoryOnly
 from .version import __version__
 
@@ -57,6 +66,7 @@ log = logging.getLogger(__name__)
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})  # RFC 9110 §9.2.2
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+CONCURRENCY_WAIT = 5.0  # seconds at most after a concurrency 429: its Reset is only an estimate (Okta)
 DEFAULT_USER_AGENT = f"okta_magic/{__version__} httpx/{httpx.__version__} python/{sys.version.split()[0]}"
 
 
@@ -77,6 +87,24 @@ class _Stop(Exception):
     """Internal: the pull was closed while the worker waited."""
 
 
+class _Releasing(httpx.SyncByteStream):
+    """A streamed body that frees its pacer slot once read or closed (the org counts it until then)."""
+
+    def __init__(self, inner: httpx.SyncByteStream, done: Callable[[], None]) -> None:
+        self._inner = inner
+        self._done = done
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._inner
+
+    def close(self) -> None:
+        """Close the body, then free the slot."""
+        try:
+            self._inner.close()
+        finally:
+            self._done()
+
+
 class OktaClient(InMemoryOnly):
     """A Management API client for one org.
 
@@ -95,6 +123,7 @@ class OktaClient(InMemoryOnly):
         progress: True for a tqdm bar on multi-page pulls, False for none, or a callable taking :class:`Progress`.
         user_agent: the User-Agent header.
         say: where the one-line notice of a long wait goes when no progress callable takes it (stderr).
+        concurrency: the most requests in flight at once, from all threads together (see :mod:`okta_magic.pacer`).
     """
 
     def __init__(
@@ -114,6 +143,7 @@ class OktaClient(InMemoryOnly):
         progress: bool | Callable[[Progress], object] = True,
         user_agent: str = DEFAULT_USER_AGENT,
         say: Callable[[str], object] | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         org = httpx.URL(org_url.rstrip("/"))
         if org.scheme not in ("http", "https") or not org.host:
@@ -127,7 +157,7 @@ class OktaClient(InMemoryOnly):
         self.max_retries = max_retries
         self.progress = progress
         self._say = say
-        self._pacer = Pacer(clock)
+        self._pacer = Pacer(clock, concurrency)
         self._auth = OrgAuth(self._org, credentials, dpop_key, renew)
         self._transport = transport
         self._http = httpx.Client(
@@ -167,6 +197,16 @@ class OktaClient(InMemoryOnly):
         transport = _Borrowed(self._transport) if self._transport is not None else None
         return httpx.Client(base_url=self.org_url, auth=self._auth, transport=transport, timeout=self._http.timeout,
                             headers=self._http.headers, follow_redirects=False)
+
+    @property
+    def pacer(self) -> Pacer:
+        """The org's pacer, shared by every request of this client: ``figures()``, ``set_concurrency(n)``."""
+        return self._pacer
+
+    @property
+    def default_concurrency(self) -> int:
+        """The most requests in flight this client allows (the pacer's configured cap): a batch's default."""
+        return self._pacer.max_concurrency
 
     @property
     def host(self) -> str:
@@ -215,53 +255,76 @@ class OktaClient(InMemoryOnly):
         send_headers = dict(headers or {})
         if content is not None:
             send_headers.setdefault("Content-Type", "application/json")
+
+        def wait(seconds: float, why: str) -> None:
+            self._wait(seconds, why, notify, stop, method, url)
+
+        def check() -> None:
+            if stop is not None and stop.is_set():
+                raise _Stop()
+
         while True:
-            self._pace(bucket, notify, stop, method, url)
+            ticket = self._pacer.acquire(bucket, wait, check)
             request = self._http.build_request(
                 method, url, content=content, headers=send_headers,
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
             log.debug("%s %s", method, url)
             try:
-                response = self._http.send(request, stream=True)
-                if not stream or response.status_code >= 400:
-                    response.read()  # error bodies are small; a streamed success is read by the caller
+                response, rate = self._exchange(ticket, request, stream)
             except httpx.TransportError as exc:
                 if method in IDEMPOTENT and retried_other < self.max_retries:
-                    wait = backoff(retried_other, self._random())
                     retried_other += 1
-                    self._wait(wait, f"{type(exc).__name__}; retrying", notify, stop, method, url)
+                    wait(backoff(retried_other - 1, self._random()), f"{type(exc).__name__}; retrying")
                     continue
                 raise network_error(exc, url, timeout=_seconds(timeout, self._http.timeout)) from None
-            rate = RateLimit.from_headers(response.headers)
-            self._pacer.record(bucket, rate)
             status = response.status_code
             if status == 429 and retried_429 < self.max_retries:
-                wait = retry_wait(rate, now=self._clock(), jitter=self._random(), attempt=retried_429)
                 retried_429 += 1
-                self._wait(wait, f"rate limited (429); retry {retried_429}/{self.max_retries}", notify, stop,
-                           method, url)
+                self._wait_429(bucket, rate, retried_429, wait)
                 continue
             if status in RETRY_STATUSES and method in IDEMPOTENT and retried_other < self.max_retries:
-                wait = backoff(retried_other, self._random())
+                pause = backoff(retried_other, self._random())
                 if rate.retry_after is not None:  # RFC 9110 §10.2.3: a 503 may say how long to stay away
-                    wait = min(MAX_WAIT, max(wait, rate.retry_after))
+                    pause = min(MAX_WAIT, max(pause, rate.retry_after))
                 retried_other += 1
-                self._wait(wait, f"server error {status}; retrying", notify, stop, method, url)
+                wait(pause, f"server error {status}; retrying")
                 continue
             if status >= 400:
                 held = tuple(self._held_scopes()) if self._held_scopes else ()
                 raise api_error(response, held_scopes=held, retries=retried_429)
             return response
 
-    def _pace(self, bucket: str, notify: Callable[[float, str], None] | None, stop: threading.Event | None,
-              method: str, url: httpx.URL) -> None:
-        """Pause before a request when little of the bucket's rate-limit window is left (Okta: "Rate limits")."""
-        pause = self._pacer.delay(bucket)
-        if pause > 0:
-            rate = self._pacer.last(bucket)
-            left = rate.remaining if rate else None
-            self._wait(pause, f"pacing: {left} requests left in this rate-limit window", notify, stop, method, url)
+    def _exchange(self, ticket: Ticket, request: httpx.Request, stream: bool) -> tuple[httpx.Response, RateLimit]:
+        """Send one request under its pacer ticket, freed once the body is read (now, or by the caller if streamed)."""
+        try:
+            response = self._http.send(request, stream=True)
+        except BaseException:
+            self._pacer.release(ticket)
+            raise
+        rate = RateLimit.from_headers(response.headers)
+        self._pacer.answered(ticket, rate, response.status_code)
+        if stream and response.status_code < 400:
+            # A streamed success keeps its slot until its body is read or closed: the org counts it until then.
+            done = functools.partial(self._pacer.release, ticket)
+            response.stream = _Releasing(response.stream, done)  # type: ignore[arg-type]
+            weakref.finalize(response, done)  # a body nobody reads or closes still frees its slot
+            return response, rate
+        try:
+            response.read()  # error bodies are small
+        finally:
+            self._pacer.release(ticket)
+        return response, rate
+
+    def _wait_429(self, bucket: str, rate: RateLimit, retry: int, wait: Callable[[float, str], None]) -> None:
+        """Wait after a 429: until the bucket's reset (Okta: "Rate limits"), or briefly for a concurrency 429."""
+        pause = retry_wait(rate, now=self._clock(), jitter=self._random(), attempt=retry - 1)
+        if rate.concurrency:  # the pacer has lowered its cap; Okta calls this Reset only an estimate
+            wait(min(pause, CONCURRENCY_WAIT), f"too many requests in flight for the org (429); retry {retry}/"
+                 f"{self.max_retries}")
+            return
+        wait(pause, f"rate limited (429); retry {retry}/{self.max_retries}")
+        self._pacer.window_passed(bucket, rate.reset)
 
     def _wait(self, seconds: float, why: str, notify: Callable[[float, str], None] | None,
               stop: threading.Event | None, method: str, url: httpx.URL) -> None:

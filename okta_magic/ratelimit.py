@@ -17,8 +17,9 @@ A concurrency 429 (too many requests in flight for the org) says
 estimate (Okta: "Concurrent rate limits"); :attr:`RateLimit.concurrency` tells
 it apart so the message can say so.
 
-Pacing: when few requests remain in the window (10 % or less), the rest are
-spread over the time left, so a long pull slows down instead of hitting 429.
+Pacing before the limit (holding requests back, spreading the end of a window, the
+concurrency cap) is :mod:`okta_magic.pacer`'s; :func:`bucket_of` names the bucket a path
+counts against.
 
 Nothing here sleeps; the client does, with its injected ``sleep``. A wait longer
 than :data:`LONG_WAIT` is always told to the user in one line (:func:`wait_line`),
@@ -31,16 +32,15 @@ import datetime as dt
 import email.utils
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["RateLimit", "retry_wait", "backoff", "Pacer", "bucket_of", "LONG_WAIT", "wait_line"]
+__all__ = ["RateLimit", "retry_wait", "backoff", "bucket_of", "BUCKETS", "LONG_WAIT", "wait_line"]
 
 RETRY_PAD = 1.0  # seconds added to Reset - Date (Okta's SDK adds one second)
 MAX_WAIT = 120.0  # an absurd Reset (clock skew, bad header) never freezes the kernel for long
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
-PACE_FRACTION = 0.10
 LONG_WAIT = 5.0  # seconds: a longer wait is always said, in one line
 
 
@@ -153,53 +153,34 @@ def backoff(attempt: int, jitter: float) -> float:
 # An Okta object id (20 letters and digits, e.g. 00u1abcdEFGH2345ijk6) or a login standing in for one.
 _ID_SEGMENT = re.compile(r"(?=[^/]*\d)[0-9A-Za-z]{20}|[^/]*@[^/]*")
 
+# The buckets of Okta's "Management rate limits" table (developer.okta.com/docs/reference/rl-global-mgmt/),
+# as the sandbox org has them: "{id}" is any one path segment, a bucket also covers the paths below it
+# (``/api/v1/groups/{id}/users`` counts against ``/api/v1/groups/{id}``), and the most specific bucket that
+# matches wins. ``/api/v1`` is "Most other API actions"; ``/oauth2/v1`` the Org Authorization Server.
+BUCKETS = (
+    "/api/v1/users/{id}", "/api/v1/groups/{id}", "/api/v1/apps/{id}",
+    "/api/v1/users", "/api/v1/groups", "/api/v1/apps", "/api/v1/logs", "/api/v1/events",
+    "/api/v1/certificateAuthorities", "/api/v1/devices", "/oauth2/v1/clients",
+    "/api/v1", "/oauth2/v1",
+)
+_BUCKET_PARTS = tuple((bucket, bucket.split("/")) for bucket in BUCKETS)  # most specific first
+
+
+def _covers(parts: list[str], path: list[str]) -> bool:
+    """True when the bucket's segments are a prefix of the path's ("{id}" matching any one segment)."""
+    return len(path) >= len(parts) and all(p == "{id}" or p == q for p, q in zip(parts, path))
+
 
 @functools.lru_cache(maxsize=4096)
 def bucket_of(path: str) -> str:
-    """The rate-limit bucket of a path: ids become ``{id}``, since Okta counts per endpoint, not per object.
+    """The rate-limit bucket a path counts against: the most specific of Okta's buckets that covers it.
 
-    ``/api/v1/users/00u1abcdEFGH2345ijk6`` and ``/api/v1/users/ann@example.com`` share
-    ``/api/v1/users/{id}`` (Okta: "Rate limits", buckets per endpoint).
+    ``/api/v1/users/00u1abcdEFGH2345ijk6``, ``/api/v1/users/ann@example.com`` and ``/api/v1/users/me/groups``
+    share ``/api/v1/users/{id}``; ``/api/v1/authorizationServers`` is in ``/api/v1`` (Okta: "Management
+    rate limits"). A path outside them all (``/oauth2/default/v1/token``) is its own bucket, ids as ``{id}``.
     """
-    return "/".join("{id}" if _ID_SEGMENT.fullmatch(part) else part for part in path.split("/"))
-
-
-class Pacer:
-    """Remembers each bucket's last rate-limit state and says how long to pause before the next request.
-
-    The bucket is the request path with object ids as ``{id}`` (:func:`bucket_of`): Okta counts per endpoint.
-    """
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self._state: dict[str, tuple[RateLimit, float]] = {}
-
-    def record(self, bucket: str, rate: RateLimit) -> None:
-        """Note what an answer in ``bucket`` said (ignored when it carries no rate headers)."""
-        if rate.remaining is not None and rate.reset is not None:
-            self._state[bucket] = (rate, self._clock())
-
-    def last(self, bucket: str) -> RateLimit | None:
-        entry = self._state.get(bucket)
-        return entry[0] if entry else None
-
-    def delay(self, bucket: str) -> float:
-        """Seconds to pause before the next request in ``bucket`` (0 when there is room)."""
-        entry = self._state.get(bucket)
-        if entry is None:
-            return 0.0
-        rate, seen_at = entry
-        assert rate.remaining is not None and rate.reset is not None
-        limit = rate.limit or 0
-        if limit <= 0 or rate.remaining > max(1, int(limit * PACE_FRACTION)):
-            return 0.0
-        # Time left in the window on the server's clock, advanced by what elapsed locally since.
-        to_reset = rate.seconds_to_reset(seen_at)
-        if to_reset is None:
-            return 0.0
-        left = to_reset - (self._clock() - seen_at)
-        if left <= 0:
-            return 0.0
-        if rate.remaining <= 0:
-            return min(MAX_WAIT, left + RETRY_PAD)
-        return min(MAX_WAIT, left / (rate.remaining + 1))
+    segments = path.rstrip("/").split("/") or [""]
+    for bucket, parts in _BUCKET_PARTS:
+        if _covers(parts, segments):
+            return bucket
+    return "/".join("{id}" if _ID_SEGMENT.fullmatch(part) else part for part in segments)
