@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 from .version import __version__
 
-_API = ("login", "login_sandbox", "finish_login", "use_token", "logout", "get", "request", "http_client",
+_API = ("login", "login_sandbox", "finish_login", "use_token", "logout", "get", "get_each", "request", "http_client",
         "current_session", "close_current_session", "Session")
 __all__ = [*_API, "load_ipython_extension", "unload_ipython_extension", "__version__"]
 
 if TYPE_CHECKING:
-    from .api import (Session, close_current_session, current_session, finish_login, get, http_client, login,
-                      login_sandbox, logout, request, use_token)
+    from .api import (Session, close_current_session, current_session, finish_login, get, get_each, http_client,
+                      login, login_sandbox, logout, request, use_token)
 
 
 def __getattr__(name: str) -> Any:

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import advice
+from .errors import RequestError
 from .session import Session
 from .tokens import Secret
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from .tokens import Token
 
 __all__ = ["Session", "current_session", "close_current_session", "login", "login_sandbox", "finish_login",
-           "use_token", "logout", "get", "request", "http_client"]
+           "use_token", "logout", "get", "get_each", "request", "http_client"]
 
 
 class _DefaultSession:
@@ -156,14 +157,61 @@ def logout(*, session: Session | None = None) -> str:
 
 
 @advice.for_scripts
-def get(path: str, *, max_pages: int | None = None, max_rows: int | None = None, session: Session | None = None,
-        **params: Any) -> Any:
-    """GET a Management API path; a JSON array comes back as one DataFrame over every page."""
+def get(path: str, *, max_pages: int | None = None, max_rows: int | None = None, parallel: int | None = None,
+        session: Session | None = None, **params: Any) -> Any:
+    """GET a Management API path; a JSON array comes back as one DataFrame over every page.
+
+    ``parallel=N`` splits a users or System Log list into disjoint windows pulled N at a time (same rows).
+    """
+    text = f"GET {path}" + _query(path, params)
+    if parallel is None:
+        return request(text, max_pages=max_pages, max_rows=max_rows, session=session)
+    from .fanout import check_count
+    from .partition import run_parallel
+
+    if max_pages is not None or max_rows is not None:
+        raise RequestError("parallel= pulls the whole list: drop max_pages/max_rows")
+    outcome = run_parallel(_session(session), text, {}, parallel=check_count(parallel, "parallel"))
+    _notes(outcome.notes)
+    return outcome.value
+
+
+@advice.for_scripts
+def get_each(path: str, *, concurrency: int | None = None, resume: Any = None, session: Session | None = None,
+             **values: Any) -> Any:
+    """GET ``path`` once per value, e.g. ``get_each("/api/v1/groups/{gid}/users", gid=groups["id"])``; one DataFrame
+    whose first column holds the value.
+
+    The keyword named in ``{...}`` gives the values (each distinct value requested once); other keywords are query
+    parameters. ``concurrency`` caps the requests in flight; ``resume`` takes an earlier result of the same call and
+    fetches only the values it lacks. Failed values are listed in ``attrs["okta_failures"]``.
+    """
+    from .fanout import check_count, run_each
+
+    names = [name for name in values if "{" + name + "}" in path]
+    if len(names) != 1:
+        raise RequestError("get_each needs exactly one {name} in the path and the values as name=..., e.g. "
+                           'get_each("/api/v1/groups/{gid}/users", gid=groups["id"])')
+    name = names[0]
+    each = values.pop(name)
+    text = "GET " + path.replace("{" + name + "}", "{{" + name + "}}") + _query(path, values)
+    cap = check_count(concurrency, "concurrency") if concurrency is not None else None
+    outcome = run_each(_session(session), text, name, each, {}, concurrency=cap, previous=resume)
+    _notes(outcome.notes + ([outcome.result.note] if outcome.result.note else []))
+    return outcome.value
+
+
+def _query(path: str, params: Mapping[str, Any]) -> str:
+    """``?a=1&b=2`` (``&a=1...`` when the path has a query already) for a request line, or nothing."""
     from urllib.parse import quote, urlencode
 
     # %20 for spaces: the request parser reads a typed "+" as a plus sign (Okta's search values hold spaces)
-    text = f"GET {path}" + (("&" if "?" in path else "?") + urlencode(params, quote_via=quote) if params else "")
-    return request(text, max_pages=max_pages, max_rows=max_rows, session=session)
+    return ("&" if "?" in path else "?") + urlencode(params, quote_via=quote) if params else ""
+
+
+def _notes(lines: list[str]) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
 
 
 @advice.for_scripts

@@ -30,6 +30,9 @@ from traitlets import Bool, Float, Unicode
 
 from . import advice, coach
 from .errors import ConfigError, OktaApiError, OktaMagicError
+from .magic_line import in_flight as _in_flight
+from .magic_line import split_options as _split_options
+from .magic_line import unquote as _unquote
 from .session import Session
 from .tokens import Secret
 
@@ -37,8 +40,6 @@ if TYPE_CHECKING:
     from .device import DeviceLogin
     from .login import LoginFlow
 
-_VALUE_OPTIONS = frozenset({"-o", "--out", "--max-pages", "--max-rows", "--timeout"})  # %okta options taking a value
-_FLAG_OPTIONS = frozenset({"--raw", "--links"})  # %okta options taking none
 _MAX_TIMEOUT = 86_400.0  # seconds: a day per response is already more than any org takes
 # Names IPython keeps in the user namespace (besides Python's builtins): storing a result under
 # one of them breaks the kernel (get_ipython, __builtins__) or its history (In, Out, _, _i1 ...).
@@ -123,6 +124,31 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _each(text: str) -> tuple[str, str]:
+    """``--each NAME=EXPR``: the placeholder's name and the Python expression of its values."""
+    name, sep, expression = (_unquote(text) or "").partition("=")
+    name = name.strip()
+    if not sep or not expression.strip() or not name.isidentifier() or keyword.iskeyword(name):
+        raise _usage(f"--each takes NAME=EXPRESSION, e.g. --each gid=groups.id (the request then holds "
+                     f"{{{{gid}}}}), not {text!r}.")
+    return name, expression.strip()
+
+
+def _check_batch(args: Any) -> None:
+    """Options that do not go with --each / --parallel, each refused in one line."""
+    batch = "--each" if args.each else "--parallel" if args.parallel else None
+    if args.each and args.parallel:
+        raise _usage("--each and --parallel do not combine: fan out over values, or split one list.")
+    if batch is None and (args.concurrency or args.resume):
+        raise _usage(f"{'--concurrency' if args.concurrency else '--resume'} goes with --each, e.g. "
+                     "%okta GET /api/v1/groups/{{gid}}/users --each gid=groups.id --concurrency 8.")
+    if args.parallel and (args.concurrency or args.resume):
+        raise _usage("--parallel N sets the requests in flight itself and has no --resume; drop the other option.")
+    for given, option in ((args.raw, "--raw"), (args.max_pages, "--max-pages"), (args.max_rows, "--max-rows")):
+        if batch and given:
+            raise _usage(f"{option} does not go with {batch}, which fetches every page of every request.")
+
+
 def _check_name(name: str, user_ns_hidden: Any = ()) -> str:
     """``-o``'s variable name: an identifier that hides nothing of Python's or IPython's."""
     if not name.isidentifier() or keyword.iskeyword(name):
@@ -155,6 +181,7 @@ class OktaMagics(Magics):
     def __init__(self, shell: Any, session: Session | None = None) -> None:
         super().__init__(shell)
         self.session = session if session is not None else Session()  # this front end's sign-in, held here
+        self._last_fanout: Any = None  # the last --each result (finished, failed or interrupted), for --resume
 
     def close(self) -> None:
         """Stop what the session started (listener, clients, sandbox); the extension unloads."""
@@ -305,6 +332,13 @@ class OktaMagics(Magics):
     @argument("--raw", action="store_true", help="Return the parsed JSON instead of a DataFrame.")
     @argument("--links", action="store_true", help="Keep _links and _embedded columns.")
     @argument("--timeout", type=_seconds, help="Seconds to wait for each response (default 30).")
+    @argument("--each", metavar="NAME=EXPR", help="Send the request once per value of EXPR (a list, a column, any "
+                                                  "iterable) put in {{NAME}}; one frame, NAME first.")
+    @argument("--concurrency", type=_in_flight, help="With --each: requests in flight at most (default 8).")
+    @argument("--parallel", type=_in_flight, metavar="N",
+              help="Split a users or System Log list into windows pulled N at a time (same rows).")
+    @argument("--resume", action="store_true",
+              help="With --each: keep the complete values of the last run of this request, fetch the rest.")
     @no_var_expand
     @needs_local_scope
     @line_cell_magic
@@ -340,6 +374,11 @@ class OktaMagics(Magics):
             self.shell.user_ns[fallback] = partial  # type: ignore[union-attr]
             return f"The {len(partial):,} rows fetched before it are in `{fallback}`."
 
+        if args.each or args.parallel or args.concurrency or args.resume:
+            _check_batch(args)
+            with user_errors(self.session, keep_partial=keep):
+                outcome = self._batch(args, request_text, namespace)
+            return self._show_batch(outcome, out)
         with user_errors(self.session, keep_partial=keep):
             outcome = pull.run_request(
                 self.session, request_text, namespace, max_pages=args.max_pages, max_rows=args.max_rows,
@@ -361,6 +400,68 @@ class OktaMagics(Magics):
             print(f"{outcome.describe()} → stored in `{out}`.")
             return None
         return outcome.value
+
+    def _batch(self, args: Any, text: str, namespace: dict[str, Any]) -> Any:
+        """Run --each (a fan-out over the values of an expression) or --parallel (one list in windows)."""
+        options = {"progress": self.progress, "keep_links": args.links, "timeout": args.timeout,
+                   "sign_in_wait": self.request_wait}
+        if args.parallel:
+            from .partition import run_parallel
+
+            return run_parallel(self.session, text, namespace, parallel=args.parallel, **options)
+        from .fanout import previous_state, run_each
+
+        name, expression = _each(args.each)
+        try:
+            values = eval(expression, namespace)  # the user's own expression, in the user's namespace
+        except Exception as exc:
+            raise _usage(f"--each {name}={expression}: {type(exc).__name__}: {exc}") from None
+        previous = None
+        if args.resume:
+            candidates = (self._last_fanout, self.shell.user_ns.get("_okta_partial"))  # type: ignore[union-attr]
+            previous = next((c for c in candidates if previous_state(c, text, name) is not None), None)
+            if previous is None:
+                raise _usage(f"Nothing to resume: no earlier run of this request with --each {name}= in this "
+                             "session; run it without --resume first.")
+        try:
+            return run_each(self.session, text, name, values, namespace, concurrency=args.concurrency,
+                            previous=previous, **options)
+        except OktaMagicError as exc:
+            if exc.partial is not None:
+                self._last_fanout = exc.partial
+            raise
+
+    def _show_batch(self, outcome: Any, out: str | None) -> Any:
+        """A fan-out's or a partitioned pull's value: stored or returned, the failures shown after it."""
+        fallback = "_okta_partial"
+        if getattr(outcome, "state", None) is not None:
+            self._last_fanout = outcome.value
+        if outcome.interrupted:
+            self.shell.user_ns[fallback] = outcome.value  # type: ignore[union-attr]
+            resume = " (--resume fetches the rest)" if getattr(outcome, "state", None) is not None else ""
+            raise _usage(f"Interrupted: the {len(outcome.value):,} rows fetched so far are in `{fallback}`{resume}.")
+        failures = getattr(outcome, "failures", None)
+        for note in outcome.notes:
+            print(note, file=sys.stderr)
+        if out:
+            self.shell.user_ns[out] = outcome.value  # type: ignore[union-attr]
+            print(f"{outcome.describe()} → stored in `{out}`.")
+        if failures is not None and len(failures):
+            self._after_cell(lambda: display(failures), now=bool(out))
+        return None if out else outcome.value
+
+    def _after_cell(self, show: Callable[[], object], *, now: bool) -> None:
+        """Show something after the cell's result (once), or now when the cell shows no result."""
+        events = getattr(self.shell, "events", None)
+        if now or events is None:
+            show()
+            return
+
+        def once(*_: Any) -> None:
+            events.unregister("post_execute", once)
+            show()
+
+        events.register("post_execute", once)
 
     # -- small helpers ------------------------------------------------------------------
 
@@ -444,75 +545,3 @@ def _explainer(*, in_place: bool) -> coach.FlowExplainer:
         return coach.FlowExplainer(print, incremental=True)
     handle = display({"text/plain": "Explaining the sign-in as it runs…"}, raw=True, display_id=True)
     return coach.FlowExplainer(lambda text: handle.update({"text/plain": text}, raw=True))
-
-
-def _unquote(value: str | None) -> str | None:
-    """Drop one pair of surrounding quotes (IPython's argument splitter keeps them)."""
-    if value and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return value[1:-1]
-    return value
-
-
-def _split_options(line: str) -> tuple[str, str]:
-    """Split ``-o var --max-pages 2 GET /path?q="a b" --raw`` into the options and the raw request.
-
-    Options come first; the first other word starts the request, which keeps its quotes and
-    spaces exactly (argparse would eat them) and is checked by the request parser, so a
-    mistyped method gets that parser's message. Known options outside double quotes at the
-    end of the line are options too, never part of the request sent.
-    """
-    words = _words(line, quotes="'\"")
-    i = 0
-    while i < len(words) and line[words[i][0]:words[i][1]].startswith("-"):
-        i += 2 if line[words[i][0]:words[i][1]] in _VALUE_OPTIONS else 1
-    if i >= len(words):
-        return line, ""
-    start = words[i][0]
-    request = line[start:]
-    tail = _trailing_options(request)
-    return line[:start] + " " + request[tail:], request[:tail].rstrip()
-
-
-def _trailing_options(request: str) -> int:
-    """Where the known options written after the request begin (``len(request)`` when there are none)."""
-    spans = _words(request, quotes='"')
-    words = [request[a:b] for a, b in spans]
-    i = len(words)
-    while i > 1:  # the request's first word is never an option
-        word = words[i - 1]
-        inline = word.startswith("--") and word.split("=", 1)[0] in _VALUE_OPTIONS  # --max-rows=5
-        if word in _FLAG_OPTIONS or word in _VALUE_OPTIONS or inline:
-            i -= 1  # (a value option with its value missing is left to argparse to explain)
-        elif i > 2 and words[i - 2] in _VALUE_OPTIONS:
-            i -= 2
-        else:
-            break
-    return spans[i][0] if i < len(words) else len(request)
-
-
-def _words(text: str, *, quotes: str) -> list[tuple[int, int]]:
-    """The (start, end) of each whitespace-separated word; whitespace inside ``quotes`` does not split.
-
-    When a quote is left open, every whitespace splits (as the request parser treats ``&``).
-    """
-    spans: list[tuple[int, int]] = []
-    start: int | None = None
-    quote: str | None = None
-    for i, ch in enumerate(text):
-        if quote is not None:
-            if ch == quote:
-                quote = None
-        elif ch.isspace():
-            if start is not None:
-                spans.append((start, i))
-                start = None
-            continue
-        elif ch in quotes:
-            quote = ch
-        if start is None:
-            start = i
-    if start is not None:
-        spans.append((start, len(text)))
-    if quote is not None:
-        return [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
-    return spans

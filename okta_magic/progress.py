@@ -14,7 +14,7 @@ from typing import Any
 
 from .ratelimit import LONG_WAIT, wait_line
 
-__all__ = ["Progress", "ProgressView", "say_line"]
+__all__ = ["Progress", "ProgressView", "BatchView", "say_line"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,74 @@ class ProgressView:
             from tqdm.auto import tqdm
 
             self._bar = tqdm(desc="okta", unit=" pages", initial=pages, leave=False)
+
+    def close(self) -> None:
+        """Close the bar, if one is open."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+class BatchView:
+    """One display for many requests at once (a fan-out or a partitioned pull): requests done of total,
+    rows, the rate, and any wait in progress.
+
+    ``progress`` is True (a tqdm bar over requests), False (nothing) or a callable taking :class:`Progress`
+    (``pages`` then counts the requests done). Thread-safe: each request's stream reports through
+    :meth:`reporter`.
+    """
+
+    def __init__(self, progress: bool | Callable[[Progress], object], total: int, where: str,
+                 say: Callable[[str], object] | None = None) -> None:
+        import threading
+
+        self._progress = progress
+        self._total = total
+        self._where = where
+        self._say = say
+        self._lock = threading.Lock()
+        self._done = self._rows = 0
+        self._bar: Any = None
+        self._said_wait = False
+        if progress is True and total > 1:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, desc="okta", unit=" requests", leave=False)
+
+    def reporter(self) -> Callable[[Progress], None]:
+        """A progress callable for one request's stream: its waits are shown on the shared display."""
+        def report(state: Progress) -> None:
+            if state.waiting:
+                self.waiting(state.waiting, state.message)
+        return report
+
+    def add(self, *, done: int = 0, rows: int = 0) -> None:
+        """Count requests finished and rows arrived."""
+        with self._lock:
+            self._done += done
+            self._rows += rows
+            self._show(Progress(self._done, self._rows, None))
+
+    def waiting(self, seconds: float, why: str) -> None:
+        """A request waits (429, pacing, retry); a long wait is said once, in one line."""
+        with self._lock:
+            self._show(Progress(self._done, self._rows, None, seconds, why))
+            if seconds > LONG_WAIT and not self._said_wait and not callable(self._progress):
+                self._said_wait = True
+                say_line(wait_line(seconds, self._where, why), self._say, self._bar)
+
+    def _show(self, state: Progress) -> None:
+        if callable(self._progress):
+            self._progress(state)
+            return
+        bar = self._bar
+        if bar is None:
+            return
+        bar.set_postfix(rows=state.rows, refresh=False)
+        bar.set_description_str(f"waiting {state.waiting:.0f} s ({state.message})" if state.waiting else "okta",
+                                refresh=False)
+        bar.n = state.pages
+        bar.refresh()
 
     def close(self) -> None:
         """Close the bar, if one is open."""

@@ -1,0 +1,331 @@
+"""Fan-out: one request per value, many in flight at once, every page followed, one DataFrame.
+
+    outcome = run_each(session, "GET /api/v1/groups/{{gid}}/users", "gid", groups["id"], namespace)
+    outcome.value           # gid, then the members' columns, for every group
+
+:func:`pull_many` is the engine, shared with partitioned pulls (:mod:`okta_magic.partition`): a
+pool of ``concurrency`` worker threads, each pulling one request's pages at a time through the
+session's one :class:`~okta_magic.client.OktaClient` (whose pacing, retries and rate limits apply
+to every request in flight), one progress display for the whole batch. A request that fails for
+its own value (404, 403, a 5xx after the retries) is set aside and the others go on; a failure
+that will fail every request (401, a missing scope, not signed in) stops the batch and carries the
+rows so far. Ctrl-C keeps every row fetched.
+
+The result's ``attrs`` carry ``okta_failures`` (value, status, errorCode, summary) and
+``okta_fanout`` (:class:`FanOutState`: which values are complete), from which ``resume`` re-runs
+only the values that are not.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import InsufficientScope, OktaApiError, OktaMagicError, RequestError
+from .progress import BatchView, Progress
+from .pull import Outcome, Result
+
+if TYPE_CHECKING:
+    from .client import OktaClient, PageStream
+    from .query import ApiRequest
+    from .session import Session
+
+__all__ = ["DEFAULT_CONCURRENCY", "Batch", "FanOutState", "FanOutOutcome", "pull_many", "run_each", "unique_values",
+           "default_concurrency", "check_count", "MAX_CONCURRENCY"]
+
+# Requests in flight by default: well under Okta's 75 per org (35 on free plans), which every integration
+# of the org shares (provisioning, SIEM, other scripts); 8 already hides a 200 ms round trip 8 times over.
+DEFAULT_CONCURRENCY = 8
+MAX_CONCURRENCY = 75  # Okta's per-org limit: more can only be answered with 429s
+
+
+def check_count(value: Any, option: str) -> int:
+    """A count of requests in flight (``concurrency``, ``parallel``): a whole number from 1 to 75."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CONCURRENCY:
+        raise RequestError(f"{option} takes a whole number from 1 to {MAX_CONCURRENCY} (Okta's limit of requests in "
+                           f"flight per org), not {value!r}")
+    return value
+
+
+def default_concurrency(client: OktaClient) -> int:
+    """The requests a batch keeps in flight when not told: the client's default for its org, else 8."""
+    chosen = getattr(client, "default_concurrency", None)
+    return int(chosen) if isinstance(chosen, int) and chosen > 0 else DEFAULT_CONCURRENCY
+
+
+@dataclass(frozen=True)
+class FanOutState:
+    """What a fan-out completed, kept in the result's ``attrs["okta_fanout"]`` for a resume."""
+
+    request: str
+    name: str
+    done: tuple[Any, ...]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FanOutState:
+        return self  # immutable: pandas copies attrs on every operation
+
+
+@dataclass
+class Batch:
+    """What :func:`pull_many` gathered: each key's page data, the keys completed, the failures."""
+
+    data: dict[Any, list[Any]] = field(default_factory=dict)
+    done: set[Any] = field(default_factory=set)
+    failures: list[tuple[Any, int | None, str | None, str | None]] = field(default_factory=list)
+    errors: dict[Any, OktaMagicError] = field(default_factory=dict)
+    pages: int = 0
+    rows: int = 0
+    interrupted: bool = False
+    fatal: OktaMagicError | None = None
+
+
+class _Run:
+    """The shared state of a batch in flight (workers write under the lock)."""
+
+    def __init__(self, view: BatchView) -> None:
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.batch = Batch()
+        self.view = view
+        self.active: set[PageStream] = set()
+
+    def halt(self) -> None:
+        """Stop the workers: no new request is sent, the streams in flight are closed."""
+        self.stop.set()
+        with self.lock:
+            streams = list(self.active)
+        for stream in streams:
+            stream.close()
+
+
+def _rows_in(data: Any) -> int:
+    if data is None or isinstance(data, str):
+        return 0
+    if isinstance(data, dict):
+        return 1
+    rows = getattr(data, "num_rows", None)
+    return int(rows) if rows is not None else len(data)
+
+
+def _is_sign_in(exc: OktaMagicError) -> bool:
+    """An error every request of the batch would get: no sign-in, an expired one, a host refused."""
+    from .errors import HostNotAllowed, NotSignedIn, TokenExpired
+
+    return isinstance(exc, (NotSignedIn, TokenExpired, HostNotAllowed))
+
+
+def _failure(key: Any, exc: OktaMagicError) -> tuple[Any, int | None, str | None, str | None]:
+    if isinstance(exc, OktaApiError):
+        return key, exc.status, exc.error_code, exc.details.summary or str(exc)
+    return key, getattr(exc, "status", None), None, str(exc)
+
+
+def _pull_one(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep_links: bool,
+              timeout: float | None) -> None:
+    """Pull every page of one request into the batch (a worker's job)."""
+    from .frames import PageReader
+
+    if run.stop.is_set():
+        return
+    stream = client.stream(request.method, request.target, json=request.body, headers=request.headers,
+                           timeout=timeout, progress=run.view.reporter(), decode=PageReader(keep_links=keep_links))
+    with run.lock:
+        run.active.add(stream)
+    complete = False
+    try:
+        for page in stream:
+            rows = _rows_in(page.data)
+            with run.lock:
+                run.batch.data.setdefault(key, []).append(page.data)
+                run.batch.pages += 1
+                run.batch.rows += rows
+            run.view.add(rows=rows)
+            if run.stop.is_set():
+                return
+        complete = True
+    except OktaMagicError as exc:
+        if run.stop.is_set():
+            return
+        with run.lock:
+            if _is_sign_in(exc) or _is_fatal_api(exc):
+                run.batch.fatal = run.batch.fatal or exc
+            else:
+                run.batch.failures.append(_failure(key, exc))
+                run.batch.errors[key] = exc
+                run.batch.data.pop(key, None)  # a value that failed gives no rows: a resume fetches it whole
+        if run.batch.fatal is exc:
+            run.stop.set()
+    except Exception:
+        if not run.stop.is_set():  # a stream closed under a worker on Ctrl-C ends quietly; anything else is a bug
+            raise
+    finally:
+        stream.close()
+        with run.lock:
+            run.active.discard(stream)
+            if complete:
+                run.batch.done.add(key)
+        run.view.add(done=1)
+
+
+def _is_fatal_api(exc: OktaMagicError) -> bool:
+    """A 401 or a missing scope: every other request of the batch would get it too."""
+    return isinstance(exc, OktaApiError) and (exc.status == 401 or isinstance(exc, InsufficientScope))
+
+
+def pull_many(client: OktaClient, parts: Sequence[tuple[Any, ApiRequest]], *, concurrency: int,
+              progress: bool | Callable[[Progress], object] = True, keep_links: bool = False,
+              timeout: float | None = None, where: str = "") -> Batch:
+    """Pull each ``(key, request)`` with ``concurrency`` requests in flight at most; Ctrl-C keeps what arrived."""
+    view = BatchView(progress, len(parts), where)
+    run = _Run(view)
+    executor = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(parts) or 1)),
+                                  thread_name_prefix="okta-fanout")
+    try:
+        pending = {executor.submit(_pull_one, client, key, request, run, keep_links, timeout)
+                   for key, request in parts}
+        while pending and not run.stop.is_set():
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in finished:
+                future.result()  # a bug in a worker surfaces here
+    except KeyboardInterrupt:
+        run.batch.interrupted = True
+    finally:
+        run.halt()
+        executor.shutdown(wait=False, cancel_futures=True)
+        view.close()
+    with run.lock:
+        return _snapshot(run.batch)
+
+
+def _snapshot(batch: Batch) -> Batch:
+    """A copy the workers no longer write to (some may still finish a request after Ctrl-C)."""
+    return Batch({k: list(v) for k, v in batch.data.items()}, set(batch.done), list(batch.failures),
+                 dict(batch.errors), batch.pages, batch.rows, batch.interrupted, batch.fatal)
+
+
+# -- fan-out --------------------------------------------------------------------------------
+
+
+def unique_values(values: Any, name: str) -> list[Any]:
+    """The values to fan out over, each once, in first-seen order (a RequestError for a table, text or a
+    non-iterable)."""
+    if hasattr(values, "columns"):
+        raise RequestError(f"{name}= is given a whole table: give one of its columns, e.g. {name}=table.id")
+    if isinstance(values, (str, bytes)):
+        raise RequestError(f"{name}= is given one piece of text, not a list of values: write {name}=[{values!r}]")
+    try:
+        items = list(values)
+    except TypeError:
+        raise RequestError(f"{name}= needs a list, a column or any iterable of values, not a "
+                           f"{type(values).__name__}") from None
+    try:
+        return list(dict.fromkeys(v.item() if hasattr(v, "item") and not isinstance(v, str) else v for v in items))
+    except TypeError:
+        raise RequestError(f"The values of {name}= must be plain values (text or numbers), not lists or "
+                           "objects") from None
+
+
+@dataclass
+class FanOutOutcome(Outcome):
+    """A fan-out's outcome: the frame (with the failures and its state in ``attrs``) and the failures table."""
+
+    failures: Any = None
+    state: FanOutState | None = None
+
+
+def _requests(text: str, name: str, values: Sequence[Any],
+              namespace: Mapping[str, Any]) -> list[tuple[Any, ApiRequest]]:
+    """The request for each value (``{{name}}`` filled in as the request parser fills any variable)."""
+    from .query import parse_request
+
+    if not any(f"{{{{{name}}}}}" == m for m in _placeholders(text)):
+        raise RequestError(f"The request has no {{{{{name}}}}} for the values of {name} to fill in: "
+                           f"write e.g. GET /api/v1/groups/{{{{{name}}}}}/users")
+    parts = []
+    for value in values:
+        request = parse_request(text, {**namespace, name: value})
+        if request.method != "GET":
+            raise RequestError(f"A fan-out sends GET requests only, not {request.method}: send changes one by one")
+        parts.append((value, request))
+    return parts
+
+
+def _placeholders(text: str) -> list[str]:
+    import re
+
+    return [re.sub(r"\s+", "", m) for m in re.findall(r"\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}", text)]
+
+
+def previous_state(previous: Any, text: str, name: str) -> FanOutState | None:
+    """The state of an earlier result of the same fan-out (same request text and name), or None."""
+    attrs = getattr(previous, "attrs", None) or {}
+    state = attrs.get("okta_fanout")
+    if isinstance(state, FanOutState) and state.request == text.strip() and state.name == name:
+        return state
+    return None
+
+
+def run_each(session: Session, text: str, name: str, values: Any, namespace: Mapping[str, Any], *,
+             concurrency: int | None = None, progress: bool | Callable[[Progress], object] = True,
+             keep_links: bool = False, timeout: float | None = None, previous: Any = None,
+             sign_in_wait: float | None = None) -> FanOutOutcome:
+    """Send ``text`` once per distinct value of ``values`` (as ``{{name}}``) and gather one frame.
+
+    ``previous``: an earlier result of the same fan-out whose complete values are kept, not fetched again.
+    """
+    started = time.monotonic()
+    wanted = unique_values(values, name)
+    state = previous_state(previous, text, name) if previous is not None else None
+    done_before = [v for v in wanted if state is not None and v in set(state.done)]
+    todo = [v for v in wanted if v not in set(done_before)]
+    parts = _requests(text, name, todo, namespace)
+    session.current_token(on_wait=print, wait_for=sign_in_wait)  # first: a sign-in replaces the client
+    client = session.client
+    if concurrency is None:
+        concurrency = default_concurrency(client)
+    where = f"{parts[0][1].method} {parts[0][1].path}" if parts else text.strip()
+    batch = pull_many(client, parts, concurrency=concurrency, progress=progress, keep_links=keep_links,
+                      timeout=timeout, where=where)
+    outcome = _outcome(batch, text, name, wanted, done_before, previous, parts, keep_links)
+    outcome.result.elapsed = time.monotonic() - started
+    if batch.fatal is not None:
+        batch.fatal.partial = outcome.value
+        raise batch.fatal
+    return outcome
+
+
+def _outcome(batch: Batch, text: str, name: str, wanted: list[Any], done_before: list[Any], previous: Any,
+             parts: list[tuple[Any, ApiRequest]], keep_links: bool) -> FanOutOutcome:
+    """The frame in the order of the values (kept rows of a resumed run first merged in), with its attrs."""
+    from .frames import resource_for_path
+    from .frames.combine import build_parts, failures_frame, insert_first, order_by, rows_of, stack
+
+    keys = [key for key, _ in parts if key in batch.data]
+    resource = resource_for_path(parts[0][1].path) if parts else None
+    frame, counts = build_parts(resource, (batch.data[k] for k in keys), keep_links=keep_links)
+    try:
+        frame = insert_first(frame, name, keys, counts)
+    except ValueError:
+        raise RequestError(f"The answers already have a column {name!r}: give the values another name, e.g. "
+                           f"{name}_value=...") from None
+    if done_before:
+        frame = order_by(stack([rows_of(previous, name, done_before), frame]), name, wanted)
+    done = tuple(v for v in wanted if v in batch.done or v in set(done_before))
+    state = FanOutState(text.strip(), name, done)
+    failures = failures_frame(batch.failures)
+    frame.attrs["okta_failures"] = failures
+    frame.attrs["okta_fanout"] = state
+    result = Result(data=frame, status=200, content_type="application/json", url=parts[0][1].target if parts else "",
+                    pages=batch.pages, rows=len(frame), interrupted=batch.interrupted)
+    notes = []
+    if batch.interrupted:
+        result.note = (f"Interrupted after {len(batch.done)} of {len(parts)} requests: the {len(frame):,} rows "
+                       "fetched so far are in the result.")
+    if batch.failures:
+        notes.append(f"{len(batch.failures)} of {len(parts)} requests failed; the others' rows are kept "
+                     "(the failures are in the result's attrs['okta_failures']).")
+    return FanOutOutcome(frame, result, notes, failures=failures, state=state)

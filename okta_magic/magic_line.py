@@ -1,0 +1,100 @@
+"""How a ``%okta`` line is read: the options written before or after the request, and their values.
+
+The request keeps its quotes and spaces exactly (argparse would eat them); known options outside
+double quotes at the end of the line are options too, never part of the request sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+__all__ = ["VALUE_OPTIONS", "FLAG_OPTIONS", "split_options", "unquote", "in_flight"]
+
+VALUE_OPTIONS = frozenset({"-o", "--out", "--max-pages", "--max-rows", "--timeout", "--each", "--concurrency",
+                            "--parallel"})  # options taking a value
+FLAG_OPTIONS = frozenset({"--raw", "--links", "--resume"})  # options taking none
+
+
+def in_flight(text: str) -> int:
+    """``--concurrency`` / ``--parallel``: requests in flight, 1 to Okta's 75 per org."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 75:
+        raise argparse.ArgumentTypeError(f"give the requests in flight, a whole number from 1 to 75 (Okta's limit "
+                                         f"per org), e.g. 8, not {text!r}")
+    return value
+
+
+def unquote(value: str | None) -> str | None:
+    """Drop one pair of surrounding quotes (IPython's argument splitter keeps them)."""
+    if value and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
+def split_options(line: str) -> tuple[str, str]:
+    """Split ``-o var --max-pages 2 GET /path?q="a b" --raw`` into the options and the raw request.
+
+    Options come first; the first other word starts the request, which keeps its quotes and
+    spaces exactly (argparse would eat them) and is checked by the request parser, so a
+    mistyped method gets that parser's message. Known options outside double quotes at the
+    end of the line are options too, never part of the request sent.
+    """
+    words = _words(line, quotes="'\"")
+    i = 0
+    while i < len(words) and line[words[i][0]:words[i][1]].startswith("-"):
+        i += 2 if line[words[i][0]:words[i][1]] in VALUE_OPTIONS else 1
+    if i >= len(words):
+        return line, ""
+    start = words[i][0]
+    request = line[start:]
+    tail = _trailing_options(request)
+    return line[:start] + " " + request[tail:], request[:tail].rstrip()
+
+
+def _trailing_options(request: str) -> int:
+    """Where the known options written after the request begin (``len(request)`` when there are none)."""
+    spans = _words(request, quotes='"')
+    words = [request[a:b] for a, b in spans]
+    i = len(words)
+    while i > 1:  # the request's first word is never an option
+        word = words[i - 1]
+        inline = word.startswith("--") and word.split("=", 1)[0] in VALUE_OPTIONS  # --max-rows=5
+        if word in FLAG_OPTIONS or word in VALUE_OPTIONS or inline:
+            i -= 1  # (a value option with its value missing is left to argparse to explain)
+        elif i > 2 and words[i - 2] in VALUE_OPTIONS:
+            i -= 2
+        else:
+            break
+    return spans[i][0] if i < len(words) else len(request)
+
+
+def _words(text: str, *, quotes: str) -> list[tuple[int, int]]:
+    """The (start, end) of each whitespace-separated word; whitespace inside ``quotes`` does not split.
+
+    When a quote is left open, every whitespace splits (as the request parser treats ``&``).
+    """
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    quote: str | None = None
+    for i, ch in enumerate(text):
+        if quote is not None:
+            if ch == quote:
+                quote = None
+        elif ch.isspace():
+            if start is not None:
+                spans.append((start, i))
+                start = None
+            continue
+        elif ch in quotes:
+            quote = ch
+        if start is None:
+            start = i
+    if start is not None:
+        spans.append((start, len(text)))
+    if quote is not None:
+        return [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    return spans
