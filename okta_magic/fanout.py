@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_CONCURRENCY", "Batch", "FanOutState", "FanOutOutcome", "pull_many", "run_each", "unique_values",
            "default_concurrency", "check_count", "MAX_CONCURRENCY"]
 
-# Requests in flight by default: well under Okta's 75 per org (35 on free plans), which every integration
-# of the org shares (provisioning, SIEM, other scripts); 8 already hides a 200 ms round trip 8 times over.
+# Requests in flight when the client names no default of its own (it does: its pacer's cap, 16): well under
+# Okta's 75 per org (35 on free plans), which every integration of the org shares.
 DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 75  # Okta's per-org limit: more can only be answered with 429s
 

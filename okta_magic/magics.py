@@ -334,7 +334,8 @@ class OktaMagics(Magics):
     @argument("--timeout", type=_seconds, help="Seconds to wait for each response (default 30).")
     @argument("--each", metavar="NAME=EXPR", help="Send the request once per value of EXPR (a list, a column, any "
                                                   "iterable) put in {{NAME}}; one frame, NAME first.")
-    @argument("--concurrency", type=_in_flight, help="With --each: requests in flight at most (default 8).")
+    @argument("--concurrency", type=_in_flight,
+              help="With --each: requests in flight at most (default: the org's, 16).")
     @argument("--parallel", type=_in_flight, metavar="N",
               help="Split a users or System Log list into windows pulled N at a time (same rows).")
     @argument("--resume", action="store_true",
