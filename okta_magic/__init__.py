@@ -11,7 +11,7 @@ In a script (no IPython needed)::
     import okta_magic
     okta_magic.login_sandbox("admin")         # or okta_magic.login(org_url=..., client_id=...)
     users = okta_magic.get("/api/v1/users")
-    other = okta_magic.Session()              # a second sign-in beside the default one
+    other = okta_magic.profile("helpdesk")    # a second sign-in beside the default one
     okta_magic.login_sandbox("helpdesk", session=other)
 
 Heavy modules (pandas, the HTTP client, the sandbox) load on first use so that
@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 from .version import __version__
 
 _API = ("login", "login_sandbox", "finish_login", "use_token", "logout", "get", "get_each", "request", "http_client",
-        "current_session", "close_current_session", "Session")
+        "current_session", "current_profiles", "profile", "close_current_session", "Session")
 __all__ = [*_API, "load_ipython_extension", "unload_ipython_extension", "__version__"]
 
 if TYPE_CHECKING:
-    from .api import (Session, close_current_session, current_session, finish_login, get, get_each, http_client,
-                      login, login_sandbox, logout, request, use_token)
+    from .api import (Session, close_current_session, current_profiles, current_session, finish_login, get, get_each,
+                      http_client, login, login_sandbox, logout, profile, request, use_token)
 
 
 def __getattr__(name: str) -> Any:
@@ -50,10 +50,10 @@ def load_ipython_extension(ipython: Any) -> None:
 
     So ``%okta_login`` and ``okta_magic.get(...)`` in the same notebook share one sign-in.
     """
-    from .api import current_session
+    from .api import current_profiles
     from .magics import OktaMagics
 
-    ipython.register_magics(OktaMagics(ipython, session=current_session()))
+    ipython.register_magics(OktaMagics(ipython, profiles=current_profiles()))
 
 
 def unload_ipython_extension(ipython: Any) -> None:
@@ -63,7 +63,7 @@ def unload_ipython_extension(ipython: Any) -> None:
     magics = ipython.magics_manager.registry.pop("OktaMagics", None)
     if magics is not None:
         magics.close()
-        close_current_session(only=magics.session)
+        close_current_session(only=magics.profiles.default)
     else:
         close_current_session()
     registry = ipython.magics_manager.magics

@@ -14,8 +14,8 @@ module-level state in the package. Errors are re-raised with the script's wordin
     users = okta_magic.get("/api/v1/users")                   # every page, one DataFrame
     with okta_magic.http_client() as http:                    # for code of your own
         http.get("/api/v1/groups")
-    helpdesk = okta_magic.Session(name="helpdesk")            # a second sign-in beside the first
-    okta_magic.login_sandbox("helpdesk", session=helpdesk)
+    helpdesk = okta_magic.profile("helpdesk")                 # a second sign-in beside the first
+    okta_magic.login_sandbox("helpdesk", session=helpdesk)    # (%okta_login --profile helpdesk: the same one)
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import advice
 from .errors import RequestError
+from .profiles import Profiles
 from .session import Session
 from .tokens import Secret
 
@@ -37,32 +38,37 @@ if TYPE_CHECKING:
     from .login import LoginFlow
     from .tokens import Token
 
-__all__ = ["Session", "current_session", "close_current_session", "login", "login_sandbox", "finish_login",
+__all__ = ["Session", "current_session", "current_profiles", "profile", "close_current_session", "login",
+           "login_sandbox", "finish_login",
            "use_token", "logout", "get", "get_each", "request", "http_client"]
 
 
 class _DefaultSession:
-    """The script API's default session: created on first use, closed and forgotten on request."""
+    """The script API's default session and the named profiles beside it: made on first use, closed on request."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._session: Session | None = None
+        self._profiles: Profiles | None = None
 
     def get(self) -> Session:
         """The default session, created on first use."""
+        return self.profiles().default
+
+    def profiles(self) -> Profiles:
+        """The default session and the named ones (``profile(name)``), created on first use."""
         with self._lock:
-            if self._session is None:
-                self._session = Session()
-            return self._session
+            if self._profiles is None:
+                self._profiles = Profiles(Session())
+            return self._profiles
 
     def close(self, only: Session | None = None) -> None:
-        """Close and forget the default session (only if it is ``only``, when given)."""
+        """Close and forget the default session and the named ones (only if the default is ``only``, when given)."""
         with self._lock:
-            session = self._session
-            if session is None or only is not None and session is not only:
+            profiles = self._profiles
+            if profiles is None or only is not None and profiles.default is not only:
                 return
-            self._session = None
-        session.close()
+            self._profiles = None
+        profiles.close()
 
 
 _default = _DefaultSession()  # the one piece of module-level state (see the module docstring)
@@ -73,8 +79,24 @@ def current_session() -> Session:
     return _default.get()
 
 
+def current_profiles() -> Profiles:
+    """The default session and the named profiles (the magics hold the same, once the extension is loaded)."""
+    return _default.profiles()
+
+
+def profile(name: str) -> Session:
+    """The named profile's session (made, not signed in, on first use), e.g. ``get(..., session=profile("helpdesk"))``.
+
+    ``profile("default")`` is the default session. The notebook's ``%okta_login --profile NAME`` signs in the same one.
+    """
+    from .profiles import check_name
+
+    return _default.profiles().ensure(check_name(name))
+
+
 def close_current_session(only: Session | None = None) -> None:
-    """Stop and forget the default session: its listener, clients and sandbox (the next call starts afresh)."""
+    """Stop and forget the default session and the named profiles (listeners, clients, sandbox); the next call starts
+    afresh."""
     _default.close(only)
 
 

@@ -7,11 +7,15 @@ double quotes at the end of the line are options too, never part of the request 
 from __future__ import annotations
 
 import argparse
+import math
 import re
 
-__all__ = ["VALUE_OPTIONS", "FLAG_OPTIONS", "split_options", "unquote", "in_flight"]
+__all__ = ["VALUE_OPTIONS", "FLAG_OPTIONS", "split_options", "unquote", "in_flight", "at_least_one", "seconds",
+           "lifetime"]
 
-VALUE_OPTIONS = frozenset({"-o", "--out", "--max-pages", "--max-rows", "--timeout", "--each", "--concurrency",
+_MAX_TIMEOUT = 86_400.0  # seconds: a day per response is already more than any org takes
+
+VALUE_OPTIONS = frozenset({"-o", "--out", "-p", "--profile", "--max-pages", "--max-rows", "--timeout", "--each", "--concurrency",
                             "--parallel"})  # options taking a value
 FLAG_OPTIONS = frozenset({"--raw", "--links", "--resume"})  # options taking none
 
@@ -25,6 +29,40 @@ def in_flight(text: str) -> int:
     if not 1 <= value <= 75:
         raise argparse.ArgumentTypeError(f"give the requests in flight, a whole number from 1 to 75 (Okta's limit "
                                          f"per org), e.g. 8, not {text!r}")
+    return value
+
+
+def at_least_one(text: str) -> int:
+    """``--max-pages`` / ``--max-rows``: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"give a whole number of at least 1 (e.g. 500), not {text!r}")
+    return value
+
+
+def lifetime(text: str) -> int:
+    """``--token-lifetime``: whole seconds, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"give an access token's lifetime in whole seconds, e.g. 120, not {text!r}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """``--timeout``: seconds, more than 0 and at most a day."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= _MAX_TIMEOUT:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"give the seconds to wait for each response, more than 0 and at most "
+                                         f"{_MAX_TIMEOUT:.0f} (e.g. 60), not {text!r}")
     return value
 
 

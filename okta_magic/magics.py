@@ -10,12 +10,10 @@ mistake is one line.
 
 from __future__ import annotations
 
-import argparse
 import builtins
 import contextlib
 import getpass
 import keyword
-import math
 import re
 import sys
 import time
@@ -30,9 +28,13 @@ from traitlets import Bool, Float, Unicode
 
 from . import advice, coach
 from .errors import ConfigError, OktaApiError, OktaMagicError
+from .magic_line import at_least_one as _at_least_one
 from .magic_line import in_flight as _in_flight
+from .magic_line import lifetime as _lifetime
+from .magic_line import seconds as _seconds
 from .magic_line import split_options as _split_options
 from .magic_line import unquote as _unquote
+from .profiles import Profiles
 from .session import Session
 from .tokens import Secret
 
@@ -40,7 +42,6 @@ if TYPE_CHECKING:
     from .device import DeviceLogin
     from .login import LoginFlow
 
-_MAX_TIMEOUT = 86_400.0  # seconds: a day per response is already more than any org takes
 # Names IPython keeps in the user namespace (besides Python's builtins): storing a result under
 # one of them breaks the kernel (get_ipython, __builtins__) or its history (In, Out, _, _i1 ...).
 _IPYTHON_NAMES = frozenset({"get_ipython", "exit", "quit", "In", "Out", "_", "__", "___", "_oh", "_ih", "_dh",
@@ -101,29 +102,6 @@ def _parse(magic: Callable[..., Any], line: str) -> Any:
                      f"e.g. --scopes 'openid okta.users.read'.") from None
 
 
-def _at_least_one(text: str) -> int:
-    """``--max-pages`` / ``--max-rows``: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"give a whole number of at least 1 (e.g. 500), not {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    """``--timeout``: seconds, more than 0 and at most a day."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 < value <= _MAX_TIMEOUT:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"give the seconds to wait for each response, more than 0 and at most "
-                                         f"{_MAX_TIMEOUT:.0f} (e.g. 60), not {text!r}")
-    return value
-
-
 def _each(text: str) -> tuple[str, str]:
     """``--each NAME=EXPR``: the placeholder's name and the Python expression of its values."""
     name, sep, expression = (_unquote(text) or "").partition("=")
@@ -178,14 +156,28 @@ class OktaMagics(Magics):
     progress = Bool(True, help="Show a progress bar on multi-page pulls.").tag(config=True)
     warn_scopes = Bool(True, help="Warn before a request the token's scopes do not cover.").tag(config=True)
 
-    def __init__(self, shell: Any, session: Session | None = None) -> None:
+    def __init__(self, shell: Any, session: Session | None = None, profiles: Profiles | None = None) -> None:
+        """``profiles``: the default session and the named ones (else a set around ``session``, else a new one)."""
         super().__init__(shell)
-        self.session = session if session is not None else Session()  # this front end's sign-in, held here
+        # this front end's sign-ins, held here: the default session and the named profiles
+        self.profiles = profiles if profiles is not None else Profiles(session if session is not None else Session())
         self._last_fanout: Any = None  # the last --each result (finished, failed or interrupted), for --resume
 
+    @property
+    def session(self) -> Session:
+        """The active profile's session (the default one until ``%okta_login --profile NAME``)."""
+        return self.profiles.active
+
+    def _profile(self, name: str | None) -> Session:
+        """The session ``-p NAME`` names (one UsageError line for an unknown one), else the active one."""
+        if name is None:
+            return self.session
+        with user_errors():
+            return self.profiles.get(_unquote(name) or "")
+
     def close(self) -> None:
-        """Stop what the session started (listener, clients, sandbox); the extension unloads."""
-        self.session.close()
+        """Stop what the sessions started (listeners, clients, sandbox); the extension unloads."""
+        self.profiles.close()
 
     def _trait_layer(self) -> dict[str, object]:
         return {"org_url": self.org_url, "client_id": self.client_id, "scopes": self.scopes,
@@ -223,6 +215,11 @@ class OktaMagics(Magics):
     @argument("--key-id", help="Service app: the key's kid.")
     @argument("--explain", action="store_true", help="Show each step of the flow as it runs (for teaching).")
     @argument("--wait", action="store_true", help="Block until the sign-in completes.")
+    @argument("--profile", metavar="NAME", help="Sign in a profile of its own and make it the active one; alone, "
+                                                "switch to it (requests go to the active profile).")
+    @argument("--list", action="store_true", help="List the profiles: org, who, scopes, time left.")
+    @argument("--token-lifetime", type=_lifetime, metavar="S",
+              help="With --sandbox: seconds the sandbox's access tokens last (to show refresh and expiry).")
     @line_magic
     def okta_login(self, line: str) -> Any:
         """Sign in to an Okta org (Org Authorization Server, Authorization Code + PKCE).
@@ -247,6 +244,8 @@ class OktaMagics(Magics):
         then ``%config OktaMagics.org_url = ...``, then these options.
         """
         args = _parse(self.okta_login, line)
+        if self._switch_profile(args):
+            return None
         options = {"org_url": _unquote(args.org_url), "client_id": _unquote(args.client_id),
                    "scopes": _unquote(args.scopes), "redirect_uri": _unquote(args.redirect_uri),
                    "auth_method": args.auth_method, "dpop": args.dpop}
@@ -266,6 +265,26 @@ class OktaMagics(Magics):
                 print(coach.describe_token(self.session.current_token(), _now()))
         return None
 
+    def _switch_profile(self, args: Any) -> bool:
+        """``--list`` and ``--profile NAME``: True when that was all (listed, or switched to an existing profile)."""
+        if args.list:
+            print(self.profiles.table(_now()))
+            return True
+        if args.profile is None:
+            return False
+        name = _unquote(args.profile) or ""
+        alone = {**vars(args), "profile": None} == vars(_parse(self.okta_login, ""))
+        with user_errors():
+            if alone and name in self.profiles.names():
+                session = self.profiles.activate(name)
+                token = session.token
+                state = coach.describe_token(token, _now()) if token is not None else "not signed in"
+                print(f"Profile {name} is active ({session.org_url or 'no org yet'}): {state}.")
+                return True
+            self.profiles.ensure(name)
+            self.profiles.activate(name)
+        return False
+
     def _use_token(self, options: dict[str, Any], access_token: str | None, api_token: str | None) -> None:
         """``--token`` / ``--api-token``: a token the user already has, for the org the options or %config name."""
         traits = self._trait_layer()
@@ -284,10 +303,13 @@ class OktaMagics(Magics):
                  explain: coach.FlowExplainer | None) -> None:
         """The ways in that start from a configuration: service app, device grant, browser (panel, link, --as)."""
         session, traits = self.session, self._trait_layer()
-        if args.as_user and not args.sandbox:
-            raise ConfigError("--as signs in a sandbox demo user: add --sandbox.")
+        for given, option in ((args.as_user, "--as"), (args.token_lifetime, "--token-lifetime")):
+            if given and not args.sandbox:
+                raise ConfigError(f"{option} goes with the sandbox org: add --sandbox.")
         layers: list[dict[str, Any]] = [traits, options]
         if args.sandbox:  # registers the redirect URI asked for by option or %config (else one on a free port)
+            self.profiles.share_sandbox(session)  # every profile signs in to the one sandbox org
+            session.start_sandbox(token_lifetime=args.token_lifetime)
             wanted = options["redirect_uri"] or traits["redirect_uri"] or None
             layers.append(session.sandbox_settings(args.app, wanted))
         config = session.resolve_config(*layers)
@@ -298,7 +320,11 @@ class OktaMagics(Magics):
             key = service_key or _read_key(_unquote(args.private_key) or "")
             print(coach.describe_token(session.sign_in_service(config, key, key_id=args.key_id), _now()))
             return
-        if args.device:
+        chosen = None
+        if not (args.device or args.as_user):  # no flow option: the one for where the kernel runs
+            chosen, why = session.choose_flow(config)
+            print(why)
+        if args.device or chosen == "device":
             print(_device_instructions(session.sign_in_device(config, client_secret=client_secret)))
             return
         browser = session.sandbox_browser(args.as_user) if args.as_user else None
@@ -327,6 +353,7 @@ class OktaMagics(Magics):
 
     @magic_arguments()
     @argument("-o", "--out", metavar="VAR", help="Store the result in this variable (and show a one-line note).")
+    @argument("-p", "--profile", metavar="NAME", help="Send it as this profile (without making it the active one).")
     @argument("--max-pages", type=_at_least_one, help="Stop after this many pages.")
     @argument("--max-rows", type=_at_least_one, help="Stop after this many rows.")
     @argument("--raw", action="store_true", help="Return the parsed JSON instead of a DataFrame.")
@@ -363,6 +390,7 @@ class OktaMagics(Magics):
         options, request_text = _split_options(line)
         args = _parse(self.okta, options)
         assert self.shell is not None
+        session = self._profile(args.profile)
         out = _check_name(_unquote(args.out) or "", self.shell.user_ns_hidden) if args.out is not None else None
         if cell is not None:
             request_text = cell if not request_text.strip() else request_text + "\n" + cell
@@ -377,12 +405,12 @@ class OktaMagics(Magics):
 
         if args.each or args.parallel or args.concurrency or args.resume:
             _check_batch(args)
-            with user_errors(self.session, keep_partial=keep):
-                outcome = self._batch(args, request_text, namespace)
+            with user_errors(session, keep_partial=keep):
+                outcome = self._batch(session, args, request_text, namespace)
             return self._show_batch(outcome, out)
-        with user_errors(self.session, keep_partial=keep):
+        with user_errors(session, keep_partial=keep):
             outcome = pull.run_request(
-                self.session, request_text, namespace, max_pages=args.max_pages, max_rows=args.max_rows,
+                session, request_text, namespace, max_pages=args.max_pages, max_rows=args.max_rows,
                 raw=args.raw, keep_links=args.links, timeout=args.timeout, progress=self.progress,
                 warn=(lambda m: print(m, file=sys.stderr)) if self.warn_scopes else None,
                 sign_in_wait=self.request_wait,
@@ -402,14 +430,14 @@ class OktaMagics(Magics):
             return None
         return outcome.value
 
-    def _batch(self, args: Any, text: str, namespace: dict[str, Any]) -> Any:
+    def _batch(self, session: Session, args: Any, text: str, namespace: dict[str, Any]) -> Any:
         """Run --each (a fan-out over the values of an expression) or --parallel (one list in windows)."""
         options = {"progress": self.progress, "keep_links": args.links, "timeout": args.timeout,
                    "sign_in_wait": self.request_wait}
         if args.parallel:
             from .partition import run_parallel
 
-            return run_parallel(self.session, text, namespace, parallel=args.parallel, **options)
+            return run_parallel(session, text, namespace, parallel=args.parallel, **options)
         from .fanout import previous_state, run_each
 
         name, expression = _each(args.each)
@@ -425,7 +453,7 @@ class OktaMagics(Magics):
                 raise _usage(f"Nothing to resume: no earlier run of this request with --each {name}= in this "
                              "session; run it without --resume first.")
         try:
-            return run_each(self.session, text, name, values, namespace, concurrency=args.concurrency,
+            return run_each(session, text, name, values, namespace, concurrency=args.concurrency,
                             previous=previous, **options)
         except OktaMagicError as exc:
             if exc.partial is not None:
@@ -466,19 +494,25 @@ class OktaMagics(Magics):
 
     # -- small helpers ------------------------------------------------------------------
 
+    @magic_arguments()
+    @argument("-p", "--profile", metavar="NAME", help="The token of this profile (default: the active one).")
     @line_magic
     def okta_token(self, line: str) -> None:
         """Show what the current token holds: issuer, client, subject, scopes, times, claims (never the token)."""
-        token = self.session.token
+        token = self._profile(_parse(self.okta_token, line).profile).token
         if token is None:
             raise UsageError("Not signed in: run %okta_login first (or %okta_login --sandbox --as admin).")
         print(coach.token_report(token, _now()))
 
+    @magic_arguments()
+    @argument("-p", "--profile", metavar="NAME", help="Sign this profile out (default: the active one); "
+                                                      "the others stay signed in.")
     @line_magic
     def okta_logout(self, line: str) -> None:
         """Revoke the tokens at the org where possible and forget them."""
-        with user_errors(self.session):
-            print(self.session.logout())
+        session = self._profile(_parse(self.okta_logout, line).profile)
+        with user_errors(session):
+            print(session.logout())
 
     @magic_arguments()
     @argument("--for", dest="requests", nargs="+", metavar="REQUEST",

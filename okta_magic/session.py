@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Listener = Callable[["Session"], None]
+_FLOW_VARIABLE = "OKTA_SIGN_IN_FLOW"  # names the flow outright where the rules cannot tell (host networking)
+_FLOW_WORDS = {"loopback": "Loopback redirect", "device": "Device grant", "paste": "Paste-back"}
 Note = Callable[[str], object]  # hears a note's key (``advice.NOTES``), e.g. "implicit_flow"
 
 
@@ -50,13 +52,19 @@ class Session(InMemoryOnly):
         sleep: Callable[[float], None] = time.sleep,
         environ: Mapping[str, str] | None = None,
         sandbox: Sandbox | None = None,
+        exists: Callable[[str], bool] | None = None,
     ) -> None:
-        """``sandbox``: a sandbox org another session started, to share (this session never stops it)."""
+        """``sandbox``: a sandbox org another session started, to share (this session never stops it).
+
+        ``environ`` and ``exists`` (a file-exists check) are what the session reads to tell where the kernel
+        runs (``okta_magic.where``); the process's environment and file system when not given.
+        """
         self.name = name
         self._transport = transport
         self._clock = clock
         self._sleep = sleep
         self._environ = environ
+        self._exists = exists
         self._lock = threading.RLock()
         self.config: cfg.OktaConfig | None = None
         self.flow: LoginFlow | DeviceLogin | None = None
@@ -78,6 +86,37 @@ class Session(InMemoryOnly):
         """Environment < each given layer (traits, then options); checked."""
         return cfg.merge(cfg.from_environ(self._environ), *layers,
                          known_scopes=catalogue().scope_descriptions)
+
+    @property
+    def environ(self) -> Mapping[str, str]:
+        """The environment variables this session reads (the process's unless one was given)."""
+        import os
+
+        return os.environ if self._environ is None else self._environ
+
+    def choose_flow(self, config: cfg.OktaConfig) -> tuple[str, str]:
+        """The sign-in flow for where the kernel runs (loopback, device or paste) and one line saying why.
+
+        ``OKTA_SIGN_IN_FLOW`` in the environment names the flow outright; otherwise ``where.detect`` decides
+        whether the browser reaches the kernel's listener, and only when it cannot is the provider's discovery
+        document read for a device endpoint.
+        """
+        import os
+
+        from . import where
+
+        named = self.environ.get(_FLOW_VARIABLE, "").strip().lower()
+        if named:
+            if named not in _FLOW_WORDS:
+                raise ConfigError(f"{_FLOW_VARIABLE}={named!r} is not a flow: use loopback, device or paste.")
+            return named, f"{_FLOW_WORDS[named]}: {_FLOW_VARIABLE}={named} says so."
+        environment = where.detect(self.environ, exists=self._exists or os.path.exists)
+        has_device = False
+        if not environment.browser_reaches_kernel:
+            from .discovery import discover
+
+            has_device = discover(config.org_url, self.oauth_http()).device_authorization_endpoint is not None
+        return where.choose_flow(environment, has_device)
 
     # -- observers (the panel) -----------------------------------------
 
@@ -116,6 +155,17 @@ class Session(InMemoryOnly):
                 except ValueError as exc:
                     raise ConfigError(str(exc)) from None
             return self.sandbox
+
+    @property
+    def owns_sandbox(self) -> bool:
+        """True when this session started the sandbox it holds (closing it stops that sandbox)."""
+        return self.sandbox is not None and self._owns_sandbox
+
+    def share_sandbox(self, sandbox: Sandbox) -> None:
+        """Use a sandbox org another session started (this session never stops it); no-op if one is held."""
+        with self._lock:
+            if self.sandbox is None:
+                self.sandbox, self._owns_sandbox = sandbox, False
 
     def sandbox_settings(self, app: str = "native", redirect_uri: str | None = None) -> dict[str, object]:
         """Org URL, client id and a redirect URI registered with the sandbox app.

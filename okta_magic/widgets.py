@@ -85,7 +85,8 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         self.use_paste.on_click(lambda _: self._submit_paste())
         self.paste.observe(lambda _: self._submit_paste() if self.paste.value.strip() else None, "value")
         super().__init__([
-            w.HTML("<b>Sign in to Okta</b> (Org Authorization Server, Authorization Code + PKCE)"),
+            w.HTML(f"<b>Sign in to Okta</b> · profile <code>{html.escape(session.name)}</code> "
+                   "(Org Authorization Server, Authorization Code + PKCE)"),
             self.org_url, self.client_id,
             self._scopes_row,
             w.HBox([w.Label("", layout=w.Layout(width="94px")), self.common]),

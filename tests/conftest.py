@@ -9,6 +9,7 @@ move the clock or need other options. ``free_port`` is a function: call it for e
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,11 @@ import pytest
 
 if TYPE_CHECKING:
     from okta_magic.sandbox import Sandbox
+
+# The browsers these tests drive run beside the kernel, so the loopback redirect works even in a container,
+# where the rules (okta_magic.where) could not tell and would pick the device grant. Tests of the choice
+# itself give a Session an environment of their own.
+os.environ.setdefault("OKTA_SIGN_IN_FLOW", "loopback")
 
 CALM = {"latency": 0.0, "error_rate": 0.0, "rate_429": 0.0, "drop_rate": 0.0}
 
