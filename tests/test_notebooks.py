@@ -66,3 +66,12 @@ def test_notebook_executes_against_the_sandbox(path: pathlib.Path, tmp_path: pat
         assert "okta.groups.read" in errors[0][1] and "%okta_login --scopes" in errors[0][1]
         assert "E0000006" in errors[1][1]
         assert "curl" in outputs and "code_challenge" in outputs  # the --explain view ran
+        # Two profiles side by side: the same scopes, and each role's answers to the same requests.
+        table = tagged_output(executed, "profiles-table").splitlines()
+        rows = {line.split()[0] + " " + line.split()[1]: line.split()[2:] for line in table[1:]}
+        assert rows["GET /api/v1/users?limit=5"] == ["200", "200"]
+        assert rows["GET /api/v1/logs?limit=5"] == ["200", "403", "E0000006"]  # readonly, helpdesk
+        assert rows["POST /api/v1/users/{id}/lifecycle/unsuspend"] == ["403", "E0000006", "200"]
+        assert "Profile helpdesk is active" in outputs and "(not signed in)" in outputs
+        # Refresh with offline_access: a 120 s token, the sandbox clock moved on, a new token without a browser.
+        assert "access token lasts 120 s; refresh token: True" in outputs and "refreshed: True" in outputs
