@@ -137,6 +137,10 @@ class LoginFlow(SignInProgress):
         on_step: teaching hook, called with each protocol step.
         dpop: bind the token to a key from the first token request (RFC 9449), for servers that
             require DPoP without saying so in their error.
+        listen_uri: when ``redirect_uri`` is a jupyter-server-proxy address (``<server>/proxy/<port>/callback``),
+            the loopback URI the listener binds for it (same port and path).
+        authorize_base: the address the browser reaches the authorization server at when it is not the
+            issuer's (the in-kernel sandbox behind jupyter-server-proxy); the authorize link starts with it.
     """
 
     def __init__(
@@ -154,11 +158,15 @@ class LoginFlow(SignInProgress):
         on_change: Callable[[LoginStatus], None] | None = None,
         on_step: Callable[[Step], None] | None = None,
         dpop: bool = False,
+        listen_uri: str | None = None,
+        authorize_base: str | None = None,
     ) -> None:
         self.issuer = normalize_issuer(issuer)
         self.client_id = client_id
         self.scopes = _scopes(scopes)
         self.redirect_uri = redirect_uri
+        self._listen_uri = listen_uri
+        self._authorize_base = authorize_base.rstrip("/") if authorize_base else None
         self._client_secret = client_secret
         self._auth_method = auth_method
         self._dpop = dpop
@@ -205,11 +213,12 @@ class LoginFlow(SignInProgress):
                 if listen:
                     # only a callback carrying this sign-in's state, once, reaches the checks (RFC 6749 §10.12)
                     listener = LoopbackListener(
-                        self.redirect_uri,
+                        self._listen_uri or self.redirect_uri,
                         self._on_listener_callback,
                         timeout=self.timeout,
                         on_timeout=self._on_timeout,
                         state=self._request.state if self._request is not None else None,
+                        public_uri=self.redirect_uri if self._listen_uri else None,
                     )
                     listener.start()
                     self._listener = listener
@@ -318,6 +327,8 @@ class LoginFlow(SignInProgress):
             },
         )
         self.authorize_url = request.url(metadata)
+        if self._authorize_base and self.authorize_url.startswith(self.issuer + "/"):
+            self.authorize_url = self._authorize_base + self.authorize_url[len(self.issuer):]
         self._step(
             "authorize",
             "Send the browser to Okta's authorize endpoint",

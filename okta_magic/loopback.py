@@ -21,6 +21,13 @@ must send its whole request head within a read timeout, at most
 new one), and closing the listener cuts every idle connection, so its threads
 do not outlive it. Logs go to the ``okta_magic.loopback`` logger, never stderr,
 and never include the query string (it carries the code).
+
+Behind jupyter-server-proxy (a single-user server on JupyterHub) the browser is sent to a proxied
+redirect URI, ``https://hub.example.org/user/alice/proxy/<port>/callback``: the proxy strips
+``/user/alice/proxy/<port>`` and forwards the request to the listener with the browser's own
+``Host`` (the hub's name) and ``X-Forwarded-Context: /user/alice/proxy/<port>``. Given that
+``public_uri``, the listener also accepts a request whose ``Host`` is the public URI's authority,
+but only with exactly that ``X-Forwarded-Context``; every other rule stays as it is.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -182,7 +189,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         listener = self.server.listener
         # the target as sent: self.path has had leading slashes collapsed ("//callback" -> "/callback")
-        target = listener._target(self.requestline.split()[1], self.headers.get_all("Host") or [])
+        target = listener._target(self.requestline.split()[1], self.headers.get_all("Host") or [],
+                                  self.headers.get_all("X-Forwarded-Context") or [])
         if isinstance(target, CallbackReply):
             self._send(target)
             return
@@ -206,6 +214,19 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(CallbackReply(False, "Method not allowed", "Only GET is served here.", 405))
 
     do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_CONNECT = do_TRACE = do_POST
+
+
+def _proxied_authority(public_uri: str, port: int | None, path: str) -> tuple[str, str]:
+    """The ``Host`` and ``X-Forwarded-Context`` a jupyter-server-proxy sends for ``public_uri`` (checked)."""
+    parts = urlsplit(public_uri)
+    context = f"/proxy/{port}"
+    if (parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment
+            or not parts.path.endswith(context + path) or not parts.path.startswith("/")):
+        raise ConfigError(f"The proxied redirect URI {public_uri} is not <server>/proxy/{port}{path}.")
+    default = {"http": 80, "https": 443}[parts.scheme]
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    authority = host if parts.port in (None, default) else f"{host}:{parts.port}"
+    return authority.lower(), parts.path[: len(parts.path) - len(path)]
 
 
 _BAD_REQUEST = CallbackReply(False, "Bad request", "This address only receives the Okta sign-in redirect.", 400)
@@ -243,6 +264,9 @@ class LoopbackListener:
             is refused before ``on_callback`` sees it. ``None`` leaves that check to ``on_callback``.
         read_timeout: seconds a connection has to send its request head (default :data:`READ_TIMEOUT`).
         max_connections: connections served at once (default :data:`MAX_CONNECTIONS`).
+        public_uri: the redirect URI the browser is sent to when a jupyter-server-proxy carries it to this
+            listener (``<scheme>://<hub host>/<prefix>/proxy/<port><path>``, the same port and path); its
+            ``Host`` is accepted with the proxy's ``X-Forwarded-Context`` for that prefix.
     """
 
     def __init__(
@@ -255,6 +279,7 @@ class LoopbackListener:
         state: str | None = None,
         read_timeout: float | None = None,
         max_connections: int | None = None,
+        public_uri: str | None = None,
     ) -> None:
         parts = urlsplit(redirect_uri)
         host = parts.hostname or ""
@@ -266,6 +291,8 @@ class LoopbackListener:
         if parts.port is None:
             raise ConfigError(f"The redirect URI {redirect_uri} has no port; use e.g. http://127.0.0.1:8765/callback.")
         self._parts = parts
+        self._proxied = _proxied_authority(public_uri, parts.port, parts.path or "/") if public_uri else None
+        self.public_uri = public_uri
         self.host = host
         self.path = parts.path or "/"
         self._requested_port = parts.port
@@ -455,7 +482,14 @@ class LoopbackListener:
             names.add(host)  # RFC 9110 §4.2.3 / §7.2: a browser leaves the default port out of Host
         return frozenset(names)
 
-    def _target(self, target: str, hosts: list[str]) -> tuple[str, str] | CallbackReply:
+    def _through_proxy(self, hosts: list[str], contexts: Sequence[str]) -> bool:
+        """True for a request the jupyter-server-proxy of ``public_uri`` forwarded: its Host and its context."""
+        if self._proxied is None or len(hosts) != 1 or len(contexts) != 1:
+            return False
+        authority, context = self._proxied
+        return hosts[0].strip().lower() == authority and contexts[0].strip() == context
+
+    def _target(self, target: str, hosts: list[str], contexts: Sequence[str] = ()) -> tuple[str, str] | CallbackReply:
         """The path and query of a GET addressed to the redirect URI, or the refusal to send."""
         if not target or "#" in target or any(not "!" <= ch <= "~" for ch in target):
             # RFC 9112 §3.2 / RFC 3986 §3: a request target is visible ASCII and never carries a fragment
@@ -464,7 +498,8 @@ class LoopbackListener:
         if target.startswith("/"):
             # RFC 9112 §3.2: exactly one Host. It must name the redirect URI's host and port: a page on
             # another name that resolves to this address (DNS rebinding) sends its own name.
-            if len(hosts) != 1 or hosts[0].strip().lower() not in authorities:
+            if (len(hosts) != 1 or hosts[0].strip().lower() not in authorities) and not self._through_proxy(
+                    hosts, contexts):
                 return _wrong_host(sorted(authorities)[0])
             path, _, query = target.partition("?")
             return path, query

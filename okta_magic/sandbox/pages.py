@@ -5,11 +5,14 @@ Plain server-rendered HTML, every value escaped; the only script is the
 interface (tests and browser automation rely on them): ``form#okta-sign-in``
 posting to ``/oauth2/v1/authorize/login`` with a hidden ``txn``, inputs
 ``username`` and ``password``, ``button#okta-signin-submit`` and a ``cancel``
-button.
+button. Behind jupyter-server-proxy the pages are served under a path prefix
+(``/user/alice/proxy/<port>``, the proxy's ``X-Forwarded-Context``): ``base`` puts the
+forms' actions under it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from html import escape
 
@@ -31,6 +34,15 @@ td,th{text-align:left;padding:4px 6px;border-bottom:1px solid #e5e5ea}
 code{background:#f0f0f3;padding:1px 4px;border-radius:3px}
 .scopes{font-size:.85em;color:#444}.note{font-size:.8em;color:#6e6e78}
 """
+
+
+_BASE = re.compile(r"(/[A-Za-z0-9._~%!$&'()*+,;=:@-]+)*")
+
+
+def base_path(forwarded_context: str | None) -> str:
+    """The path prefix a proxy serves the org under (its ``X-Forwarded-Context``), "" when none or not a plain path."""
+    value = (forwarded_context or "").strip().rstrip("/")
+    return value if value and _BASE.fullmatch(value) else ""
 
 
 def _page(title: str, body: str) -> str:
@@ -63,15 +75,16 @@ def sign_in_page(
     users: Iterable[DemoUser],
     error: str | None = None,
     username: str = "",
+    base: str = "",
 ) -> str:
-    """The page a person sees at ``/oauth2/v1/authorize``."""
+    """The page a person sees at ``/oauth2/v1/authorize`` (``base``: the proxy's path prefix, see base_path)."""
     scope_items = "".join(f"<li><code>{escape(s)}</code></li>" for s in scopes)
     err = f'<div class="error" role="alert">{escape(error)}</div>' if error else ""
     body = (
         "<h1>Sign in to the okta_magic sandbox org</h1>"
         f'<div class="org">{escape(org_url)}</div>'
         f'<p><strong>{escape(app_label)}</strong> asks for:</p><ul class="scopes">{scope_items}</ul>{err}'
-        '<form id="okta-sign-in" method="post" action="/oauth2/v1/authorize/login">'
+        f'<form id="okta-sign-in" method="post" action="{escape(base)}/oauth2/v1/authorize/login">'
         f'<input type="hidden" name="txn" value="{escape(txn)}">'
         '<label for="okta-signin-username">Username</label>'
         f'<input type="text" id="okta-signin-username" name="username" value="{escape(username)}" '
@@ -96,7 +109,8 @@ def error_page(*, title: str, message: str, error_code: str = "400") -> str:
 
 
 def activate_page(
-    *, org_url: str, user_code: str, users: Iterable[DemoUser], error: str | None = None, done: str | None = None
+    *, org_url: str, user_code: str, users: Iterable[DemoUser], error: str | None = None, done: str | None = None,
+    base: str = "",
 ) -> str:
     """The device activation page (RFC 8628 §3.3) where a person enters the user code and signs in."""
     if done:
@@ -109,7 +123,7 @@ def activate_page(
     body = (
         "<h1>Activate your device</h1>"
         f'<div class="org">{escape(org_url)}</div>{err}'
-        '<form id="okta-activate" method="post" action="/activate">'
+        f'<form id="okta-activate" method="post" action="{escape(base)}/activate">'
         '<label for="user_code">Activation code</label>'
         f'<input type="text" id="user_code" name="user_code" value="{escape(user_code)}">'
         '<label for="okta-signin-username">Username</label>'

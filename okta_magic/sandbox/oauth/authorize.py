@@ -194,11 +194,12 @@ async def authorize(org: OrgState, request: Request) -> Response:
     txn_id = secrets.token_urlsafe(24)
     with org.grants.lock:
         org.grants.txns[txn_id] = txn
-    return _sign_in(org, txn, txn_id)
+    return _sign_in(org, txn, txn_id, request=request)
 
 
 def _sign_in(
-    org: OrgState, txn: AuthorizationTxn, txn_id: str, error: str | None = None, username: str = "", status: int = 200
+    org: OrgState, txn: AuthorizationTxn, txn_id: str, error: str | None = None, username: str = "", status: int = 200,
+    *, request: Request,
 ) -> Response:
     """The sign-in page of a transaction (again, with an error, after a wrong password)."""
     html = pages.sign_in_page(
@@ -209,6 +210,7 @@ def _sign_in(
         users=org.directory.demo_users.values(),
         error=error,
         username=username,
+        base=pages.base_path(request.headers.get("x-forwarded-context")),
     )
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
@@ -242,6 +244,7 @@ async def login(org: OrgState, request: Request) -> Response:
             txn_id,
             error="Unable to sign in. Check the username and password (the demo passwords are listed below).",
             username=username,
+            request=request,
         )
     with org.grants.lock:
         org.grants.txns.pop(txn_id, None)

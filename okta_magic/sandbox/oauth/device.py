@@ -95,7 +95,8 @@ async def activate(org: OrgState, request: Request) -> Response:
         status: int = 200, *, code: str = user_code, error: str | None = None, done: str | None = None
     ) -> Response:
         """The activation page, with an error or the outcome when there is one."""
-        html = pages.activate_page(org_url=org.url, user_code=code, users=users, error=error, done=done)
+        html = pages.activate_page(org_url=org.url, user_code=code, users=users, error=error, done=done,
+                                   base=pages.base_path(request.headers.get("x-forwarded-context")))
         return HTMLResponse(html, status_code=status)
 
     if request.method == "GET" and unattended is None:
