@@ -43,6 +43,8 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhos
 # the first path segment of a Jupyter front end's pages: what comes before it is the server's base URL
 _FRONT_END_SEGMENTS = frozenset({"lab", "tree", "notebooks", "doc", "edit", "view", "voila", "nbclassic",
                                  "retro", "consoles", "terminals"})
+FLOW_VARIABLE = "OKTA_SIGN_IN_FLOW"  # names the flow outright where the rules cannot tell (host networking)
+_FLOW_WORDS = {"loopback": "Loopback redirect", "device": "Device grant", "paste": "Paste-back"}
 
 
 @dataclass(frozen=True)
@@ -194,36 +196,6 @@ def choose_flow(environment: Environment, provider_metadata_has_device_endpoint:
                      "provider offers no device grant; sign in, then paste the address the browser lands on.")
 
 
-def _importable(module: str) -> bool:
-    """True when ``module`` can be imported in this Python (found, not imported)."""
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def has_server_proxy(environ: Mapping[str, str] | None = None, *,
-                     importable: Callable[[str], bool] = _importable) -> bool:
-    """True when the kernel runs under a JupyterHub single-user server that has jupyter-server-proxy.
-
-    The signs: ``JUPYTERHUB_SERVICE_PREFIX`` is set (the server's base path) and ``jupyter_server_proxy``
-    is importable (the kernel runs in the server's environment, where the extension is installed).
-    """
-    env = os.environ if environ is None else environ
-    return bool(env.get("JUPYTERHUB_SERVICE_PREFIX")) and importable("jupyter_server_proxy")
-
-
-def proxied_url(environment: Environment, port: int) -> str | None:
-    """The absolute address jupyter-server-proxy serves a loopback ``port`` at (no trailing slash), None if unknown.
-
-    Absolute only when the page's origin or the hub's public URL is known; a browser needs the whole address.
-    """
-    uri = proxied_redirect_uri(environment, port, "")
-    return uri.rstrip("/") if "://" in uri else None
-
-
 def proxied_redirect_uri(environment: Environment, port: int, path: str = "callback") -> str:
     """The redirect URI jupyter-server-proxy serves for a listener on ``port``: ``<base>proxy/<port>/callback``.
 
@@ -239,3 +211,19 @@ def proxied_redirect_uri(environment: Environment, port: int, path: str = "callb
     if environment.public_url:
         return environment.public_url.rstrip("/") + "/" + tail
     return prefix + tail
+
+
+def flow_for(environ: Mapping[str, str], exists: Callable[[str], bool],
+             has_device_endpoint: Callable[[], bool]) -> tuple[Flow, str]:
+    """The flow ``OKTA_SIGN_IN_FLOW`` names, else ``choose_flow`` over ``detect`` (ValueError for an unknown name).
+
+    ``has_device_endpoint`` (which reads the provider's discovery document) is asked only when the browser cannot
+    reach the kernel's listener.
+    """
+    named = environ.get(FLOW_VARIABLE, "").strip().lower()
+    if named:
+        if named not in _FLOW_WORDS:
+            raise ValueError(f"{FLOW_VARIABLE}={named!r} is not a flow: use loopback, device or paste.")
+        return named, f"{_FLOW_WORDS[named]}: {FLOW_VARIABLE}={named} says so."  # type: ignore[return-value]
+    environment = detect(environ, exists=exists)
+    return choose_flow(environment, not environment.browser_reaches_kernel and has_device_endpoint())

@@ -210,3 +210,16 @@ def test_paste_back_when_the_provider_has_no_device_endpoint() -> None:
     finally:
         session.close()
     assert flow == "paste" and why.startswith("Paste-back: The kernel runs over SSH (SSH_CLIENT is set)")
+
+
+def test_the_panel_names_its_profile() -> None:
+    from okta_magic.widgets import LoginPanel
+
+    session = Session(name="helpdesk")
+    panel = LoginPanel(session, {"org_url": "https://dev-1.okta.com", "client_id": "0oa1"}, lambda _v: None,
+                       tick_seconds=3600)
+    try:
+        assert "profile <code>helpdesk</code>" in panel.children[0].value
+    finally:
+        panel.close()
+        session.close()
