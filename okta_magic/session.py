@@ -74,6 +74,8 @@ class Session(InMemoryOnly):
         self._oauth_http: httpx.Client | None = None
         self._listeners: list[Listener] = []
         self.sign_in_wait = 300.0  # how long a request waits for a sign-in still in progress
+        # proxied redirect URIs registered for the in-kernel sandbox -> the loopback URI each listener binds
+        self._proxied: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"<Session {self.name!r} {self.org_url or 'not configured'}>"
@@ -94,6 +96,11 @@ class Session(InMemoryOnly):
 
         def has_device() -> bool:
             return discover(config.org_url, self.oauth_http()).device_authorization_endpoint is not None
+
+        if self.sandbox_proxied(config.redirect_uri):  # the in-kernel sandbox behind jupyter-server-proxy
+            return "loopback", ("Loopback redirect through jupyter-server-proxy: the kernel runs on JupyterHub, and its "
+                                "server carries the sandbox's sign-in page and the redirect back to the kernel's "
+                                f"listener at {config.redirect_uri}.")
 
         try:
             return where.flow_for(os.environ if self._environ is None else self._environ,
@@ -159,9 +166,30 @@ class Session(InMemoryOnly):
         sb = self.start_sandbox()
         if app not in sb.apps:
             raise ConfigError(f"The sandbox has no app {app!r}; its apps are {', '.join(sb.apps)}.")
-        redirect_uri = redirect_uri or f"http://127.0.0.1:{_free_port()}/callback"
+        if not redirect_uri:
+            port = _free_port()
+            redirect_uri = local = f"http://127.0.0.1:{port}/callback"
+            proxied = self._through_server_proxy(port)
+            if proxied is not None:  # behind jupyter-server-proxy: the browser comes back through it
+                redirect_uri = proxied + "/callback"
+                self._proxied[redirect_uri] = local
         sb.add_redirect_uri(app, redirect_uri)
         return {"org_url": sb.url, "client_id": sb.apps[app].client_id, "redirect_uri": redirect_uri}
+
+    def _through_server_proxy(self, port: int) -> str | None:
+        """The absolute address jupyter-server-proxy serves a loopback ``port`` at, when the kernel runs behind one."""
+        import os
+
+        from . import where
+
+        environ = os.environ if self._environ is None else self._environ
+        if not where.has_server_proxy(environ):
+            return None
+        return where.proxied_url(where.detect(environ, exists=lambda _path: False), port)
+
+    def sandbox_proxied(self, redirect_uri: str | None) -> bool:
+        """True when ``redirect_uri`` is a sandbox redirect URI that comes back through jupyter-server-proxy."""
+        return bool(redirect_uri) and redirect_uri in self._proxied
 
     def sandbox_config(self, app: str = "native", *layers: Mapping[str, object | None]) -> cfg.OktaConfig:
         """The layers' settings for a sandbox app: its org URL, client id and a registered redirect URI win.
@@ -191,9 +219,11 @@ class Session(InMemoryOnly):
         def browse(url: str) -> None:
             def run() -> None:
                 try:
-                    status, location = _browser_get(str(httpx.URL(url).copy_add_param("sandbox_user", user)))
+                    # from inside the kernel, straight to the sandbox and the listener, never through a proxy
+                    url_here = self._unproxied(url)
+                    status, location = _browser_get(str(httpx.URL(url_here).copy_add_param("sandbox_user", user)))
                     if status in (301, 302, 303) and location:
-                        _browser_get(location)
+                        _browser_get(self._unproxied(location))
                     else:
                         log.warning("sandbox sign-in page answered %s", status)
                 except OSError as exc:  # the listener is gone (sign-in cancelled); the flow reports its own end
@@ -201,6 +231,17 @@ class Session(InMemoryOnly):
             threading.Thread(target=run, name="okta-sandbox-browser", daemon=True).start()
 
         return browse
+
+    def _unproxied(self, url: str) -> str:
+        """A proxied sandbox or redirect address turned into the loopback one it stands for (others unchanged)."""
+        for public, local in self._proxied.items():
+            if url == public or url.startswith(public + "?"):
+                return local + url[len(public):]
+        sb = self.sandbox
+        base = self._through_server_proxy(int(_port_of(sb.url))) if sb is not None else None
+        if sb is not None and base and (url == base or url.startswith(base + "/")):
+            return sb.url + url[len(base):]
+        return url
 
     # -- the ways in -------------------------------------------------------
 
@@ -216,6 +257,12 @@ class Session(InMemoryOnly):
         """Start an Authorization Code + PKCE sign-in; returns at once with the flow (``open_browser`` gets its URL)."""
         from .login import LoginFlow
 
+        listen_uri = self._proxied.get(config.redirect_uri or "")
+        sb = self.sandbox
+        authorize_base = None
+        if listen_uri is not None and sb is not None and config.org_url == sb.url:
+            # the in-kernel sandbox behind jupyter-server-proxy: its sign-in page too comes through the proxy
+            authorize_base = self._through_server_proxy(int(_port_of(sb.url)))
         with self._lock:
             self._begin(config, client_secret)
             flow = LoginFlow(
@@ -223,6 +270,7 @@ class Session(InMemoryOnly):
                 client_secret=client_secret, auth_method=config.auth_method,
                 http=self.oauth_http(), clock=self._clock, timeout=timeout,
                 on_change=self._on_flow_change, on_step=on_step, dpop=config.dpop,
+                listen_uri=listen_uri, authorize_base=authorize_base,
             )
             self.flow = flow
         flow.start(open_browser=open_browser)
@@ -519,6 +567,14 @@ def _browser_get(url: str) -> tuple[int, str | None]:
         return response.status, response.getheader("location")
     finally:
         connection.close()
+
+
+def _port_of(url: str) -> int:
+    """The port of an http(s) URL (its scheme's default when it names none)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def _free_port() -> int:

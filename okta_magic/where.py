@@ -196,6 +196,36 @@ def choose_flow(environment: Environment, provider_metadata_has_device_endpoint:
                      "provider offers no device grant; sign in, then paste the address the browser lands on.")
 
 
+def _importable(module: str) -> bool:
+    """True when ``module`` can be imported in this Python (found, not imported)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def has_server_proxy(environ: Mapping[str, str] | None = None, *,
+                     importable: Callable[[str], bool] = _importable) -> bool:
+    """True when the kernel runs under a JupyterHub single-user server that has jupyter-server-proxy.
+
+    The signs: ``JUPYTERHUB_SERVICE_PREFIX`` is set (the server's base path) and ``jupyter_server_proxy``
+    is importable (the kernel runs in the server's environment, where the extension is installed).
+    """
+    env = os.environ if environ is None else environ
+    return bool(env.get("JUPYTERHUB_SERVICE_PREFIX")) and importable("jupyter_server_proxy")
+
+
+def proxied_url(environment: Environment, port: int) -> str | None:
+    """The absolute address jupyter-server-proxy serves a loopback ``port`` at (no trailing slash), None if unknown.
+
+    Absolute only when the page's origin or the hub's public URL is known; a browser needs the whole address.
+    """
+    uri = proxied_redirect_uri(environment, port, "")
+    return uri.rstrip("/") if "://" in uri else None
+
+
 def proxied_redirect_uri(environment: Environment, port: int, path: str = "callback") -> str:
     """The redirect URI jupyter-server-proxy serves for a listener on ``port``: ``<base>proxy/<port>/callback``.
 
