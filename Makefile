@@ -7,6 +7,7 @@ PIP    := $(PY) -m pip
 OUT    ?= build
 NPM    ?= npm
 OIDC   := tests/oidc
+HUB    := tests/hub
 
 .PHONY: demo test sandbox lab bench clean
 
@@ -40,12 +41,24 @@ $(OIDC)/node_modules/.installed-test: $(OIDC)/package.json $(OIDC)/package-lock.
 	  echo "make: Node.js is missing, so the oidc-provider tests will skip (apt-get install nodejs npm)" >&2; \
 	fi
 
+# JupyterHub's configurable-http-proxy for the JupyterHub browser test, pinned by its lock file the same
+# way (and with the same rules when npm or Node.js is missing).
+$(HUB)/node_modules/.installed-test: $(HUB)/package.json $(HUB)/package-lock.json
+	@if command -v $(NPM) >/dev/null 2>&1; then \
+	  echo "$(NPM) ci --prefix $(HUB)"; \
+	  $(NPM) ci --prefix $(HUB) --no-audit --no-fund --loglevel=error && touch $@; \
+	elif command -v node >/dev/null 2>&1 || [ "$${CI:-}" = true ]; then \
+	  echo "make: npm is missing; the JupyterHub test needs it (apt-get install npm)" >&2; exit 1; \
+	else \
+	  echo "make: Node.js is missing, so the JupyterHub test will skip (apt-get install nodejs npm)" >&2; \
+	fi
+
 ## make demo: install okta_magic with the sandbox and run the quickstart end to end against it
 demo: $(VENV)/.installed-notebooks
 	$(PY) -m okta_magic.demo --out $(OUT)
 
-## make test: install the test extras and the npm test provider, then run the whole suite
-test: $(VENV)/.installed-test $(OIDC)/node_modules/.installed-test
+## make test: install the test extras and the npm test provider and hub proxy, then run the whole suite
+test: $(VENV)/.installed-test $(OIDC)/node_modules/.installed-test $(HUB)/node_modules/.installed-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## make sandbox: serve the sandbox org in the foreground
@@ -71,4 +84,4 @@ bench: $(VENV)/.installed-test $(BENCH_VENV)/.installed-sdk
 	$(PY) benchmarks/bench_fanout.py --sdk-python $(BENCH_VENV)/bin/python
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) $(OUT) .pytest_cache $(OIDC)/node_modules
+	rm -rf $(VENV) $(BENCH_VENV) $(OUT) .pytest_cache $(OIDC)/node_modules $(HUB)/node_modules
