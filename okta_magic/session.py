@@ -97,14 +97,15 @@ class Session(InMemoryOnly):
         def has_device() -> bool:
             return discover(config.org_url, self.oauth_http()).device_authorization_endpoint is not None
 
-        if self.sandbox_proxied(config.redirect_uri):  # the in-kernel sandbox behind jupyter-server-proxy
+        environ = os.environ if self._environ is None else self._environ
+        if self.sandbox_proxied(config.redirect_uri) and not environ.get(where.FLOW_VARIABLE):
+            # the in-kernel sandbox behind jupyter-server-proxy (OKTA_SIGN_IN_FLOW still has the last word)
             return "loopback", ("Loopback redirect through jupyter-server-proxy: the kernel runs on JupyterHub, and its "
                                 "server carries the sandbox's sign-in page and the redirect back to the kernel's "
                                 f"listener at {config.redirect_uri}.")
 
         try:
-            return where.flow_for(os.environ if self._environ is None else self._environ,
-                                  self._exists or os.path.exists, has_device)
+            return where.flow_for(environ, self._exists or os.path.exists, has_device)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
 

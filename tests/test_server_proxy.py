@@ -101,3 +101,13 @@ def test_the_kernels_sandbox_signs_in_through_the_proxy_and_directly() -> None:
         assert token.subject == "helpdesk@example.com"
     finally:
         session.close()
+
+
+def test_okta_sign_in_flow_still_names_the_flow_behind_the_proxy() -> None:
+    session = Session(environ={**HUB, "OKTA_SIGN_IN_FLOW": "device"})
+    try:
+        config = session.sandbox_config("native", {"scopes": "openid okta.users.read"})
+        assert session.sandbox_proxied(config.redirect_uri)
+        assert session.choose_flow(config)[0] == "device"
+    finally:
+        session.close()
