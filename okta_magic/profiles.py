@@ -11,10 +11,14 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 from .session import Session
 from .tokens import InMemoryOnly
+
+if TYPE_CHECKING:
+    from .sandbox import Sandbox
 
 DEFAULT = "default"  # the unnamed session's name
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -89,7 +93,7 @@ class Profiles(InMemoryOnly):
             self._active = name
             return session
 
-    def sandbox(self) -> object | None:
+    def sandbox(self) -> Sandbox | None:
         """The sandbox org one of the profiles started or shares, if any (the one they all share)."""
         with self._lock:
             return next((s.sandbox for s in (self._default, *self._named.values()) if s.sandbox is not None), None)
@@ -98,7 +102,7 @@ class Profiles(InMemoryOnly):
         """Give ``session`` the sandbox another profile runs, so that every profile signs in to the same org."""
         sandbox = self.sandbox()
         if sandbox is not None and session.sandbox is None:
-            session.share_sandbox(sandbox)  # type: ignore[arg-type]
+            session.share_sandbox(sandbox)
 
     def rows(self, now: float) -> list[dict[str, object]]:
         """One row per profile: name, active, org, who, scopes, time left (never a token)."""
