@@ -161,7 +161,7 @@ class OktaMagics(Magics):
         super().__init__(shell)
         # this front end's sign-ins, held here: the default session and the named profiles
         self.profiles = profiles if profiles is not None else Profiles(session if session is not None else Session())
-        self._last_fanout: Any = None  # the last --each result (finished, failed or interrupted), for --resume
+        self._last_fanout: dict[str, Any] = {}  # per profile: the last --each result (any end), for --resume
 
     @property
     def session(self) -> Session:
@@ -407,7 +407,7 @@ class OktaMagics(Magics):
             _check_batch(args)
             with user_errors(session, keep_partial=keep):
                 outcome = self._batch(session, args, request_text, namespace)
-            return self._show_batch(outcome, out)
+            return self._show_batch(session, outcome, out)
         with user_errors(session, keep_partial=keep):
             outcome = pull.run_request(
                 session, request_text, namespace, max_pages=args.max_pages, max_rows=args.max_rows,
@@ -447,7 +447,7 @@ class OktaMagics(Magics):
             raise _usage(f"--each {name}={expression}: {type(exc).__name__}: {exc}") from None
         previous = None
         if args.resume:
-            candidates = (self._last_fanout, self.shell.user_ns.get("_okta_partial"))  # type: ignore[union-attr]
+            candidates = (self._last_fanout.get(session.name), self.shell.user_ns.get("_okta_partial"))  # type: ignore[union-attr]
             previous = next((c for c in candidates if previous_state(c, text, name) is not None), None)
             if previous is None:
                 raise _usage(f"Nothing to resume: no earlier run of this request with --each {name}= in this "
@@ -457,14 +457,14 @@ class OktaMagics(Magics):
                             previous=previous, **options)
         except OktaMagicError as exc:
             if exc.partial is not None:
-                self._last_fanout = exc.partial
+                self._last_fanout[session.name] = exc.partial
             raise
 
-    def _show_batch(self, outcome: Any, out: str | None) -> Any:
+    def _show_batch(self, session: Session, outcome: Any, out: str | None) -> Any:
         """A fan-out's or a partitioned pull's value: stored or returned, the failures shown after it."""
         fallback = "_okta_partial"
         if getattr(outcome, "state", None) is not None:
-            self._last_fanout = outcome.value
+            self._last_fanout[session.name] = outcome.value
         if outcome.interrupted:
             self.shell.user_ns[fallback] = outcome.value  # type: ignore[union-attr]
             resume = " (--resume fetches the rest)" if getattr(outcome, "state", None) is not None else ""
