@@ -100,8 +100,8 @@ class Session(InMemoryOnly):
         environ = os.environ if self._environ is None else self._environ
         if self.sandbox_proxied(config.redirect_uri) and not environ.get(where.FLOW_VARIABLE):
             # the in-kernel sandbox behind jupyter-server-proxy (OKTA_SIGN_IN_FLOW still has the last word)
-            return "loopback", ("Loopback redirect through jupyter-server-proxy: the kernel runs on JupyterHub, and its "
-                                "server carries the sandbox's sign-in page and the redirect back to the kernel's "
+            return "loopback", ("Loopback redirect through jupyter-server-proxy: the kernel runs on JupyterHub, and "
+                                "its server carries the sandbox's sign-in page and the redirect back to the kernel's "
                                 f"listener at {config.redirect_uri}.")
 
         try:

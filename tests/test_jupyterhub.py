@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 import pytest
 
@@ -257,8 +258,6 @@ def _proxied_case(hub: _hub.JupyterHub, student: BrowserContext, shots: Shots) -
     assert href.startswith(proxied) and "/oauth2/v1/authorize?" in href, href
     redirect = re.search(r"redirect_uri=([^&]+)", href)
     assert redirect, href
-    from urllib.parse import unquote
-
     redirect_uri = unquote(redirect.group(1))
     assert re.fullmatch(re.escape(proxied) + r"\d+/callback", redirect_uri), redirect_uri
     shots.take(notebook.page, "panel-waiting", locator=panel)
