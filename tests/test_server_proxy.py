@@ -111,3 +111,18 @@ def test_okta_sign_in_flow_still_names_the_flow_behind_the_proxy() -> None:
         assert session.choose_flow(config)[0] == "device"
     finally:
         session.close()
+
+
+@pytest.mark.parametrize("environ", [{"JUPYTERHUB_USER": "alice", "JUPYTERHUB_API_URL": "http://127.0.0.1:8081/hub/api"},
+                                     {"JUPYTERHUB_SERVICE_PREFIX": "/user/alice/"}],
+                         ids=["no-server-proxy", "no-public-url"])
+def test_without_the_proxy_or_its_address_the_hubs_sandbox_falls_back_to_the_device_grant(
+        environ: dict[str, str]) -> None:
+    session = Session(environ=environ, exists=lambda _path: False)
+    try:
+        config = session.sandbox_config("native", {"scopes": "openid okta.users.read"})
+        assert config.redirect_uri.startswith("http://127.0.0.1:") and not session.sandbox_proxied(config.redirect_uri)
+        flow, why = session.choose_flow(config)
+        assert flow == "device" and "JupyterHub" in why
+    finally:
+        session.close()
