@@ -180,35 +180,43 @@ def logout(*, session: Session | None = None) -> str:
 
 @advice.for_scripts
 def get(path: str, *, max_pages: int | None = None, max_rows: int | None = None, parallel: int | None = None,
-        session: Session | None = None, **params: Any) -> Any:
+        to: str | None = None, append: bool = False, session: Session | None = None, **params: Any) -> Any:
     """GET a Management API path; a JSON array comes back as one DataFrame over every page.
 
     ``parallel=N`` splits a users or System Log list into disjoint windows pulled N at a time (same rows).
+    ``to="users.parquet"`` (or .csv, .jsonl) writes the pages to that file as they arrive and returns a summary;
+    ``append=True`` continues a System Log file from its last event.
     """
     text = f"GET {path}" + _query(path, params)
     if parallel is None:
-        return request(text, max_pages=max_pages, max_rows=max_rows, session=session)
+        if to is None and not append:
+            return request(text, max_pages=max_pages, max_rows=max_rows, session=session)
+        return request(text, max_pages=max_pages, max_rows=max_rows, session=session, to=to, append=append)
     from .fanout import check_count
     from .partition import run_parallel
 
-    if max_pages is not None or max_rows is not None:
-        raise RequestError("parallel= pulls the whole list: drop max_pages/max_rows")
+    if max_pages is not None or max_rows is not None or to is not None or append:
+        raise RequestError("parallel= pulls the whole list into a DataFrame: drop max_pages/max_rows/to/append")
     outcome = run_parallel(_session(session), text, {}, parallel=check_count(parallel, "parallel"))
     _notes(outcome.notes)
     return outcome.value
 
 
 @advice.for_scripts
-def get_each(path: str, *, concurrency: int | None = None, resume: Any = None, session: Session | None = None,
-             **values: Any) -> Any:
+def get_each(path: str, *, concurrency: int | None = None, resume: Any = None, to: str | None = None,
+             session: Session | None = None, **values: Any) -> Any:
     """GET ``path`` once per value, e.g. ``get_each("/api/v1/groups/{gid}/users", gid=groups["id"])``; one DataFrame
     whose first column holds the value.
 
     The keyword named in ``{...}`` gives the values (each distinct value requested once); other keywords are query
     parameters. ``concurrency`` caps the requests in flight; ``resume`` takes an earlier result of the same call and
-    fetches only the values it lacks. Failed values are listed in ``attrs["okta_failures"]``.
+    fetches only the values it lacks. Failed values are listed in ``attrs["okta_failures"]``. ``to=PATH`` writes the
+    frame to that file once every value is fetched and returns a summary.
     """
-    from .fanout import check_count, run_each
+    from .fanout import check_count, run_each, write_outcome
+    from .to_file import check_target
+
+    check_target(None, to, append=False)
 
     names = [name for name in values if "{" + name + "}" in path]
     if len(names) != 1:
@@ -219,6 +227,7 @@ def get_each(path: str, *, concurrency: int | None = None, resume: Any = None, s
     text = "GET " + path.replace("{" + name + "}", "{{" + name + "}}") + _query(path, values)
     cap = check_count(concurrency, "concurrency") if concurrency is not None else None
     outcome = run_each(_session(session), text, name, each, {}, concurrency=cap, previous=resume)
+    outcome = write_outcome(outcome, to) if to is not None else outcome
     _notes(outcome.notes + ([outcome.result.note] if outcome.result.note else []))
     return outcome.value
 

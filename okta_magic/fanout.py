@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .session import Session
 
 __all__ = ["DEFAULT_CONCURRENCY", "Batch", "FanOutState", "FanOutOutcome", "pull_many", "run_each", "unique_values",
-           "default_concurrency", "check_count", "MAX_CONCURRENCY"]
+           "default_concurrency", "check_count", "MAX_CONCURRENCY", "write_outcome"]
 
 # Requests in flight when the client names no default of its own (it does: its pacer's cap, 16): well under
 # Okta's 75 per org (35 on free plans), which every integration of the org shares.
@@ -329,3 +329,19 @@ def _outcome(batch: Batch, text: str, name: str, wanted: list[Any], done_before:
         notes.append(f"{len(batch.failures)} of {len(parts)} requests failed; the others' rows are kept "
                      "(the failures are in the result's attrs['okta_failures']).")
     return FanOutOutcome(frame, result, notes, failures=failures, state=state)
+
+
+def write_outcome(outcome: FanOutOutcome, to: str) -> FanOutOutcome:
+    """The fan-out's frame written to ``to`` (format by suffix); the outcome's value becomes the file's summary.
+
+    A fan-out gathers every value's pages before it builds its frame, so the file is written at the end
+    (an interrupted fan-out writes the rows it fetched).
+    """
+    from .frames.tofile import FileSink
+
+    sink = FileSink(to, None)
+    sink.add_frame(outcome.value)
+    sink.pages = outcome.result.pages
+    outcome.value = sink.close()
+    return outcome
+

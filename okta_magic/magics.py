@@ -367,6 +367,8 @@ class OktaMagics(Magics):
               help="Split a users or System Log list into windows pulled N at a time (same rows).")
     @argument("--resume", action="store_true",
               help="With --each: keep the complete values of the last run of this request, fetch the rest.")
+    @argument("--to", metavar="PATH", help="Write the rows to PATH as they arrive (.parquet, .csv, .jsonl); a summary back.")
+    @argument("--append", action="store_true", help="With --to: continue a System Log file from its last event.")
     @no_var_expand
     @needs_local_scope
     @line_cell_magic
@@ -396,26 +398,32 @@ class OktaMagics(Magics):
             request_text = cell if not request_text.strip() else request_text + "\n" + cell
         namespace = {**self.shell.user_ns, **(local_ns or {})}
         from . import pull
+        from .fanout import write_outcome
+        from .to_file import check_target
 
         fallback = pull.Outcome.fallback_name
 
         def keep(partial: Any) -> str:
+            if hasattr(partial, "path"):  # written to a file (--to)
+                return f"The file holds every row fetched before it: {partial!r}."
             self.shell.user_ns[fallback] = partial  # type: ignore[union-attr]
             return f"The {len(partial):,} rows fetched before it are in `{fallback}`."
 
         if args.each or args.parallel or args.concurrency or args.resume:
             _check_batch(args)
             with user_errors(session, keep_partial=keep):
+                check_target(None, _unquote(args.to), append=args.append, raw=args.raw)
                 outcome = self._batch(session, args, request_text, namespace)
+                outcome = write_outcome(outcome, _unquote(args.to) or "") if args.to else outcome
             return self._show_batch(session, outcome, out)
         with user_errors(session, keep_partial=keep):
             outcome = pull.run_request(
                 session, request_text, namespace, max_pages=args.max_pages, max_rows=args.max_rows,
                 raw=args.raw, keep_links=args.links, timeout=args.timeout, progress=self.progress,
                 warn=(lambda m: print(m, file=sys.stderr)) if self.warn_scopes else None,
-                sign_in_wait=self.request_wait,
+                sign_in_wait=self.request_wait, to=_unquote(args.to), append=args.append,
             )
-        if outcome.interrupted:
+        if outcome.interrupted and args.to is None:
             # Raising (not returning None) leaves `df = %okta ...` and -o's variable as they were.
             if not outcome.result.rows:
                 raise _usage(f"Interrupted before any rows arrived; nothing was stored (`{fallback}` is unchanged).")

@@ -12,12 +12,13 @@ arrived, with ``interrupted=True`` and a ``note``). :func:`run_request` is what 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import OktaMagicError
+from .errors import OktaMagicError, RequestError
 from .page import Page, decode_json, is_rows
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from .query import ApiRequest
     from .session import Session
 
-__all__ = ["Result", "PlainAnswer", "Outcome", "fetch", "run_request"]
+__all__ = ["Result", "PlainAnswer", "Outcome", "fetch", "fetch_to", "run_request"]
 
 
 @dataclass
@@ -155,6 +156,65 @@ def fetch(
     return result
 
 
+def fetch_to(
+    client: OktaClient,
+    request: ApiRequest,
+    to: str | os.PathLike[str],
+    *,
+    append: bool = False,
+    max_pages: int | None = None,
+    max_rows: int | None = None,
+    keep_links: bool = False,
+    timeout: float | None = None,
+    progress: bool | Callable[[Progress], object] | None = None,
+) -> Result:
+    """Send a GET and write every page to ``to`` as it arrives; the result's data is the :class:`Written` summary.
+
+    Ctrl-C keeps the file of every row fetched, with ``interrupted=True``; a failure leaves the same
+    file and carries the summary as the error's ``partial``.
+    """
+    from .frames import PageReader, resource_for_path
+    from .frames.tofile import FileSink
+    from .to_file import check_target, resume_request
+
+    check_target(request, to, append=append)
+    skip: set[str] = set()
+    if append:
+        request, skip = resume_request(request, to)
+    started = time.monotonic()
+    sink = FileSink(to, resource_for_path(request.path), keep_links=keep_links, append=append, skip=skip)
+    pull = client.stream(request.method, request.target, json=request.body, headers=request.headers,
+                         max_pages=max_pages, max_rows=max_rows, timeout=timeout, progress=progress,
+                         decode=PageReader(keep_links=keep_links))
+    first, interrupted = None, False
+    try:
+        for page in pull:
+            first = first or page
+            if not is_rows(page.data):
+                raise RequestError(f"--to writes a list to a file; {request.path} answered one object")
+            sink.add_page(page.data)
+            page.data = None
+    except KeyboardInterrupt:
+        interrupted = True
+    except OktaMagicError as exc:
+        exc.partial = sink.close()
+        raise
+    finally:
+        pull.close()
+        written = sink.close()
+    result = Result(data=written, status=first.status if first is not None else 0,
+                    content_type=first.content_type if first is not None else None,
+                    url=first.url if first is not None else request.target, pages=pull.pages, rows=written.rows,
+                    rate_limit_remaining=pull.remaining, interrupted=interrupted, stopped_early=pull.stopped_early,
+                    next_url=str(pull.next) if pull.next is not None else None, elapsed=time.monotonic() - started,
+                    request_id=first.request_id if first is not None else None)
+    result.note = _note(result)
+    if interrupted:
+        result.note = (f"Interrupted after {result.pages} page(s): {written!r} holds every row fetched"
+                       + (f"; the pull stopped before {result.next_url}." if result.next_url else "."))
+    return result
+
+
 def _note(result: Result) -> str | None:
     """One line about a pull that did not get everything (interrupted, or stopped by max_pages/max_rows)."""
     if result.interrupted:
@@ -203,6 +263,8 @@ class Outcome:
             return f"{shape[0]:,} rows × {shape[1]} columns from {self.result.pages} page(s)"
         if isinstance(value, list):
             return f"{len(value):,} records"
+        if hasattr(value, "path"):  # a pull written to a file
+            return repr(value)
         return type(value).__name__
 
 
@@ -219,19 +281,28 @@ def run_request(
     progress: bool = True,
     warn: Callable[[str], object] | None = None,
     sign_in_wait: float | None = None,
+    to: str | os.PathLike[str] | None = None,
+    append: bool = False,
 ) -> Outcome:
     """Parse a request as written in a cell, wait ``sign_in_wait`` s for a sign-in in flight, warn on a missing
     scope, send it."""
     from .coach import request_warning
     from .query import parse_request
 
+    from .to_file import check_target
+
     request = parse_request(text, namespace)
+    check_target(request, to, append=append, raw=raw)  # before any sign-in wait: a bad path is said at once
     token = session.current_token(on_wait=warn or print, wait_for=sign_in_wait)  # first: a sign-in replaces the client
     client = session.client
     if warn is not None and token.token_type != "SSWS":
         warning = request_warning(request.method, request.path, token.scopes_granted)
         if warning:
             warn(warning)
+    if to is not None:
+        result = fetch_to(client, request, to, append=append, max_pages=max_pages, max_rows=max_rows,
+                          keep_links=keep_links, timeout=timeout, progress=progress)
+        return Outcome(result.data, result, [result.note] if result.note else [])
     result = fetch(client, request, max_pages=max_pages, max_rows=max_rows, raw=raw, keep_links=keep_links,
                    timeout=timeout, progress=progress)
     value = result.data

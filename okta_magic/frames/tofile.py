@@ -1,0 +1,405 @@
+"""Write a pull's pages to a file as they arrive: Parquet, CSV or JSON Lines, chosen by the file's suffix.
+
+Pages are gathered in batches (``batch_pages``, 32 by default); each batch goes through its own
+:class:`~okta_magic.frames.builder.FrameBuilder`, so it has the columns and types the DataFrame of the
+pull would have, and is written as one Parquet row group (or its CSV / JSON Lines rows) before the
+next batch is read. Memory holds one batch, whatever the number of rows.
+
+A column that first appears on a later batch (or changes type: integers then decimals, times then
+text): the writer closes the current part and starts another with the widened schema. When the pull
+ends, interrupted or not, a single part is renamed into place; several are merged into the file one
+row group at a time (each cast to the unified schema, missing columns as nulls), so memory stays one
+row group. The file at ``path`` only ever appears complete (written beside it, then renamed).
+
+``append=True`` keeps the rows already in ``path`` first: the old file is the first part, so the same
+merge rewrites it with the new rows after it (one file, rewritten each run, in constant memory).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .builder import FrameBuilder
+from .shape import empty_frame, order_columns
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    import pyarrow as pa
+
+__all__ = ["FileSink", "Written", "SUFFIXES", "file_format", "last_events"]
+
+SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def file_format(path: str | os.PathLike[str]) -> str:
+    """``parquet``, ``csv`` or ``jsonl`` from the file's suffix; ValueError for any other."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ValueError(f"the file's suffix says its format: .parquet, .csv or .jsonl (not {suffix or 'none'!r})")
+    return SUFFIXES[suffix]
+
+
+@dataclass
+class Written:
+    """What a pull wrote: rows and pages, the file and its size in bytes."""
+
+    path: str
+    rows: int
+    pages: int
+    size: int
+    appended_to: int = 0  # rows the file held before (``append``)
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def __repr__(self) -> str:
+        before = f" after the {self.appended_to:,} already there" if self.appended_to else ""
+        return f"{self.rows:,} rows from {self.pages} page(s){before} → {self.path} ({_size(self.size)})"
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+class FileSink:
+    """Pages in, a file out: see the module docstring.
+
+    Args:
+        path: the file to write (its suffix gives the format).
+        resource: as for :class:`FrameBuilder` (column order, dates, enumerations).
+        keep_links: keep ``_links`` and ``_embedded`` columns.
+        append: keep the rows already in ``path`` first.
+        skip: System Log ``uuid`` values not to write again (already in the file).
+        batch_pages: pages per row group.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], resource: str | None = None, *, keep_links: bool = False,
+                 append: bool = False, skip: Iterable[str] = (), batch_pages: int = 32) -> None:
+        self.path = Path(path)
+        self.format = file_format(path)
+        self.resource = resource
+        self.keep_links = keep_links
+        self.skip = frozenset(skip)
+        self.batch_pages = batch_pages
+        self.rows = 0
+        self.pages = 0
+        self.before = 0
+        self._parts: list[Path] = []
+        self._writer: Any = None
+        self._schema: Any = None
+        self._builder = FrameBuilder(resource, keep_links=keep_links)
+        self._batched = 0
+        self._closed = False
+        if append and self.path.exists():
+            self._parts.append(self.path)
+            self.before = _count_rows(self.path, self.format)
+            self._schema = _read_schema(self.path, self.format)
+
+    def add_page(self, data: Any) -> None:
+        """One page's rows (an Arrow table or a parsed JSON array); writes a batch when it is full."""
+        if isinstance(data, list):
+            self._builder.add(data)
+        elif data is not None:
+            self._builder.add_table(data)
+        self.pages += 1
+        self._batched += 1
+        if self._batched >= self.batch_pages:
+            self.flush()
+
+    def add_frame(self, frame: pd.DataFrame) -> None:
+        """Rows already gathered into a DataFrame (a fan-out's), written as they are."""
+        self.flush()
+        if len(frame):
+            self._write(frame)
+            self.rows += len(frame)
+
+    def flush(self) -> None:
+        """Write the pages gathered so far (one row group)."""
+        builder, self._builder, self._batched = self._builder, FrameBuilder(self.resource, keep_links=self.keep_links), 0
+        if not builder.rows:
+            return
+        frame = builder.build()
+        del builder
+        if self.skip and "uuid" in frame.columns:
+            frame = frame[~frame["uuid"].isin(list(self.skip))].reset_index(drop=True)
+        if len(frame):
+            self._write(frame)
+            self.rows += len(frame)
+
+    def _write(self, frame: pd.DataFrame) -> None:
+        if self.format == "jsonl":
+            self._write_jsonl(frame)
+            return
+        if self.format == "csv":
+            names = list(frame.columns)
+            if self._writer is None or set(names) - set(self._schema or ()):
+                self._new_part(order_columns([*(self._schema or ()), *(n for n in names if n not in (self._schema
+                                                                                                     or ()))],
+                                             self.resource))
+            frame.reindex(columns=self._schema).to_csv(self._writer, header=False, index=False)
+            return
+        table = _arrow(frame)
+        widened = table.schema if self._schema is None else _unify(self._schema, table.schema, self.resource)
+        if self._writer is not None and widened.equals(self._schema):
+            self._writer.write_table(_conform(table, self._schema))
+            return
+        self._new_part(widened)
+        self._writer.write_table(_conform(table, self._schema))
+
+    def _new_part(self, schema: Any) -> None:
+        """Close the current part and start another, with ``schema`` (column names for CSV)."""
+        self._close_writer()
+        part = self.path.with_name(f".{self.path.name}.part{len(self._parts)}")
+        self._parts.append(part)
+        self._schema = schema
+        if self.format == "csv":
+            self._writer = open(part, "w", newline="", encoding="utf-8")
+            csv.writer(self._writer).writerow(schema)
+        else:
+            import pyarrow.parquet as pq
+
+            self._writer = pq.ParquetWriter(part, schema)
+
+    def _write_jsonl(self, frame: pd.DataFrame) -> None:
+        if self._writer is None:
+            part = self.path.with_name(f".{self.path.name}.part")
+            if self._parts:  # append: JSON Lines needs no schema, so the old lines are copied once
+                _copy(self._parts[0], part)
+            self._parts = [*self._parts, part]
+            self._writer = open(part, "a", encoding="utf-8")
+        text = frame.to_json(orient="records", lines=True, date_format="iso", date_unit="ms", force_ascii=False)
+        self._writer.write(text if text.endswith("\n") or not text else text + "\n")
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def close(self) -> Written:
+        """Write what is left and put the file in place (a valid file of every row written); the summary."""
+        if not self._closed:
+            self._closed = True
+            try:
+                self.flush()
+            finally:
+                self._close_writer()
+                self._finish()
+        size = self.path.stat().st_size if self.path.exists() else 0
+        return Written(str(self.path), self.rows, self.pages, size, self.before)
+
+    def _finish(self) -> None:
+        new = [p for p in self._parts if p != self.path]
+        if self.format == "jsonl" or (len(self._parts) == 1 and new):
+            if new:
+                os.replace(new[-1], self.path)
+            elif not self.path.exists():
+                self.path.touch()  # nothing arrived: an empty file
+            return
+        if not new:
+            if not self.path.exists():  # nothing arrived: an empty file of the resource's columns
+                self._write(empty_frame(self.resource))
+                self._close_writer()
+                os.replace(self._parts[-1], self.path)
+            return
+        merged = self.path.with_name(f".{self.path.name}.merged")
+        (_merge_csv if self.format == "csv" else _merge_parquet)(self._parts, merged, self.resource)
+        os.replace(merged, self.path)
+        for part in new:
+            part.unlink(missing_ok=True)
+
+
+def _copy(source: Path, target: Path) -> None:
+    import shutil
+
+    shutil.copyfile(source, target)
+
+
+def _arrow(frame: pd.DataFrame) -> pa.Table:
+    """A batch's frame as an Arrow table; a column of mixed kinds (text and numbers) as JSON text."""
+    import pyarrow as pa
+
+    arrays, names = [], []
+    for name in frame.columns:
+        series = frame[name]
+        try:
+            array = pa.array(series, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            array = pa.array([None if v is None else v if isinstance(v, str) else json.dumps(v, default=str)
+                              for v in series], type=pa.string())
+        arrays.append(_normal(array))
+        names.append(str(name))
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def _normal(array: Any) -> Any:
+    """One spelling per kind: int32 dictionary indices of text, text not large text, nulls as text."""
+    import pyarrow as pa
+
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        return array.cast(pa.dictionary(pa.int32(), pa.string()))
+    if pa.types.is_large_string(kind) or pa.types.is_null(kind):
+        return array.cast(pa.string())
+    return array
+
+
+def _unify_type(a: pa.DataType, b: pa.DataType) -> pa.DataType:
+    """The type two batches' columns both fit (text when nothing narrower does)."""
+    import pyarrow as pa
+
+    t = pa.types
+    if a.equals(b):
+        return a
+    if t.is_timestamp(a) and t.is_timestamp(b):
+        return max(a, b, key=lambda k: ("s", "ms", "us", "ns").index(k.unit))
+    if all(t.is_integer(k) or t.is_floating(k) for k in (a, b)):
+        return pa.float64() if t.is_floating(a) or t.is_floating(b) else pa.int64()
+    if {t.is_dictionary(a), t.is_dictionary(b)} == {True} or (t.is_dictionary(a) and t.is_string(b)) or (
+            t.is_dictionary(b) and t.is_string(a)):
+        return pa.dictionary(pa.int32(), pa.string())
+    try:
+        return pa.unify_schemas([pa.schema([("x", a)]), pa.schema([("x", b)])],
+                                promote_options="permissive").field("x").type
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pa.string()
+
+
+def _unify(a: pa.Schema, b: pa.Schema, resource: str | None) -> pa.Schema:
+    """Schema ``a`` widened by ``b``, its columns in the frame's order (``a``'s, then ``b``'s new ones, grouped)."""
+    import pyarrow as pa
+
+    fields = {f.name: f.type for f in a}
+    for f in b:
+        fields[f.name] = _unify_type(fields[f.name], f.type) if f.name in fields else f.type
+    return pa.schema([pa.field(n, fields[n]) for n in order_columns(fields, resource)])
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` cast to ``schema`` (missing columns as nulls)."""
+    import pyarrow as pa
+
+    arrays = []
+    for f in schema:
+        if f.name not in table.column_names:
+            arrays.append(pa.nulls(table.num_rows, f.type))
+            continue
+        column = table.column(f.name)
+        if column.type.equals(f.type):
+            arrays.append(column)
+        elif pa.types.is_string(f.type) and not pa.types.is_string(column.type) and not pa.types.is_dictionary(
+                column.type):
+            arrays.append(pa.array([None if v is None else v if isinstance(v, str) else json.dumps(v, default=str)
+                                    for v in column.to_pylist()], type=pa.string()))
+        else:
+            arrays.append(column.cast(f.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _merge_parquet(parts: list[Path], target: Path, resource: str | None) -> None:
+    """The parts one after the other in one file of their unified schema, a row group at a time."""
+    import pyarrow.parquet as pq
+
+    files = [pq.ParquetFile(p) for p in parts]
+    schema = files[0].schema_arrow
+    for f in files[1:]:
+        schema = _unify(schema, f.schema_arrow, resource)
+    with pq.ParquetWriter(target, schema) as writer:
+        for f in files:
+            for i in range(f.num_row_groups):
+                writer.write_table(_conform(f.read_row_group(i), schema))
+            f.close()
+
+
+def _merge_csv(parts: list[Path], target: Path, resource: str | None) -> None:
+    """The parts one after the other under one header (every part's columns), a line at a time."""
+    header: list[str] = []
+    for p in parts:
+        with open(p, newline="", encoding="utf-8") as f:
+            header += [n for n in next(csv.reader(f), []) if n not in header]
+    header = order_columns(header, resource)
+    with open(target, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(header)
+        for p in parts:
+            with open(p, newline="", encoding="utf-8") as f:
+                rows = csv.reader(f)
+                names = next(rows, [])
+                for row in rows:
+                    cells = dict(zip(names, row, strict=False))
+                    writer.writerow([cells.get(n, "") for n in header])
+
+
+def _read_schema(path: Path, fmt: str) -> Any:
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_schema(path)
+    if fmt == "csv":
+        with open(path, newline="", encoding="utf-8") as f:
+            return next(csv.reader(f), None)
+    return None
+
+
+def _count_rows(path: Path, fmt: str) -> int:
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows
+    with open(path, "rb") as f:
+        lines = sum(1 for line in f if line.strip())
+    return max(lines - 1, 0) if fmt == "csv" else lines
+
+
+def last_events(path: str | os.PathLike[str]) -> tuple[str | None, set[str]]:
+    """The latest ``published`` in a System Log file (Okta's ISO 8601, ms) and the ``uuid`` values at that instant."""
+    import pandas as pd
+
+    fmt, where = file_format(path), Path(path)
+    if not where.exists():
+        return None, set()
+    if fmt == "parquet":
+        frames = _last_row_groups(where)
+    else:
+        reader = (pd.read_csv(where, usecols=["published", "uuid"], chunksize=50_000, dtype=str) if fmt == "csv" else
+                  pd.read_json(where, lines=True, chunksize=50_000, dtype=False))
+        frames = [chunk[["published", "uuid"]] for chunk in reader]  # each chunk reduced below, one at a time
+    latest: Any = None
+    uuids: set[str] = set()
+    for chunk in frames:
+        stamps = pd.to_datetime(chunk["published"], utc=True, format="ISO8601")
+        if not len(stamps) or stamps.isna().all():
+            continue
+        top = stamps.max()
+        here = set(chunk["uuid"][stamps == top].astype(str))
+        if latest is None or top > latest:
+            latest, uuids = top, here
+        elif top == latest:
+            uuids |= here
+    if latest is None:
+        return None, set()
+    return latest.strftime("%Y-%m-%dT%H:%M:%S.") + f"{latest.microsecond // 1000:03d}Z", uuids
+
+
+def _last_row_groups(path: Path) -> Iterable[pd.DataFrame]:
+    """The ``published``/``uuid`` columns of a Parquet file's row groups, last first, while they reach the latest."""
+    import pyarrow.parquet as pq
+
+    f = pq.ParquetFile(path)
+    latest = None
+    for i in reversed(range(f.num_row_groups)):
+        chunk = f.read_row_group(i, columns=["published", "uuid"]).to_pandas()
+        yield chunk
+        top = chunk["published"].max()
+        latest = top if latest is None or top > latest else latest
+        if chunk["published"].min() < latest:  # the events before this group are all earlier (ascending order)
+            return

@@ -1,0 +1,76 @@
+"""What a pull written to a file needs before it starts (``--to PATH``, ``to=``): the target checked, and for
+``append`` the System Log request continued from the file's last event.
+
+:func:`okta_magic.pull.fetch_to` runs the pull. With ``append``, a System Log pull continues from the last event in the file: ``since`` becomes its
+``published`` and the events of that instant already written (by ``uuid``) are skipped, so no event
+is written twice and none is missed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from .errors import RequestError
+
+if TYPE_CHECKING:
+    from .query import ApiRequest
+
+__all__ = ["check_target", "check_path", "resume_request"]
+
+
+def check_target(request: ApiRequest | None, to: str | os.PathLike[str] | None, *, append: bool,
+                 raw: bool = False) -> None:
+    """Refuse, in one line, a target that cannot work: unknown suffix, unwritable place, ``append`` misused.
+
+    ``request`` is None for a fan-out (whose file is written once its values are fetched: no ``append``).
+    """
+    if to is None:
+        if append:
+            raise RequestError("--append goes with --to PATH (the file to continue), e.g. --to logs.parquet --append")
+        return
+    check_path(to)
+    if raw:
+        raise RequestError("--to writes the rows to a file: drop --raw")
+    if request is not None and request.method != "GET":
+        raise RequestError(f"--to writes a list to a file: it goes with GET, not {request.method}")
+    if append and (request is None or request.path.rstrip("/") != "/api/v1/logs"):
+        where = request.path if request is not None else "a fan-out"
+        raise RequestError(f"--append continues a System Log file (GET /api/v1/logs?since=...), not {where}")
+
+
+def check_path(to: str | os.PathLike[str]) -> None:
+    """A file whose suffix names a format (.parquet, .csv, .jsonl) in a folder that can be written to."""
+    from .frames.tofile import file_format
+
+    try:
+        file_format(to)
+    except ValueError as exc:
+        raise RequestError(f"--to {to}: {exc}") from None
+    folder = Path(to).parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK) or (Path(to).exists() and not os.access(to, os.W_OK)):
+        raise RequestError(f"--to {to}: cannot write there (no such folder, or no permission)")
+
+
+def resume_request(request: ApiRequest, to: str | os.PathLike[str]) -> tuple[ApiRequest, set[str]]:
+    """The request from the file's last event on (``since`` = its ``published``) and the uuids already there."""
+    from .frames.tofile import last_events
+
+    published, uuids = last_events(to)
+    if published is None:
+        return request, set()
+    since = request.param("since")
+    if since is not None and _instant(since) > _instant(published):
+        return request, set()  # the user asks for later events than the file holds: theirs is the start
+    params = tuple((k, v) for k, v in request.params if k not in ("since", "after")) + (("since", published),)
+    kept = [p for p in request.query.split("&") if p and p.split("=", 1)[0] not in ("since", "after")]
+    query = "&".join([*kept, "since=" + quote(published, safe="")])
+    return dataclasses.replace(request, params=params, query=query), uuids
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -1,0 +1,230 @@
+"""``--to PATH`` / ``to=``: a pull written to Parquet, CSV or JSON Lines as it arrives; ``--append`` on the System Log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from IPython.core.error import UsageError
+
+from okta_magic.client import OktaClient
+from okta_magic.frames import FrameBuilder
+from okta_magic.frames.tofile import FileSink
+from okta_magic.pull import fetch, fetch_to
+from okta_magic.query import parse_request
+from okta_magic.sandbox import Sandbox
+
+SANDBOX = {"users": 1200, "seed": 11}
+SCOPES = ["okta.users.read", "okta.logs.read", "okta.groups.manage", "okta.groups.read"]
+
+
+@pytest.fixture(autouse=True)
+def calm(sandbox: Sandbox) -> Iterator[None]:
+    sandbox.set_knobs(latency=0.0, error_rate=0.0, rate_429=0.0, drop_rate=0.0)
+    yield
+    sandbox.set_knobs(latency=0.0, error_rate=0.0, rate_429=0.0, drop_rate=0.0)
+
+
+def client(sandbox: Sandbox, **options: Any) -> OktaClient:
+    token = sandbox.issue_token(user="admin", app="native", scopes=SCOPES)
+    options.setdefault("progress", False)
+    options.setdefault("sleep", sandbox.advance_clock)
+    return OktaClient(sandbox.url, lambda: f"Bearer {token}", held_scopes=lambda: SCOPES, **options)
+
+
+def _same(frame: pd.DataFrame, back: pd.DataFrame) -> None:
+    """Values and dtypes equal; a categorical's categories may come in another order."""
+    assert list(back.columns) == list(frame.columns)
+    assert {n: str(t) for n, t in back.dtypes.items()} == {n: str(t) for n, t in frame.dtypes.items()}
+    pd.testing.assert_frame_equal(back, frame, check_categorical=False)
+
+
+def test_parquet_file_equals_the_dataframe_of_the_same_pull(sandbox: Sandbox, tmp_path: Path) -> None:
+    target = tmp_path / "users.parquet"
+    with client(sandbox) as c:
+        pulled = fetch(c, parse_request("GET /api/v1/users?limit=20"))
+        written = fetch_to(c, parse_request("GET /api/v1/users?limit=20"), target).data
+    frame = pulled.data
+    assert (written.rows, written.pages, written.path) == (len(frame), pulled.pages, str(target))
+    assert written.size == target.stat().st_size and "users.parquet" in repr(written)
+    assert pq.ParquetFile(target).num_row_groups == 2  # a row group per 32 pages
+    _same(frame, pd.read_parquet(target))
+    assert pq.read_table(target).num_rows == len(frame)
+
+
+def test_csv_and_json_lines_hold_the_same_rows(sandbox: Sandbox, tmp_path: Path) -> None:
+    with client(sandbox) as c:
+        frame = fetch(c, parse_request("GET /api/v1/users?limit=200")).data
+        for name in ("users.csv", "users.jsonl"):
+            assert fetch_to(c, parse_request("GET /api/v1/users?limit=200"), tmp_path / name).data.rows == len(frame)
+    csv_back = pd.read_csv(tmp_path / "users.csv")
+    lines = pd.read_json(tmp_path / "users.jsonl", lines=True)
+    assert list(csv_back.columns) == list(frame.columns) and csv_back["id"].tolist() == frame["id"].tolist()
+    assert lines["id"].tolist() == frame["id"].tolist()
+    assert csv_back["profile.login"].tolist() == frame["profile.login"].tolist()
+
+
+def _pages() -> list[list[dict[str, Any]]]:
+    """Pages where a column first appears late and another widens from integers to decimals."""
+    one = [{"id": f"a{i}", "status": "ACTIVE", "n": i, "created": "2024-01-02T03:04:05.000Z"} for i in range(3)]
+    two = [{"id": f"b{i}", "status": "SUSPENDED", "n": i + 0.5, "profile": {"costCenter": "CC1"}} for i in range(2)]
+    three = [{"id": f"c{i}", "status": "ACTIVE", "n": 7, "extra": [1, 2]} for i in range(2)]
+    return [one, two, three]
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "csv", "jsonl"])
+def test_columns_that_appear_on_later_pages(tmp_path: Path, suffix: str) -> None:
+    builder = FrameBuilder("users")
+    sink = FileSink(tmp_path / f"out.{suffix}", "users", batch_pages=1)
+    for page in _pages():
+        builder.add(page)
+        sink.add_page(page)
+    written = sink.close()
+    frame = builder.build()
+    assert written.rows == 7 and written.pages == 3
+    assert [p.name for p in tmp_path.iterdir()] == [f"out.{suffix}"]  # the parts are merged away
+    if suffix == "parquet":
+        assert pq.ParquetFile(tmp_path / "out.parquet").num_row_groups == 3
+        back = pd.read_parquet(tmp_path / "out.parquet")
+        pd.testing.assert_frame_equal(back.drop(columns="extra"), frame.drop(columns="extra"), check_categorical=False)
+        assert [list(v) if v is not None else None for v in back["extra"]] == frame["extra"].tolist()
+    else:
+        back = pd.read_csv(tmp_path / "out.csv") if suffix == "csv" else pd.read_json(tmp_path / "out.jsonl",
+                                                                                       lines=True)
+        assert set(back.columns) == set(frame.columns) and back["id"].tolist() == frame["id"].tolist()
+        assert back["profile.costCenter"].tolist()[3:5] == ["CC1", "CC1"]
+
+
+class Interrupting(httpx.HTTPTransport):
+    """Ctrl-C on the fourth request."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        if self.calls == 4:
+            raise KeyboardInterrupt
+        return super().handle_request(request)
+
+
+def test_an_interrupted_pull_leaves_a_file_of_exactly_the_rows_fetched(sandbox: Sandbox, tmp_path: Path) -> None:
+    target = tmp_path / "users.parquet"
+    with client(sandbox, transport=Interrupting()) as c:
+        result = fetch_to(c, parse_request("GET /api/v1/users?limit=100"), target)
+    assert result.interrupted and result.data.rows == 300
+    assert "Interrupted after 3 page(s)" in (result.note or "") and "users.parquet" in (result.note or "")
+    assert pd.read_parquet(target)["id"].tolist() == sandbox.user_ids()[:300]
+    assert [p.name for p in tmp_path.iterdir()] == ["users.parquet"]
+
+
+def _days_ago(sandbox: Sandbox, days: int) -> str:
+    moment = datetime.fromtimestamp(sandbox.clock() - days * 86_400, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _make_events(c: OktaClient, n: int, tag: str) -> None:
+    for i in range(n):
+        fetch(c, parse_request('POST /api/v1/groups\n\n{"profile": {"name": "' + f"{tag}-{i}" + '"}}'))
+
+
+def test_append_continues_the_system_log_without_duplicates_or_gaps(sandbox: Sandbox, tmp_path: Path) -> None:
+    target = tmp_path / "logs.parquet"
+    line = f"GET /api/v1/logs?since={_days_ago(sandbox, 30)}&limit=100"
+    with client(sandbox) as c:
+        first = fetch_to(c, parse_request(line), target, append=True).data
+        _make_events(c, 3, "morning-one")
+        second = fetch_to(c, parse_request(line), target, append=True).data
+        sandbox.advance_clock(60)
+        _make_events(c, 4, "morning-two")
+        third = fetch_to(c, parse_request(line), target, append=True).data
+        everything = fetch(c, parse_request(line)).data
+    assert second.appended_to == first.rows and third.appended_to == first.rows + second.rows
+    assert second.rows >= 3 and third.rows >= 4
+    back = pd.read_parquet(target)
+    assert back["uuid"].is_unique
+    assert sorted(back["uuid"]) == sorted(everything["uuid"])
+    assert back["published"].is_monotonic_increasing
+    assert pq.read_table(target).num_rows == len(everything)
+    duckdb = pytest.importorskip("duckdb")
+    assert duckdb.sql(f"select count(distinct uuid) from read_parquet('{target}')").fetchone()[0] == len(everything)
+
+
+def test_append_with_nothing_new_keeps_the_file(sandbox: Sandbox, tmp_path: Path) -> None:
+    target = tmp_path / "logs.jsonl"
+    line = f"GET /api/v1/logs?since={_days_ago(sandbox, 30)}&limit=500"
+    with client(sandbox) as c:
+        first = fetch_to(c, parse_request(line), target, append=True).data
+        again = fetch_to(c, parse_request(line), target, append=True).data
+    assert again.rows == 0 and again.appended_to == first.rows
+    assert pd.read_json(target, lines=True)["uuid"].is_unique
+
+
+@pytest.mark.parametrize(("options", "words"), [
+    ("--to users.xlsx", "suffix"),
+    ("--to /no/such/folder/users.parquet", "cannot write there"),
+    ("--append", "--append goes with --to"),
+    ("--to users.parquet --append", "System Log"),
+    ("--to users.parquet --raw", "drop --raw"),
+])
+def test_bad_targets_are_one_usage_line(shell: Any, options: str, words: str) -> None:
+    with pytest.raises(UsageError) as info:
+        shell.run_line_magic("okta", f"GET /api/v1/users {options}")
+    assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_magic_writes_and_returns_a_summary(shell: Any, tmp_path: Path, capsys: Any) -> None:
+    shell.run_line_magic("okta_login", '--sandbox --as admin --scopes "openid okta.users.read"')
+    target = tmp_path / "users.parquet"
+    summary = shell.run_line_magic("okta", f"GET /api/v1/users?limit=200 --to {target}")
+    assert summary.rows == len(pd.read_parquet(target)) and summary.path == str(target)
+    shell.run_line_magic("okta", f"-o w GET /api/v1/users?limit=200 --to {target}")
+    assert "users.parquet" in capsys.readouterr().out
+
+
+def test_script_api_get_and_get_each_write_files(shell: Any, tmp_path: Path) -> None:
+    import okta_magic
+
+    shell.run_line_magic("okta_login", '--sandbox --as admin --scopes "openid okta.users.read okta.groups.read"')
+    users = okta_magic.get("/api/v1/users", limit=200)
+    written = okta_magic.get("/api/v1/users", limit=200, to=str(tmp_path / "users.parquet"))
+    _same(users, pd.read_parquet(tmp_path / "users.parquet"))
+    assert written.rows == len(users)
+    groups = okta_magic.get("/api/v1/groups", limit=3, max_pages=1)
+    members = okta_magic.get_each("/api/v1/groups/{gid}/users", gid=groups["id"])
+    each = okta_magic.get_each("/api/v1/groups/{gid}/users", gid=groups["id"], to=str(tmp_path / "members.parquet"))
+    assert each.rows == len(members)
+    _same(members, pd.read_parquet(tmp_path / "members.parquet"))
+    with pytest.raises(Exception, match="suffix"):
+        okta_magic.get_each("/api/v1/groups/{gid}/users", gid=groups["id"], to=str(tmp_path / "members.xls"))
+
+
+class Failing(httpx.HTTPTransport):
+    """The connection drops from the fourth request on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        if self.calls >= 4:
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        return super().handle_request(request)
+
+
+def test_a_failed_pull_leaves_a_file_of_the_rows_fetched_and_says_so(sandbox: Sandbox, tmp_path: Path) -> None:
+    from okta_magic.errors import OktaMagicError
+
+    target = tmp_path / "users.csv"
+    with client(sandbox, transport=Failing()) as c, pytest.raises(OktaMagicError) as info:
+        fetch_to(c, parse_request("GET /api/v1/users?limit=100"), target)
+    assert info.value.partial.rows == 300 and "users.csv" in repr(info.value.partial)
+    assert pd.read_csv(target)["id"].tolist() == sandbox.user_ids()[:300]
