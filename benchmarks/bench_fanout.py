@@ -5,7 +5,8 @@ org's server thread and the client never share one interpreter), in alternating 
 
 1. **Fan-out of 500 requests**: each of 500 users' groups (``GET /api/v1/users/{id}/groups``), by
 
-   * ``okta_magic.get_each`` at ``--concurrency`` requests in flight (one table per value given);
+   * ``okta_magic.get_each`` at ``--concurrency`` requests in flight (one table per value given; 16, the
+     default, is also the most the session's client lets through unless configured otherwise);
    * a plain loop of ``okta_magic.get``, one request after another (run once, on ``--loop-requests``
      users; when that is fewer than 500 the time is extrapolated linearly, and said so);
    * the Okta SDK (PyPI ``okta``, 3.x) with ``asyncio.gather`` as its README shows, at the same
@@ -81,7 +82,8 @@ def okta_magic_session(spec: dict[str, Any]) -> Any:
 def work_each(spec: dict[str, Any]) -> dict[str, Any]:
     okta_magic = okta_magic_session(spec)
     started = time.perf_counter()
-    frame = okta_magic.get_each(FANOUT_PATH, uid=spec["ids"], concurrency=spec["concurrency"])
+    options = {"concurrency": spec["concurrency"]} if spec["concurrency"] else {}  # none: get_each's default
+    frame = okta_magic.get_each(FANOUT_PATH, uid=spec["ids"], **options)
     wall = time.perf_counter() - started
     pairs = list(zip(frame["uid"], frame["id"]))
     return {"wall": wall, "requests": len(spec["ids"]), "rows": len(frame), "digest": digest(pairs),
@@ -267,7 +269,8 @@ def fanout(sb: Any, token: str, args: argparse.Namespace, log: Any) -> None:
                 "ids": ids[: args.loop_requests] if name == "loop" else ids}
         figures = run_worker(name, spec, args.sdk_python if name == "sdk" else sys.executable)
         stats = sb.stats()
-        figures.update(peak_in_flight=stats.peak_in_flight, **{"429s": stats.count(status=429)})
+        figures.update(peak_in_flight=stats.peak_in_flight, load=round(os.getloadavg()[0], 2),
+                       **{"429s": stats.count(status=429)})
         results[(name, n)].append(figures)
         log(f"round {round_no + 1} {name:13s} concurrency {n:2d} {json.dumps(figures)}")
         if "digest" in figures and figures["requests"] == len(ids):
@@ -343,7 +346,7 @@ def parallel_pull(args: argparse.Namespace, log: Any) -> None:
                 figures = run_worker("pull", {**spec, "parallel": parallel})
                 stats = sb.stats()
                 figures.update(requests=stats.total, peak_in_flight=stats.peak_in_flight,
-                               **{"429s": stats.count(status=429)})
+                               load=round(os.getloadavg()[0], 2), **{"429s": stats.count(status=429)})
                 runs[name].append(figures)
                 log(f"round {round_no + 1} {name:11s} {json.dumps(figures)}")
         plain, part = best(runs["plain"]), best(runs[f"parallel={args.parallel}"])
@@ -358,7 +361,8 @@ def bucket_limit(sb: Any, token: str, args: argparse.Namespace, log: Any) -> Non
     limit, windows = 600, args.limit_windows
     ids = sb.user_ids()[: limit * (windows + 1)]
     log(f"\n## A bucket limited to {limit}/min ({FANOUT_BUCKET}): get_each over {len(ids)} users, "
-        f"concurrency {args.limit_concurrency}, {LATENCY * 1000:.0f} ms each, {windows} windows in real time")
+        f"concurrency {args.limit_concurrency or 'default'}, {LATENCY * 1000:.0f} ms each, "
+        f"{windows} windows in real time")
     sb.set_knobs(latency=LATENCY)
     sb.advance_clock(61)
     sb.set_rate_limit(FANOUT_BUCKET, limit)
@@ -396,8 +400,9 @@ def bucket_limit(sb: Any, token: str, args: argparse.Namespace, log: Any) -> Non
     per_window = [b - a for a, b in zip([0] + ends, ends)]
     log(f"answered 200 in the {windows * 60} s from the first request's arrival: {served} of {limit * windows} "
         f"({served / (limit * windows):.1%}, target >= 97%); per 60 s: {per_window}")
-    log(f"429s received: {stats.count(status=429)} (rate {stats.throttled['rate']}, concurrency "
-        f"{stats.throttled['concurrency']}, knob {stats.throttled['knob']}); peak in flight {stats.peak_in_flight}")
+    log(f"load {os.getloadavg()[0]:.2f}; 429s received: {stats.count(status=429)} "
+        f"(rate {stats.throttled['rate']}, concurrency {stats.throttled['concurrency']}, "
+        f"knob {stats.throttled['knob']}); peak in flight {stats.peak_in_flight}")
 
 
 def write_spec(spec: dict[str, Any]) -> str:
@@ -411,10 +416,11 @@ def main() -> None:
     parser.add_argument("--sdk-python", default=str(ROOT / ".venv-bench/bin/python"),
                         help="an interpreter with the Okta SDK installed (kept out of okta_magic's environment)")
     parser.add_argument("--concurrency", type=lambda v: [int(n) for n in v.split(",")], default=[8, 16],
-                        help="comma-separated: one table per concurrency (get_each's default is 8; "
-                             "the client's pacer holds any batch to 16 in flight unless told otherwise)")
+                        help="comma-separated: one table per concurrency (16 is get_each's default, the "
+                             "client's cap on requests in flight; a higher value is held to it)")
     parser.add_argument("--limit-windows", type=int, default=3, help="60 s windows of the limit run")
-    parser.add_argument("--limit-concurrency", type=int, default=8, help="get_each's concurrency in the limit run")
+    parser.add_argument("--limit-concurrency", type=int, default=0,
+                        help="get_each's concurrency in the limit run (0: its default)")
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--loop-requests", type=int, default=500, help="users the plain loop asks (0 skips it)")
