@@ -69,6 +69,7 @@ get_ipython().run_line_magic("xmode", "Verbose")
 
 # Each (source, how it ends): "ok", "traceback" (kept, Verbose) or "usage" (the magics' one line).
 AFTER: list[tuple[str, str]] = [
+    ("%okta_login --profile default", "ok"),  # a notebook may end on a named profile; the hunt uses the default
     ('%okta_login --sandbox --as readonly --scopes "openid okta.users.read"', "ok"),
     ('''\
 import okta_magic
