@@ -154,7 +154,7 @@ def test_append_continues_the_system_log_without_duplicates_or_gaps(sandbox: San
     assert back["published"].is_monotonic_increasing
     assert pq.read_table(target).num_rows == len(everything)
     duckdb = pytest.importorskip("duckdb")
-    assert duckdb.sql(f"select count(distinct uuid) from read_parquet('{target}')").fetchone()[0] == len(everything)
+    assert duckdb.sql(f"select count(distinct uuid) from read_parquet('{target}')").fetchall()[0][0] == len(everything)
 
 
 def test_append_with_nothing_new_keeps_the_file(sandbox: Sandbox, tmp_path: Path) -> None:
