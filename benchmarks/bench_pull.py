@@ -61,6 +61,21 @@ def worker(mode: str, url: str, token: str, limit: int, max_pages: int | None, t
                 link = response.links.get("next")
                 next_url = link["url"] if link else None
         columns = 0
+    elif mode == "parquet":  # --to: pages streamed to a Parquet file, no DataFrame of the whole pull
+        import tempfile
+
+        from okta_magic.client import OktaClient
+        from okta_magic.pull import fetch_to
+        from okta_magic.query import parse_request
+
+        with tempfile.TemporaryDirectory() as folder, \
+                OktaClient(url, lambda: f"Bearer {token}", progress=False, timeout=60) as client:
+            result = fetch_to(client, parse_request(f"GET /api/v1/users?limit={limit}"),
+                              Path(folder) / "users.parquet", max_pages=max_pages)
+            import pyarrow.parquet as pq
+
+            meta = pq.read_metadata(Path(folder) / "users.parquet")
+            rows, pages, columns = meta.num_rows, result.pages, meta.num_columns
     else:
         from okta_magic.client import OktaClient
         from okta_magic.pull import fetch
@@ -117,7 +132,7 @@ def main() -> None:
     parser.add_argument("--latency-pages", type=int, default=100,
                         help="pages pulled with 100 ms of added latency each (0 skips)")
     parser.add_argument("--repeat", type=int, default=2, help="runs of floor and pull (best wall time kept)")
-    parser.add_argument("--worker", choices=("floor", "pull", "warm"))
+    parser.add_argument("--worker", choices=("floor", "pull", "warm", "parquet"))
     parser.add_argument("--url")
     parser.add_argument("--max-pages", type=int)
     parser.add_argument("--trace", action="store_true")
@@ -153,6 +168,11 @@ def main() -> None:
               f"(timing includes importing pandas and pyarrow, {ours['wall'] - warm['wall']:.2f} s of it)")
         print(f"warm   (pandas already imported, as in a kernel): {warm['wall']:.2f} s, "
               f"{warm['wall'] / floor['wall']:.2f}x the floor")
+        small = run_worker("parquet", sb.url, token, args.limit, max_pages=max(1, 10_000 // args.limit))
+        large = run_worker("parquet", sb.url, token, args.limit)
+        print(f"--to parquet: {small['rows']:,.0f} rows RSS peak {small['rss_peak_mb']:.0f} MB; "
+              f"{large['rows']:,.0f} rows RSS peak {large['rss_peak_mb']:.0f} MB "
+              f"({large['rss_peak_mb'] - small['rss_peak_mb']:+.0f} MB), {large['wall']:.2f} s")
         if args.latency_pages:
             sb.set_knobs(latency=0.1)
             slow = run_worker("pull", sb.url, token, args.limit, max_pages=args.latency_pages)
