@@ -20,38 +20,30 @@ VALUE_OPTIONS = frozenset({"-o", "--out", "-p", "--profile", "--max-pages", "--m
 FLAG_OPTIONS = frozenset({"--raw", "--links", "--resume", "--append"})  # options taking none
 
 
-def in_flight(text: str) -> int:
-    """``--concurrency`` / ``--parallel``: requests in flight, 1 to Okta's 75 per org."""
+def _whole(text: str, low: int, high: int | None, what: str) -> int:
+    """A whole-number option value in ``[low, high]``, or argparse's one-line error saying what to give."""
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if not 1 <= value <= 75:
-        raise argparse.ArgumentTypeError(f"give the requests in flight, a whole number from 1 to 75 (Okta's limit "
-                                         f"per org), e.g. 8, not {text!r}")
+        value = low - 1
+    if value < low or high is not None and value > high:
+        raise argparse.ArgumentTypeError(f"give {what}, not {text!r}")
     return value
+
+
+def in_flight(text: str) -> int:
+    """``--concurrency`` / ``--parallel``: requests in flight, 1 to Okta's 75 per org."""
+    return _whole(text, 1, 75, "the requests in flight, a whole number from 1 to 75 (Okta's limit per org), e.g. 8")
 
 
 def at_least_one(text: str) -> int:
     """``--max-pages`` / ``--max-rows``: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"give a whole number of at least 1 (e.g. 500), not {text!r}")
-    return value
+    return _whole(text, 1, None, "a whole number of at least 1 (e.g. 500)")
 
 
 def lifetime(text: str) -> int:
     """``--token-lifetime``: whole seconds, at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"give an access token's lifetime in whole seconds, e.g. 120, not {text!r}")
-    return value
+    return _whole(text, 1, None, "an access token's lifetime in whole seconds, e.g. 120")
 
 
 def seconds(text: str) -> float:

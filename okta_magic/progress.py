@@ -38,6 +38,20 @@ def say_line(line: str, say: Callable[[str], object] | None = None, bar: Any = N
         print(line, file=sys.stderr, flush=True)
 
 
+def _draw(progress: bool | Callable[[Progress], object], bar: Any, state: Progress, **postfix: object) -> None:
+    """Hand ``state`` to a progress callable, or draw it on the bar (pages done, ``postfix``, a wait)."""
+    if callable(progress):
+        progress(state)
+        return
+    if bar is None:
+        return
+    bar.set_postfix(**postfix, refresh=False)
+    bar.set_description_str(f"waiting {state.waiting:.0f} s ({state.message})" if state.waiting else "okta",
+                            refresh=False)
+    bar.n = state.pages
+    bar.refresh()
+
+
 class ProgressView:
     """One pull's display: ``progress`` is True (a tqdm bar), False (nothing) or a callable taking Progress.
 
@@ -58,17 +72,7 @@ class ProgressView:
 
     def update(self, state: Progress) -> None:
         """Show ``state`` (to the callable, or on the bar when one is open)."""
-        if callable(self._progress):
-            self._progress(state)
-            return
-        bar = self._bar
-        if bar is None:
-            return
-        bar.set_postfix(rows=state.rows, remaining=state.remaining, refresh=False)
-        waiting = f"waiting {state.waiting:.0f} s ({state.message})"
-        bar.set_description_str(waiting if state.waiting else "okta", refresh=False)
-        bar.n = state.pages
-        bar.refresh()
+        _draw(self._progress, self._bar, state, rows=state.rows, remaining=state.remaining)
 
     def waiting(self, state: Progress) -> None:
         """A wait begins: shown even before the first page (a 429 can mean a minute of silence otherwise)."""
@@ -141,17 +145,7 @@ class BatchView:
                 say_line(wait_line(seconds, self._where, why), self._say, self._bar)
 
     def _show(self, state: Progress) -> None:
-        if callable(self._progress):
-            self._progress(state)
-            return
-        bar = self._bar
-        if bar is None:
-            return
-        bar.set_postfix(rows=state.rows, refresh=False)
-        bar.set_description_str(f"waiting {state.waiting:.0f} s ({state.message})" if state.waiting else "okta",
-                                refresh=False)
-        bar.n = state.pages
-        bar.refresh()
+        _draw(self._progress, self._bar, state, rows=state.rows)
 
     def close(self) -> None:
         """Close the bar, if one is open."""

@@ -126,3 +126,10 @@ def _strings_outside_docstrings(tree: ast.Module) -> list[str]:
 def test_no_notebook_syntax_below_the_magics_and_the_advice_layer(name: str) -> None:
     spoken = [s for s in _strings_outside_docstrings(TREES[name]) if "%okta" in s or "%%okta" in s]
     assert not spoken, f"{name} tells a person to run a magic; word it in advice.py: {spoken[:3]}"
+
+
+def test_the_sandbox_api_and_authorization_server_do_not_import_each_other() -> None:
+    api = {n for n in MODULES if n.startswith("okta_magic.sandbox.api.")}
+    oauth = {n for n in MODULES if n.startswith("okta_magic.sandbox.oauth.")}
+    assert not any(_imports(n) & oauth for n in api)
+    assert not any(_imports(n) & api for n in oauth)
