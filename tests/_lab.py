@@ -193,6 +193,7 @@ class Shots:
         for old in folder.glob("*.png"):
             old.unlink()
         self._n = 0
+        print(f"\nscreenshots: {folder}")
 
     def take(self, page: Page, step: str, *, locator: Locator | None = None, **options: Any) -> Path:
         self._n += 1

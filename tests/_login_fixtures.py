@@ -8,6 +8,8 @@ consent), and finally requests the redirect URI, which is the loopback listener.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin
@@ -110,3 +112,13 @@ class Browser:
                 self.http.post(target, data=data) if form.method == "post" else self.http.get(target, params=data)
             )
         raise AssertionError(f"the sign-in did not reach the redirect URI in {max_steps} steps: {visited}")
+
+
+def wait_until(condition: Callable[[], bool], seconds: float) -> bool:
+    """Poll ``condition`` for up to ``seconds``; its last answer (for an assert with a clear line)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()

@@ -92,12 +92,6 @@ def browser(playwright: Playwright, tmp_path: Path) -> Iterator[BrowserContext]:
         context.close()
 
 
-def _shots(case: str) -> Shots:
-    shots = Shots(ARTIFACTS / case)
-    print(f"\nscreenshots: {shots.folder}")
-    return shots
-
-
 def _open_panel(
     lab: JupyterLab, browser: BrowserContext, case: str, shots: Shots, cells: list[str] = CELLS
 ) -> tuple[NotebookPage, Locator]:
@@ -174,7 +168,7 @@ def _expect_users_table(notebook: NotebookPage, shots: Shots) -> None:
 
 
 def test_sign_in_in_the_browser_redirects_to_the_kernel(lab: JupyterLab, browser: BrowserContext) -> None:
-    shots = _shots("redirect")
+    shots = Shots(ARTIFACTS / "redirect")
     with _lab.evidence_on_failure(browser, lab, shots):
         _redirect_case(lab, browser, shots)
 
@@ -197,7 +191,7 @@ def _redirect_case(lab: JupyterLab, browser: BrowserContext, shots: Shots) -> No
 
 
 def test_sign_in_by_pasting_the_redirected_url(lab: JupyterLab, browser: BrowserContext) -> None:
-    shots = _shots("paste")
+    shots = Shots(ARTIFACTS / "paste")
     with _lab.evidence_on_failure(browser, lab, shots):
         _paste_case(lab, browser, shots)
 
@@ -269,7 +263,7 @@ REPLACED_CELLS = [
 
 
 def test_a_second_login_replaces_the_first_panel(lab: JupyterLab, browser: BrowserContext) -> None:
-    shots = _shots("replaced")
+    shots = Shots(ARTIFACTS / "replaced")
     with _lab.evidence_on_failure(browser, lab, shots):
         _replaced_case(lab, browser, shots)
 

@@ -135,12 +135,6 @@ def student(playwright: Playwright, hub: _hub.JupyterHub,
         context.close()
 
 
-def _shots(case: str) -> Shots:
-    shots = Shots(ARTIFACTS / case)
-    print(f"\nscreenshots: {shots.folder}")
-    return shots
-
-
 def _open(hub: _hub.JupyterHub, student: BrowserContext, case: str, cells: list[str], shots: Shots) -> NotebookPage:
     """Write a notebook into the student's home and open it on the hub, at the hub's public name."""
     _lab.write_notebook(hub.home(STUDENT) / f"{case}.ipynb", cells)
@@ -180,7 +174,7 @@ def _evidence(student: BrowserContext, hub: _hub.JupyterHub, shots: Shots) -> Ab
 
 
 def test_device_grant_chosen_on_the_hub(hub: _hub.JupyterHub, student: BrowserContext, org: Sandbox) -> None:
-    shots = _shots("device")
+    shots = Shots(ARTIFACTS / "device")
     with _evidence(student, hub, shots):
         _device_case(hub, student, org, shots)
 
@@ -233,7 +227,7 @@ def _device_case(hub: _hub.JupyterHub, student: BrowserContext, org: Sandbox, sh
 
 
 def test_sandbox_sign_in_through_jupyter_server_proxy(hub: _hub.JupyterHub, student: BrowserContext) -> None:
-    shots = _shots("proxied")
+    shots = Shots(ARTIFACTS / "proxied")
     with _evidence(student, hub, shots):
         _proxied_case(hub, student, shots)
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from _login_fixtures import wait_until
 import pytest
 
 from okta_magic import loopback
@@ -216,15 +217,6 @@ def status_of(answer: bytes) -> int | None:
 
 def loopback_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("okta-loopback-conn")]
-
-
-def wait_until(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 SANDBOX = {"users": 5, "seed": 3, "calm": True}  # this module's sandbox org (conftest.py)

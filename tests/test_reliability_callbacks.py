@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from _login_fixtures import wait_until
 import pytest
 from reliability import record
 
@@ -108,15 +109,6 @@ def method(name: str, body: bytes = b"") -> Callable[[Target], Outcome]:
 
 def conn_threads(port: int) -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == f"okta-loopback-conn-{port}"]
-
-
-def wait_until(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 # -- the attacks that need more than one request -------------------------------------------------------------
