@@ -34,13 +34,11 @@ the two. What this module owns:
 
 from __future__ import annotations
 
-import functools
 import logging
 import random
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -85,24 +83,6 @@ class _Borrowed(httpx.BaseTransport):
 
 class _Stop(Exception):
     """Internal: the pull was closed while the worker waited."""
-
-
-class _Releasing(httpx.SyncByteStream):
-    """A streamed body that frees its pacer slot once read or closed (the org counts it until then)."""
-
-    def __init__(self, inner: httpx.SyncByteStream, done: Callable[[], None]) -> None:
-        self._inner = inner
-        self._done = done
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self._inner
-
-    def close(self) -> None:
-        """Close the body, then free the slot."""
-        try:
-            self._inner.close()
-        finally:
-            self._done()
 
 
 class OktaClient(InMemoryOnly):
@@ -246,9 +226,9 @@ class OktaClient(InMemoryOnly):
         timeout: float | None = None,
         notify: Callable[[float, str], None] | None = None,
         stop: threading.Event | None = None,
-        stream: bool = False,
     ) -> httpx.Response:
-        """Send with pacing and retries; an error answer raises. ``stream``: a success's body is left unread."""
+        """Send with pacing and retries (the body read, so a connection lost mid-body is retried too); an error
+        answer raises."""
         bucket = bucket_of(url.path)
         retried_429 = retried_other = 0
         content = orjson.dumps(json) if json is not None else None
@@ -271,7 +251,7 @@ class OktaClient(InMemoryOnly):
             )
             log.debug("%s %s", method, url)
             try:
-                response, rate = self._exchange(ticket, request, stream)
+                response, rate = self._exchange(ticket, request)
             except httpx.TransportError as exc:
                 if method in IDEMPOTENT and retried_other < self.max_retries:
                     retried_other += 1
@@ -295,8 +275,8 @@ class OktaClient(InMemoryOnly):
                 raise api_error(response, held_scopes=held, retries=retried_429)
             return response
 
-    def _exchange(self, ticket: Ticket, request: httpx.Request, stream: bool) -> tuple[httpx.Response, RateLimit]:
-        """Send one request under its pacer ticket, freed once the body is read (now, or by the caller if streamed)."""
+    def _exchange(self, ticket: Ticket, request: httpx.Request) -> tuple[httpx.Response, RateLimit]:
+        """Send one request under its pacer ticket, freed once the body is read (the org counts it until then)."""
         try:
             response = self._http.send(request, stream=True)
         except BaseException:
@@ -304,14 +284,8 @@ class OktaClient(InMemoryOnly):
             raise
         rate = RateLimit.from_headers(response.headers)
         self._pacer.answered(ticket, rate, response.status_code)
-        if stream and response.status_code < 400:
-            # A streamed success keeps its slot until its body is read or closed: the org counts it until then.
-            done = functools.partial(self._pacer.release, ticket)
-            response.stream = _Releasing(response.stream, done)  # type: ignore[arg-type]
-            weakref.finalize(response, done)  # a body nobody reads or closes still frees its slot
-            return response, rate
         try:
-            response.read()  # error bodies are small
+            response.read()
         finally:
             self._pacer.release(ticket)
         return response, rate

@@ -25,8 +25,9 @@ System Log polling (``GET /api/v1/logs`` without ``until``): Okta always sends
 first empty page instead (Okta: "System Log API" > Polling requests).
 
 :class:`PageStream` is one pull: it follows those links with ``max_pages`` / ``max_rows``,
-requesting page N+1 on a background thread while the caller reads page N (the socket wait
-releases the GIL), so against a real org the reading hides behind the network. A page of a
+requesting page N+1 on a background thread while page N is decoded on a second one and the
+caller takes in page N-1: against a real org the reading hides behind the network, and against
+a fast one the three overlap (the socket wait and Arrow's parser release the GIL). A page of a
 list that is not a list (cut short, HTML, an object) or a ``next`` link back to a page already
 fetched stops the pull with :class:`~okta_magic.errors.InvalidResponse` instead of returning a
 list that silently lacks rows.
@@ -50,6 +51,7 @@ from .ratelimit import RateLimit
 __all__ = ["Origin", "origin_of", "next_url", "is_log_polling", "resolve", "PageStream"]
 
 Origin = tuple[str, str, int]
+_Fetched = tuple[httpx.Response, "Future[Page]"]  # a prefetched answer and its decoding
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -132,7 +134,7 @@ class Send(Protocol):
 
     def __call__(self, method: str, url: httpx.URL, *, json: Any = None, headers: Mapping[str, str] | None = None,
                  timeout: float | None = None, notify: Callable[[float, str], None] | None = None,
-                 stop: threading.Event | None = None, stream: bool = False) -> httpx.Response: ...
+                 stop: threading.Event | None = None) -> httpx.Response: ...
 
 
 class PageStream:
@@ -160,7 +162,8 @@ class PageStream:
         self.view = view or ProgressView(False, f"{method} {url.path}")
         self._stop = threading.Event()
         self._executor: ThreadPoolExecutor | None = None
-        self._pending: Future[httpx.Response] | None = None
+        self._decoding: ThreadPoolExecutor | None = None
+        self._pending: Future[_Fetched] | None = None
         self._visited: set[str] = set()
 
     def _state(self, waiting: float = 0.0, message: str = "") -> Progress:
@@ -169,31 +172,22 @@ class PageStream:
     def _notify(self, seconds: float, why: str) -> None:
         self.view.waiting(self._state(seconds, why))
 
-    def _get(self, url: httpx.URL, *, stream: bool = False) -> httpx.Response:
+    def _get(self, url: httpx.URL) -> httpx.Response:
         return self._send(self.method, url, json=self.json, headers=self.headers, timeout=self.timeout,
-                          notify=self._notify, stop=self._stop, stream=stream)
+                          notify=self._notify, stop=self._stop)
 
-    def _body(self, future: Future[httpx.Response], url: httpx.URL) -> httpx.Response:
-        """The prefetched answer with its body read here, on the caller's thread.
-
-        The worker only sends the request and reads the status line and headers; the body
-        waits in the socket while this thread reads the previous page, so the two threads
-        do not fight over the GIL. A connection lost while reading is retried (GET only).
-        """
-        response = future.result()
+    def _body(self, future: Future[_Fetched]) -> _Fetched:
+        """The prefetched answer (its body read on the worker, a lost connection retried there) and its decoding."""
+        fetched = future.result()
         self._pending = None
-        try:
-            response.read()
-        except httpx.TransportError:
-            response.close()
-            return self._get(url)
-        return response
+        return fetched
 
     def __iter__(self) -> Iterator[Page]:
         response = self._get(self.url)
         if 300 <= response.status_code < 400:  # not followed (the token stays on the org): say where it pointed
             response.read()
             raise api_error(response)
+        decoding: Future[Page] | None = None  # this answer's decoding on the decoder thread, once one runs
         while True:
             following, refused = self._following(response)
             self.remaining = RateLimit.from_headers(response.headers).remaining
@@ -201,8 +195,12 @@ class PageStream:
             # Overlap: ask for the next page before reading this one, unless this page decides
             # whether there is a next one (log polling stops on empty; max_rows may be reached).
             early = following is not None and not last_allowed and not self.polling and self.max_rows is None
-            future = self._submit(following) if early and following is not None else None
-            page = self._page(response)
+            future = None
+            if early and following is not None:
+                # Pages are decoded one at a time, in order, on the decoder thread: this one goes first.
+                decoding = decoding or self._decoder().submit(self._read, response)
+                future = self._submit(following)
+            page = self._page(response, decoding)
             following = self._count(page, response, following, last_allowed)
             if following is None:
                 if not self.stopped_early:
@@ -220,7 +218,7 @@ class PageStream:
             self.view.update(self._state())
             yield page
             del page
-            response = self._body(future, following)
+            response, decoding = self._body(future)
 
     def _following(self, response: httpx.Response) -> tuple[httpx.URL | None, HostNotAllowed | None]:
         """The next page's URL (RFC 8288 ``rel="next"``; GET only) and a refusal to raise after this page."""
@@ -238,19 +236,25 @@ class PageStream:
                     status=response.status_code, url=str(response.url))
         return following, None
 
-    def _page(self, response: httpx.Response) -> Page:
-        """The answer as a Page, its ``data`` decoded; a list's later page must be a list too."""
+    def _read(self, response: httpx.Response) -> Page:
+        """The answer as a Page with its ``data`` decoded (on the decoder thread once pages overlap)."""
         content_type = response.headers.get("content-type", "")
-        page = Page(self.pages, self.method, str(response.url), response.status_code, response.headers,
+        page = Page(0, self.method, str(response.url), response.status_code, response.headers,
                     response.content, response.charset_encoding if "charset" in content_type else None)
-        data = self._decode(page)
-        if self.is_list and not is_rows(data):
+        page.data = self._decode(page)
+        return page
+
+    def _page(self, response: httpx.Response, decoding: Future[Page] | None) -> Page:
+        """This answer's Page, in order; a list's later page must be a list too."""
+        page = decoding.result() if decoding is not None else self._read(response)
+        page.index = self.pages
+        if self.is_list and not is_rows(page.data):
             # Keeping the pages so far would hand back a list that silently lacks the rest.
+            content_type = response.headers.get("content-type", "")
             raise InvalidResponse(
                 f"Page {self.pages + 1} of {self.method} {self.url.path} is not a JSON array like the pages "
                 f"before it (status {response.status_code}, {content_type or 'no content type'}): the pull "
                 "stopped; run it again.", status=response.status_code, url=str(response.url))
-        page.data = data
         return page
 
     def _count(self, page: Page, response: httpx.Response, following: httpx.URL | None,
@@ -277,10 +281,22 @@ class PageStream:
             following = None
         return following
 
-    def _submit(self, url: httpx.URL) -> Future[httpx.Response]:
+    def _decoder(self) -> ThreadPoolExecutor:
+        # One thread, so pages are decoded in order and a decoder's state (a learned schema) needs no lock.
+        if self._decoding is None:
+            self._decoding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="okta-decode")
+        return self._decoding
+
+    def _fetch(self, url: httpx.URL) -> _Fetched:
+        """The worker's job: send, read the body, and queue its decoding at once."""
+        response = self._get(url)
+        return response, self._decoder().submit(self._read, response)
+
+    def _submit(self, url: httpx.URL) -> Future[_Fetched]:
+        self._decoder()  # made here, on the caller's thread, never by two threads at once
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="okta-page")
-        future = self._executor.submit(self._get, url, stream=True)
+        future = self._executor.submit(self._fetch, url)
         self._pending = future
         return future
 
@@ -291,12 +307,13 @@ class PageStream:
             # A prefetched answer nobody will read: give its connection back to the pool.
             self._pending.add_done_callback(_close_unread)
             self._pending = None
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        for executor in (self._executor, self._decoding):
+            if executor is not None:
+                executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._decoding = None
         self.view.close()
 
 
-def _close_unread(future: Future[httpx.Response]) -> None:
+def _close_unread(future: Future[_Fetched]) -> None:
     if not future.cancelled() and future.exception() is None:
-        future.result().close()
+        future.result()[0].close()

@@ -11,14 +11,18 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["JsonPages"]
 
+_REMEMBERED = 64  # page shapes remembered; a list whose pages vary more (System Log events) works each out anew
+
 
 class JsonPages:
     """Read JSON array pages straight into flat Arrow tables, without building Python objects.
 
-    Arrow's JSON reader (C++) parses a page faster than ``json.loads`` alone and the
-    values land in compact arrays at once; this is what keeps a 100,000-user pull
-    close to the cost of merely parsing the JSON. Nested objects are flattened into
-    dotted columns by Arrow itself; ``_links``/``_embedded`` are dropped unless kept.
+    Arrow's JSON reader (C++) costs about twice ``orjson.loads`` on a page, but the values
+    land in compact arrays at once (no Python object per value) and it runs without the GIL,
+    so a pull decodes page N on its own thread while page N+1 is on the wire. Nested objects
+    are flattened into dotted columns by Arrow itself; ``_links``/``_embedded`` are dropped
+    unless kept. What is worked out for a page's shape (no dates in it; which columns to drop
+    and flatten, and their order) is remembered for the next page of the same shape.
 
     The reader infers dates from strings (``"2024-05-01"``); such fields are read
     again as text (an explicit schema, kept for later pages), so values look the
@@ -32,6 +36,9 @@ class JsonPages:
         self.keep_links = keep_links
         self._text_fields: pa.Schema | None = None
         self._order: dict[str, None] = {}
+        # Pages of one list nearly always have one shape: what was worked out for a shape is kept.
+        self._plain: set[pa.DataType] = set()  # page types known to hold no inferred dates
+        self._plans: dict[pa.DataType, tuple[list[str], int, list[str]]] = {}  # type: (dropped, flattenings, order)
 
     def read(self, content: bytes) -> pa.Table | None:
         """One page (the raw bytes of a JSON array of objects) as a flat table, or None."""
@@ -47,8 +54,11 @@ class JsonPages:
             table = self._parse(line, self._text_fields)
             if table is None:
                 return None
-            dates = _timestamp_fields(table.schema.field("items").type)
-            if dates:  # inferred dates: read this page again with those fields as text
+            kind = table.schema.field("items").type
+            dates = None if kind in self._plain else _timestamp_fields(kind)
+            if dates is None and len(self._plain) < _REMEMBERED:
+                self._plain.add(kind)
+            else:  # inferred dates: read this page again with those fields as text
                 self._flat(table)  # notes the columns' order of appearance first
                 self._text_fields = _merge_text_fields(self._text_fields, dates)
                 table = self._parse(line, self._text_fields)
@@ -62,26 +72,34 @@ class JsonPages:
         import pyarrow as pa
 
         items = table.column("items").chunk(0)
-        if not pa.types.is_struct(items.type.value_type):
+        kind = items.type.value_type
+        if not pa.types.is_struct(kind):
             return None if len(items.values) else pa.table({})  # scalars: the Python path; [] : no rows
         records = items.values.slice(items.offsets[0].as_py(), len(items.values))
         flat = pa.Table.from_struct_array(records)
-        if not self.keep_links:
-            flat = flat.drop_columns([n for n in flat.column_names if n in _HIDDEN])
-        while any(pa.types.is_struct(f.type) for f in flat.schema):
+        plan = self._plans.get(kind)
+        if plan is None:
+            dropped = [] if self.keep_links else [n for n in flat.column_names if n in _HIDDEN]
+            flattenings, probe = 0, flat.drop_columns(dropped)
+            while any(pa.types.is_struct(f.type) for f in probe.schema):
+                probe, flattenings = probe.flatten(), flattenings + 1
+            plan = (dropped, flattenings, self._ordered(probe.column_names))
+            if len(self._plans) < _REMEMBERED:
+                self._plans[kind] = plan
+        dropped, flattenings, order = plan
+        flat = flat.drop_columns(dropped)
+        for _ in range(flattenings):
             flat = flat.flatten()
         if not flat.num_columns and len(records):
             return None  # only empty objects: a table of no columns cannot hold the row count; the Python path can
-        return flat.select(self._ordered(flat.column_names))
+        return flat.select(order)
 
     def _parse(self, line: bytes, text_fields: pa.Schema | None) -> pa.Table | None:
-        import io
-
         import pyarrow as pa
         from pyarrow import json as pa_json
 
         options = pa_json.ParseOptions(explicit_schema=text_fields, unexpected_field_behavior="infer")
-        table = pa_json.read_json(io.BytesIO(line), read_options=pa_json.ReadOptions(
+        table = pa_json.read_json(pa.BufferReader(line), read_options=pa_json.ReadOptions(
             use_threads=False, block_size=len(line) + 1), parse_options=options)
         if table.num_rows != 1 or not pa.types.is_list(table.schema.field("items").type):
             return None
