@@ -1,19 +1,26 @@
-"""How fast and how lean is a big pull? Figures, not tests.
+"""How fast and how lean is one big pull? Figures, not tests.
 
-Starts the sandbox org with 100,000 users, then, each in a fresh subprocess so
-memory peaks are separate:
+Starts the sandbox org with 100,000 users (no added latency, the users bucket's limit lifted: this
+measures our work, not the network or the pacing) and pulls every user, 200 a page, side by side in
+alternating rounds (the order of the contenders rotates each round), each contender in a fresh
+subprocess so that memory peaks are separate:
 
-* the floor: a plain httpx loop over the same pages that only parses each page
-  with ``response.json()`` (no DataFrame);
-* our pull: ``okta_magic.pull.fetch`` (the client's pages into the frame builder) into a DataFrame.
+* ``floor``: the least any Python client can do: an httpx page loop that only parses each page with
+  ``orjson.loads`` (no DataFrame). Timed from before its imports, as a fresh process would run it.
+* ``cold``: okta_magic's pull (``okta_magic.pull.fetch``: the client's pages into the frame builder)
+  into a DataFrame, timed from before its imports (pandas and pyarrow included).
+* ``warm``: one process that has imported everything (as a kernel has), then runs the floor and
+  okta_magic's pull alternately, ``--warm-rounds`` times each, in that same process.
+* ``normalize``: the naive way: collect every page's ``response.json()`` and ``pandas.json_normalize``.
+* ``sdk``: the Okta SDK 3.x (``list_users`` with ``after=`` cursors, as its README pages), in its own
+  interpreter (``--sdk-python``): it is not a dependency of okta_magic.
+* ``parquet``: ``fetch_to(..., "users.parquet")``: pages streamed to a file, at 10,000 rows and at every
+  row, for the peak memory of each.
 
-Prints the wall-time ratio, the peak memory of each process (RSS high-water
-mark, VmHWM; plus the tracemalloc peak of a separate traced run,
-which sees Python allocations only, not Arrow's buffers), the import time of
-the package, and a pull with 100 ms of added latency per page against
-pages x 100 ms (how much of our work hides behind the network).
+Wall times, peak RSS (VmHWM) of each process, rows and columns, and the machine's load average at
+each run are printed as a log and as the Markdown table that ``benchmarks/RESULTS.md`` holds.
 
-    python benchmarks/bench_pull.py [--users 100000] [--latency-pages 100]
+    python benchmarks/bench_pull.py [--users 100000] [--rounds 3] [--sdk-python .venv-bench/bin/python]
 """
 
 from __future__ import annotations
@@ -21,167 +28,308 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+STARTED = time.perf_counter()  # a worker's clock starts before any of its imports
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ("okta_magic", "okta_magic.client", "okta_magic.query", "okta_magic.frames", "okta_magic.paging",
-           "okta_magic.ratelimit", "okta_magic.pull")
+CONTENDERS = ("floor", "cold", "warm", "normalize", "sdk")
 
 
-def worker(mode: str, url: str, token: str, limit: int, max_pages: int | None, trace: bool) -> None:
-    """Runs in a subprocess: one pull, then prints its figures as JSON."""
-    if mode == "warm":
-        # As in a notebook kernel that already has pandas loaded: the imports are not timed.
-        import pandas  # noqa: F401
-        import pyarrow  # noqa: F401
+# -- the contenders (each runs in a subprocess) -------------------------------------------------
 
-        import okta_magic.client  # noqa: F401
-        import okta_magic.frames  # noqa: F401
-        import okta_magic.pull  # noqa: F401
-    if trace:
-        import tracemalloc
 
-        tracemalloc.start()
-    started = time.perf_counter()
+def first_url(spec: dict[str, Any]) -> str:
+    return f"{spec['url']}/api/v1/users?limit={spec['limit']}"
+
+
+def floor_pull(spec: dict[str, Any]) -> dict[str, Any]:
+    """An httpx page loop that parses each page with orjson and keeps nothing but the count."""
+    import httpx
+    import orjson
+
     rows = pages = 0
-    if mode == "floor":
-        import httpx
+    headers = {"Authorization": f"SSWS {spec['token']}", "Accept": "application/json"}
+    with httpx.Client(headers=headers, timeout=60) as http:
+        url: str | None = first_url(spec)
+        while url and (spec["max_pages"] is None or pages < spec["max_pages"]):
+            response = http.get(url)
+            response.raise_for_status()
+            rows += len(orjson.loads(response.content))
+            pages += 1
+            link = response.links.get("next")
+            url = link["url"] if link else None
+    return {"rows": rows, "pages": pages}
 
-        with httpx.Client(headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-                          timeout=60) as http:
-            next_url: str | None = f"{url}/api/v1/users?limit={limit}"
-            while next_url and (max_pages is None or pages < max_pages):
-                response = http.get(next_url)
-                response.raise_for_status()
-                rows += len(response.json())
+
+def our_pull(spec: dict[str, Any]) -> dict[str, Any]:
+    """okta_magic's pull into a DataFrame, through its client (pacing, retries, paging, the frame builder)."""
+    from okta_magic.client import OktaClient
+    from okta_magic.pull import fetch
+    from okta_magic.query import parse_request
+
+    with OktaClient(spec["url"], lambda: f"SSWS {spec['token']}", progress=False, timeout=60) as client:
+        result = fetch(client, parse_request(f"GET /api/v1/users?limit={spec['limit']}"),
+                       max_pages=spec["max_pages"])
+    frame = result.data
+    return {"rows": len(frame), "pages": result.pages, "columns": frame.shape[1]}
+
+
+def work_floor(spec: dict[str, Any]) -> dict[str, Any]:
+    return floor_pull(spec)
+
+
+def work_cold(spec: dict[str, Any]) -> dict[str, Any]:
+    return our_pull(spec)
+
+
+def work_warm(spec: dict[str, Any]) -> dict[str, Any]:
+    """Everything imported first (untimed), then the floor and okta_magic alternately in this process."""
+    import httpx  # noqa: F401
+    import orjson  # noqa: F401
+    import pandas  # noqa: F401
+    import pyarrow  # noqa: F401
+    import pyarrow.json  # noqa: F401
+
+    import okta_magic.client  # noqa: F401
+    import okta_magic.frames  # noqa: F401
+    import okta_magic.pull  # noqa: F401
+
+    floors, ours, rows = [], [], set()
+    for _ in range(spec["warm_rounds"]):
+        for name, pull, walls in (("floor", floor_pull, floors), ("ours", our_pull, ours)):
+            started = time.perf_counter()
+            figures = pull(spec)
+            walls.append(time.perf_counter() - started)
+            rows.add((name, figures["rows"]))
+    return {"floor_walls": floors, "our_walls": ours, "rows": sorted(rows), "timed": "pulls only"}
+
+
+def work_normalize(spec: dict[str, Any]) -> dict[str, Any]:
+    """The naive way: every page's records in one list, then pandas.json_normalize."""
+    import httpx
+    import pandas as pd
+
+    records: list[Any] = []
+    headers = {"Authorization": f"SSWS {spec['token']}", "Accept": "application/json"}
+    with httpx.Client(headers=headers, timeout=60) as http:
+        url: str | None = first_url(spec)
+        while url:
+            response = http.get(url)
+            response.raise_for_status()
+            records.extend(response.json())
+            link = response.links.get("next")
+            url = link["url"] if link else None
+    frame = pd.json_normalize(records)
+    return {"rows": len(frame), "columns": frame.shape[1]}
+
+
+def work_sdk(spec: dict[str, Any]) -> dict[str, Any]:
+    """The Okta SDK 3.x: ``list_users`` page by page with the ``after`` cursor of each Link header."""
+    import asyncio
+    from importlib.metadata import version
+
+    from okta.client import Client
+    from okta.pagination import PaginationHelper
+
+    # As in bench_fanout.py: the SDK's http:// switch only works from the environment, and 3.x writes
+    # "SSWS<token>" with no space, which the sandbox refuses as RFC 9110 would; a leading space fixes it.
+    os.environ["OKTA_TESTING_TESTINGDISABLEHTTPSCHECK"] = "true"
+    config = {"orgUrl": spec["url"], "token": " " + spec["token"]}
+
+    async def main() -> tuple[int, int]:
+        users_seen = pages = 0
+        async with Client(config) as client:
+            after = None
+            while True:
+                users, resp, err = await client.list_users(limit=spec["limit"], after=after)
+                if err is not None:
+                    raise RuntimeError(f"the SDK's list_users failed: {err}")
+                users_seen += len(users or [])
                 pages += 1
-                link = response.links.get("next")
-                next_url = link["url"] if link else None
-        columns = 0
-    elif mode == "parquet":  # --to: pages streamed to a Parquet file, no DataFrame of the whole pull
-        import tempfile
+                after = PaginationHelper.extract_next_cursor(resp.headers or {})
+                if not after:
+                    return users_seen, pages
 
-        from okta_magic.client import OktaClient
-        from okta_magic.pull import fetch_to
-        from okta_magic.query import parse_request
+    rows, pages = asyncio.run(main())
+    return {"rows": rows, "pages": pages, "sdk": version("okta")}
 
-        with tempfile.TemporaryDirectory() as folder, \
-                OktaClient(url, lambda: f"Bearer {token}", progress=False, timeout=60) as client:
-            result = fetch_to(client, parse_request(f"GET /api/v1/users?limit={limit}"),
-                              Path(folder) / "users.parquet", max_pages=max_pages)
-            import pyarrow.parquet as pq
 
-            meta = pq.read_metadata(Path(folder) / "users.parquet")
-            rows, pages, columns = meta.num_rows, result.pages, meta.num_columns
-    else:
-        from okta_magic.client import OktaClient
-        from okta_magic.pull import fetch
-        from okta_magic.query import parse_request
+def work_parquet(spec: dict[str, Any]) -> dict[str, Any]:
+    """``--to users.parquet``: pages streamed to a file; the summary and the file's own metadata."""
+    import tempfile
 
-        with OktaClient(url, lambda: f"Bearer {token}", progress=False, timeout=60) as client:
-            result = fetch(client, parse_request(f"GET /api/v1/users?limit={limit}"), max_pages=max_pages)
-        frame = result.data
-        rows, pages, columns = len(frame), result.pages, frame.shape[1]
-    wall = time.perf_counter() - started
-    figures = {"wall": wall, "rows": rows, "pages": pages, "columns": columns, "rss_peak_mb": rss_high_water_mb()}
-    if trace:
-        import tracemalloc
+    import pyarrow.parquet as pq
 
-        figures["tracemalloc_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
-    print(json.dumps(figures))
+    from okta_magic.client import OktaClient
+    from okta_magic.pull import fetch_to
+    from okta_magic.query import parse_request
+
+    with tempfile.TemporaryDirectory() as folder, \
+            OktaClient(spec["url"], lambda: f"SSWS {spec['token']}", progress=False, timeout=60) as client:
+        target = Path(folder) / "users.parquet"
+        result = fetch_to(client, parse_request(f"GET /api/v1/users?limit={spec['limit']}"), target,
+                          max_pages=spec["max_pages"])
+        meta = pq.read_metadata(target)
+        return {"rows": meta.num_rows, "pages": result.pages, "columns": meta.num_columns,
+                "bytes": target.stat().st_size}
+
+
+WORKERS = {"floor": work_floor, "cold": work_cold, "warm": work_warm, "normalize": work_normalize,
+           "sdk": work_sdk, "parquet": work_parquet}
 
 
 def rss_high_water_mb() -> float:
-    """This process's peak resident memory (VmHWM). Not getrusage's ru_maxrss: on Linux that
-    survives exec, so a child of the big sandbox process would report the parent's size."""
+    """This process's peak resident memory (VmHWM). Not getrusage's ru_maxrss: on Linux that survives
+    exec, so a child of the big sandbox process would report the parent's size."""
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return float("nan")
 
 
-def run_worker(mode: str, url: str, token: str, limit: int, max_pages: int | None = None,
-               trace: bool = False) -> dict[str, float]:
-    command = [sys.executable, __file__, "--worker", mode, "--url", url, "--limit", str(limit)]
-    if max_pages:
-        command += ["--max-pages", str(max_pages)]
-    if trace:
-        command.append("--trace")
-    env = {**os.environ, "BENCH_TOKEN": token, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def worker(mode: str, spec_path: str) -> None:
+    spec = json.loads(Path(spec_path).read_text())
+    figures = WORKERS[mode](spec)
+    figures.update(wall=time.perf_counter() - STARTED, rss_peak_mb=round(rss_high_water_mb(), 1))
+    print(json.dumps(figures))
 
 
-def import_time() -> float:
-    code = ("import time; t = time.perf_counter(); import " + ", ".join(MODULES) +
-            "; print(time.perf_counter() - t)")
-    best = min(float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
-                                    env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout) for _ in range(3))
-    return best
+def run_worker(mode: str, spec: dict[str, Any], python: str) -> dict[str, Any]:
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(spec, handle)
+    try:
+        out = subprocess.run([python, __file__, "--worker", mode, "--spec", handle.name], capture_output=True,
+                             text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=1800)
+    finally:
+        os.unlink(handle.name)
+    if out.returncode != 0:
+        return {"failed": (out.stderr.strip().splitlines() or ["(no output)"])[-1]}
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    figures["load"] = round(os.getloadavg()[0], 2)
+    return figures
+
+
+# -- the conductor ------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "?")
+    memory = next((int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal")), 0)
+    return (f"{platform.system()} {platform.release()}, Python {platform.python_version()}, {os.cpu_count()} cores "
+            f"({cpu}), {memory:,} MiB RAM, load {os.getloadavg()[0]:.2f} at start")
+
+
+def rounds(spec: dict[str, Any], args: argparse.Namespace, log: Any) -> dict[str, list[dict[str, Any]]]:
+    """Every contender once per round, the order rotating, each in a fresh process."""
+    contenders = [c for c in CONTENDERS if c not in args.skip]
+    if "sdk" in contenders and not Path(args.sdk_python).exists():
+        log(f"(the SDK's interpreter {args.sdk_python} is missing: the SDK is skipped; `make bench` creates it)")
+        contenders.remove("sdk")
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in contenders}
+    for round_no in range(args.rounds):
+        shift = round_no % len(contenders)
+        for name in contenders[shift:] + contenders[:shift]:
+            figures = run_worker(name, spec, args.sdk_python if name == "sdk" else sys.executable)
+            results[name].append(figures)
+            log(f"round {round_no + 1} {name:9s} {json.dumps(figures)}")
+    return results
+
+
+def walls(runs: list[dict[str, Any]]) -> list[float]:
+    return sorted(r["wall"] for r in runs if "wall" in r)
+
+
+def summarize(results: dict[str, list[dict[str, Any]]], small: dict[str, Any], large: dict[str, Any],
+              log: Any) -> None:
+    """The table for RESULTS.md: best of the rounds, every run listed, ratios to the floor."""
+    floor = walls(results.get("floor", []))
+    base = floor[0] if floor else float("nan")
+
+    def rss(name: str) -> str:
+        peaks = [r["rss_peak_mb"] for r in results.get(name, []) if "rss_peak_mb" in r]
+        return f"{max(peaks):.0f} MB" if peaks else ""
+
+    def line(label: str, name: str, note: str = "") -> None:
+        times = walls(results.get(name, []))
+        if not times:
+            return
+        runs = ", ".join(f"{t:.2f}" for t in times)
+        log(f"| {label} | {times[0]:.2f} | {runs} | {times[0] / base:.2f}x | {rss(name)} | {note} |")
+
+    log("\n| contender | best s | all runs s | / floor | peak RSS | |")
+    log("|---|---|---|---|---|---|")
+    line("floor: httpx page loop + `orjson.loads`, fresh process, imports included", "floor")
+    line("okta_magic `pull.fetch` into a DataFrame, fresh process, imports included", "cold", "**cold**")
+    line("naive: `response.json()` per page, then `pandas.json_normalize`", "normalize")
+    line("Okta SDK 3.x `list_users`, `after` cursors", "sdk")
+    warm = [r for r in results.get("warm", []) if "our_walls" in r]
+    if warm:
+        ours = sorted(w for r in warm for w in r["our_walls"])
+        floors = sorted(w for r in warm for w in r["floor_walls"])
+        pairs = sorted(o / f for r in warm for o, f in zip(r["our_walls"], r["floor_walls"], strict=True))
+        log(f"| warm process: floor (same loop, imports done) | {floors[0]:.2f} | "
+            f"{', '.join(f'{t:.2f}' for t in floors)} | | | |")
+        log(f"| warm process: okta_magic `pull.fetch` | {ours[0]:.2f} | {', '.join(f'{t:.2f}' for t in ours)} | "
+            f"**{ours[0] / floors[0]:.2f}x** the warm floor (median of pairs {statistics.median(pairs):.2f}x) | "
+            f"{rss('warm')} (both pulls) | **warm** |")
+    for label, figures in (("10,000 rows", small), ("every row", large)):
+        if "rows" in figures:
+            log(f"| `fetch_to(..., 'users.parquet')`, {label} | {figures['wall']:.2f} | | | "
+                f"{figures['rss_peak_mb']:.0f} MB | {figures['rows']:,} rows, {figures['bytes'] / 2**20:.1f} MiB |")
+    if "rss_peak_mb" in small and "rss_peak_mb" in large:
+        log(f"\n--to parquet: peak RSS {large['rss_peak_mb'] - small['rss_peak_mb']:+.0f} MB from "
+            f"{small['rows']:,} to {large['rows']:,} rows")
+    rows = {name: {r.get("rows") if name != "warm" else tuple(map(tuple, r.get("rows", []))) for r in runs}
+            for name, runs in results.items()}
+    log(f"rows per contender (every run): {rows}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--limit", type=int, default=200)
-    parser.add_argument("--latency-pages", type=int, default=100,
-                        help="pages pulled with 100 ms of added latency each (0 skips)")
-    parser.add_argument("--repeat", type=int, default=2, help="runs of floor and pull (best wall time kept)")
-    parser.add_argument("--worker", choices=("floor", "pull", "warm", "parquet"))
-    parser.add_argument("--url")
-    parser.add_argument("--max-pages", type=int)
-    parser.add_argument("--trace", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warm-rounds", type=int, default=3, help="floor/okta_magic pairs in the warm process")
+    parser.add_argument("--skip", default="", help="contenders to leave out, comma-separated: " + ", ".join(CONTENDERS))
+    parser.add_argument("--sdk-python", default=str(ROOT / ".venv-bench/bin/python"),
+                        help="an interpreter with the Okta SDK installed (kept out of okta_magic's environment)")
+    parser.add_argument("--worker", choices=sorted(WORKERS))
+    parser.add_argument("--spec")
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.url, os.environ["BENCH_TOKEN"], args.limit, args.max_pages, args.trace)
+        worker(args.worker, args.spec)
         return
+    args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
 
     sys.path.insert(0, str(ROOT))
     from okta_magic.sandbox import Sandbox
 
-    print(f"import {', '.join(MODULES)}: {import_time() * 1000:.0f} ms (best of 3, fresh interpreters)")
+    log = print
+    log(f"# bench_pull: {machine()}")
     started = time.perf_counter()
     with Sandbox(port=0, users=args.users, seed=1) as sb:
-        print(f"sandbox with {args.users:,} users ready in {time.perf_counter() - started:.1f} s at {sb.url}")
-        sb.set_rate_limit("/api/v1/users", 1_000_000)  # measure parsing, not the pacing
+        log(f"sandbox with {args.users:,} users ready in {time.perf_counter() - started:.1f} s at {sb.url}")
+        sb.set_rate_limit("/api/v1/users", 1_000_000)  # measure our work, not the pacing
         sb.set_knobs(latency=0.0, error_rate=0.0, rate_429=0.0, drop_rate=0.0)
-        token = sb.issue_token(user="admin", app="native", scopes=["okta.users.read"])
-        run_worker("floor", sb.url, token, args.limit, max_pages=3)  # warm the server's caches
-        floor = min((run_worker("floor", sb.url, token, args.limit) for _ in range(args.repeat)),
-                    key=lambda f: f["wall"])
-        ours = min((run_worker("pull", sb.url, token, args.limit) for _ in range(args.repeat)),
-                   key=lambda f: f["wall"])
-        warm = min((run_worker("warm", sb.url, token, args.limit) for _ in range(args.repeat)),
-                   key=lambda f: f["wall"])
-        traced = run_worker("pull", sb.url, token, args.limit, trace=True)
-        print(f"floor  (httpx + response.json): {floor['wall']:.2f} s, {floor['rows']:,.0f} rows in "
-              f"{floor['pages']:.0f} pages, RSS peak {floor['rss_peak_mb']:.0f} MB")
-        print(f"ours   (pull.fetch -> DataFrame): {ours['wall']:.2f} s, {ours['rows']:,.0f} rows x "
-              f"{ours['columns']:.0f} columns, RSS peak {ours['rss_peak_mb']:.0f} MB, "
-              f"tracemalloc peak {traced['tracemalloc_peak_mb']:.0f} MB (Python objects only)")
-        print(f"ratio  ours / floor: {ours['wall'] / floor['wall']:.2f}x wall time "
-              f"(timing includes importing pandas and pyarrow, {ours['wall'] - warm['wall']:.2f} s of it)")
-        print(f"warm   (pandas already imported, as in a kernel): {warm['wall']:.2f} s, "
-              f"{warm['wall'] / floor['wall']:.2f}x the floor")
-        small = run_worker("parquet", sb.url, token, args.limit, max_pages=max(1, 10_000 // args.limit))
-        large = run_worker("parquet", sb.url, token, args.limit)
-        print(f"--to parquet: {small['rows']:,.0f} rows RSS peak {small['rss_peak_mb']:.0f} MB; "
-              f"{large['rows']:,.0f} rows RSS peak {large['rss_peak_mb']:.0f} MB "
-              f"({large['rss_peak_mb'] - small['rss_peak_mb']:+.0f} MB), {large['wall']:.2f} s")
-        if args.latency_pages:
-            sb.set_knobs(latency=0.1)
-            slow = run_worker("pull", sb.url, token, args.limit, max_pages=args.latency_pages)
-            floor_slow = run_worker("floor", sb.url, token, args.limit, max_pages=args.latency_pages)
-            sb.set_knobs(latency=0.0)
-            budget = slow["pages"] * 0.1
-            print(f"latency 100 ms/page, {slow['pages']:.0f} pages ({slow['rows']:,.0f} rows): ours "
-                  f"{slow['wall']:.2f} s, floor {floor_slow['wall']:.2f} s, pages x 100 ms = {budget:.1f} s "
-                  f"(ours is {slow['wall'] / budget:.2f}x the pure network wait)")
+        spec = {"url": sb.url, "token": sb.create_api_token("admin"), "limit": args.limit, "max_pages": None,
+                "warm_rounds": args.warm_rounds}
+        run_worker("floor", spec, sys.executable)  # warm the server's caches
+        results = rounds(spec, args, log)
+        small = run_worker("parquet", {**spec, "max_pages": max(1, 10_000 // args.limit)}, sys.executable)
+        large = run_worker("parquet", spec, sys.executable)
+        log(f"parquet 10k {json.dumps(small)}\nparquet all {json.dumps(large)}")
+        summarize(results, small, large, log)
 
 
 if __name__ == "__main__":
