@@ -10,8 +10,10 @@ differ (Okta: "co works only on firstName, lastName, email and login").
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 Predicate = Callable[[dict[str, Any]], bool]
@@ -25,6 +27,59 @@ _TOKEN = re.compile(r'\s*(?:(\()|(\))|"((?:[^"\\]|\\.)*)"|([^\s()"]+))')
 
 class SearchError(ValueError):
     """The expression is not valid (Okta answers 400 E0000031 "Invalid search criteria.")."""
+
+
+@dataclass(frozen=True)
+class Span:
+    """The values a single-valued attribute can hold in any object an expression matches, as the comparisons
+    read them (text lowercased): from ``low`` to ``high`` (None: no bound), each end included unless open.
+
+    Derived from the comparisons with a text value (``created ge "2024-01-01"``): ``and`` meets the spans of
+    its operands, ``or`` joins them (an operand without one leaves the attribute unbounded), ``not`` drops
+    them. A store may use a span to look at fewer objects; the predicate still decides.
+    """
+
+    low: str | None = None
+    low_open: bool = False
+    high: str | None = None
+    high_open: bool = False
+
+    def meet(self, other: Span) -> Span:
+        """The values within both spans."""
+        low, low_open = _tighter(self.low, self.low_open, other.low, other.low_open, max)
+        high, high_open = _tighter(self.high, self.high_open, other.high, other.high_open, min)
+        return Span(low, low_open, high, high_open)
+
+    def join(self, other: Span) -> Span:
+        """The smallest span holding both spans."""
+        low, low_open = _looser(self.low, self.low_open, other.low, other.low_open, min)
+        high, high_open = _looser(self.high, self.high_open, other.high, other.high_open, max)
+        return Span(low, low_open, high, high_open)
+
+
+def _tighter(a: str | None, a_open: bool, b: str | None, b_open: bool,
+             pick: Callable[[str, str], str]) -> tuple[str | None, bool]:
+    if a is None or b is None:
+        return (b, b_open) if a is None else (a, a_open)
+    if a == b:
+        return a, a_open or b_open
+    return (a, a_open) if pick(a, b) == a else (b, b_open)
+
+
+def _looser(a: str | None, a_open: bool, b: str | None, b_open: bool,
+            pick: Callable[[str, str], str]) -> tuple[str | None, bool]:
+    if a is None or b is None:
+        return None, False
+    if a == b:
+        return a, a_open and b_open
+    return (a, a_open) if pick(a, b) == a else (b, b_open)
+
+
+Spans = dict[str, Span]
+_Node = tuple[Predicate, Spans]  # a parsed (sub)expression: its predicate and the spans it implies
+_SPAN_OF = {"eq": lambda w: Span(w, False, w, False), "gt": lambda w: Span(low=w, low_open=True),
+            "ge": lambda w: Span(low=w), "lt": lambda w: Span(high=w, high_open=True), "le": lambda w: Span(high=w)}
+_ORDER = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
 
 
 class _Tok:
@@ -141,6 +196,27 @@ def _compare(op: str, actual: Any, wanted: Any) -> bool:
     raise SearchError(f"Unknown operator {op!r}.")
 
 
+def _any_of(parts: list[Predicate]) -> Predicate:
+    """True when one of ``parts`` is (in order, stopping at the first); a loop, not ``any()`` over a generator,
+    since a search runs it for every user of the org."""
+    def any_of(obj: dict[str, Any]) -> bool:
+        for part in parts:
+            if part(obj):
+                return True
+        return False
+    return any_of
+
+
+def _all_of(parts: list[Predicate]) -> Predicate:
+    """True when every one of ``parts`` is (in order, stopping at the first that is not)."""
+    def all_of(obj: dict[str, Any]) -> bool:
+        for part in parts:
+            if not part(obj):
+                return False
+        return True
+    return all_of
+
+
 class _Parser:
     """Recursive descent over the tokens: or binds loosest, then and, then not and parentheses."""
 
@@ -162,29 +238,38 @@ class _Parser:
         self.i += 1
         return tok
 
-    def parse(self) -> Predicate:
-        pred = self.parse_or()
+    def parse(self) -> _Node:
+        node = self.parse_or()
         if self.i != len(self.tokens):
             raise SearchError(f"Unexpected {self.tokens[self.i].text!r}.")
-        return pred
+        return node
 
-    def parse_or(self) -> Predicate:
-        parts = [self.parse_and()]
+    def parse_or(self) -> _Node:
+        nodes = [self.parse_and()]
         while self.peek_word() == "or":
             self.i += 1
-            parts.append(self.parse_and())
-        if len(parts) == 1:
-            return parts[0]
-        return lambda obj: any(p(obj) for p in parts)
+            nodes.append(self.parse_and())
+        if len(nodes) == 1:
+            return nodes[0]
+        parts = [pred for pred, _ in nodes]
+        spans = {attr: span for attr, span in nodes[0][1].items() if all(attr in n[1] for n in nodes)}
+        for _, more in nodes[1:]:
+            spans = {attr: span.join(more[attr]) for attr, span in spans.items()}
+        return _any_of(parts), spans
 
-    def parse_and(self) -> Predicate:
-        parts = [self.parse_unary()]
+    def parse_and(self) -> _Node:
+        nodes = [self.parse_unary()]
         while self.peek_word() == "and":
             self.i += 1
-            parts.append(self.parse_unary())
-        if len(parts) == 1:
-            return parts[0]
-        return lambda obj: all(p(obj) for p in parts)
+            nodes.append(self.parse_unary())
+        if len(nodes) == 1:
+            return nodes[0]
+        parts = [pred for pred, _ in nodes]
+        spans: Spans = {}
+        for _, more in nodes:
+            for attr, span in more.items():
+                spans[attr] = spans[attr].meet(span) if attr in spans else span
+        return _all_of(parts), spans
 
     def descend(self) -> None:
         """Count one more level of "(" or "not"; refuse an expression nested deeper than ``MAX_DEPTH``."""
@@ -192,7 +277,7 @@ class _Parser:
         if self.depth > MAX_DEPTH:
             raise SearchError(f"The expression nests parentheses or 'not' more than {MAX_DEPTH} levels deep.")
 
-    def parse_unary(self) -> Predicate:
+    def parse_unary(self) -> _Node:
         """A parenthesised expression, ``not`` and its operand, or one ``attrPath op value`` comparison."""
         tok = self.next()
         if tok.kind == "(":
@@ -206,9 +291,13 @@ class _Parser:
             if not self.allow("", "not"):
                 raise SearchError("'not' is not supported here.")
             self.descend()
-            inner = self.parse_unary()
+            negated, _ = self.parse_unary()
             self.depth -= 1
-            return lambda obj: not inner(obj)
+            return (lambda obj: not negated(obj)), {}
+        return self.comparison(tok)
+
+    def comparison(self, tok: _Tok) -> _Node:
+        """``attrPath op value`` (or ``attrPath pr``): its predicate, and its span when the value is text."""
         if tok.kind != "word":
             raise SearchError(f"Expected an attribute name, found {tok.text!r}.")
         attr = tok.text
@@ -220,9 +309,11 @@ class _Parser:
             raise SearchError(f"Operator {op!r} is not supported for {attr!r}.")
         get = _getter(attr)
         if op == "pr":
-            return lambda obj: get(obj) is not None
+            return (lambda obj: get(obj) is not None), {}
         wanted = _norm(_literal(self.next()))
-        if op == "eq" and isinstance(wanted, str):
+        if not isinstance(wanted, str) or op not in _SPAN_OF:
+            return (lambda obj: _compare(op, get(obj), wanted)), {}
+        if op == "eq":
 
             def eq(obj: dict[str, Any]) -> bool:
                 actual = get(obj)
@@ -230,15 +321,29 @@ class _Parser:
                     return actual.lower() == wanted
                 return _compare("eq", actual, wanted)
 
-            return eq
-        return lambda obj: _compare(op, get(obj), wanted)
+            return eq, {attr: _SPAN_OF[op](wanted)}
+        order = _ORDER[op]
+
+        def ordered(obj: dict[str, Any]) -> bool:
+            actual = get(obj)
+            if isinstance(actual, str):  # what _compare does with two texts, without its type tests
+                return bool(order(actual.lower(), wanted))
+            return _compare(op, actual, wanted)
+
+        return ordered, {attr: _SPAN_OF[op](wanted)}
+
+
+def compile_search(text: str, allow: Callable[[str, str], bool] | None = None) -> tuple[Predicate, Spans]:
+    """A search/filter expression's predicate and the :class:`Span` each attribute it bounds must lie in;
+    ``allow(attr, op)`` rejects what the endpoint refuses."""
+    if not text or not text.strip():
+        raise SearchError("The expression is empty.")
+    return _Parser(_tokenize(text), allow or (lambda attr, op: True)).parse()
 
 
 def compile_expression(text: str, allow: Callable[[str, str], bool] | None = None) -> Predicate:
     """A predicate for a search/filter expression; ``allow(attr, op)`` rejects what the endpoint refuses."""
-    if not text or not text.strip():
-        raise SearchError("The expression is empty.")
-    return _Parser(_tokenize(text), allow or (lambda attr, op: True)).parse()
+    return compile_search(text, allow)[0]
 
 
 # Okta: ``co`` only on these four profile attributes.

@@ -28,7 +28,13 @@ from okta_magic.sandbox.api.calls import (
     user_target,
 )
 from okta_magic.sandbox.responses import ApiProblem, bad_search, invalid, json_response, not_found
-from okta_magic.sandbox.search import SearchError, allow_user_filter, allow_user_search, compile_expression
+from okta_magic.sandbox.search import (
+    SearchError,
+    allow_user_filter,
+    allow_user_search,
+    compile_expression,
+    compile_search,
+)
 
 USERS_MAX_LIMIT = 200
 LIFECYCLE_ALLOWED = {
@@ -118,10 +124,10 @@ def list_users(call: Call) -> Response:
     size = limit(call, USERS_MAX_LIMIT, USERS_MAX_LIMIT)
     if p.get("search"):
         try:
-            predicate = compile_expression(p["search"], allow_user_search)
+            predicate, spans = compile_search(p["search"], allow_user_search)
         except SearchError as exc:
             raise bad_search(str(exc)) from None
-        listing = d.matching("users", ("search", p["search"]), predicate, sort_by(call))
+        listing = d.matching("users", ("search", p["search"]), predicate, sort_by(call), spans.get("created"))
     elif p.get("filter"):
         try:
             predicate = compile_expression(p["filter"], allow_user_filter)
