@@ -48,14 +48,14 @@ import orjson
 from .apierrors import api_error
 from .dpop import DPoPKey
 from .errors import RequestError
+from .held import InMemoryOnly
 from .neterrors import network_error
 from .orgauth import OrgAuth
+from .pacer import DEFAULT_CONCURRENCY, Pacer, Ticket
 from .page import Page, decode_json
 from .paging import PageStream, resolve
 from .progress import Progress, ProgressView, say_line
-from .pacer import DEFAULT_CONCURRENCY, Pacer, Ticket
 from .ratelimit import LONG_WAIT, MAX_WAIT, RateLimit, backoff, bucket_of, retry_wait, wait_line
-from .held import InMemoryOnly
 from .version import __version__
 
 __all__ = ["OktaClient", "Page", "PageStream", "Progress"]

@@ -52,6 +52,7 @@ __all__ = ["Origin", "origin_of", "next_url", "is_log_polling", "resolve", "Page
 
 Origin = tuple[str, str, int]
 _Fetched = tuple[httpx.Response, "Future[Page]"]  # a prefetched answer and its decoding
+AHEAD = 4  # pages the worker may fetch beyond the one the caller waits for (memory: a few pages' bytes)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -165,6 +166,13 @@ class PageStream:
         self._decoding: ThreadPoolExecutor | None = None
         self._pending: Future[_Fetched] | None = None
         self._visited: set[str] = set()
+        # Read-ahead (pure paging only): the worker follows next links by itself, up to AHEAD pages
+        # beyond the caller; the decoder takes every page waiting at once (see _decode_waiting).
+        self._lock = threading.Lock()
+        self._ahead: dict[str, Future[_Fetched]] = {}
+        self._requested: set[str] = {str(url)}  # the URLs asked for (a link back to one is the caller's to refuse)
+        self._waiting: list[tuple[httpx.Response, Future[Page]]] = []
+        self._chain = method == "GET" and not self.polling and max_rows is None
 
     def _state(self, waiting: float = 0.0, message: str = "") -> Progress:
         return Progress(self.pages, self.rows, self.remaining, waiting, message)
@@ -198,7 +206,7 @@ class PageStream:
             future = None
             if early and following is not None:
                 # Pages are decoded one at a time, in order, on the decoder thread: this one goes first.
-                decoding = decoding or self._decoder().submit(self._read, response)
+                decoding = decoding or self._queue_decoding(response)
                 future = self._submit(following)
             page = self._page(response, decoding)
             following = self._count(page, response, following, last_allowed)
@@ -236,11 +244,15 @@ class PageStream:
                     status=response.status_code, url=str(response.url))
         return following, None
 
-    def _read(self, response: httpx.Response) -> Page:
-        """The answer as a Page with its ``data`` decoded (on the decoder thread once pages overlap)."""
+    def _wrap(self, response: httpx.Response) -> Page:
+        """The answer as a Page, not decoded yet."""
         content_type = response.headers.get("content-type", "")
-        page = Page(0, self.method, str(response.url), response.status_code, response.headers,
+        return Page(0, self.method, str(response.url), response.status_code, response.headers,
                     response.content, response.charset_encoding if "charset" in content_type else None)
+
+    def _read(self, response: httpx.Response) -> Page:
+        """The answer as a Page with its ``data`` decoded, here and now."""
+        page = self._wrap(response)
         page.data = self._decode(page)
         return page
 
@@ -287,26 +299,80 @@ class PageStream:
             self._decoding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="okta-decode")
         return self._decoding
 
+    def _queue_decoding(self, response: httpx.Response) -> Future[Page]:
+        """Queue an answer for the decoder thread; its Page arrives on the returned future."""
+        future: Future[Page] = Future()
+        with self._lock:
+            self._waiting.append((response, future))
+        self._decoder().submit(self._decode_waiting)
+        return future
+
+    def _decode_waiting(self) -> None:
+        """Decode every answer waiting, in order, in one go when the decoder can (one call for several
+        pages costs less than one per page: Arrow's JSON reader has a fixed cost per call)."""
+        with self._lock:
+            batch, self._waiting = self._waiting, []
+        if not batch:
+            return  # an earlier call took these
+        pages = [self._wrap(response) for response, _ in batch]
+        try:
+            many = getattr(self._decode, "many", None)
+            datas = many(pages) if many is not None and len(pages) > 1 else [self._decode(p) for p in pages]
+        except BaseException as exc:  # handed to whoever waits for these pages
+            for _, future in batch:
+                future.set_exception(exc)
+            return
+        for (_, future), page, data in zip(batch, pages, datas, strict=True):
+            page.data = data
+            future.set_result(page)
+
     def _fetch(self, url: httpx.URL) -> _Fetched:
-        """The worker's job: send, read the body, and queue its decoding at once."""
+        """The worker's job: send, read the body, queue its decoding, and (pure paging) go on to the next page."""
         response = self._get(url)
-        return response, self._decoder().submit(self._read, response)
+        decoding = self._queue_decoding(response)
+        if self._chain:
+            self._read_ahead(response)
+        return response, decoding
+
+    def _read_ahead(self, response: httpx.Response) -> None:
+        """Ask for the page after ``response`` already, unless the caller is AHEAD pages behind, max_pages
+        is reached, the pull is closing, or the link is refused or seen before (the caller then says why)."""
+        try:
+            following = next_url(response, self._org)
+        except (HostNotAllowed, httpx.InvalidURL):
+            return
+        if following is None or self._stop.is_set():
+            return
+        key = str(following)
+        with self._lock:
+            if (key in self._requested or len(self._ahead) >= AHEAD
+                    or (self.max_pages is not None and len(self._requested) >= self.max_pages)):
+                return
+            self._requested.add(key)
+            if self._executor is not None:
+                self._ahead[key] = self._executor.submit(self._fetch, following)
 
     def _submit(self, url: httpx.URL) -> Future[_Fetched]:
         self._decoder()  # made here, on the caller's thread, never by two threads at once
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="okta-page")
-        future = self._executor.submit(self._fetch, url)
+        with self._lock:
+            future = self._ahead.pop(str(url), None)
+            if future is None:
+                self._requested.add(str(url))
+                future = self._executor.submit(self._fetch, url)
         self._pending = future
         return future
 
     def close(self) -> None:
         """Stop the worker (a request in flight finishes in the background) and close the bar."""
         self._stop.set()
-        if self._pending is not None:
-            # A prefetched answer nobody will read: give its connection back to the pool.
-            self._pending.add_done_callback(_close_unread)
-            self._pending = None
+        with self._lock:
+            unread = [*self._ahead.values(), *([self._pending] if self._pending is not None else [])]
+            self._ahead.clear()
+        for future in unread:  # prefetched answers nobody will read: their connections go back to the pool
+            future.add_done_callback(_close_unread)
+        self._pending = None
         for executor in (self._executor, self._decoding):
             if executor is not None:
                 executor.shutdown(wait=False, cancel_futures=True)

@@ -267,6 +267,42 @@ def test_pages_read_by_arrow_give_the_same_frame_as_the_python_path() -> None:
     assert fast["HireDate"].tolist()[:2] == ["2024-05-01", "2024-06-01"]  # date-like text stays text
 
 
+@pytest.mark.parametrize("together", [2, 3, 5])
+def test_pages_read_together_give_what_each_page_gives_alone(together: int) -> None:
+    """A pull that falls behind reads the waiting pages in one call: same tables page by page, same frame."""
+    import orjson
+
+    from okta_magic.frames import JsonPages, PageReader
+    from okta_magic.page import Page
+
+    pages = [
+        [user(1, HireDate="2024-05-01", badge=1, tags=["a"]), user(2, HireDate="2024-06-01", badge=2)],
+        [user(3, lateAttr="first seen on page 2", badge=None, tags=None)],
+        [],
+        [user(4, badge="text now")],  # text where earlier pages had numbers: these pages cannot go together
+        [user(5, badge=5), user(6, badge="six")],  # mixed within one page: the Python path
+        [user(7), user(8, lastLogin=None)],
+        [user(9, profile_extra={"nested": {"deep": 1}})],
+    ]
+    bodies = [orjson.dumps(page) for page in pages]
+    alone, apart = JsonPages(), FrameBuilder("users")
+    for page, body in zip(pages, bodies, strict=True):
+        table = alone.read(body)
+        apart.add(page) if table is None else apart.add_table(table)
+    reader, joined = PageReader(), FrameBuilder("users")
+    wrapped = [Page(i, "GET", "https://example.okta.com/api/v1/users", 200, {"content-type": "application/json"},
+                    body) for i, body in enumerate(bodies)]
+    for start in range(0, len(wrapped), together):
+        group = wrapped[start:start + together]
+        for page, data in zip(group, reader.many(group), strict=True):
+            assert (data.num_rows if hasattr(data, "num_rows") else len(data)) == len(pages[page.index])
+            joined.add(data) if isinstance(data, list) else joined.add_table(data)
+    expected, got = apart.build(), joined.build()
+    assert list(got.columns) == list(expected.columns)
+    assert got.dtypes.to_dict() == expected.dtypes.to_dict()
+    assert got.equals(expected)
+
+
 def test_arrow_reader_declines_what_it_cannot_hold() -> None:
     from okta_magic.frames import JsonPages
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import orjson
 import pytest
@@ -92,3 +94,42 @@ def test_a_pull_follows_relative_multi_type_links_and_the_token_stays_on_the_org
     assert [url for url, _ in seen] == [PAGE1, "https://dev-1.okta.com/api/v1/users?after=2&limit=2",
                                         "https://dev-1.okta.com/api/v1/users?after=4&limit=2"]
     assert {auth for _, auth in seen} == {"SSWS key"}
+
+
+def _numbered_pages(total: int, seen: list[int]) -> OktaClient:
+    """An org of ``total`` pages of two users; ``seen`` gets each page number asked for."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params.get("after", "0"))
+        seen.append(page)
+        headers = [("Content-Type", "application/json")]
+        if page + 1 < total:
+            headers.append(("Link", f'<https://dev-1.okta.com/api/v1/users?after={page + 1}&limit=2>; rel="next"'))
+        return httpx.Response(200, headers=headers,
+                              content=orjson.dumps([{"id": f"00u{page}x{i}"} for i in range(2)]))
+
+    return OktaClient("https://dev-1.okta.com", lambda: "SSWS key", transport=httpx.MockTransport(handler),
+                      progress=False)
+
+
+@pytest.mark.parametrize("max_pages", [None, 1, 2, 3, 7])
+def test_the_read_ahead_asks_for_each_page_once_and_never_past_max_pages(max_pages: int | None) -> None:
+    seen: list[int] = []
+    result = fetch(_numbered_pages(12, seen), parse_request("GET /api/v1/users?limit=2"), max_pages=max_pages)
+    wanted = 12 if max_pages is None else max_pages
+    assert sorted(seen) == list(range(wanted))  # each page once, none beyond the limit
+    assert result.pages == wanted and len(result.data) == 2 * wanted
+    assert result.stopped_early == (max_pages is not None)
+
+
+def test_a_pull_stopped_by_the_caller_asks_for_at_most_the_read_ahead_beyond_it() -> None:
+    from okta_magic.paging import AHEAD
+
+    seen: list[int] = []
+    client = _numbered_pages(50, seen)
+    stream = client.stream("GET", "/api/v1/users?limit=2")
+    pages = iter(stream)
+    next(pages)
+    stream.close()
+    time.sleep(0.2)  # a request already handed to the worker may still finish
+    assert 1 <= len(seen) <= 2 + AHEAD  # the first page, the one asked for next, and at most AHEAD more
