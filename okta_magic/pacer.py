@@ -19,7 +19,11 @@ arrive, :meth:`Pacer.release` when the body has been read). It does four things:
   as Okta's own SDK pads). ``Reset`` is turned into local time by the server's ``Date`` header: the
   smallest ``local arrival - Date`` seen is an upper bound of the clock offset (``Date`` is stamped
   before the answer arrives and truncated to the second), so the local reset is never early. Until
-  the first answer of a bucket has told its limit, one request of that bucket goes at a time.
+  the first answer of a bucket has told its limit, as many of its requests go at once as a fresh window
+  allows one token on any plan (:func:`~okta_magic.ratelimit.first_budget`: half of the smallest limit
+  Okta documents for the bucket, 50 for users and groups, 10 for ``/api/v1/apps`` and ``/api/v1/logs``);
+  a bucket without such a figure (``/api/v1``, whose endpoints go as low as 10 a minute, or one not
+  in Okta's table) sends one request first and the rest once its answer is back.
 * **Spreading the last of a window.** When 10 % or less of a bucket's window is left, the rest are
   spread evenly over the time to the reset instead of being spent at once, so the bucket's last
   requests do not all hit the org together (Okta: "Rate limit best practices"). Above that, requests
@@ -41,7 +45,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .ratelimit import MAX_WAIT, RETRY_PAD, RateLimit
+from .ratelimit import MAX_WAIT, RETRY_PAD, RateLimit, first_budget
 
 __all__ = ["Pacer", "PacerFigures", "Ticket", "DEFAULT_CONCURRENCY", "RESET_PAD", "RAISE_AFTER"]
 
@@ -80,6 +84,7 @@ class _Bucket:
     reserved: int = 0  # ... of which waiting for their slot at a window's end
     last: float = 0.0  # local time the latest request left (or is due to)
     sleeper: bool = False  # a thread waits for this bucket's reset; the others wait for it
+    first: int = 1  # requests that may be in flight before the first answer (ratelimit.first_budget)
 
 
 @dataclass(eq=False)
@@ -149,7 +154,7 @@ class Pacer:
             while True:
                 check()
                 now = self._clock()
-                state = self._buckets.setdefault(bucket, _Bucket())
+                state = self._bucket(bucket)
                 self._roll(state, now)
                 if self._in_flight >= self._cap:
                     self._cond.wait(POLL)
@@ -163,10 +168,16 @@ class Pacer:
                     continue
                 return self._take(bucket, state, now, wait)
 
+    def _bucket(self, bucket: str) -> _Bucket:
+        state = self._buckets.get(bucket)
+        if state is None:
+            state = self._buckets[bucket] = _Bucket(first=first_budget(bucket))
+        return state
+
     def _hold(self, state: _Bucket, now: float) -> float | None:
         """Seconds to hold for the bucket's reset, 0 to go, None to wait for an answer already in flight."""
-        if not state.seen:
-            return None if state.in_flight else 0.0  # one request first: its answer tells the limit
+        if not state.seen:  # no answer yet: what a fresh window allows on any plan, then its answers tell
+            return None if state.in_flight >= state.first else 0.0
         if state.remaining is None or state.limit is None:
             return 0.0  # a bucket without rate headers: only concurrency applies
         if state.remaining - state.in_flight > 0:
@@ -243,7 +254,7 @@ class Pacer:
             if ticket.answered or ticket.released:
                 return
             ticket.answered = True
-            state = self._buckets.setdefault(ticket.bucket, _Bucket())
+            state = self._bucket(ticket.bucket)
             state.in_flight -= 1
             state.seen = True
             if status == 429:

@@ -182,6 +182,47 @@ def test_an_answer_from_a_window_already_over_is_not_taken_for_the_new_one() -> 
     assert pacer.limits()["/api/v1/users"] == (10, 10)
 
 
+class Held(Exception):
+    """The pacer held a request back (raised by ``check`` on the pacer's second look)."""
+
+
+def sent_before_an_answer(pacer: Pacer, bucket: str) -> int:
+    """How many requests of ``bucket`` the pacer lets go before any of them is answered."""
+    def waits(seconds: float, why: str) -> None:
+        raise AssertionError(f"should not wait {seconds} s: {why}")
+
+    count = 0
+    while True:
+        looks: list[int] = []
+
+        def check() -> None:
+            looks.append(1)
+            if len(looks) > 1:
+                raise Held()
+
+        try:
+            pacer.acquire(bucket, waits, check)
+        except Held:
+            return count
+        count += 1
+
+
+def test_before_its_first_answer_a_bucket_sends_what_a_fresh_window_allows_any_token() -> None:
+    # Half the Integrator Free Plan's limit (a token's default share); one first where Okta's table says nothing.
+    pacer = Pacer(clock=lambda: EPOCH, concurrency=75)
+    assert sent_before_an_answer(pacer, bucket_of("/api/v1/users/00u1abcdEFGH2345ijk6/groups")) == 50
+    assert sent_before_an_answer(pacer, bucket_of("/api/v1/apps")) == 10
+    assert sent_before_an_answer(pacer, bucket_of("/api/v1/iam/roles")) == 1
+    assert sent_before_an_answer(pacer, bucket_of("/oauth2/default/v1/token")) == 1
+    assert sent_before_an_answer(Pacer(clock=lambda: EPOCH, concurrency=16), "/api/v1/groups/{id}") == 16  # the cap
+    # Once the first answer tells a larger limit, the cap is what holds the rest back.
+    pacer = Pacer(clock=lambda: EPOCH, concurrency=75)
+    tickets = [pacer.acquire("/api/v1/logs", lambda s, w: None, lambda: None) for _ in range(10)]
+    pacer.answered(tickets[0], RateLimit(limit=1000, remaining=990, reset=EPOCH + 60, date=EPOCH), 200)
+    pacer.release(tickets[0])
+    assert sent_before_an_answer(pacer, "/api/v1/logs") == 75 - 9
+
+
 def test_a_concurrency_429_halves_the_cap_once_and_successes_raise_it_back() -> None:
     fake = FakeTime()
     refuse = threading.Event()
@@ -259,7 +300,7 @@ def test_a_concurrency_429_lowers_the_cap_and_the_work_still_completes(
     assert stats.throttled["concurrency"] > 0 and stats.throttled["rate"] == 0
     assert figures.throttled["concurrency"] == stats.throttled["concurrency"]
     assert figures.concurrency < 12  # lowered (and, with few requests left, not all the way back up)
-    # The first burst (11 at once against a limit of 3) trips it up to 8 times and the cap of 6 a few more;
+    # The first burst (12 at once against a limit of 3) trips it up to 9 times and the cap of 6 a few more;
     # after that only a probe upward now and then (one step per run of successes) may meet the limit.
     assert stats.throttled["concurrency"] <= 20
 
