@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -86,12 +86,23 @@ class Batch:
 class _Run:
     """The shared state of a batch in flight (workers write under the lock)."""
 
-    def __init__(self, view: BatchView) -> None:
+    def __init__(self, view: BatchView, total: int) -> None:
         self.lock = threading.Lock()
         self.stop = threading.Event()
+        self.over = threading.Event()  # every request finished, or the batch stopped, or a worker failed
+        self.left = total
         self.batch = Batch()
         self.view = view
         self.active: set[PageStream] = set()
+        if not total:
+            self.over.set()
+
+    def finished(self) -> None:
+        """One request is finished, whatever its outcome (a worker's last word on it)."""
+        with self.lock:
+            self.left -= 1
+            if self.left <= 0 or self.stop.is_set():
+                self.over.set()
 
     def halt(self) -> None:
         """Stop the workers: no new request is sent, the streams in flight are closed."""
@@ -171,6 +182,18 @@ def _pull_one(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep
         run.view.add(done=1)
 
 
+def _job(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep_links: bool,
+         timeout: float | None) -> None:
+    """A worker's job: one request pulled, then counted as finished (a bug wakes the caller at once)."""
+    try:
+        _pull_one(client, key, request, run, keep_links, timeout)
+    except BaseException:
+        run.over.set()
+        raise
+    finally:
+        run.finished()
+
+
 def _is_fatal_api(exc: OktaMagicError) -> bool:
     """A 401 or a missing scope: every other request of the batch would get it too."""
     return isinstance(exc, OktaApiError) and (exc.status == 401 or isinstance(exc, InsufficientScope))
@@ -181,15 +204,17 @@ def pull_many(client: OktaClient, parts: Sequence[tuple[Any, ApiRequest]], *, co
               timeout: float | None = None, where: str = "") -> Batch:
     """Pull each ``(key, request)`` with ``concurrency`` requests in flight at most; Ctrl-C keeps what arrived."""
     view = BatchView(progress, len(parts), where)
-    run = _Run(view)
+    run = _Run(view, len(parts))
     executor = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(parts) or 1)),
                                   thread_name_prefix="okta-fanout")
     try:
-        pending = {executor.submit(_pull_one, client, key, request, run, keep_links, timeout)
-                   for key, request in parts}
-        while pending and not run.stop.is_set():
-            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            for future in finished:
+        futures = [executor.submit(_job, client, key, request, run, keep_links, timeout) for key, request in parts]
+        view.open()  # the first requests are on their way: the bar is drawn during their round trip
+        # One event, not a wait on every pending future after each answer (that is O(n) a time, O(n²) a batch).
+        while not run.over.wait(0.2):
+            pass
+        for future in futures:
+            if future.done() and not future.cancelled() and future.exception() is not None:
                 future.result()  # a bug in a worker surfaces here
     except KeyboardInterrupt:
         run.batch.interrupted = True

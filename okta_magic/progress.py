@@ -8,13 +8,16 @@ begins. Any wait longer than ``ratelimit.LONG_WAIT`` seconds is said once, in on
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .ratelimit import LONG_WAIT, wait_line
 
-__all__ = ["Progress", "ProgressView", "BatchView", "say_line"]
+__all__ = ["Progress", "ProgressView", "BatchView", "say_line", "REDRAW"]
+
+REDRAW = 0.1  # seconds between two draws of a batch's bar (tqdm's own mininterval)
 
 
 @dataclass(frozen=True)
@@ -116,11 +119,23 @@ class BatchView:
         self._lock = threading.Lock()
         self._done = self._rows = 0
         self._bar: Any = None
+        self._drawn = 0.0  # when the bar was last drawn
         self._said_wait = False
-        if progress is True and total > 1:
-            from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=total, desc="okta", unit=" requests", leave=False)
+    def open(self) -> None:
+        """Open the bar (when asked for one and there is more than one request), at the count so far.
+
+        A batch calls this once its first requests are on their way: importing and drawing the bar then
+        overlaps their round trip instead of delaying it.
+        """
+        if self._progress is not True or self._total <= 1 or self._bar is not None:
+            return
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=self._total, desc="okta", unit=" requests", leave=False)
+        with self._lock:
+            self._bar = bar
+            self._show(Progress(self._done, self._rows, None))
 
     def reporter(self) -> Callable[[Progress], None]:
         """A progress callable for one request's stream: its waits are shown on the shared display."""
@@ -130,10 +145,15 @@ class BatchView:
         return report
 
     def add(self, *, done: int = 0, rows: int = 0) -> None:
-        """Count requests finished and rows arrived."""
+        """Count requests finished and rows arrived (a bar is redrawn at most every :data:`REDRAW` seconds)."""
         with self._lock:
             self._done += done
             self._rows += rows
+            if self._bar is not None:
+                now = time.monotonic()
+                if now - self._drawn < REDRAW and self._done < self._total:
+                    return  # each draw costs the workers a fraction of a millisecond; tqdm's own pace is this
+                self._drawn = now
             self._show(Progress(self._done, self._rows, None))
 
     def waiting(self, seconds: float, why: str) -> None:

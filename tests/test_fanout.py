@@ -150,3 +150,29 @@ def test_bad_values_are_one_line(nb, line, words):
     with pytest.raises(UsageError) as info:
         nb.run_line_magic("okta", line)
     assert words in str(info.value) and "\n" not in str(info.value)
+
+
+class _Broken:
+    """A client whose every stream fails with a bug (not an Okta error)."""
+
+    def stream(self, *args, **kwargs):
+        class Stream:
+            def __iter__(self):
+                raise RuntimeError("a bug in the page reader")
+
+            def close(self) -> None:
+                pass
+
+        return Stream()
+
+
+def test_a_bug_in_a_worker_surfaces_and_an_empty_batch_returns_at_once():
+    from okta_magic.fanout import pull_many
+    from okta_magic.query import parse_request
+
+    request = parse_request("GET /api/v1/groups")
+    broken = _Broken()
+    with pytest.raises(RuntimeError, match="a bug"):
+        pull_many(broken, [(n, request) for n in range(40)], concurrency=4, progress=False)
+    empty = pull_many(broken, [], concurrency=4, progress=False)
+    assert (empty.data, empty.done, empty.failures) == ({}, set(), [])
