@@ -110,7 +110,17 @@ def _page(location: str | None) -> _Page | None:
         return None
     if parts.scheme not in ("http", "https") or not host:
         return None
-    return _Page(f"{parts.scheme}://{parts.netloc}", host, parts.netloc, parts.path or "/", is_loopback_host(host))
+    netloc = parts.netloc.rpartition("@")[2]  # never a user:password written into the address
+    return _Page(f"{parts.scheme}://{netloc}", host, netloc, parts.path or "/", is_loopback_host(host))
+
+
+def page_location(location: str | None) -> str | None:
+    """The page location as kept: an http(s) URL's origin and path, None for anything else (a VS Code webview).
+
+    The query and the fragment are dropped, and any user:password: a Jupyter page's ``?token=`` is a secret.
+    """
+    page = _page(location)
+    return None if page is None else page.origin + page.path
 
 
 def signals(environ: Mapping[str, str], exists: Callable[[str], bool]) -> tuple[Signal, ...]:
@@ -158,7 +168,7 @@ def detect(
     if page is not None and not page.loopback:
         reaches = False
         away = f"the kernel runs {first.where} and " if first else ""
-        situation = f"{away}the notebook page is at {page.host}, so your browser is on another machine"
+        situation = f"{away}the notebook page is at {page.host} (your browser is on another machine)"
     elif page is not None:
         tunnel = next((s for s in found if s.kind != "jupyterhub"), None)
         reaches = tunnel is None
@@ -244,16 +254,16 @@ def proxied_redirect_uri(environment: Environment, port: int, path: str = "callb
 
 
 def flow_for(environ: Mapping[str, str], exists: Callable[[str], bool],
-             has_device_endpoint: Callable[[], bool]) -> tuple[Flow, str]:
+             has_device_endpoint: Callable[[], bool], page_location: str | None = None) -> tuple[Flow, str]:
     """The flow ``OKTA_SIGN_IN_FLOW`` names, else ``choose_flow`` over ``detect`` (ValueError for an unknown name).
 
     ``has_device_endpoint`` (which reads the provider's discovery document) is asked only when the browser cannot
-    reach the kernel's listener.
+    reach the kernel's listener; ``page_location`` is the notebook page's own, when the front end reported it.
     """
     named = environ.get(FLOW_VARIABLE, "").strip().lower()
     if named:
         if named not in _FLOW_WORDS:
             raise ValueError(f"{FLOW_VARIABLE}={named!r} is not a flow: use loopback, device or paste.")
         return named, f"{_FLOW_WORDS[named]}: {FLOW_VARIABLE}={named} says so."  # type: ignore[return-value]
-    environment = detect(environ, exists=exists)
+    environment = detect(environ, page_location, exists=exists)
     return choose_flow(environment, not environment.browser_reaches_kernel and has_device_endpoint())

@@ -6,7 +6,15 @@ from collections.abc import Callable
 
 import pytest
 
-from okta_magic.where import Environment, choose_flow, detect, is_loopback_host, proxied_redirect_uri
+from okta_magic.where import (
+    Environment,
+    choose_flow,
+    detect,
+    flow_for,
+    is_loopback_host,
+    page_location,
+    proxied_redirect_uri,
+)
 
 
 def no_files(path: str) -> bool:
@@ -199,3 +207,46 @@ def test_the_service_prefix_is_normalised_and_the_port_checked() -> None:
                                                 ("hub.example.org", False), ("localhost.example.org", False)])
 def test_loopback_hosts(host: str, loopback: bool) -> None:
     assert is_loopback_host(host) is loopback
+
+
+# -- the page location a front end reports ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("reported", "kept"), [
+    ("http://127.0.0.1:8888/lab/tree/a.ipynb?token=0123abcd&reset", "http://127.0.0.1:8888/lab/tree/a.ipynb"),
+    ("https://hub.example.org/user/alice/lab/tree/l.ipynb#cell-3", "https://hub.example.org/user/alice/lab/tree/l.ipynb"),
+    ("https://ann:hunter2@gpu-box.example.net:8443/lab?x=1", "https://gpu-box.example.net:8443/lab"),
+    ("http://[::1]:8888", "http://[::1]:8888/"),
+])
+def test_a_page_location_is_kept_without_its_query_fragment_or_password(reported: str, kept: str) -> None:
+    assert page_location(reported) == kept
+    for secret in ("token", "0123abcd", "hunter2", "cell-3", "reset"):
+        assert secret not in (page_location(reported) or "")
+
+
+@pytest.mark.parametrize("reported", ["vscode-webview://1f2e3d/index.html?id=abc", "file:///home/ann/a.html",
+                                      "null/lab", "", "http://", "not a url at all"])
+def test_anything_but_an_http_page_is_no_location(reported: str) -> None:
+    assert page_location(reported) is None
+
+
+def test_the_origin_of_a_page_never_carries_a_password() -> None:
+    env = where({}, "https://ann:hunter2@gpu-box.example.net:8888/lab/tree/a.ipynb")
+    assert env.page_origin == "https://gpu-box.example.net:8888" and "hunter2" not in env.situation
+    assert proxied_redirect_uri(env, 8765) == "https://gpu-box.example.net:8888/proxy/8765/callback"
+
+
+def test_the_flow_choice_takes_the_page_location() -> None:
+    asked: list[bool] = []
+
+    def device() -> bool:
+        asked.append(True)
+        return True
+
+    assert flow_for({}, no_files, device)[0] == "loopback" and not asked  # nothing says otherwise
+    flow, why = flow_for({}, no_files, device, "https://jupyter.example.net/lab/tree/a.ipynb?token=s")
+    assert flow == "device" and asked and "the notebook page is at jupyter.example.net" in why.lower()
+    assert "token" not in why
+    assert flow_for({}, no_files, device, "http://localhost:8888/lab")[0] == "loopback"
+    named = flow_for({"OKTA_SIGN_IN_FLOW": "loopback"}, no_files, device, "https://jupyter.example.net/lab")
+    assert named == ("loopback", "Loopback redirect: OKTA_SIGN_IN_FLOW=loopback says so.")
