@@ -35,7 +35,7 @@ from .tokens import Secret
 if TYPE_CHECKING:
     import httpx
 
-    from .login import LoginFlow
+    from .browser_login import LoginFlow
     from .tokens import Token
 
 __all__ = ["Session", "current_session", "current_profiles", "profile", "close_current_session", "login",

@@ -3,7 +3,7 @@
 Owns: :class:`DeviceLogin`, which shows the person the user code and where to enter it, polls
 the token endpoint on a background thread at the server's pace while they sign in on any
 device, checks the ID token as the browser flow does (OIDC Core §3.1.3.7), and reports status
-like :class:`okta_magic.login.LoginFlow`. The requests and the reading of each answer are
+like :class:`okta_magic.browser_login.LoginFlow`. The requests and the reading of each answer are
 ``device_grant.py``'s. Okta's org authorization server offers the grant to native apps
 (guides/device-authorization-grant).
 """
@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 import httpx
 
+from okta_magic.browser_login import LoginStatus, Phase, SignInProgress
 from okta_magic.client_auth import AuthMethod, ClientAuth
 from okta_magic.device_grant import NEEDS_DPOP, SLOW_DOWN, SLOW_DOWN_STEP, DeviceAuthorization, code_expired, poll
 from okta_magic.device_grant import request_device_authorization
@@ -24,7 +25,6 @@ from okta_magic.discovery import ProviderMetadata, discover, fetch_jwks
 from okta_magic.dpop import DPoPKey
 from okta_magic.errors import LoginError, LoginTimeout, NetworkError, OktaMagicError
 from okta_magic.idtoken import check_id_token
-from okta_magic.login import LoginStatus, Phase, SignInProgress
 from okta_magic.tokens import Token
 
 __all__ = ["DeviceLogin", "start_device_login"]

@@ -7,7 +7,7 @@ and closing after the final callback or at the timeout. It knows HTTP and one
 OAuth rule, the one that keeps a forged request from touching the sign-in: a
 callback must carry the sign-in's ``state`` exactly once (RFC 6749 §10.12);
 validating the rest of the callback is the ``on_callback`` function's job
-(``login.py`` uses ``authorize.parse_callback``).
+(``browser_login.py`` uses ``authorize.parse_callback``).
 
 Policy: only a request that is addressed to the redirect URI (its ``Host``, a
 DNS rebinding defence), on its path, with the sign-in's exact ``state`` once,

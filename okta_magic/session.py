@@ -25,10 +25,10 @@ from .scopes import catalogue
 from .tokens import InMemoryOnly, Secret, TokenKeeper, secret
 
 if TYPE_CHECKING:
+    from .browser_login import LoginFlow, LoginStatus, Step
     from .client import OktaClient
     from .device import DeviceLogin
     from .dpop import DPoPKey
-    from .login import LoginFlow, LoginStatus, Step
     from .sandbox import Sandbox
     from .tokens import Token
 
@@ -256,7 +256,7 @@ class Session(InMemoryOnly):
         timeout: float = 300,
     ) -> LoginFlow:
         """Start an Authorization Code + PKCE sign-in; returns at once with the flow (``open_browser`` gets its URL)."""
-        from .login import LoginFlow
+        from .browser_login import LoginFlow
 
         listen_uri = self._proxied.get(config.redirect_uri or "")
         sb = self.sandbox

@@ -41,6 +41,11 @@ def test_the_package_exposes_the_script_api_and_the_session_class() -> None:
     assert okta_magic.current_session is api.current_session and okta_magic.get is api.get
 
 
+def test_login_stays_the_script_apis_function_after_a_sign_in(two: tuple[Session, Session]) -> None:
+    api.login_sandbox("admin", session=two[0])  # the browser sign-in's module is loaded by now
+    assert okta_magic.login is api.login and callable(okta_magic.login)
+
+
 def test_the_default_session_is_one_object_until_closed(default: Session) -> None:
     assert api.current_session() is default
     api.close_current_session()

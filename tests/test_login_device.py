@@ -10,10 +10,10 @@ import pytest
 from _oauth_fixtures import KEY, jwks
 
 from okta_magic import advice
+from okta_magic.browser_login import LoginStatus
 from okta_magic.device import start_device_login
 from okta_magic.device_grant import DeviceAuthorization
 from okta_magic.errors import AuthorizationDenied, ConfigError, LoginError, LoginTimeout, TokenExchangeError
-from okta_magic.login import LoginStatus
 from okta_magic.tokens import Secret, Token
 
 ISSUER = "https://example.okta.com"

@@ -14,8 +14,8 @@ from _login_fixtures import wait_until
 import pytest
 
 from okta_magic import loopback
+from okta_magic.browser_login import LoginFlow
 from okta_magic.errors import AuthorizationDenied, ConfigError
-from okta_magic.login import LoginFlow
 from okta_magic.loopback import CallbackReply, LoopbackListener
 from okta_magic.sandbox import Sandbox
 

@@ -22,12 +22,12 @@ import pytest
 from _login_fixtures import Browser
 
 from okta_magic.authorize import AuthorizationRequest, parse_callback
+from okta_magic.browser_login import LoginFlow, LoginStatus, Step
 from okta_magic.client_auth import ClientAuth
 from okta_magic.device import start_device_login
 from okta_magic.discovery import ProviderMetadata, discover, fetch_jwks
 from okta_magic.errors import StateMismatch, TokenExchangeError
 from okta_magic.idtoken import check_id_token
-from okta_magic.login import LoginFlow, LoginStatus, Step
 from okta_magic.revocation import revoke
 from okta_magic.token_endpoint import exchange_code, refresh
 from okta_magic.tokens import Token

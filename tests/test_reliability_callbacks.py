@@ -27,8 +27,8 @@ import pytest
 from reliability import record
 
 from okta_magic import loopback
+from okta_magic.browser_login import LoginFlow, Step
 from okta_magic.errors import OktaMagicError
-from okta_magic.login import LoginFlow, Step
 from okta_magic.sandbox import Sandbox
 
 READ_TIMEOUT = 0.5  # the listener's read timeout for this run (the default is a few seconds)
