@@ -4,8 +4,9 @@ Protocol and HTTP code raise structured errors (``errors.py``): what happened, p
 naming the next step. This module is the one place that words that step, for a notebook
 (``%okta_login ...``) or for a script (``okta_magic.login(...)``). The magics render for
 ``NOTEBOOK``; the script API re-raises with ``SCRIPT`` wording (``for_scripts``). ``NOTES`` words
-what is worth saying once (an implicit-flow token, an SSWS key) and ``open_this_url`` the sign-in
-link when no panel is shown, both per reader. The scope coach (``coach.py``) is the other half of
+what is worth saying once (an implicit-flow token, an SSWS key), ``open_this_url`` the sign-in
+link when no panel is shown, and ``flow_choice``, ``device_instructions`` and ``paste_back`` the
+flow a sign-in took and what to do in it, all per reader. The scope coach (``coach.py``) is the other half of
 this layer: it explains API errors and scopes.
 """
 
@@ -140,6 +141,39 @@ def open_this_url(url: str, audience: Audience) -> str:
             f"This kernel is listening for the redirect; {waits} for the sign-in to finish.\n"
             "If your browser cannot reach this machine (remote kernel), copy the URL it was redirected to "
             f"(it shows an error page) and run:\n\n    {paste}\n")
+
+
+PASTE_PROMPT = "Paste the address your browser landed on (or press Enter to keep waiting): "
+
+
+def flow_choice(why: str, audience: Audience) -> str:
+    """The one line saying which sign-in flow was chosen and why, with how a script names another."""
+    if audience == NOTEBOOK:
+        return why  # the notebook names another with --device or --paste, which the magic's help lists
+    return f"{why} (login(flow='loopback', 'device' or 'paste') names another.)"
+
+
+def device_instructions(verification_uri: str, user_code: str, complete: str | None, audience: Audience) -> str:
+    """What to tell the person during a device sign-in (RFC 8628 §3.3): where to go, which code to enter."""
+    where = complete or verification_uri
+    waits = "Requests in this kernel wait" if audience == NOTEBOOK else "login() and requests wait"
+    return (f"On any device, open {verification_uri} and enter the code {user_code}"
+            + (f" (or open {where})" if where != verification_uri else "")
+            + f". {waits} for you to finish.")
+
+
+def paste_back(url: str, audience: Audience, *, prompt: bool) -> str:
+    """Paste-back: the URL to open, and where to paste the address the browser lands on (it carries the code)."""
+    if audience == NOTEBOOK:
+        then = "paste it into the panel's paste field, or run %okta_login --paste '<that URL>'."
+    elif prompt:
+        then = "paste it below."
+    else:
+        then = "call okta_magic.finish_login('<that URL>')."
+    return ("Open this URL in your browser and sign in:\n\n"
+            f"    {url}\n\n"
+            "Your browser cannot reach this machine, so it ends on an error page: copy the address it landed on "
+            f"(it carries the code) and {then}")
 
 
 F = TypeVar("F", bound=Callable[..., object])

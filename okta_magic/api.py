@@ -26,8 +26,8 @@ import webbrowser
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import advice
-from .errors import RequestError
+from . import advice, signin
+from .errors import LoginError, RequestError
 from .profiles import Profiles
 from .session import Session
 from .tokens import Secret
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import httpx
 
     from .browser_login import LoginFlow
+    from .device import DeviceLogin
     from .tokens import Token
 
 __all__ = ["Session", "current_session", "current_profiles", "profile", "close_current_session", "login",
@@ -117,26 +118,53 @@ def login(
     client_secret: str | None = None,
     auth_method: str | None = None,
     dpop: bool = False,
+    flow: str | None = None,
     open_browser: bool | Callable[[str], object] = True,
     wait: bool = True,
     timeout: float = 300,
     session: Session | None = None,
-) -> Token | LoginFlow:
-    """Sign in with Authorization Code + PKCE; returns the Token (or the flow when ``wait=False``).
+) -> Token | LoginFlow | DeviceLogin:
+    """Sign a person in with Authorization Code + PKCE, by the flow that works where this runs; returns the Token.
 
-    ``open_browser``: True opens the system browser, False prints the URL to open,
-    or a callable receives the authorize URL. ``dpop``: bind the token to a key from the start.
+    As ``%okta_login`` does, it picks the loopback redirect, the device grant or paste-back for where the kernel
+    runs (and the notebook page's location, once a panel reported it) and says which and why in one line;
+    ``flow="loopback"``, ``"device"`` or ``"paste"`` names it instead. ``open_browser`` (loopback redirect): True
+    opens the system browser, False prints the URL, a callable receives it. ``wait=False`` returns the sign-in in
+    progress (finish paste-back with ``finish_login(url)``). ``dpop``: bind the token to a key from the start.
     """
+    from .device import DeviceLogin
+
     session = _session(session)
-    config = session.resolve_config({"org_url": org_url, "client_id": client_id, "scopes": scopes,
-                                     "redirect_uri": redirect_uri, "auth_method": auth_method, "dpop": dpop})
     browser = webbrowser.open if open_browser is True else open_browser or None
-    flow = session.sign_in_browser(config, client_secret=client_secret, open_browser=browser, timeout=timeout)
+    settings = {"org_url": org_url, "client_id": client_id, "scopes": scopes, "redirect_uri": redirect_uri,
+                "auth_method": auth_method, "dpop": dpop}
+    request = signin.Request(layers=(settings,), flow=flow, client_secret=client_secret, open_browser=browser,
+                             timeout=timeout)
+    started = signin.start(session, request, say=lambda why: print(advice.flow_choice(why, advice.SCRIPT)))
+    progress = started.login
+    if isinstance(progress, DeviceLogin):
+        print(advice.device_instructions(progress.verification_uri, progress.user_code,
+                                         progress.verification_uri_complete, advice.SCRIPT))
+        return progress.wait(timeout) if wait else progress
+    assert progress is not None  # a person's sign-in: no key, no demo user
+    if started.way == "paste":
+        print(advice.paste_back(progress.authorize_url or "", advice.SCRIPT, prompt=wait))
+        return _pasted(session, progress, timeout) if wait else progress
     if not wait:
-        return flow
+        return progress
     if browser is None:
-        print(advice.open_this_url(flow.authorize_url, advice.SCRIPT))
-    return flow.wait(timeout)
+        print(advice.open_this_url(progress.authorize_url or "", advice.SCRIPT))
+    return progress.wait(timeout)
+
+
+def _pasted(session: Session, progress: LoginFlow, timeout: float) -> Token:
+    """Paste-back in a script: read the address the browser landed on (Enter alone waits for the listener)."""
+    try:
+        url = input(advice.PASTE_PROMPT).strip()
+    except (EOFError, OSError, RuntimeError):  # no standard input (a pipe at its end, a front end without input)
+        progress.cancel()
+        raise LoginError("There is no input to paste the address into here:").with_fix("paste_after_sign_in") from None
+    return session.sign_in_paste(url) if url else progress.wait(timeout)
 
 
 @advice.for_scripts

@@ -17,8 +17,8 @@ import keyword
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, needs_local_scope, no_var_expand
@@ -26,7 +26,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 from traitlets import Bool, Float, Unicode
 
-from . import advice, coach
+from . import advice, coach, signin
 from .errors import ConfigError, OktaApiError, OktaMagicError
 from .magic_line import at_least_one as _at_least_one
 from .magic_line import in_flight as _in_flight
@@ -37,10 +37,6 @@ from .magic_line import unquote as _unquote
 from .profiles import Profiles
 from .session import Session
 from .tokens import Secret
-
-if TYPE_CHECKING:
-    from .device import DeviceLogin
-    from .login import LoginFlow
 
 # Names IPython keeps in the user namespace (besides Python's builtins): storing a result under
 # one of them breaks the kernel (get_ipython, __builtins__) or its history (In, Out, _, _i1 ...).
@@ -301,53 +297,44 @@ class OktaMagics(Magics):
 
     def _sign_in(self, args: Any, options: dict[str, Any], client_secret: str | None,
                  explain: coach.FlowExplainer | None) -> None:
-        """The ways in that start from a configuration: service app, device grant, browser (panel, link, --as)."""
-        session, traits = self.session, self._trait_layer()
+        """The ways in that start from a configuration (``signin.start``), shown: a token, a code, a link, a panel."""
         for given, option in ((args.as_user, "--as"), (args.token_lifetime, "--token-lifetime")):
             if given and not args.sandbox:
                 raise ConfigError(f"{option} goes with the sandbox org: add --sandbox.")
-        layers: list[dict[str, Any]] = [traits, options]
-        if args.sandbox:  # registers the redirect URI asked for by option or %config (else one on a free port)
-            self.profiles.share_sandbox(session)  # every profile signs in to the one sandbox org
-            session.start_sandbox(token_lifetime=args.token_lifetime)
-            wanted = options["redirect_uri"] or traits["redirect_uri"] or None
-            layers.append(session.sandbox_settings(args.app, wanted))
-        config = session.resolve_config(*layers)
-        service_key = session.sandbox_service_key(args.app) if args.sandbox else None
-        if args.private_key or service_key:
-            if args.as_user:
-                raise ConfigError(f"The {args.app} app signs in as itself (client credentials):").with_fix("no_user")
-            key = service_key or _read_key(_unquote(args.private_key) or "")
-            print(coach.describe_token(session.sign_in_service(config, key, key_id=args.key_id), _now()))
-            return
-        chosen = None
-        if not (args.device or args.as_user):  # no flow option: the one for where the kernel runs
-            chosen, why = session.choose_flow(config)
-            print(why)
-        if args.device or chosen == "device":
-            print(_device_instructions(session.sign_in_device(config, client_secret=client_secret)))
-            return
-        browser = session.sandbox_browser(args.as_user) if args.as_user else None
-
-        def restart(fields: Mapping[str, object] | None = None) -> LoginFlow:
-            conf = session.resolve_config(*layers, fields) if fields else config
-            return session.sign_in_browser(conf, client_secret=client_secret, open_browser=browser,
-                                           on_step=explain.on_step if explain else None, timeout=self.login_timeout)
-
-        flow = restart()
-        if args.as_user:
-            token = flow.wait(min(self.request_wait, 60))
-            for text in (coach.describe_token(token, _now()),
-                         *coach.scope_differences(token.scopes_requested, token.scopes_granted)):
+        key_path = _unquote(args.private_key) if args.private_key else None
+        request = signin.Request(
+            layers=(self._trait_layer(), options), flow="device" if args.device else None, sandbox=args.sandbox,
+            app=args.app, user=args.as_user, token_lifetime=args.token_lifetime, client_secret=client_secret,
+            key=(lambda: _read_key(key_path or "")) if key_path is not None else None, key_id=args.key_id,
+            on_step=explain.on_step if explain else None, timeout=self.login_timeout, wait=min(self.request_wait, 60))
+        started = signin.start(self.session, request, profiles=self.profiles, say=print)
+        if started.token is not None:  # a service app, or a demo user without a person
+            token = started.token
+            scope_notes = coach.scope_differences(token.scopes_requested, token.scopes_granted)
+            for text in (coach.describe_token(token, _now()), *(scope_notes if started.way == "unattended" else ())):
                 print(text)
-        elif args.no_widget or not self._widgets_available():
-            print(advice.open_this_url(flow.authorize_url, advice.NOTEBOOK))
+            return
+        from .device import DeviceLogin
+
+        login = started.login
+        if isinstance(login, DeviceLogin):
+            print(advice.device_instructions(login.verification_uri, login.user_code, login.verification_uri_complete,
+                                             advice.NOTEBOOK))
+            if self._widgets_available() and not args.no_widget:
+                from .widgets import PageLocation
+
+                display(PageLocation(started.located))  # the page's location, for the kernel's later sign-ins
+            return
+        assert login is not None  # a person's browser sign-in
+        if args.no_widget or not self._widgets_available():
+            print(advice.open_this_url(login.authorize_url or "", advice.NOTEBOOK))
         else:
             from .widgets import LoginPanel
 
+            config = started.config
             settings = {"org_url": config.org_url, "client_id": config.client_id,
                         "scopes": " ".join(config.scopes), "redirect_uri": config.redirect_uri}
-            display(LoginPanel(session, settings, restart))
+            display(LoginPanel(self.session, settings, started.again, located=started.located))
 
     # -- %okta / %%okta -------------------------------------------------------------
 
@@ -569,14 +556,6 @@ def _read_key(key_path: str) -> Secret:
     except OSError as exc:
         raise ConfigError(f"Cannot read the private key {key_path!r} ({exc.strerror}); "
                           "give the path of a PEM or JWK file.") from None
-
-
-def _device_instructions(login: DeviceLogin) -> str:
-    """What to tell the person during a device sign-in (RFC 8628 §3.3): where to go, which code to enter."""
-    where = login.verification_uri_complete or login.verification_uri
-    return (f"On any device, open {login.verification_uri} and enter the code {login.user_code}"
-            + (f" (or open {where})" if where != login.verification_uri else "")
-            + ". Requests in this kernel wait for you to finish.")
 
 
 def _explainer(*, in_place: bool) -> coach.FlowExplainer:

@@ -2,8 +2,10 @@
 
 A ``Profiles`` holds the default (unnamed) session and the named ones, each a ``Session`` of its own
 (another org, or the same org as another person or app). The notebook's requests go to the active
-one unless a request names another. Sandbox profiles share the one in-kernel sandbox org. Like a
-session, a ``Profiles`` stays in memory: it refuses pickling, and nothing here writes a file.
+one unless a request names another. Sandbox profiles share the one in-kernel sandbox org, and every
+profile knows the notebook page's location once a front end reported it (``report_page``), for the
+sign-in flow it chooses. Like a session, a ``Profiles`` stays in memory: it refuses pickling, and
+nothing here writes a file.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class Profiles(InMemoryOnly):
         self._factory = factory or (lambda name: Session(name=name))
         self._named: dict[str, Session] = {}
         self._active = DEFAULT
+        self._page: str | None = None  # the notebook page's own location, as last reported (no query, no fragment)
         self._lock = threading.RLock()
 
     @property
@@ -83,6 +86,8 @@ class Profiles(InMemoryOnly):
             sandbox = self.sandbox()
             if sandbox is not None:
                 session.share_sandbox(sandbox)
+            if self._page is not None:
+                session.page_location = self._page
             self._named[name] = session
             return session
 
@@ -103,6 +108,28 @@ class Profiles(InMemoryOnly):
         sandbox = self.sandbox()
         if sandbox is not None and session.sandbox is None:
             session.share_sandbox(sandbox)
+
+    @property
+    def page_location(self) -> str | None:
+        """The notebook page's own location as a front end last reported it (origin and path), else None."""
+        return self._page
+
+    def report_page(self, location: str) -> str | None:
+        """Record the page's location (``window.location``) for every profile's flow choice; returns what is kept.
+
+        Only an http(s) page's origin and path are kept (``where.page_location``): never its query or fragment,
+        which may carry a token. Anything else (a VS Code webview, not a URL) is ignored and None returned.
+        """
+        from .where import page_location
+
+        kept = page_location(location)
+        if kept is None:
+            return None
+        with self._lock:
+            self._page = kept
+            for session in (self._default, *self._named.values()):
+                session.page_location = kept
+        return kept
 
     def rows(self, now: float) -> list[dict[str, object]]:
         """One row per profile: name, active, org, who, scopes, time left (never a token)."""

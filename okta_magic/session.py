@@ -76,6 +76,7 @@ class Session(InMemoryOnly):
         self.sign_in_wait = 300.0  # how long a request waits for a sign-in still in progress
         # proxied redirect URIs registered for the in-kernel sandbox -> the loopback URI each listener binds
         self._proxied: dict[str, str] = {}
+        self.page_location: str | None = None  # the notebook page's own, as a front end reported it (no query)
 
     def __repr__(self) -> str:
         return f"<Session {self.name!r} {self.org_url or 'not configured'}>"
@@ -88,7 +89,10 @@ class Session(InMemoryOnly):
                          known_scopes=catalogue().scope_descriptions)
 
     def choose_flow(self, config: cfg.OktaConfig) -> tuple[str, str]:
-        """The sign-in flow for where the kernel runs (loopback, device or paste) and one line saying why."""
+        """The sign-in flow for where the kernel runs (loopback, device or paste) and one line saying why.
+
+        The environment decides, and the notebook page's location when a front end reported one (``page_location``).
+        """
         import os
 
         from . import where
@@ -105,7 +109,7 @@ class Session(InMemoryOnly):
                                 f"listener at {config.redirect_uri}.")
 
         try:
-            return where.flow_for(environ, self._exists or os.path.exists, has_device)
+            return where.flow_for(environ, self._exists or os.path.exists, has_device, self.page_location)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
 
@@ -316,12 +320,13 @@ class Session(InMemoryOnly):
 
     def sign_in_sandbox(self, user: str | None = "admin", *, app: str = "native",
                         layers: Sequence[Mapping[str, object | None]] = (), wait: float = 60,
-                        timeout: float = 900) -> Token:
+                        timeout: float = 900, client_secret: str | None = None,
+                        on_step: Callable[[Step], None] | None = None) -> Token:
         """Start the in-process sandbox org if needed and sign in as a demo ``user``, unattended.
 
         A service app (``service``, ``service-dpop``) signs in as itself with the key the sandbox holds
         (``user`` None). ``layers`` are settings under the sandbox's own (scopes, dpop ...); ``wait``
-        bounds the wait for the token, ``timeout`` the listener's.
+        bounds the wait for the token, ``timeout`` the listener's; ``on_step`` hears each step (teaching).
         """
         config = self.sandbox_config(app, *layers)
         key = self.sandbox_service_key(app)
@@ -331,7 +336,8 @@ class Session(InMemoryOnly):
             return self.sign_in_service(config, key)
         if user is None:
             raise ConfigError(f"The {app} app signs in a person:").with_fix("name_a_user")
-        return self.sign_in_browser(config, open_browser=self.sandbox_browser(user), timeout=timeout).wait(wait)
+        return self.sign_in_browser(config, client_secret=client_secret, open_browser=self.sandbox_browser(user),
+                                    on_step=on_step, timeout=timeout).wait(wait)
 
     def use_token(self, access_token: str, *, org_url: str | None = None, client_id: str | None = None,
                   note: Note | None = None) -> Token:

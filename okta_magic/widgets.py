@@ -11,6 +11,12 @@ A panel drives only the sign-in it started. When anything else starts a sign-in
 in the session (a newer ``%okta_login``, ``okta_magic.login()`` …), the panel
 says it was replaced, disables its controls and drops its link for good. Errors show in the
 status line in notebook words (``advice.render``).
+
+``PageLocation`` (an anywidget: a small ES module, no front-end build) tells the kernel the
+notebook page's own location when a front end shows it: ``window.location``'s origin and path,
+never its query or fragment. The panel carries one; when its sign-in changes flow because of
+the location (a loopback redirect the page's browser cannot reach becomes the device grant),
+the panel shows the new sign-in and one line saying why.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+import anywidget
 import ipywidgets as w
 
 from . import advice
@@ -31,8 +38,33 @@ from .errors import OktaMagicError
 if TYPE_CHECKING:
     from .session import Session
 
+# Runs in the page: its origin and path only (a Jupyter URL's query may hold ?token=...), once per view shown.
+_REPORT_LOCATION = """
+export default {
+  render({ model, el }) {
+    el.style.display = "none";
+    model.send({ location: window.location.origin + window.location.pathname });
+  },
+};
+"""
 _STYLE = {"description_width": "90px"}
 _WIDE = "34em"  # the width of the text fields (each field gets a Layout of its own)
+
+
+class PageLocation(anywidget.AnyWidget):
+    """An invisible widget: once a front end shows it, ``on_location`` hears the notebook page's own location."""
+
+    _esm = _REPORT_LOCATION
+
+    def __init__(self, on_location: Callable[[str], object]) -> None:
+        super().__init__()
+
+        def heard(_widget: object, content: object, _buffers: object) -> None:
+            location = content.get("location") if isinstance(content, dict) else None
+            if isinstance(location, str):
+                on_location(location)
+
+        self.on_msg(heard)
 
 
 class LoginPanel(w.VBox):  # type: ignore[misc]
@@ -46,9 +78,13 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         *,
         clock: Callable[[], float] = time.time,
         tick_seconds: float = 30.0,
+        located: Callable[[str], str | None] | None = None,
     ) -> None:
+        """``start`` (re)starts the sign-in with the fields' values; ``located`` hears the page's location (a
+        ``PageLocation`` reports it) and returns the line saying why the sign-in changed flow, if it did."""
         self._session = session
         self._start = start
+        self._located = located
         self._clock = clock
         # The sign-in this panel drives (the magic started it already; begin() starts the next one).
         self._flow, self._config = session.flow, session.config
@@ -75,6 +111,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         self.restart = w.Button(description="New sign-in", icon="refresh", tooltip="Start a fresh sign-in")
         self.sign_out = w.Button(description="Sign out", icon="sign-out", disabled=True)
         self.status = w.HTML()
+        self.flow_note = w.HTML()  # why the sign-in changed flow, once the page's location changed it
         self.paste = w.Text(placeholder="…or paste the URL your browser was redirected to",
                             layout=w.Layout(width=_WIDE),
                             continuous_update=False)
@@ -92,8 +129,10 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             w.HBox([w.Label("", layout=w.Layout(width="94px")), self.common]),
             self.redirect_uri,
             w.HBox([self.sign_in, self.restart, self.sign_out]),
+            self.flow_note,
             self.status,
             self.paste_row,
+            *([PageLocation(self._on_location)] if located is not None else []),
         ])
         for field in (self.org_url, self.client_id, self.scopes, self.redirect_uri):
             field.observe(lambda _: None if self._quiet else self.begin(), "value")
@@ -142,6 +181,25 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             self._starting = False
         self.refresh()
 
+    def _on_location(self, location: str) -> None:
+        """The page reported its location: when that changes the flow, show the new sign-in and the line why."""
+        if self._replaced or self._located is None:
+            return
+        self._starting = True  # a new sign-in started here is this panel's own
+        try:
+            line = self._located(location)
+            if line is not None:
+                self._flow, self._config = self._session.flow, self._session.config
+        except OktaMagicError as exc:
+            self._show_link(None)
+            self._set_status("error", advice.render(exc, advice.NOTEBOOK))
+            return
+        finally:
+            self._starting = False
+        if line is not None:
+            self.flow_note.value = f'<div class="okta-magic-flow" style="color:#444">{html.escape(line)}</div>'
+        self.refresh()
+
     def _submit_paste(self) -> None:
         url, self.paste.value = self.paste.value.strip(), ""  # the URL holds a code: never keep it
         if not url or self._replaced:
@@ -186,7 +244,9 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             notes = scope_differences(token.scopes_requested, token.scopes_granted)
             self._set_status("ok", describe_token(token, self._clock()), notes)
         elif flow is not None and flow.status.phase in ("waiting", "exchanging"):
-            self._show_link(getattr(flow, "authorize_url", None))
+            # a browser sign-in's authorize URL, or a device sign-in's activation page (its code filled in)
+            self._show_link(getattr(flow, "authorize_url", None) or getattr(flow, "verification_uri_complete", None)
+                            or getattr(flow, "verification_uri", None))
             self._set_status("wait", flow.status.message or "Waiting for you to sign in in your browser…")
         elif flow is not None and flow.status.phase == "cancelled":
             self._show_link(None)
@@ -195,7 +255,8 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             self._show_link(None)
             self._set_status("idle", "Signed out. Click New sign-in to sign in again.")
         waiting = flow is not None and flow.status.phase in ("waiting", "exchanging")
-        self.paste_row.layout.display = None if waiting else "none"  # paste-back only makes sense mid-sign-in
+        pastable = waiting and hasattr(flow, "submit_redirect_url")  # mid browser sign-in: not for a device code
+        self.paste_row.layout.display = None if pastable else "none"
         if self._config is not None and not self.redirect_uri.value.strip():
             self._quiet = True  # show the redirect URI the sign-in uses, without starting another
             try:

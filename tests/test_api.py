@@ -1,15 +1,22 @@
 """The script façade (``okta_magic.api``): the default session, an explicit ``session=``, two sessions side
-by side against one sandbox org as two demo users, and errors worded for a script."""
+by side against one sandbox org as two demo users, errors worded for a script, and the sign-in flow
+``login()`` chooses for where it runs (the same choice as ``%okta_login``'s)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
+import httpx
 import pytest
+from _login_fixtures import Browser
 
 import okta_magic
-from okta_magic import api
+from okta_magic import advice, api
+from okta_magic.browser_login import LoginFlow
+from okta_magic.device import DeviceLogin
 from okta_magic.errors import ConfigError, LoginError, NotSignedIn, OktaMagicError
+from okta_magic.profiles import Profiles
 from okta_magic.sandbox import Sandbox
 from okta_magic.session import Session
 
@@ -127,3 +134,129 @@ def test_script_errors_never_mention_a_magic(two: tuple[Session, Session], sandb
         with pytest.raises(OktaMagicError) as info:
             call()
         assert "%okta" not in str(info.value) and "\n" not in str(info.value), str(info.value)
+
+
+# -- the flow login() takes, chosen for where it runs as %okta_login chooses it ---------------------------------
+
+SCOPES = "openid okta.users.read"
+ENVIRONMENTS = {  # environment variables, whether /.dockerenv exists, the flow, a word of the line saying why
+    "local": ({}, False, "loopback", "Nothing says the kernel runs away from your browser"),
+    "jupyterhub": ({"JUPYTERHUB_SERVICE_PREFIX": "/user/alice/", "JUPYTERHUB_USER": "alice"}, False, "device",
+                   "on JupyterHub"),
+    "binder": ({"BINDER_REPO_URL": "https://github.com/o/r", "JUPYTERHUB_USER": "jovyan-x"}, False, "device",
+               "on Binder"),
+    "colab": ({"COLAB_RELEASE_TAG": "release-1"}, False, "device", "on Google Colab"),
+    "ssh": ({"SSH_CONNECTION": "10.0.0.2 50000 10.0.0.1 22"}, False, "device", "over SSH"),
+    "vscode-remote": ({"REMOTE_CONTAINERS": "true"}, False, "device", "in a VS Code remote"),
+    "container": ({}, True, "device", "in a container (/.dockerenv exists)"),
+    "named": ({"SSH_CONNECTION": "10.0.0.2 50000 10.0.0.1 22", "OKTA_SIGN_IN_FLOW": "loopback"}, False, "loopback",
+              "OKTA_SIGN_IN_FLOW=loopback says so"),
+}
+
+
+@pytest.fixture
+def placed(sandbox: Sandbox, free_port: Callable[[], int]) -> Iterator[Callable[..., tuple[Session, dict[str, str]]]]:
+    """``placed(environ, container=False)``: a session that reads that environment, and login()'s settings for it."""
+    made: list[Session] = []
+
+    def make(environ: dict[str, str], container: bool = False) -> tuple[Session, dict[str, str]]:
+        made.append(Session(environ=environ, exists=lambda path: container and path == "/.dockerenv"))
+        redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+        sandbox.add_redirect_uri("native", redirect_uri)
+        return made[-1], {"org_url": sandbox.url, "client_id": sandbox.apps["native"].client_id, "scopes": SCOPES,
+                          "redirect_uri": redirect_uri}
+
+    yield make
+    for session in made:
+        session.close()
+
+
+@pytest.mark.parametrize("kind", sorted(ENVIRONMENTS))
+def test_login_chooses_the_flow_for_where_the_script_runs(kind: str, placed: Any,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    environ, container, flow, words = ENVIRONMENTS[kind]
+    session, settings = placed(environ, container)
+    opened: list[str] = []
+    progress = api.login(**settings, open_browser=opened.append, wait=False, session=session)
+    out, err = capsys.readouterr()
+    line, *then = out.splitlines()  # first which flow and why, in one line, for a script; then what to do
+    assert words in line and line.endswith("(login(flow='loopback', 'device' or 'paste') names another.)"), line
+    assert "%okta" not in out + err and err == ""
+    if flow == "loopback":
+        assert line.startswith("Loopback redirect:") and isinstance(progress, LoginFlow) and then == []
+        assert opened == [progress.authorize_url]  # the system browser is on this machine
+    else:
+        assert line.startswith("Device grant:") and isinstance(progress, DeviceLogin) and not opened
+        assert then == [f"On any device, open {progress.verification_uri} and enter the code {progress.user_code} "
+                        f"(or open {progress.verification_uri_complete}). login() and requests wait for you to finish."]
+    progress.cancel()
+
+
+def test_a_device_sign_in_chosen_for_a_hub_completes(placed: Any, sandbox: Sandbox) -> None:
+    session, settings = placed(ENVIRONMENTS["jupyterhub"][0])
+    progress = api.login(**settings, wait=False, session=session)
+    assert isinstance(progress, DeviceLogin)
+    approved = httpx.post(f"{sandbox.url}/activate", data={
+        "user_code": progress.user_code, "username": "readonly", "password": sandbox.demo_users["readonly"].password})
+    assert "Device activated" in approved.text
+    assert progress.wait(30).subject == "readonly@example.com" and session.token is not None
+
+
+def test_the_flow_named_by_the_script_wins(placed: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    session, settings = placed(ENVIRONMENTS["jupyterhub"][0])
+    opened: list[str] = []
+    progress = api.login(**settings, flow="loopback", open_browser=opened.append, wait=False, session=session)
+    assert isinstance(progress, LoginFlow) and opened == [progress.authorize_url]
+    assert capsys.readouterr().out == ""  # named, not chosen: nothing to explain
+    progress = api.login(**settings, flow="device", wait=False, session=placed({})[0])
+    assert isinstance(progress, DeviceLogin)
+    progress.cancel()
+    with pytest.raises(ConfigError) as info:
+        api.login(**settings, flow="pigeon", session=session)
+    assert str(info.value) == "'pigeon' is not a sign-in flow: use loopback, device or paste."
+
+
+def test_the_page_location_a_panel_reported_decides_for_later_script_sign_ins(
+        placed: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    session, settings = placed({})
+    profiles = Profiles(session, factory=lambda name: Session(name=name, environ={}, exists=lambda _path: False))
+    assert profiles.report_page("https://jupyter.example.net:8888/lab/tree/a.ipynb?token=0123abcd#x") == (
+        "https://jupyter.example.net:8888/lab/tree/a.ipynb")
+    progress = api.login(**settings, wait=False, session=profiles.ensure("helpdesk"))
+    line = capsys.readouterr().out.splitlines()[0]
+    assert isinstance(progress, DeviceLogin) and "the notebook page is at jupyter.example.net" in line.lower()
+    assert "0123abcd" not in line and session.page_location == profiles.page_location
+    progress.cancel()
+    profiles.close()
+
+
+def test_paste_back_in_a_script_reads_the_address_the_browser_landed_on(
+        placed: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    session, settings = placed({})
+    prompts: list[str] = []
+
+    def pasted(prompt: str) -> str:  # a person signs in on another machine, then pastes the address
+        prompts.append(prompt)
+        assert session.flow is not None
+        with Browser() as browser:
+            outcome = browser.sign_in(f"{session.flow.authorize_url}&sandbox_user=helpdesk",  # type: ignore[union-attr]
+                                      settings["redirect_uri"], deliver=False)
+        assert outcome.redirect_url is not None
+        return outcome.redirect_url
+
+    monkeypatch.setattr("builtins.input", pasted)
+    opened: list[str] = []
+    token = api.login(**settings, flow="paste", open_browser=opened.append, session=session)
+    assert token.subject == "helpdesk@example.com" and not opened  # the browser that signs in is elsewhere
+    out = capsys.readouterr().out
+    assert "cannot reach this machine" in out and "paste it below" in out and prompts == [advice.PASTE_PROMPT]
+
+    def no_input(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", no_input)
+    with pytest.raises(LoginError) as info:
+        api.login(**settings, flow="paste", session=session)
+    assert str(info.value) == ("There is no input to paste the address into here: call okta_magic.login(..., "
+                               "wait=False) first, then okta_magic.finish_login(url).")
+    assert session.flow is not None and session.flow.status.phase == "cancelled"

@@ -17,6 +17,7 @@ ONLY_IN = {
     "IPython": {"okta_magic.magics"},
     "traitlets": {"okta_magic.magics"},
     "ipywidgets": {"okta_magic.widgets"},
+    "anywidget": {"okta_magic.widgets"},
     "pandas": {"okta_magic.frames"},
     "pyarrow": {"okta_magic.frames"},
 }
