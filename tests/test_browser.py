@@ -13,7 +13,8 @@ Two ways back from the browser to the kernel:
 * paste: the browser cannot reach the listener (a remote kernel); the person copies
   the URL it was redirected to into the panel's paste field.
 
-And a second ``%okta_login`` for another app: the older panel says it was replaced
+The panel also tells the kernel the page's own location (origin and path, never
+Lab's ``?token=``). And a second ``%okta_login`` for another app: the older panel says it was replaced
 (no link, controls off) and the newer panel's link signs in to the newer app.
 
 Screenshots of every step go to ``test-artifacts/browser/<case>/NN-step.png``.
@@ -49,6 +50,7 @@ CELLS = [
     "%load_ext okta_magic\n%okta_login --sandbox",
     "%okta GET /api/v1/users",
     "import okta_magic\nprint('org users:', len(okta_magic.current_session().sandbox.user_ids()))",
+    "print('page:', okta_magic.current_session().page_location)",
 ]
 
 
@@ -188,6 +190,14 @@ def _redirect_case(lab: JupyterLab, browser: BrowserContext, shots: Shots) -> No
 
     _expect_signed_in(notebook, panel, shots)
     _expect_users_table(notebook, shots)
+    _expect_page_location(lab, notebook, "redirect")
+
+
+def _expect_page_location(lab: JupyterLab, notebook: NotebookPage, case: str) -> None:
+    """The panel told the kernel the page's location: its origin and path, never the query holding Lab's token."""
+    said = notebook.run(3, timeout=KERNEL_MS).inner_text()
+    assert f"page: {lab.url}/lab/tree/{case}.ipynb" in said.split("\n"), said
+    assert lab.token not in said and "?" not in said and "reset" not in said, said
 
 
 def test_sign_in_by_pasting_the_redirected_url(lab: JupyterLab, browser: BrowserContext) -> None:

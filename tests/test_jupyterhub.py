@@ -7,7 +7,9 @@ page is not on a loopback name: the browser's view is that of a student on anoth
 
 * device: a standalone sandbox org; ``%okta_login`` with no flow option picks the device grant on
   its own (the kernel runs under JupyterHub), the test reads the code from the output, enters it on
-  the org's activation page as a demo user, and ``%okta GET /api/v1/users`` renders rows.
+  the org's activation page as a demo user, and ``%okta GET /api/v1/users`` renders rows. The page
+  told the kernel its own location (the hub's name as the browser sees it, no query), and a later
+  ``okta_magic.login()`` chooses with it: its line names the page's host.
 * proxied: ``%okta_login --sandbox``: the in-kernel sandbox's sign-in page and the redirect back to
   the kernel's listener both come through ``/user/<name>/proxy/<port>/...``; the panel turns signed in.
 
@@ -185,6 +187,9 @@ def _device_case(hub: _hub.JupyterHub, student: BrowserContext, org: Sandbox, sh
         f'%load_ext okta_magic\n%okta_login --org-url {org.url} --client-id {client_id} --scopes "{SCOPES}"',
         "%okta GET /api/v1/users",
         "%okta_token",
+        "import okta_magic\nprint('page:', okta_magic.current_session().page_location)",
+        f"progress = okta_magic.login(org_url={org.url!r}, client_id={client_id!r}, scopes={SCOPES!r}, wait=False)\n"
+        "progress.cancel()",
     ]
     notebook = _open(hub, student, "device", cells, shots)
     output = notebook.run(0, timeout=KERNEL_MS)
@@ -224,6 +229,22 @@ def _device_case(hub: _hub.JupyterHub, student: BrowserContext, org: Sandbox, sh
     report = notebook.run(2, timeout=KERNEL_MS).inner_text()
     assert re.search(rf"Subject\s*:\s*{DEMO_USER}@", report), report
     shots.take(notebook.page, "signed-in")
+    _expect_page_location_used(hub, notebook, shots)
+
+
+def _expect_page_location_used(hub: _hub.JupyterHub, notebook: NotebookPage, shots: Shots) -> None:
+    """The kernel learned the page's location from the browser, and the next sign-in's flow choice used it."""
+    learned = notebook.run(3, timeout=KERNEL_MS).inner_text()
+    page = f"{hub.public_url}/user/{STUDENT}/lab/tree/device.ipynb"
+    assert f"page: {page}" in learned.splitlines(), learned  # the hub's name as the browser sees it, no ?reset
+    said = notebook.run(4, timeout=KERNEL_MS)
+    line = said.locator(".jp-OutputArea-output").filter(has_text="Device grant:")
+    line.first.wait_for(timeout=STEP_MS)
+    text = said.inner_text()
+    assert (f"Device grant: The kernel runs on JupyterHub and the notebook page is at {PUBLIC_HOST} (your browser "
+            "is on another machine)") in text, text
+    assert "enter the code" in text and "login() and requests wait" in text, text
+    shots.take(notebook.page, "script-login-chooses-with-the-page", locator=said)
 
 
 def test_sandbox_sign_in_through_jupyter_server_proxy(hub: _hub.JupyterHub, student: BrowserContext) -> None:
