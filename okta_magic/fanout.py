@@ -4,7 +4,8 @@
     outcome.value           # gid, then the members' columns, for every group
 
 :func:`pull_many` is the engine, shared with partitioned pulls (:mod:`okta_magic.partition`): a
-pool of ``concurrency`` worker threads, each pulling one request's pages at a time through the
+pool of ``concurrency`` worker threads (half again as many when the client's pacer caps the requests in
+flight at ``concurrency`` itself: see :func:`_workers`), each pulling one request's pages at a time through the
 session's one :class:`~okta_magic.client.OktaClient` (whose pacing, retries and rate limits apply
 to every request in flight), one progress display for the whole batch. A request that fails for
 its own value (404, 403, a 5xx after the retries) is set aside and the others go on; a failure
@@ -31,6 +32,7 @@ from .pull import Outcome, Result
 
 if TYPE_CHECKING:
     from .client import OktaClient, PageStream
+    from .page import Page
     from .query import ApiRequest
     from .session import Session
 
@@ -135,15 +137,32 @@ def _failure(key: Any, exc: OktaMagicError) -> tuple[Any, int | None, str | None
     return key, getattr(exc, "status", None), None, str(exc)
 
 
+class _Reader:
+    """One request's page decoder (:class:`~okta_magic.frames.PageReader`), made when its first page arrives:
+    the frames layer's import then overlaps the first requests' round trip (:func:`pull_many` imports it
+    meanwhile) rather than holding them back."""
+
+    __slots__ = ("keep_links", "reader")
+
+    def __init__(self, keep_links: bool) -> None:
+        self.keep_links = keep_links
+        self.reader: Callable[[Page], Any] | None = None
+
+    def __call__(self, page: Page) -> Any:
+        if self.reader is None:
+            from .frames import PageReader
+
+            self.reader = PageReader(keep_links=self.keep_links)
+        return self.reader(page)
+
+
 def _pull_one(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep_links: bool,
               timeout: float | None) -> None:
     """Pull every page of one request into the batch (a worker's job)."""
-    from .frames import PageReader
-
     if run.stop.is_set():
         return
     stream = client.stream(request.method, request.target, json=request.body, headers=request.headers,
-                           timeout=timeout, progress=run.view.reporter(), decode=PageReader(keep_links=keep_links))
+                           timeout=timeout, progress=run.view.reporter(), decode=_Reader(keep_links))
     with run.lock:
         run.active.add(stream)
     complete = False
@@ -199,17 +218,35 @@ def _is_fatal_api(exc: OktaMagicError) -> bool:
     return isinstance(exc, OktaApiError) and (exc.status == 401 or isinstance(exc, InsufficientScope))
 
 
+def _workers(client: OktaClient, concurrency: int) -> int:
+    """Threads for ``concurrency`` requests in flight: as many, or half again as many when the client's pacer
+    holds its requests in flight to ``concurrency`` or fewer anyway.
+
+    A thread's request leaves the pacer's count once its body is read; the page is then decoded (Arrow, a
+    millisecond or more with the other threads about) before the thread sends its next request. The spare
+    threads send theirs meanwhile, so the org keeps ``concurrency`` requests rather than a few less. Below
+    the pacer's cap the threads are what holds the batch to ``concurrency``, so there are no spares.
+    """
+    pacer = getattr(client, "pacer", None)
+    cap = getattr(pacer, "max_concurrency", None)  # the configured cap: the current one never goes above it
+    if isinstance(cap, int) and 0 < cap <= concurrency:
+        return concurrency + cap // 2
+    return concurrency
+
+
 def pull_many(client: OktaClient, parts: Sequence[tuple[Any, ApiRequest]], *, concurrency: int,
               progress: bool | Callable[[Progress], object] = True, keep_links: bool = False,
               timeout: float | None = None, where: str = "") -> Batch:
     """Pull each ``(key, request)`` with ``concurrency`` requests in flight at most; Ctrl-C keeps what arrived."""
     view = BatchView(progress, len(parts), where)
     run = _Run(view, len(parts))
-    executor = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(parts) or 1)),
+    executor = ThreadPoolExecutor(max_workers=max(1, min(_workers(client, concurrency), len(parts) or 1)),
                                   thread_name_prefix="okta-fanout")
     try:
         futures = [executor.submit(_job, client, key, request, run, keep_links, timeout) for key, request in parts]
         view.open()  # the first requests are on their way: the bar is drawn during their round trip
+        from . import frames  # noqa: F401  (their pages' decoder, imported during that round trip too)
+
         # One event, not a wait on every pending future after each answer (that is O(n) a time, O(n²) a batch).
         while not run.over.wait(0.2):
             pass

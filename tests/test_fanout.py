@@ -75,6 +75,23 @@ def test_never_more_in_flight_than_the_cap_and_no_429_caused(nb):
     assert stats.count(status=200) == stats.total
 
 
+def test_spare_threads_at_the_clients_own_cap_still_keep_to_it(nb):
+    # At the pacer's cap the batch runs half again as many threads (they decode while others send): the
+    # pacer alone holds the requests in flight, and the org never sees more.
+    sandbox, client = current_session().sandbox, current_session().client
+    sandbox.set_knobs(concurrency_limit=6, latency=0.02)
+    client.pacer.set_concurrency(6)
+    try:
+        sandbox.reset_stats()
+        nb.run_line_magic("okta", "GET /api/v1/groups/{{gid}}/users?limit=50 --each gid=groups.id --concurrency 6")
+        stats = sandbox.stats()
+    finally:
+        sandbox.set_knobs(concurrency_limit=75, latency=0.0)
+        client.pacer.set_concurrency(16)
+    assert stats.throttled["concurrency"] == 0 and stats.count(status=429) == 0
+    assert 1 < stats.peak_in_flight <= 6 and client.pacer.figures().peak_in_flight <= 6
+
+
 def test_a_failed_value_is_reported_after_the_frame_and_the_others_kept(nb, capsys):
     groups = nb.user_ns["groups"]
     nb.user_ns["gids"] = ["00gDELETED0000000000", *groups["id"][:3]]
