@@ -512,6 +512,7 @@ class OktaMagics(Magics):
     @magic_arguments()
     @argument("--for", dest="requests", nargs="+", metavar="REQUEST",
               help='Requests to plan scopes for, each quoted: "GET /api/v1/users" "GET /api/v1/logs".')
+    @argument("-p", "--profile", metavar="NAME", help="The scopes of this profile's token (default: the active one).")
     @argument("request", nargs="*", help="A request to check, e.g. GET /api/v1/groups/{groupId}/users, "
                                          "or scopes to describe, e.g. okta.users.read")
     @line_magic
@@ -522,9 +523,10 @@ class OktaMagics(Magics):
         ``%okta_scopes GET /api/v1/groups/{groupId}/users``: the scope it needs and whether you have it.
         ``%okta_scopes okta.users.read``: every operation the scope unlocks, and whether the token holds it.
         ``%okta_scopes --for "GET /api/v1/users" "GET /api/v1/logs"``: the smallest set of scopes to ask for.
+        ``-p NAME``: as seen by that profile's token rather than the active one's.
         """
         args = _parse(self.okta_scopes, line)
-        token = self.session.token
+        token = self._profile(args.profile).token
         held = list(token.scopes_granted) if token is not None else None
         with user_errors():
             if args.requests:

@@ -223,3 +223,17 @@ def test_the_panel_names_its_profile() -> None:
     finally:
         panel.close()
         session.close()
+
+
+def test_scope_coach_of_a_profile(two: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    two.run_line_magic("okta_login", '--profile narrow --sandbox --as helpdesk --scopes "openid okta.users.read"')
+    two.run_line_magic("okta_login", "--profile ro")
+    capsys.readouterr()
+    two.run_line_magic("okta_scopes", "")
+    active = capsys.readouterr().out
+    two.run_line_magic("okta_scopes", "-p narrow")
+    narrow = capsys.readouterr().out
+    assert "Scopes held (3)" in active and "Scopes held (2)" in narrow
+    assert "okta.users.manage" in active and "okta.users.manage" not in narrow
+    with pytest.raises(UsageError, match="No profile 'nope'"):
+        two.run_line_magic("okta_scopes", "-p nope")
