@@ -3,9 +3,9 @@
     outcome = run_each(session, "GET /api/v1/groups/{{gid}}/users", "gid", groups["id"], namespace)
     outcome.value           # gid, then the members' columns, for every group
 
-:func:`pull_many` is the engine, shared with partitioned pulls (:mod:`okta_magic.partition`): a
-pool of ``concurrency`` worker threads (half again as many when the client's pacer caps the requests in
-flight at ``concurrency`` itself: see :func:`_workers`), each pulling one request's pages at a time through the
+:func:`pull_many` is the engine, shared with partitioned pulls (:mod:`okta_magic.partition`): worker
+threads (half again as many as ``concurrency``, which slots hold to ``concurrency`` requests in flight:
+see :class:`_Slot`), each pulling one request's pages at a time through the
 session's one :class:`~okta_magic.client.OktaClient` (whose pacing, retries and rate limits apply
 to every request in flight), one progress display for the whole batch. A request that fails for
 its own value (404, 403, a 5xx after the retries) is set aside and the others go on; a failure
@@ -88,8 +88,9 @@ class Batch:
 class _Run:
     """The shared state of a batch in flight (workers write under the lock)."""
 
-    def __init__(self, view: BatchView, total: int) -> None:
+    def __init__(self, view: BatchView, total: int, concurrency: int) -> None:
         self.lock = threading.Lock()
+        self.gate = threading.Semaphore(concurrency)  # request chains under way (see _Slot)
         self.stop = threading.Event()
         self.over = threading.Event()  # every request finished, or the batch stopped, or a worker failed
         self.left = total
@@ -137,18 +138,52 @@ def _failure(key: Any, exc: OktaMagicError) -> tuple[Any, int | None, str | None
     return key, getattr(exc, "status", None), None, str(exc)
 
 
+class _Slot:
+    """A job's place among the batch's ``concurrency`` request chains: taken before its first request, given
+    back as soon as its last answer's body is read (its reader sees no next page), else when the job ends.
+
+    A chain has one request in flight at most (a page stream asks for page N+1 once page N's body is read),
+    so the batch never has more than ``concurrency`` in flight, whatever its threads; a thread whose chain
+    is over decodes its last page while another thread's chain sends.
+    """
+
+    def __init__(self, gate: threading.Semaphore) -> None:
+        self._gate = gate
+        self._lock = threading.Lock()
+        self._held = False
+
+    def take(self, stop: threading.Event) -> bool:
+        """Wait for a place; False once the batch stops."""
+        while not stop.is_set():
+            if self._gate.acquire(timeout=0.2):
+                self._held = True
+                return True
+        return False
+
+    def give(self) -> None:
+        """Give the place back (the first call does; later ones do nothing)."""
+        with self._lock:
+            held, self._held = self._held, False
+        if held:
+            self._gate.release()
+
+
 class _Reader:
-    """One request's page decoder (:class:`~okta_magic.frames.PageReader`), made when its first page arrives:
-    the frames layer's import then overlaps the first requests' round trip (:func:`pull_many` imports it
-    meanwhile) rather than holding them back."""
+    """One request's page decoder (:class:`~okta_magic.frames.PageReader`), made when its first page arrives
+    (the frames layer's import then overlaps the first round trip: :func:`pull_many` imports it meanwhile).
+    A page whose ``Link`` lines say nothing of a next page is the chain's last: its slot is given back
+    before the page is decoded."""
 
-    __slots__ = ("keep_links", "reader")
+    __slots__ = ("keep_links", "reader", "slot")
 
-    def __init__(self, keep_links: bool) -> None:
+    def __init__(self, keep_links: bool, slot: _Slot | None = None) -> None:
         self.keep_links = keep_links
+        self.slot = slot
         self.reader: Callable[[Page], Any] | None = None
 
     def __call__(self, page: Page) -> Any:
+        if self.slot is not None and "next" not in str(page.headers.get("link") or "").lower():
+            self.slot.give()  # no next page (any mention of "next" keeps the slot: that errs on the safe side)
         if self.reader is None:
             from .frames import PageReader
 
@@ -157,12 +192,12 @@ class _Reader:
 
 
 def _pull_one(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep_links: bool,
-              timeout: float | None) -> None:
+              timeout: float | None, slot: _Slot | None = None) -> None:
     """Pull every page of one request into the batch (a worker's job)."""
     if run.stop.is_set():
         return
     stream = client.stream(request.method, request.target, json=request.body, headers=request.headers,
-                           timeout=timeout, progress=run.view.reporter(), decode=_Reader(keep_links))
+                           timeout=timeout, progress=run.view.reporter(), decode=_Reader(keep_links, slot))
     with run.lock:
         run.active.add(stream)
     complete = False
@@ -203,13 +238,16 @@ def _pull_one(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep
 
 def _job(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep_links: bool,
          timeout: float | None) -> None:
-    """A worker's job: one request pulled, then counted as finished (a bug wakes the caller at once)."""
+    """A worker's job: one request pulled in its slot, then counted as finished (a bug wakes the caller at once)."""
+    slot = _Slot(run.gate)
     try:
-        _pull_one(client, key, request, run, keep_links, timeout)
+        if slot.take(run.stop):
+            _pull_one(client, key, request, run, keep_links, timeout, slot)
     except BaseException:
         run.over.set()
         raise
     finally:
+        slot.give()
         run.finished()
 
 
@@ -218,20 +256,15 @@ def _is_fatal_api(exc: OktaMagicError) -> bool:
     return isinstance(exc, OktaApiError) and (exc.status == 401 or isinstance(exc, InsufficientScope))
 
 
-def _workers(client: OktaClient, concurrency: int) -> int:
-    """Threads for ``concurrency`` requests in flight: as many, or half again as many when the client's pacer
-    holds its requests in flight to ``concurrency`` or fewer anyway.
+def _workers(concurrency: int) -> int:
+    """Threads for ``concurrency`` request chains: half again as many, the chains' slots holding the batch to
+    ``concurrency`` in flight (:class:`_Slot`).
 
-    A thread's request leaves the pacer's count once its body is read; the page is then decoded (Arrow, a
-    millisecond or more with the other threads about) before the thread sends its next request. The spare
-    threads send theirs meanwhile, so the org keeps ``concurrency`` requests rather than a few less. Below
-    the pacer's cap the threads are what holds the batch to ``concurrency``, so there are no spares.
+    Once a request's last body is read its page is decoded (Arrow: a millisecond or more with the other
+    threads about) before the thread can send again; the spare threads send meanwhile, so the org keeps
+    ``concurrency`` requests rather than a few less.
     """
-    pacer = getattr(client, "pacer", None)
-    cap = getattr(pacer, "max_concurrency", None)  # the configured cap: the current one never goes above it
-    if isinstance(cap, int) and 0 < cap <= concurrency:
-        return concurrency + cap // 2
-    return concurrency
+    return concurrency + concurrency // 2
 
 
 def pull_many(client: OktaClient, parts: Sequence[tuple[Any, ApiRequest]], *, concurrency: int,
@@ -239,8 +272,8 @@ def pull_many(client: OktaClient, parts: Sequence[tuple[Any, ApiRequest]], *, co
               timeout: float | None = None, where: str = "") -> Batch:
     """Pull each ``(key, request)`` with ``concurrency`` requests in flight at most; Ctrl-C keeps what arrived."""
     view = BatchView(progress, len(parts), where)
-    run = _Run(view, len(parts))
-    executor = ThreadPoolExecutor(max_workers=max(1, min(_workers(client, concurrency), len(parts) or 1)),
+    run = _Run(view, len(parts), concurrency)
+    executor = ThreadPoolExecutor(max_workers=max(1, min(_workers(concurrency), len(parts) or 1)),
                                   thread_name_prefix="okta-fanout")
     try:
         futures = [executor.submit(_job, client, key, request, run, keep_links, timeout) for key, request in parts]

@@ -75,21 +75,24 @@ def test_never_more_in_flight_than_the_cap_and_no_429_caused(nb):
     assert stats.count(status=200) == stats.total
 
 
-def test_spare_threads_at_the_clients_own_cap_still_keep_to_it(nb):
-    # At the pacer's cap the batch runs half again as many threads (they decode while others send): the
-    # pacer alone holds the requests in flight, and the org never sees more.
+@pytest.mark.parametrize("pacer_cap", [16, 5])
+def test_spare_threads_never_put_more_than_the_concurrency_in_flight(nb, pacer_cap):
+    # The batch runs half again as many threads as its concurrency (they decode while others send); each
+    # request chain holds a slot until its last body is read, below the pacer's cap (16) and at it (5).
     sandbox, client = current_session().sandbox, current_session().client
-    sandbox.set_knobs(concurrency_limit=6, latency=0.02)
-    client.pacer.set_concurrency(6)
+    nb.user_ns["uids"] = sandbox.user_ids()[:60]
+    sandbox.set_knobs(concurrency_limit=5, latency=0.02)
+    client.pacer.set_concurrency(pacer_cap)
     try:
         sandbox.reset_stats()
-        nb.run_line_magic("okta", "GET /api/v1/groups/{{gid}}/users?limit=50 --each gid=groups.id --concurrency 6")
+        frame = nb.run_line_magic("okta", "GET /api/v1/users/{{uid}}/groups --each uid=uids --concurrency 5")
         stats = sandbox.stats()
     finally:
         sandbox.set_knobs(concurrency_limit=75, latency=0.0)
         client.pacer.set_concurrency(16)
+    assert frame["uid"].nunique() == 60
     assert stats.throttled["concurrency"] == 0 and stats.count(status=429) == 0
-    assert 1 < stats.peak_in_flight <= 6 and client.pacer.figures().peak_in_flight <= 6
+    assert 1 < stats.peak_in_flight <= 5 and client.pacer.figures().peak_in_flight <= 5
 
 
 def test_a_failed_value_is_reported_after_the_frame_and_the_others_kept(nb, capsys):
