@@ -302,9 +302,12 @@ class PageStream:
     def _queue_decoding(self, response: httpx.Response) -> Future[Page]:
         """Queue an answer for the decoder thread; its Page arrives on the returned future."""
         future: Future[Page] = Future()
-        with self._lock:
-            self._waiting.append((response, future))
-        self._decoder().submit(self._decode_waiting)
+        with self._lock:  # close() sets _stop under this lock before it shuts the decoder down
+            if self._stop.is_set():
+                future.cancel()  # the pull is closed: nobody waits for this page
+            else:
+                self._waiting.append((response, future))
+                self._decoder().submit(self._decode_waiting)
         return future
 
     def _decode_waiting(self) -> None:
@@ -341,16 +344,16 @@ class PageStream:
             following = next_url(response, self._org)
         except (HostNotAllowed, httpx.InvalidURL):
             return
-        if following is None or self._stop.is_set():
+        if following is None:
             return
         key = str(following)
         with self._lock:
-            if (key in self._requested or len(self._ahead) >= AHEAD
+            if (self._stop.is_set() or self._executor is None or key in self._requested
+                    or len(self._ahead) >= AHEAD
                     or (self.max_pages is not None and len(self._requested) >= self.max_pages)):
                 return
             self._requested.add(key)
-            if self._executor is not None:
-                self._ahead[key] = self._executor.submit(self._fetch, following)
+            self._ahead[key] = self._executor.submit(self._fetch, following)
 
     def _submit(self, url: httpx.URL) -> Future[_Fetched]:
         self._decoder()  # made here, on the caller's thread, never by two threads at once
@@ -366,8 +369,8 @@ class PageStream:
 
     def close(self) -> None:
         """Stop the worker (a request in flight finishes in the background) and close the bar."""
-        self._stop.set()
         with self._lock:
+            self._stop.set()
             unread = [*self._ahead.values(), *([self._pending] if self._pending is not None else [])]
             self._ahead.clear()
         for future in unread:  # prefetched answers nobody will read: their connections go back to the pool
