@@ -153,8 +153,13 @@ def test_append_continues_the_system_log_without_duplicates_or_gaps(sandbox: San
     assert sorted(back["uuid"]) == sorted(everything["uuid"])
     assert back["published"].is_monotonic_increasing
     assert pq.read_table(target).num_rows == len(everything)
-    duckdb = pytest.importorskip("duckdb")
+    import duckdb
+    import polars as pl
+
     assert duckdb.sql(f"select count(distinct uuid) from read_parquet('{target}')").fetchall()[0][0] == len(everything)
+    in_polars = pl.read_parquet(target)
+    assert in_polars["uuid"].n_unique() == in_polars.height == len(everything)
+    assert in_polars["published"].is_sorted()
 
 
 def test_append_with_nothing_new_keeps_the_file(sandbox: Sandbox, tmp_path: Path) -> None:
