@@ -114,6 +114,8 @@ class FrameBuilder:
                 self._add_converted(table, pending=1)
             return
         self._add_converted(combined, pending=len(tables))
+        del combined, tables
+        pa.default_memory_pool().release_unused()  # the batch's page buffers, freed just now
 
     def _add_converted(self, table: pa.Table, *, pending: int) -> None:
         """Convert a table of ``pending`` waiting pages and commit it in place of them.
@@ -242,6 +244,9 @@ class FrameBuilder:
         self._convert_tables()
         if not self._rows:
             return empty_frame(self.resource)
+        # The pages' buffers are freed by now; Arrow's pool keeps freed memory for reuse unless told,
+        # and the frame is about to need as much again (about 15 MB of a 100,000-user pull's peak).
+        pa.default_memory_pool().release_unused()
         arrays: list[pa.ChunkedArray] = []
         names: list[str] = []
         objects: dict[str, list[Any]] = {}
