@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _environments import SIGNS
 from _login_fixtures import Browser
 
 import okta_magic
@@ -140,16 +141,14 @@ def test_script_errors_never_mention_a_magic(two: tuple[Session, Session], sandb
 
 SCOPES = "openid okta.users.read"
 ENVIRONMENTS = {  # environment variables, whether /.dockerenv exists, the flow, a word of the line saying why
-    "local": ({}, False, "loopback", "Nothing says the kernel runs away from your browser"),
-    "jupyterhub": ({"JUPYTERHUB_SERVICE_PREFIX": "/user/alice/", "JUPYTERHUB_USER": "alice"}, False, "device",
-                   "on JupyterHub"),
-    "binder": ({"BINDER_REPO_URL": "https://github.com/o/r", "JUPYTERHUB_USER": "jovyan-x"}, False, "device",
-               "on Binder"),
-    "colab": ({"COLAB_RELEASE_TAG": "release-1"}, False, "device", "on Google Colab"),
-    "ssh": ({"SSH_CONNECTION": "10.0.0.2 50000 10.0.0.1 22"}, False, "device", "over SSH"),
-    "vscode-remote": ({"REMOTE_CONTAINERS": "true"}, False, "device", "in a VS Code remote"),
+    "local": (SIGNS["local"], False, "loopback", "Nothing says the kernel runs away from your browser"),
+    "jupyterhub": (SIGNS["jupyterhub"], False, "device", "on JupyterHub"),
+    "binder": (SIGNS["binder"], False, "device", "on Binder"),
+    "colab": (SIGNS["colab"], False, "device", "on Google Colab"),
+    "ssh": (SIGNS["ssh"], False, "device", "over SSH"),
+    "vscode-remote": (SIGNS["vscode-remote"], False, "device", "in a VS Code remote"),
     "container": ({}, True, "device", "in a container (/.dockerenv exists)"),
-    "named": ({"SSH_CONNECTION": "10.0.0.2 50000 10.0.0.1 22", "OKTA_SIGN_IN_FLOW": "loopback"}, False, "loopback",
+    "named": ({**SIGNS["ssh"], "OKTA_SIGN_IN_FLOW": "loopback"}, False, "loopback",
               "OKTA_SIGN_IN_FLOW=loopback says so"),
 }
 

@@ -39,7 +39,7 @@ import _lab  # noqa: E402
 from _lab import KERNEL_MS, PAGE_MS, STEP_MS, NotebookPage, Shots  # noqa: E402
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, Locator, Page, Playwright
+    from playwright.sync_api import BrowserContext, Page, Playwright
 
     from okta_magic.sandbox import Sandbox
 
@@ -86,26 +86,15 @@ def hub(tmp_path_factory: pytest.TempPathFactory, playwright: Playwright,
 
 
 @pytest.fixture(scope="module")
-def org(sandbox_factory_module: Callable[..., Sandbox]) -> Sandbox:
+def org() -> Iterator[Sandbox]:
     """A standalone sandbox org (not the kernel's), calm: no latency and no injected faults."""
-    return sandbox_factory_module(users=300, calm=True)
-
-
-@pytest.fixture(scope="module")
-def sandbox_factory_module() -> Iterator[Callable[..., Sandbox]]:
     from conftest import _start
 
-    started: list[Sandbox] = []
-
-    def start(**options: object) -> Sandbox:
-        started.append(_start(**options))  # type: ignore[arg-type]
-        return started[-1]
-
+    started = _start(users=300, calm=True)
     try:
-        yield start
+        yield started
     finally:
-        for one in started:
-            one.stop()
+        started.stop()
 
 
 @pytest.fixture(scope="module")

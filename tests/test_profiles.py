@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _environments import SIGNS
 from IPython.core.error import UsageError
 
 import okta_magic
@@ -131,13 +132,13 @@ def test_a_profile_at_another_sandbox_app_and_the_token_lifetime_option(shell: A
 
 # -- the flow chosen for where the kernel runs -----------------------------------------------------------------
 
-ENVIRONMENTS = {
-    "local": ({}, "loopback", "Loopback redirect"),
-    "jupyterhub": ({"JUPYTERHUB_SERVICE_PREFIX": "/user/alice/", "JUPYTERHUB_USER": "alice"}, "device", "JupyterHub"),
-    "binder": ({"BINDER_REPO_URL": "https://github.com/o/r", "JUPYTERHUB_USER": "jovyan-x"}, "device", "Binder"),
-    "colab": ({"COLAB_RELEASE_TAG": "release-1"}, "device", "Google Colab"),
-    "ssh": ({"SSH_CONNECTION": "10.0.0.2 50000 10.0.0.1 22"}, "device", "SSH"),
-    "vscode-remote": ({"REMOTE_CONTAINERS": "true"}, "device", "VS Code remote"),
+ENVIRONMENTS = {  # environment variables, the flow, a word of the line saying why
+    "local": (SIGNS["local"], "loopback", "Loopback redirect"),
+    "jupyterhub": (SIGNS["jupyterhub"], "device", "JupyterHub"),
+    "binder": (SIGNS["binder"], "device", "Binder"),
+    "colab": (SIGNS["colab"], "device", "Google Colab"),
+    "ssh": (SIGNS["ssh"], "device", "SSH"),
+    "vscode-remote": (SIGNS["vscode-remote"], "device", "VS Code remote"),
 }
 
 
