@@ -143,7 +143,8 @@ class PageStream:
     while the caller reads page N.
 
     ``decode`` turns a page's bytes into its ``data`` (JSON by default; the frames layer reads arrays
-    into Arrow tables); a list is anything with ``len`` and slices. After (or during) iteration,
+    into Arrow tables); a decoder with a ``many(pages)`` method is given the pages waiting together.
+    A list is anything with ``len`` and slices. After (or during) iteration,
     ``pages``, ``rows``, ``remaining``, ``stopped_early``, ``is_list`` and ``next`` say how it went.
     Close it to stop the worker.
     """
@@ -205,7 +206,7 @@ class PageStream:
             early = following is not None and not last_allowed and not self.polling and self.max_rows is None
             future = None
             if early and following is not None:
-                # Pages are decoded one at a time, in order, on the decoder thread: this one goes first.
+                # Pages are decoded in order on the decoder thread: this one goes first.
                 decoding = decoding or self._queue_decoding(response)
                 future = self._submit(following)
             page = self._page(response, decoding)

@@ -12,7 +12,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["JsonPages"]
 
-_SIZES = "okta_magic.page_sizes"  # metadata of a table read from several pages: rows of each
 _REMEMBERED = 64  # page shapes remembered; a list whose pages vary more (System Log events) works each out anew
 
 
@@ -45,7 +44,7 @@ class JsonPages:
     def read(self, content: bytes) -> pa.Table | None:
         """One page (the raw bytes of a JSON array of objects) as a flat table, or None."""
         line = _line(content)
-        return None if line is None else self._read_lines(line, 1)
+        return None if line is None else self._read_lines(line, 1)[0]
 
     def read_many(self, contents: Sequence[bytes]) -> list[pa.Table | None]:
         """Several pages read in one call (cheaper than one call each), each as :meth:`read` would give it.
@@ -54,19 +53,21 @@ class JsonPages:
         """
         lines = [_line(content) for content in contents]
         if len(lines) > 1 and all(line is not None for line in lines):
-            table = self._read_lines(b"\n".join(lines), len(lines))  # type: ignore[arg-type]
+            table, sizes = self._read_lines(b"\n".join(lines), len(lines))  # type: ignore[arg-type]
             if table is not None:
-                return _split(table)
-        return [None if line is None else self._read_lines(line, 1) for line in lines]
+                return _split(table, sizes)
+        return [None if line is None else self._read_lines(line, 1)[0] for line in lines]
 
-    def _read_lines(self, lines: bytes, rows: int) -> pa.Table | None:
-        """Lines of ``{"items": [...]}`` as one flat table (with ``rows`` > 1, its page sizes in its metadata)."""
+    def _read_lines(self, lines: bytes, rows: int) -> tuple[pa.Table | None, list[int]]:
+        """Lines of ``{"items": [...]}`` as one flat table (None when Arrow cannot hold them), and the rows
+        each line gave."""
         import pyarrow as pa
+        import pyarrow.compute as pc
 
         try:
             table = self._parse(lines, self._text_fields, rows)
             if table is None:
-                return None
+                return None, []
             kind = table.schema.field("items").type
             dates = None if kind in self._plain else _timestamp_fields(kind)
             if dates is None:
@@ -77,16 +78,11 @@ class JsonPages:
                 self._text_fields = _merge_text_fields(self._text_fields, dates)
                 table = self._parse(lines, self._text_fields, rows)
                 if table is None:
-                    return None
+                    return None, []
             flat = self._flat(table)
-            if flat is None or rows == 1:
-                return flat
-            import pyarrow.compute as pc
-
-            sizes = pc.list_value_length(table.column("items")).to_pylist()
-            return flat.replace_schema_metadata({_SIZES: ",".join(map(str, sizes))})
+            return (None, []) if flat is None else (flat, pc.list_value_length(table.column("items")).to_pylist())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, KeyError):
-            return None  # KeyError: two attributes flatten to one name ("a.b" beside "a": {"b": ...})
+            return None, []  # KeyError: two attributes flatten to one name ("a.b" beside "a": {"b": ...})
 
     def _flat(self, table: pa.Table) -> pa.Table | None:
         import pyarrow as pa
@@ -144,10 +140,8 @@ def _line(content: bytes) -> bytes | None:
     return b'{"items":' + body.replace(b"\n", b" ").replace(b"\r", b" ") + b"}"
 
 
-def _split(table: pa.Table) -> list[pa.Table]:
+def _split(table: pa.Table, sizes: list[int]) -> list[pa.Table]:
     """A table read from several pages, cut back into one table per page (no copy)."""
-    sizes = [int(n) for n in table.schema.metadata[_SIZES.encode()].split(b",")]
-    table = table.replace_schema_metadata(None)
     pages, start = [], 0
     for size in sizes:
         pages.append(table.slice(start, size))
