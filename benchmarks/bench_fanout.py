@@ -27,8 +27,12 @@ org's server thread and the client never share one interpreter), in alternating 
    180 s after the first one, against 3 x 600, and every 429 the org sent (``sb.stats()``).
    Three real minutes.
 
+4. **Written to a file** (``--to .parquet``): peak memory of every group's members (``get_each`` over
+   the groups) into a DataFrame and into a file, and of ``--parallel`` users into a file, at 10,000
+   users and at ``--users``; 20 ms a request, the members' bucket raised so that no window is waited out.
+
     python benchmarks/bench_fanout.py [--sdk-python .venv-bench/bin/python] [--concurrency 8,16]
-        [--rounds 3] [--loop-requests 500] [--users 100000] [--skip fanout,parallel,limit]
+        [--rounds 3] [--loop-requests 500] [--users 100000] [--skip fanout,parallel,limit,file]
 
 ``make bench`` creates ``.venv-bench`` with the SDK and runs this with its defaults.
 """
@@ -51,6 +55,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FANOUT_PATH = "/api/v1/users/{uid}/groups"
 FANOUT_BUCKET = "/api/v1/users/{id}"
 LATENCY = 0.2
+FILE_LATENCY = 0.02
+MEMBERS_BUCKET = "/api/v1/groups/{id}"
 
 
 # -- the workers (each runs in its own subprocess) ----------------------------------------------
@@ -216,8 +222,36 @@ def work_pull(spec: dict[str, Any]) -> dict[str, Any]:
             "in_list_order": ids == spec.get("order", ids), "rss_peak_mb": rss_high_water_mb()}
 
 
+def work_members(spec: dict[str, Any]) -> dict[str, Any]:
+    """Every group's members, into a DataFrame or (``to``) written to a Parquet file as they arrive."""
+    import pyarrow.parquet as pq
+
+    okta_magic = okta_magic_session(spec)
+    with tempfile.TemporaryDirectory() as folder:
+        target = str(Path(folder) / "members.parquet") if spec["to"] else None
+        started = time.perf_counter()
+        got = okta_magic.get_each("/api/v1/groups/{gid}/users", gid=spec["ids"], to=target)
+        wall = time.perf_counter() - started
+        rows = pq.read_metadata(target).num_rows if target else len(got)
+    return {"wall": wall, "rows": rows, "rss_peak_mb": rss_high_water_mb()}
+
+
+def work_pull_to(spec: dict[str, Any]) -> dict[str, Any]:
+    """The users list in ``parallel`` windows, written to a Parquet file as the pages arrive."""
+    import pyarrow.parquet as pq
+
+    okta_magic = okta_magic_session(spec)
+    with tempfile.TemporaryDirectory() as folder:
+        target = str(Path(folder) / "users.parquet")
+        started = time.perf_counter()
+        okta_magic.get("/api/v1/users", parallel=spec["parallel"], to=target)
+        wall = time.perf_counter() - started
+        ids = pq.read_table(target, columns=["id"])["id"].to_pylist()
+    return {"wall": wall, "rows": len(ids), "unique": len(set(ids)), "rss_peak_mb": rss_high_water_mb()}
+
+
 WORKERS = {"each": work_each, "loop": work_loop, "sdk": work_sdk, "floor-async": work_floor_async,
-           "floor-threads": work_floor_threads, "pull": work_pull}
+           "floor-threads": work_floor_threads, "pull": work_pull, "members": work_members, "pull-to": work_pull_to}
 
 
 def run_worker(mode: str, spec: dict[str, Any], python: str = sys.executable,
@@ -407,6 +441,36 @@ def bucket_limit(sb: Any, token: str, args: argparse.Namespace, log: Any) -> Non
         f"knob {stats.throttled['knob']}); peak in flight {stats.peak_in_flight}")
 
 
+def to_file(args: argparse.Namespace, log: Any) -> None:
+    """Peak memory of fan-outs and partitioned pulls written to Parquet, at 10,000 and at ``--users`` users."""
+    from okta_magic.sandbox import Sandbox
+
+    log(f"\n## Written to a file as they arrive (--to .parquet): peak RSS at two org sizes, "
+        f"{FILE_LATENCY * 1000:.0f} ms a request (memory, not speed, is measured here)")
+    for users in (10_000, args.users):
+        with Sandbox(port=0, users=users, seed=1, latency=FILE_LATENCY) as sb:
+            sb.set_rate_limit(MEMBERS_BUCKET, 100_000)  # the members' pages of a big org: not a rate-limit test
+            token = sb.create_api_token("admin")
+            gids = _group_ids(sb.url, token)
+            spec = {"url": sb.url, "token": token, "ids": gids}
+            for name, mode, extra in (("members, DataFrame", "members", {"to": False}),
+                                      ("members, --to", "members", {"to": True}),
+                                      (f"users --parallel {args.parallel} --to", "pull-to",
+                                       {"parallel": args.parallel})):
+                sb.advance_clock(61)
+                figures = run_worker(mode, {**spec, **extra})
+                figures["load"] = round(os.getloadavg()[0], 2)
+                log(f"{users:>7,} users, {len(gids)} groups: {name:28s} {json.dumps(figures)}")
+
+
+def _group_ids(url: str, token: str) -> list[str]:
+    import httpx
+
+    answer = httpx.get(f"{url}/api/v1/groups", headers={"Authorization": f"SSWS {token}"}, timeout=60)
+    answer.raise_for_status()
+    return [group["id"] for group in answer.json()]
+
+
 def write_spec(spec: dict[str, Any]) -> str:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(spec, handle)
@@ -429,7 +493,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--parallel", type=int, default=8)
     parser.add_argument("--pull-rounds", type=int, default=2)
-    parser.add_argument("--skip", default="", help="comma-separated: fanout, parallel, limit")
+    parser.add_argument("--skip", default="", help="comma-separated: fanout, parallel, limit, file")
     parser.add_argument("--worker", choices=sorted(WORKERS))
     parser.add_argument("--spec")
     args = parser.parse_args()
@@ -457,6 +521,8 @@ def main() -> None:
                 bucket_limit(sb, token, args, log)
     if "parallel" not in skip:
         parallel_pull(args, log)
+    if "file" not in skip:
+        to_file(args, log)
 
 
 if __name__ == "__main__":

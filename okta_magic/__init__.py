@@ -29,8 +29,22 @@ _API = ("login", "login_sandbox", "finish_login", "use_token", "logout", "get", 
 __all__ = [*_API, "load_ipython_extension", "unload_ipython_extension", "__version__"]
 
 if TYPE_CHECKING:
-    from .api import (Session, close_current_session, current_profiles, current_session, finish_login, get, get_each,
-                      http_client, login, login_sandbox, logout, profile, request, use_token)
+    from .api import (
+        Session,
+        close_current_session,
+        current_profiles,
+        current_session,
+        finish_login,
+        get,
+        get_each,
+        http_client,
+        login,
+        login_sandbox,
+        logout,
+        profile,
+        request,
+        use_token,
+    )
 
 
 def __getattr__(name: str) -> Any:

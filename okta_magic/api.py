@@ -223,9 +223,10 @@ def get(path: str, *, max_pages: int | None = None, max_rows: int | None = None,
     from .fanout import check_count
     from .partition import run_parallel
 
-    if max_pages is not None or max_rows is not None or to is not None or append:
-        raise RequestError("parallel= pulls the whole list into a DataFrame: drop max_pages/max_rows/to/append")
-    outcome = run_parallel(_session(session), text, {}, parallel=check_count(parallel, "parallel"))
+    if max_pages is not None or max_rows is not None:
+        raise RequestError("parallel= pulls the whole list: drop max_pages/max_rows")
+    outcome = run_parallel(_session(session), text, {}, parallel=check_count(parallel, "parallel"), to=to,
+                           append=append)
     _notes(outcome.notes)
     return outcome.value
 
@@ -239,9 +240,9 @@ def get_each(path: str, *, concurrency: int | None = None, resume: Any = None, t
     The keyword named in ``{...}`` gives the values (each distinct value requested once); other keywords are query
     parameters. ``concurrency`` caps the requests in flight; ``resume`` takes an earlier result of the same call and
     fetches only the values it lacks. Failed values are listed in ``attrs["okta_failures"]``. ``to=PATH`` writes the
-    frame to that file once every value is fetched and returns a summary.
+    rows to that file as they arrive (in the values' order) and returns a summary (failures in its ``.failures``).
     """
-    from .fanout import check_count, run_each, write_outcome
+    from .fanout import check_count, run_each
     from .to_file import check_target
 
     check_target(None, to, append=False)
@@ -254,8 +255,7 @@ def get_each(path: str, *, concurrency: int | None = None, resume: Any = None, t
     each = values.pop(name)
     text = "GET " + path.replace("{" + name + "}", "{{" + name + "}}") + _query(path, values)
     cap = check_count(concurrency, "concurrency") if concurrency is not None else None
-    outcome = run_each(_session(session), text, name, each, {}, concurrency=cap, previous=resume)
-    outcome = write_outcome(outcome, to) if to is not None else outcome
+    outcome = run_each(_session(session), text, name, each, {}, concurrency=cap, previous=resume, to=to)
     _notes(outcome.notes + ([outcome.result.note] if outcome.result.note else []))
     return outcome.value
 

@@ -39,8 +39,8 @@ from okta_magic.discovery import ProviderMetadata, discover, fetch_jwks, normali
 from okta_magic.dpop import DPoPKey
 from okta_magic.errors import LoginError, LoginTimeout, OktaMagicError, StateMismatch
 from okta_magic.idtoken import check_id_token, id_token_signature_checked
-from okta_magic.token_endpoint import exchange_code, refresher, token_request
 from okta_magic.loopback import CallbackReply, LoopbackListener
+from okta_magic.token_endpoint import exchange_code, refresher, token_request
 from okta_magic.tokens import InMemoryOnly, Token, TokenKeeper, mask_secret
 
 __all__ = ["LoginFlow", "LoginStatus", "Phase", "SignInProgress", "Step"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 
-from okta_magic.token_endpoint import MASKED_FIELDS
 from okta_magic.held import mask_secret
+from okta_magic.token_endpoint import MASKED_FIELDS
 
 __all__ = ["curl_command"]
 

@@ -19,8 +19,15 @@ import httpx
 
 from okta_magic.browser_login import LoginStatus, Phase, SignInProgress
 from okta_magic.client_auth import AuthMethod, ClientAuth
-from okta_magic.device_grant import NEEDS_DPOP, SLOW_DOWN, SLOW_DOWN_STEP, DeviceAuthorization, code_expired, poll
-from okta_magic.device_grant import request_device_authorization
+from okta_magic.device_grant import (
+    NEEDS_DPOP,
+    SLOW_DOWN,
+    SLOW_DOWN_STEP,
+    DeviceAuthorization,
+    code_expired,
+    poll,
+    request_device_authorization,
+)
 from okta_magic.discovery import ProviderMetadata, discover, fetch_jwks
 from okta_magic.dpop import DPoPKey
 from okta_magic.errors import LoginError, LoginTimeout, NetworkError, OktaMagicError

@@ -12,6 +12,9 @@ its own value (404, 403, a 5xx after the retries) is set aside and the others go
 that will fail every request (401, a missing scope, not signed in) stops the batch and carries the
 rows so far. Ctrl-C keeps every row fetched.
 
+With ``to=PATH`` the pages go to a file as they arrive (:class:`~okta_magic.inorder.InOrder` puts
+them in the values' order), and the result is the file's summary instead of a frame.
+
 The result's ``attrs`` carry ``okta_failures`` (value, status, errorCode, summary) and
 ``okta_fanout`` (:class:`FanOutState`: which values are complete), from which ``resume`` re-runs
 only the values that are not.
@@ -19,14 +22,16 @@ only the values that are not.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import InsufficientScope, OktaApiError, OktaMagicError, RequestError
+from .inorder import InOrder, rows_in
 from .progress import BatchView, Progress
 from .pull import Outcome, Result
 
@@ -37,7 +42,7 @@ if TYPE_CHECKING:
     from .session import Session
 
 __all__ = ["DEFAULT_CONCURRENCY", "Batch", "FanOutState", "FanOutOutcome", "pull_many", "run_each", "unique_values",
-           "default_concurrency", "check_count", "MAX_CONCURRENCY", "write_outcome"]
+           "default_concurrency", "check_count", "MAX_CONCURRENCY"]
 
 # Requests in flight when the client names no default of its own (it does: its pacer's cap, 16): well under
 # Okta's 75 per org (35 on free plans), which every integration of the org shares.
@@ -88,8 +93,9 @@ class Batch:
 class _Run:
     """The shared state of a batch in flight (workers write under the lock)."""
 
-    def __init__(self, view: BatchView, total: int, concurrency: int) -> None:
+    def __init__(self, view: BatchView, total: int, concurrency: int, feed: InOrder | None = None) -> None:
         self.lock = threading.Lock()
+        self.feed = feed
         self.gate = threading.Semaphore(concurrency)  # request chains under way (see _Slot)
         self.stop = threading.Event()
         self.over = threading.Event()  # every request finished, or the batch stopped, or a worker failed
@@ -114,15 +120,6 @@ class _Run:
             streams = list(self.active)
         for stream in streams:
             stream.close()
-
-
-def _rows_in(data: Any) -> int:
-    if data is None or isinstance(data, str):
-        return 0
-    if isinstance(data, dict):
-        return 1
-    rows = getattr(data, "num_rows", None)
-    return int(rows) if rows is not None else len(data)
 
 
 def _is_sign_in(exc: OktaMagicError) -> bool:
@@ -203,9 +200,12 @@ def _pull_one(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep
     complete = False
     try:
         for page in stream:
-            rows = _rows_in(page.data)
+            rows = rows_in(page.data)
+            if run.feed is not None:
+                run.feed.page(key, page.data, run.stop)
             with run.lock:
-                run.batch.data.setdefault(key, []).append(page.data)
+                if run.feed is None:
+                    run.batch.data.setdefault(key, []).append(page.data)
                 run.batch.pages += 1
                 run.batch.rows += rows
             run.view.add(rows=rows)
@@ -222,8 +222,8 @@ def _pull_one(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep
                 run.batch.failures.append(_failure(key, exc))
                 run.batch.errors[key] = exc
                 run.batch.data.pop(key, None)  # a value that failed gives no rows: a resume fetches it whole
-        if run.batch.fatal is exc:
-            run.stop.set()
+        if run.batch.fatal is exc or (run.feed is not None and run.feed.prefix):
+            run.stop.set()  # (a window of a list written to a file: the file can only hold the rows before it)
     except Exception:
         if not run.stop.is_set():  # a stream closed under a worker on Ctrl-C ends quietly; anything else is a bug
             raise
@@ -233,6 +233,8 @@ def _pull_one(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep
             run.active.discard(stream)
             if complete:
                 run.batch.done.add(key)
+        if run.feed is not None:
+            run.feed.end(key, complete)
         run.view.add(done=1)
 
 
@@ -241,7 +243,7 @@ def _job(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep_link
     """A worker's job: one request pulled in its slot, then counted as finished (a bug wakes the caller at once)."""
     slot = _Slot(run.gate)
     try:
-        if slot.take(run.stop):
+        if (run.feed is None or run.feed.may_start(key, run.stop)) and slot.take(run.stop):
             _pull_one(client, key, request, run, keep_links, timeout, slot)
     except BaseException:
         run.over.set()
@@ -269,10 +271,14 @@ def _workers(concurrency: int) -> int:
 
 def pull_many(client: OktaClient, parts: Sequence[tuple[Any, ApiRequest]], *, concurrency: int,
               progress: bool | Callable[[Progress], object] = True, keep_links: bool = False,
-              timeout: float | None = None, where: str = "") -> Batch:
-    """Pull each ``(key, request)`` with ``concurrency`` requests in flight at most; Ctrl-C keeps what arrived."""
+              timeout: float | None = None, where: str = "", feed: InOrder | None = None) -> Batch:
+    """Pull each ``(key, request)`` with ``concurrency`` requests in flight at most; Ctrl-C keeps what arrived.
+
+    ``feed``: the pages go to it (written in the parts' order by this thread, as they can) instead of into
+    the batch's ``data``.
+    """
     view = BatchView(progress, len(parts), where)
-    run = _Run(view, len(parts), concurrency)
+    run = _Run(view, len(parts), concurrency, feed)
     executor = ThreadPoolExecutor(max_workers=max(1, min(_workers(concurrency), len(parts) or 1)),
                                   thread_name_prefix="okta-fanout")
     try:
@@ -281,8 +287,10 @@ def pull_many(client: OktaClient, parts: Sequence[tuple[Any, ApiRequest]], *, co
         from . import frames  # noqa: F401  (their pages' decoder, imported during that round trip too)
 
         # One event, not a wait on every pending future after each answer (that is O(n) a time, O(n²) a batch).
-        while not run.over.wait(0.2):
-            pass
+        while not run.over.wait(0.2 if feed is None else 0):
+            if feed is not None:
+                feed.wait(0.2)
+                feed.drain()
         for future in futures:
             if future.done() and not future.cancelled() and future.exception() is not None:
                 future.result()  # a bug in a worker surfaces here
@@ -292,6 +300,13 @@ def pull_many(client: OktaClient, parts: Sequence[tuple[Any, ApiRequest]], *, co
         run.halt()
         executor.shutdown(wait=False, cancel_futures=True)
         view.close()
+    if feed is not None:
+        try:
+            feed.drain(final=True)  # what arrived before the end (or the Ctrl-C) goes in too
+        except KeyboardInterrupt:
+            run.batch.interrupted = True
+        finally:
+            feed.close()
     with run.lock:
         return _snapshot(run.batch)
 
@@ -367,12 +382,16 @@ def previous_state(previous: Any, text: str, name: str) -> FanOutState | None:
 def run_each(session: Session, text: str, name: str, values: Any, namespace: Mapping[str, Any], *,
              concurrency: int | None = None, progress: bool | Callable[[Progress], object] = True,
              keep_links: bool = False, timeout: float | None = None, previous: Any = None,
-             sign_in_wait: float | None = None) -> FanOutOutcome:
+             sign_in_wait: float | None = None, to: str | os.PathLike[str] | None = None) -> FanOutOutcome:
     """Send ``text`` once per distinct value of ``values`` (as ``{{name}}``) and gather one frame.
 
     ``previous``: an earlier result of the same fan-out whose complete values are kept, not fetched again.
+    ``to``: write the rows to that file as they arrive; the outcome's value is the file's summary.
     """
     started = time.monotonic()
+    if to is not None and previous is not None:
+        raise RequestError("A resume continues a fan-out held in memory, not one written to a file: run it again "
+                           "to write the file")
     wanted = unique_values(values, name)
     state = previous_state(previous, text, name) if previous is not None else None
     done_before = [v for v in wanted if state is not None and v in set(state.done)]
@@ -383,6 +402,9 @@ def run_each(session: Session, text: str, name: str, values: Any, namespace: Map
     if concurrency is None:
         concurrency = default_concurrency(client)
     where = f"{parts[0][1].method} {parts[0][1].path}" if parts else text.strip()
+    if to is not None:
+        return _to_file(client, parts, name, to, started, concurrency=concurrency, progress=progress,
+                        keep_links=keep_links, timeout=timeout, where=where)
     batch = pull_many(client, parts, concurrency=concurrency, progress=progress, keep_links=keep_links,
                       timeout=timeout, where=where)
     outcome = _outcome(batch, text, name, wanted, done_before, previous, parts, keep_links)
@@ -426,17 +448,57 @@ def _outcome(batch: Batch, text: str, name: str, wanted: list[Any], done_before:
     return FanOutOutcome(frame, result, notes, failures=failures, state=state)
 
 
-def write_outcome(outcome: FanOutOutcome, to: str) -> FanOutOutcome:
-    """The fan-out's frame written to ``to`` (format by suffix); the outcome's value becomes the file's summary.
-
-    A fan-out gathers every value's pages before it builds its frame, so the file is written at the end
-    (an interrupted fan-out writes the rows it fetched).
-    """
+def _to_file(client: OktaClient, parts: list[tuple[Any, ApiRequest]], name: str, to: str | os.PathLike[str],
+             started: float, *, concurrency: int, progress: bool | Callable[[Progress], object], keep_links: bool,
+             timeout: float | None, where: str) -> FanOutOutcome:
+    """The fan-out written to ``to`` as its pages arrive, in the values' order (see :mod:`okta_magic.inorder`)."""
+    from .frames import resource_for_path
+    from .frames.combine import failures_frame
     from .frames.tofile import FileSink
 
-    sink = FileSink(to, None)
-    sink.add_frame(outcome.value)
-    sink.pages = outcome.result.pages
-    outcome.value = sink.close()
+    resource = resource_for_path(parts[0][1].path) if parts else None
+    # Row groups by rows, not pages: a fan-out's pages are often a few rows each (one user's factors).
+    sink = FileSink(to, resource, keep_links=keep_links, first=name, batch_pages=4096, batch_rows=6400)
+
+    def write(key: Any, data: Any) -> None:
+        if name in _columns(data):
+            raise RequestError(f"The answers already have a column {name!r}: give the values another name, e.g. "
+                               f"{name}_value=...")
+        sink.add_page(data, key)
+
+    feed = InOrder([key for key, _ in parts], write, prefix=False, keys_ahead=4 * concurrency)
+    try:
+        batch = pull_many(client, parts, concurrency=concurrency, progress=progress, keep_links=keep_links,
+                          timeout=timeout, where=where, feed=feed)
+    except BaseException:
+        sink.close()  # a valid file of what was written, whatever stopped the pull
+        raise
+    written = sink.close()
+    written.failures = failures_frame(batch.failures)
+    result = Result(data=written, status=200, content_type="application/json", url=parts[0][1].target if parts else "",
+                    pages=batch.pages, rows=written.rows, interrupted=batch.interrupted,
+                    elapsed=time.monotonic() - started)
+    notes = []
+    if batch.interrupted:
+        result.note = (f"Interrupted after {len(batch.done)} of {len(parts)} requests: {written!r} holds every row "
+                       "fetched.")
+    if batch.failures:
+        notes.append(f"{len(batch.failures)} of {len(parts)} requests failed; the others' rows are in the file "
+                     "(the failures are in the summary's .failures).")
+    if feed.spilled_failures:
+        notes.append(f"{len(feed.spilled_failures)} failed value(s) had more rows than are held back, and their "
+                     f"rows fetched before the failure are in the file: {', '.join(map(str, feed.spilled_failures))}")
+    outcome = FanOutOutcome(written, result, notes, failures=written.failures, state=None)
+    if batch.fatal is not None:
+        batch.fatal.partial = written
+        raise batch.fatal
     return outcome
 
+
+def _columns(data: Any) -> Sequence[str]:
+    """The top-level names of a page's rows (an Arrow table, a JSON array, one object)."""
+    if isinstance(data, dict):
+        return list(data)
+    if isinstance(data, list):
+        return list(data[0]) if data and isinstance(data[0], dict) else []
+    return list(getattr(data, "column_names", ()))

@@ -118,6 +118,8 @@ def _check_batch(args: Any) -> None:
                      "%okta GET /api/v1/groups/{{gid}}/users --each gid=groups.id --concurrency 8.")
     if args.parallel and (args.concurrency or args.resume):
         raise _usage("--parallel N sets the requests in flight itself and has no --resume; drop the other option.")
+    if args.resume and args.to:
+        raise _usage("--resume continues a fan-out held in memory, not a file: run the fan-out with --to again.")
     for given, option in ((args.raw, "--raw"), (args.max_pages, "--max-pages"), (args.max_rows, "--max-rows")):
         if batch and given:
             raise _usage(f"{option} does not go with {batch}, which fetches every page of every request.")
@@ -385,7 +387,6 @@ class OktaMagics(Magics):
             request_text = cell if not request_text.strip() else request_text + "\n" + cell
         namespace = {**self.shell.user_ns, **(local_ns or {})}
         from . import pull
-        from .fanout import write_outcome
         from .to_file import check_target
 
         fallback = pull.Outcome.fallback_name
@@ -399,9 +400,8 @@ class OktaMagics(Magics):
         if args.each or args.parallel or args.concurrency or args.resume:
             _check_batch(args)
             with user_errors(session, keep_partial=keep):
-                check_target(None, _unquote(args.to), append=args.append, raw=args.raw)
+                check_target(None, _unquote(args.to), append=args.append and not args.parallel, raw=args.raw)
                 outcome = self._batch(session, args, request_text, namespace)
-                outcome = write_outcome(outcome, _unquote(args.to) or "") if args.to else outcome
             return self._show_batch(session, outcome, out)
         with user_errors(session, keep_partial=keep):
             outcome = pull.run_request(
@@ -428,11 +428,11 @@ class OktaMagics(Magics):
     def _batch(self, session: Session, args: Any, text: str, namespace: dict[str, Any]) -> Any:
         """Run --each (a fan-out over the values of an expression) or --parallel (one list in windows)."""
         options = {"progress": self.progress, "keep_links": args.links, "timeout": args.timeout,
-                   "sign_in_wait": self.request_wait}
+                   "sign_in_wait": self.request_wait, "to": _unquote(args.to)}
         if args.parallel:
             from .partition import run_parallel
 
-            return run_parallel(session, text, namespace, parallel=args.parallel, **options)
+            return run_parallel(session, text, namespace, parallel=args.parallel, append=args.append, **options)
         from .fanout import previous_state, run_each
 
         name, expression = _each(args.each)
@@ -460,6 +460,8 @@ class OktaMagics(Magics):
         fallback = "_okta_partial"
         if getattr(outcome, "state", None) is not None:
             self._last_fanout[session.name] = outcome.value
+        if outcome.interrupted and hasattr(outcome.value, "path"):  # written to a file (--to)
+            raise _usage(outcome.result.note or f"Interrupted: {outcome.value!r} holds every row fetched.")
         if outcome.interrupted:
             self.shell.user_ns[fallback] = outcome.value  # type: ignore[union-attr]
             resume = " (--resume fetches the rest)" if getattr(outcome, "state", None) is not None else ""

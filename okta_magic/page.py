@@ -16,8 +16,8 @@ import httpx
 import orjson
 
 from .errors import InvalidResponse
-from .ratelimit import RateLimit
 from .held import InMemoryOnly
+from .ratelimit import RateLimit
 
 __all__ = ["Page", "decode_json", "error_body", "is_rows", "loads", "one_line"]
 

@@ -18,6 +18,10 @@ Only lists that Okta lets us split exactly are split:
   ``sortOrder=DESCENDING``), so Okta's ordering is kept. A request without ``until`` (a polling
   request) gets ``until`` = the org's time now; without ``since``, Okta's default of 7 days before.
 
+With ``to=PATH`` the windows' pages go to the file as they arrive, in the result's order
+(:class:`~okta_magic.inorder.InOrder`): only an unbroken prefix of the list is written, so an
+interrupted or failed pull leaves a file that ``append`` continues without a gap (System Log).
+
 Any other list is refused in one line. The windows are more than the workers (four each) so that
 an uneven window does not leave the others idle.
 """
@@ -25,6 +29,7 @@ an uneven window does not leave the others idle.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -161,18 +166,27 @@ def plan(client: OktaClient, request: ApiRequest, parallel: int) -> list[ApiRequ
 
 def run_parallel(session: Session, text: str, namespace: Mapping[str, Any], *, parallel: int,
                  progress: bool | Callable[[Progress], object] = True, keep_links: bool = False,
-                 timeout: float | None = None, sign_in_wait: float | None = None) -> Outcome:
+                 timeout: float | None = None, sign_in_wait: float | None = None,
+                 to: str | os.PathLike[str] | None = None, append: bool = False) -> Outcome:
     """Pull one list in ``parallel`` streams at once; the rows of the plain pull, in the order the module
-    docstring gives."""
+    docstring gives (``to``: written to that file as they arrive; ``append``: a System Log file continued)."""
     from .frames import resource_for_path
     from .frames.combine import build_parts
     from .query import parse_request
+    from .to_file import check_target, resume_request
 
     started = time.monotonic()
     request = parse_request(text, namespace)
+    check_target(request, to, append=append)
+    skip: set[str] = set()
+    if to is not None and append:
+        request, skip = resume_request(request, to)
     session.current_token(on_wait=print, wait_for=sign_in_wait)  # first: a sign-in replaces the client
     client = session.client
     windows = plan(client, request, parallel)
+    if to is not None:
+        return _to_file(client, request, windows, to, started, parallel=parallel, progress=progress,
+                        keep_links=keep_links, timeout=timeout, append=append, skip=skip)
     batch = pull_many(client, list(enumerate(windows)), concurrency=parallel, progress=progress,
                       keep_links=keep_links, timeout=timeout, where=f"GET {request.path}")
     keys = [key for key in range(len(windows)) if key in batch.data]
@@ -188,3 +202,35 @@ def run_parallel(session: Session, text: str, namespace: Mapping[str, Any], *, p
         result.note = (f"Interrupted after {len(batch.done)} of {len(windows)} windows: the {len(frame):,} rows "
                        "fetched so far are in the result.")
     return Outcome(frame, result, [result.note] if result.note else [])
+
+
+def _to_file(client: OktaClient, request: ApiRequest, windows: list[ApiRequest], to: str | os.PathLike[str],
+             started: float, *, parallel: int, progress: bool | Callable[[Progress], object], keep_links: bool,
+             timeout: float | None, append: bool, skip: set[str]) -> Outcome:
+    """The windows written to ``to`` as their pages arrive, in order; the outcome's value is the file's summary."""
+    from .frames import resource_for_path
+    from .frames.tofile import FileSink
+    from .inorder import InOrder
+
+    sink = FileSink(to, resource_for_path(request.path), keep_links=keep_links, append=append, skip=skip)
+    feed = InOrder(range(len(windows)), lambda _key, data: sink.add_page(data), prefix=True,
+                   keys_ahead=2 * WINDOWS_PER_WORKER * parallel)
+    try:
+        batch = pull_many(client, list(enumerate(windows)), concurrency=parallel, progress=progress,
+                          keep_links=keep_links, timeout=timeout, where=f"GET {request.path}", feed=feed)
+    except BaseException:
+        sink.close()  # a valid file of what was written, whatever stopped the pull
+        raise
+    written = sink.close()
+    left = (f"; {feed.unwritten_rows:,} rows fetched after a window that did not finish were left out, so that the "
+            "file is the list's beginning without a gap" if feed.unwritten_rows else "")
+    error = batch.fatal or next((batch.errors[k] for k in sorted(batch.errors)), None)
+    if error is not None:
+        error.partial = written
+        raise error
+    result = Result(data=written, status=200, content_type="application/json", url=request.target,
+                    pages=batch.pages, rows=written.rows, interrupted=batch.interrupted,
+                    elapsed=time.monotonic() - started)
+    if batch.interrupted:
+        result.note = f"Interrupted after {len(batch.done)} of {len(windows)} windows: {written!r}{left}."
+    return Outcome(written, result, [result.note] if result.note else [])

@@ -288,7 +288,6 @@ def run_request(
     scope, send it."""
     from .coach import request_warning
     from .query import parse_request
-
     from .to_file import check_target
 
     request = parse_request(text, namespace)

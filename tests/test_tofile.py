@@ -233,3 +233,115 @@ def test_a_failed_pull_leaves_a_file_of_the_rows_fetched_and_says_so(sandbox: Sa
         fetch_to(c, parse_request("GET /api/v1/users?limit=100"), target)
     assert info.value.partial.rows == 300 and "users.csv" in repr(info.value.partial)
     assert pd.read_csv(target)["id"].tolist() == sandbox.user_ids()[:300]
+
+
+# -- fan-outs and partitioned pulls written as they arrive ----------------------------------
+
+
+@pytest.fixture
+def nb(shell: Any) -> Any:
+    """The shell signed in to its sandbox as admin, with the org's groups in ``groups``."""
+    shell.run_line_magic("okta_login", '--sandbox --as admin --scopes "openid okta.users.read okta.groups.read '
+                                       'okta.logs.read okta.groups.manage"')
+    shell.user_ns["groups"] = shell.run_line_magic("okta", "GET /api/v1/groups")
+    return shell
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
+def test_a_fan_out_file_equals_its_dataframe_and_a_failed_value_is_in_the_summary(nb: Any, tmp_path: Path,
+                                                                                 capsys: Any, suffix: str) -> None:
+    nb.user_ns["gids"] = [*nb.user_ns["groups"]["id"], "00gDELETED0000000000"]
+    frame = nb.run_line_magic("okta", "GET /api/v1/groups/{{gid}}/users?limit=50 --each gid=gids --concurrency 4")
+    target = tmp_path / f"members{suffix}"
+    summary = nb.run_line_magic("okta", f"GET /api/v1/groups/{{{{gid}}}}/users?limit=50 --each gid=gids "
+                                        f"--concurrency 4 --to {target}")
+    assert summary.rows == len(frame) > 50 and summary.pages > len(nb.user_ns["gids"])
+    assert summary.failures["value"].tolist() == ["00gDELETED0000000000"]
+    assert summary.failures["status"].tolist() == [404]
+    assert f"1 of {len(nb.user_ns['gids'])} requests failed" in capsys.readouterr().err
+    if suffix == ".parquet":
+        _same(frame, pd.read_parquet(target))
+    else:
+        back = pd.read_json(target, lines=True, dtype=False)
+        assert back["gid"].tolist() == frame["gid"].tolist() and back["id"].tolist() == frame["id"].tolist()
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_a_fan_out_of_many_small_answers_makes_few_row_groups(nb: Any, tmp_path: Path) -> None:
+    import okta_magic
+
+    ids = okta_magic.get("/api/v1/users", limit=200, max_pages=2)["id"]
+    frame = okta_magic.get_each("/api/v1/users/{uid}", uid=ids)  # one object, one row, per request
+    target = tmp_path / "users.parquet"
+    summary = okta_magic.get_each("/api/v1/users/{uid}", uid=ids, to=str(target))
+    assert summary.rows == len(ids) == 400
+    assert pq.ParquetFile(target).num_row_groups == 1  # row groups by rows, not one per request
+    _same(frame, pd.read_parquet(target))
+
+
+def test_an_interrupted_fan_out_leaves_a_file_of_the_rows_fetched_in_the_values_order(nb: Any, tmp_path: Path) -> None:
+    import _thread
+    import threading
+
+    from okta_magic.api import current_session
+
+    sandbox = current_session().sandbox
+    full = nb.run_line_magic("okta", "GET /api/v1/groups/{{gid}}/users?limit=5 --each gid=groups.id")
+    target = tmp_path / "members.parquet"
+    sandbox.set_knobs(latency=0.1)
+    try:
+        timer = threading.Timer(0.8, _thread.interrupt_main)
+        timer.start()
+        outcome = nb.run_cell(f"w = %okta GET /api/v1/groups/{{{{gid}}}}/users?limit=5 --each gid=groups.id "
+                              f"--concurrency 2 --to {target}")
+        timer.cancel()
+    finally:
+        sandbox.set_knobs(latency=0.0)
+    assert isinstance(outcome.error_in_exec, UsageError) and "w" not in nb.user_ns
+    message = str(outcome.error_in_exec)
+    assert message.startswith("Interrupted after") and "members.parquet" in message and "\n" not in message
+    back = pd.read_parquet(target)
+    assert 0 < len(back) < len(full)
+    gids = list(dict.fromkeys(back["gid"]))
+    assert gids == [g for g in full["gid"].unique() if g in set(gids)]  # in the values' order
+    for gid in gids:  # each value's rows as the full pull has them (the last one's perhaps cut short)
+        got = back.loc[back["gid"] == gid, "id"].tolist()
+        assert got == full.loc[full["gid"] == gid, "id"].tolist()[:len(got)]
+    assert [p.name for p in tmp_path.iterdir()] == ["members.parquet"]
+
+
+def test_resume_does_not_go_with_a_file(nb: Any, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="--resume continues a fan-out held in memory"):
+        nb.run_line_magic("okta", f"GET /api/v1/groups/{{{{gid}}}}/users --each gid=groups.id --resume "
+                                  f"--to {tmp_path / 'm.parquet'}")
+
+
+def test_users_in_parallel_to_a_file_are_the_parallel_dataframe(nb: Any, tmp_path: Path) -> None:
+    import okta_magic
+
+    frame = okta_magic.get("/api/v1/users", parallel=4)
+    target = tmp_path / "users.parquet"
+    summary = okta_magic.get("/api/v1/users", parallel=4, to=str(target))
+    assert summary.rows == len(frame) and summary.path == str(target)
+    _same(frame, pd.read_parquet(target))
+
+
+def test_the_system_log_in_parallel_appended_over_three_runs_has_every_event_once(nb: Any, tmp_path: Path) -> None:
+    from okta_magic.api import current_session
+
+    sandbox = current_session().sandbox
+    target = tmp_path / "logs.parquet"
+    line = f"GET /api/v1/logs?since={_days_ago(sandbox, 30)}&limit=100 --parallel 4 --to {target} --append"
+    first = nb.run_line_magic("okta", line)
+    plain = nb.run_line_magic("okta", f"GET /api/v1/logs?since={_days_ago(sandbox, 30)}&limit=100")
+    _same(plain, pd.read_parquet(target))  # the first run: the plain pull's rows, in its order
+    for tag in ("one", "two"):
+        for i in range(3):
+            nb.run_cell_magic("okta", "", f'POST /api/v1/groups\n\n{{"profile": {{"name": "p-{tag}-{i}"}}}}')
+        sandbox.advance_clock(30)
+        again = nb.run_line_magic("okta", line)
+        assert again.rows >= 3 and again.appended_to >= first.rows
+    everything = nb.run_line_magic("okta", f"GET /api/v1/logs?since={_days_ago(sandbox, 31)}&limit=1000")
+    back = pd.read_parquet(target)
+    assert back["uuid"].is_unique and back["published"].is_monotonic_increasing
+    assert set(back["uuid"]) == set(everything["uuid"][everything["published"] >= back["published"].min()])

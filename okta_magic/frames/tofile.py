@@ -11,6 +11,11 @@ ends, interrupted or not, a single part is renamed into place; several are merge
 row group at a time (each cast to the unified schema, missing columns as nulls), so memory stays one
 row group. The file at ``path`` only ever appears complete (written beside it, then renamed).
 
+Many requests' pages (a fan-out's, a partitioned pull's) come in the result's order (see
+:func:`okta_magic.fanout.pull_many`); with ``first=NAME`` each page is given its request's value,
+which goes in a first column ``NAME`` as in the fan-out's DataFrame. ``batch_rows`` also closes a
+batch at that many rows, for many small pages (one user's factors each).
+
 ``append=True`` keeps the rows already in ``path`` first: the old file is the first part, so the same
 merge rewrites it with the new rows after it (one file, rewritten each run, in constant memory).
 """
@@ -20,7 +25,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +59,7 @@ class Written:
     pages: int
     size: int
     appended_to: int = 0  # rows the file held before (``append``)
+    failures: Any = None  # a fan-out's failed requests (value, status, errorCode, summary), when any failed
 
     def __len__(self) -> int:
         return self.rows
@@ -81,16 +87,23 @@ class FileSink:
         append: keep the rows already in ``path`` first.
         skip: System Log ``uuid`` values not to write again (already in the file).
         batch_pages: pages per row group.
+        batch_rows: also close a row group once it holds this many rows.
+        first: the name of a first column holding each page's ``key`` (a fan-out's value).
     """
 
     def __init__(self, path: str | os.PathLike[str], resource: str | None = None, *, keep_links: bool = False,
-                 append: bool = False, skip: Iterable[str] = (), batch_pages: int = 32) -> None:
+                 append: bool = False, skip: Iterable[str] = (), batch_pages: int = 32,
+                 batch_rows: int | None = None, first: str | None = None) -> None:
         self.path = Path(path)
         self.format = file_format(path)
         self.resource = resource
         self.keep_links = keep_links
         self.skip = frozenset(skip)
         self.batch_pages = batch_pages
+        self.batch_rows = batch_rows
+        self.first = first
+        self._keys: list[Any] = []  # the batch's fan-out value of each page, and its rows
+        self._counts: list[int] = []
         self.rows = 0
         self.pages = 0
         self.before = 0
@@ -105,15 +118,22 @@ class FileSink:
             self.before = _count_rows(self.path, self.format)
             self._schema = _read_schema(self.path, self.format)
 
-    def add_page(self, data: Any) -> None:
-        """One page's rows (an Arrow table or a parsed JSON array); writes a batch when it is full."""
-        if isinstance(data, list):
+    def add_page(self, data: Any, key: Any = None) -> None:
+        """One page's rows (an Arrow table, a parsed JSON array, or one object as one row) and, with ``first``,
+        its request's value; writes a batch when it is full."""
+        before = self._builder.rows
+        if isinstance(data, dict):
+            self._builder.add([data])
+        elif isinstance(data, list):
             self._builder.add(data)
         elif data is not None:
             self._builder.add_table(data)
+        if self.first is not None:
+            self._keys.append(key)
+            self._counts.append(self._builder.rows - before)
         self.pages += 1
         self._batched += 1
-        if self._batched >= self.batch_pages:
+        if self._batched >= self.batch_pages or (self.batch_rows is not None and self._builder.rows >= self.batch_rows):
             self.flush()
 
     def add_frame(self, frame: pd.DataFrame) -> None:
@@ -126,10 +146,15 @@ class FileSink:
     def flush(self) -> None:
         """Write the pages gathered so far (one row group)."""
         builder, self._builder, self._batched = self._builder, FrameBuilder(self.resource, keep_links=self.keep_links), 0
+        keys, counts, self._keys, self._counts = self._keys, self._counts, [], []
         if not builder.rows:
             return
         frame = builder.build()
         del builder
+        if self.first is not None:
+            from .combine import insert_first
+
+            frame = insert_first(frame, self.first, keys, counts)  # ValueError: the answer has that column
         if self.skip and "uuid" in frame.columns:
             frame = frame[~frame["uuid"].isin(list(self.skip))].reset_index(drop=True)
         if len(frame):
@@ -143,18 +168,23 @@ class FileSink:
         if self.format == "csv":
             names = list(frame.columns)
             if self._writer is None or set(names) - set(self._schema or ()):
-                self._new_part(order_columns([*(self._schema or ()), *(n for n in names if n not in (self._schema
-                                                                                                     or ()))],
-                                             self.resource))
+                self._new_part(self._order([*(self._schema or ()), *(n for n in names if n not in (self._schema
+                                                                                                   or ()))]))
             frame.reindex(columns=self._schema).to_csv(self._writer, header=False, index=False)
             return
         table = _arrow(frame)
-        widened = table.schema if self._schema is None else _unify(self._schema, table.schema, self.resource)
+        widened = table.schema if self._schema is None else _unify(self._schema, table.schema, self._order)
         if self._writer is not None and widened.equals(self._schema):
             self._writer.write_table(_conform(table, self._schema))
             return
         self._new_part(widened)
         self._writer.write_table(_conform(table, self._schema))
+
+    def _order(self, names: Iterable[str]) -> list[str]:
+        """The frame's column order: the fan-out column first, then the resource's order."""
+        names = list(names)
+        rest = order_columns([n for n in names if n != self.first], self.resource)
+        return [self.first, *rest] if self.first is not None and self.first in names else rest
 
     def _new_part(self, schema: Any) -> None:
         """Close the current part and start another, with ``schema`` (column names for CSV)."""
@@ -212,7 +242,7 @@ class FileSink:
                 os.replace(self._parts[-1], self.path)
             return
         merged = self.path.with_name(f".{self.path.name}.merged")
-        (_merge_csv if self.format == "csv" else _merge_parquet)(self._parts, merged, self.resource)
+        (_merge_csv if self.format == "csv" else _merge_parquet)(self._parts, merged, self._order)
         os.replace(merged, self.path)
         for part in new:
             part.unlink(missing_ok=True)
@@ -274,14 +304,14 @@ def _unify_type(a: pa.DataType, b: pa.DataType) -> pa.DataType:
         return pa.string()
 
 
-def _unify(a: pa.Schema, b: pa.Schema, resource: str | None) -> pa.Schema:
+def _unify(a: pa.Schema, b: pa.Schema, order: Callable[[Iterable[str]], list[str]]) -> pa.Schema:
     """Schema ``a`` widened by ``b``, its columns in the frame's order (``a``'s, then ``b``'s new ones, grouped)."""
     import pyarrow as pa
 
     fields = {f.name: f.type for f in a}
     for f in b:
         fields[f.name] = _unify_type(fields[f.name], f.type) if f.name in fields else f.type
-    return pa.schema([pa.field(n, fields[n]) for n in order_columns(fields, resource)])
+    return pa.schema([pa.field(n, fields[n]) for n in order(fields)])
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -305,14 +335,14 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _merge_parquet(parts: list[Path], target: Path, resource: str | None) -> None:
+def _merge_parquet(parts: list[Path], target: Path, order: Callable[[Iterable[str]], list[str]]) -> None:
     """The parts one after the other in one file of their unified schema, a row group at a time."""
     import pyarrow.parquet as pq
 
     files = [pq.ParquetFile(p) for p in parts]
     schema = files[0].schema_arrow
     for f in files[1:]:
-        schema = _unify(schema, f.schema_arrow, resource)
+        schema = _unify(schema, f.schema_arrow, order)
     with pq.ParquetWriter(target, schema) as writer:
         for f in files:
             for i in range(f.num_row_groups):
@@ -320,13 +350,13 @@ def _merge_parquet(parts: list[Path], target: Path, resource: str | None) -> Non
             f.close()
 
 
-def _merge_csv(parts: list[Path], target: Path, resource: str | None) -> None:
+def _merge_csv(parts: list[Path], target: Path, order: Callable[[Iterable[str]], list[str]]) -> None:
     """The parts one after the other under one header (every part's columns), a line at a time."""
     header: list[str] = []
     for p in parts:
         with open(p, newline="", encoding="utf-8") as f:
             header += [n for n in next(csv.reader(f), []) if n not in header]
-    header = order_columns(header, resource)
+    header = order(header)
     with open(target, "w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(header)
