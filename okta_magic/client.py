@@ -53,7 +53,7 @@ from .neterrors import network_error
 from .orgauth import OrgAuth
 from .pacer import DEFAULT_CONCURRENCY, Pacer, Ticket
 from .page import Page, decode_json
-from .paging import PageStream, resolve
+from .paging import AHEAD, PageStream, resolve
 from .progress import Progress, ProgressView, say_line
 from .ratelimit import LONG_WAIT, MAX_WAIT, RateLimit, backoff, bucket_of, retry_wait, wait_line
 from .version import __version__
@@ -331,10 +331,12 @@ class OktaClient(InMemoryOnly):
         timeout: float | None = None,
         progress: bool | Callable[[Progress], object] | None = False,
         decode: Callable[[Page], Any] = decode_json,
+        ahead: int = AHEAD,
     ) -> PageStream:
         """A paged pull, not started yet: iterate it for its pages, then read how it went; close it when done.
 
-        ``progress`` None means the client's own setting; ``decode`` reads each page's body into its ``data``.
+        ``progress`` None means the client's own setting; ``decode`` reads each page's body into its ``data``;
+        ``ahead``: pages fetched beyond the one the caller waits for (each of many streams at once: fewer).
         """
         url = resolve(self._org, path_or_url)
         if params:
@@ -342,7 +344,7 @@ class OktaClient(InMemoryOnly):
         method = method.upper()
         view = ProgressView(self.progress if progress is None else progress, f"{method} {url.path}", self._say)
         return PageStream(self._send, self._org, method, url, json=json, headers=headers, max_pages=max_pages,
-                          max_rows=max_rows, timeout=timeout, view=view, decode=decode)
+                          max_rows=max_rows, timeout=timeout, view=view, decode=decode, ahead=ahead)
 
     def pages(
         self,

@@ -193,8 +193,10 @@ def _pull_one(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep
     """Pull every page of one request into the batch (a worker's job)."""
     if run.stop.is_set():
         return
+    # Written to a file, memory is the point: one page fetched ahead per stream, not AHEAD (concurrency x pages).
+    ahead = {"ahead": 1} if run.feed is not None else {}
     stream = client.stream(request.method, request.target, json=request.body, headers=request.headers,
-                           timeout=timeout, progress=run.view.reporter(), decode=_Reader(keep_links, slot))
+                           timeout=timeout, progress=run.view.reporter(), decode=_Reader(keep_links, slot), **ahead)
     with run.lock:
         run.active.add(stream)
     complete = False

@@ -152,8 +152,9 @@ class PageStream:
     def __init__(self, send: Send, org: httpx.URL, method: str, url: httpx.URL, *, json: Any = None,
                  headers: Mapping[str, str] | None = None, max_pages: int | None = None,
                  max_rows: int | None = None, timeout: float | None = None, view: ProgressView | None = None,
-                 decode: Callable[[Page], Any] = decode_json) -> None:
+                 decode: Callable[[Page], Any] = decode_json, ahead: int = AHEAD) -> None:
         self._send, self._org, self._decode = send, org, decode
+        self._most_ahead = ahead
         self.method, self.url, self.json, self.headers, self.timeout = method, url, json, headers, timeout
         self.max_pages, self.max_rows = max_pages, max_rows
         self.polling = method == "GET" and is_log_polling(url.path, url.params.keys())
@@ -339,7 +340,7 @@ class PageStream:
         return response, decoding
 
     def _read_ahead(self, response: httpx.Response) -> None:
-        """Ask for the page after ``response`` already, unless the caller is AHEAD pages behind, max_pages
+        """Ask for the page after ``response`` already, unless the caller is ``ahead`` pages behind, max_pages
         is reached, the pull is closing, or the link is refused or seen before (the caller then says why)."""
         try:
             following = next_url(response, self._org)
@@ -350,7 +351,7 @@ class PageStream:
         key = str(following)
         with self._lock:
             if (self._stop.is_set() or self._executor is None or key in self._requested
-                    or len(self._ahead) >= AHEAD
+                    or len(self._ahead) >= self._most_ahead
                     or (self.max_pages is not None and len(self._requested) >= self.max_pages)):
                 return
             self._requested.add(key)
