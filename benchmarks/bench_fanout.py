@@ -93,7 +93,7 @@ def work_each(spec: dict[str, Any]) -> dict[str, Any]:
     options = {"concurrency": spec["concurrency"]} if spec["concurrency"] else {}  # none: get_each's default
     frame = okta_magic.get_each(FANOUT_PATH, uid=spec["ids"], **options)
     wall = time.perf_counter() - started
-    pairs = list(zip(frame["uid"], frame["id"]))
+    pairs = list(zip(frame["uid"], frame["id"], strict=False))
     return {"wall": wall, "requests": len(spec["ids"]), "rows": len(frame), "digest": digest(pairs),
             "columns": list(frame.columns[:3])}
 
@@ -433,7 +433,7 @@ def bucket_limit(sb: Any, token: str, args: argparse.Namespace, log: Any) -> Non
     stats = sb.stats()
     served = timeline[-1][1] if timeline else 0
     ends = [max([c for t, c in timeline if t <= (w + 1) * 60 + LATENCY], default=0) for w in range(windows)]
-    per_window = [b - a for a, b in zip([0] + ends, ends)]
+    per_window = [b - a for a, b in zip([0] + ends, ends, strict=False)]
     log(f"answered 200 in the {windows * 60} s from the first request's arrival: {served} of {limit * windows} "
         f"({served / (limit * windows):.1%}, target >= 97%); per 60 s: {per_window}")
     log(f"load {os.getloadavg()[0]:.2f}; 429s received: {stats.count(status=429)} "

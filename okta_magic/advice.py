@@ -58,7 +58,8 @@ FIXES: dict[str, tuple[str, str]] = {
     "or_sign_in": ("Or sign in with %okta_login.", "Or sign in with okta_magic.login(...)."),
     "new_profile": ("Sign one in with %okta_login --profile {name} and the options of a sign-in (e.g. --sandbox "
                     "--as admin).",
-                    "Make one with okta_magic.profile('{name}') and sign it in with session=okta_magic.profile('{name}')."),
+                    "Make one with okta_magic.profile('{name}') and sign it in with "
+                    "session=okta_magic.profile('{name}')."),
     # the HTTP client's API errors (apierrors.py) and network errors (neterrors.py)
     "ask_for_scopes": ("Sign in again with %okta_login asking for {scopes} (the app must be granted it in Okta).",
                        "Sign in again with okta_magic.login(...) asking for {scopes} (the app must be granted it "

@@ -10,8 +10,8 @@ code, check the ID token and report the result. Progress goes to ``on_change``
 
 Protocol details live in ``discovery.py``, ``authorize.py``, ``token_endpoint.py`` and
 ``idtoken.py``, the HTTP listener in ``loopback.py``; this module only sequences them.
-Errors carry a ``fix`` key (``advice.py`` words it for a notebook or a script). Okta's guide for the org authorization server
-(implement-oauth-for-okta) is the flow followed; RFC 8252 for native apps.
+Errors carry a ``fix`` key (``advice.py`` words it for a notebook or a script). Okta's guide for the org
+authorization server (implement-oauth-for-okta) is the flow followed; RFC 8252 for native apps.
 
     flow = LoginFlow("https://dev-1.okta.com", "0oa...", ["openid", "okta.users.read"],
                      "http://127.0.0.1:8765/callback")

@@ -15,8 +15,8 @@ __all__ = ["VALUE_OPTIONS", "FLAG_OPTIONS", "split_options", "unquote", "in_flig
 
 _MAX_TIMEOUT = 86_400.0  # seconds: a day per response is already more than any org takes
 
-VALUE_OPTIONS = frozenset({"-o", "--out", "-p", "--profile", "--max-pages", "--max-rows", "--timeout", "--each", "--concurrency",
-                            "--parallel", "--to"})  # options taking a value
+VALUE_OPTIONS = frozenset({"-o", "--out", "-p", "--profile", "--max-pages", "--max-rows", "--timeout", "--each",
+                           "--concurrency", "--parallel", "--to"})  # options taking a value
 FLAG_OPTIONS = frozenset({"--raw", "--links", "--resume", "--append"})  # options taking none
 
 

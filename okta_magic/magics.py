@@ -356,7 +356,8 @@ class OktaMagics(Magics):
               help="Split a users or System Log list into windows pulled N at a time (same rows).")
     @argument("--resume", action="store_true",
               help="With --each: keep the complete values of the last run of this request, fetch the rest.")
-    @argument("--to", metavar="PATH", help="Write the rows to PATH as they arrive (.parquet, .csv, .jsonl); a summary back.")
+    @argument("--to", metavar="PATH",
+              help="Write the rows to PATH as they arrive (.parquet, .csv, .jsonl); a summary back.")
     @argument("--append", action="store_true", help="With --to: continue a System Log file from its last event.")
     @no_var_expand
     @needs_local_scope

@@ -117,7 +117,7 @@ def _user_windows(client: OktaClient, request: ApiRequest, count: int) -> list[A
     if request.param("limit") is None:
         extra["limit"] = str(USERS_PAGE)
     windows = []
-    for low, high in zip(bounds, bounds[1:]):
+    for low, high in zip(bounds, bounds[1:], strict=False):
         terms = [base] + ([f'created ge "{low}"'] if low else []) + ([f'created lt "{high}"'] if high else [])
         windows.append(_with(request, {**extra, "search": " and ".join(terms)}))
     return windows
@@ -144,7 +144,8 @@ def _log_windows(client: OktaClient, request: ApiRequest, count: int) -> list[Ap
     since = _seconds(since_text, "since")
     bounds = [since_text, *(_iso(c) for c in _cuts(since, until, count)), until_text]
     extra = {} if request.param("limit") is not None else {"limit": str(LOGS_PAGE)}
-    windows = [_with(request, {**extra, "since": low, "until": high}) for low, high in zip(bounds, bounds[1:])]
+    windows = [_with(request, {**extra, "since": low, "until": high})
+               for low, high in zip(bounds, bounds[1:], strict=False)]
     descending = (request.param("sortOrder") or "ASCENDING").upper() == "DESCENDING"
     return windows[::-1] if descending else windows
 

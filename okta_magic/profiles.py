@@ -144,7 +144,7 @@ class Profiles(InMemoryOnly):
         widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
         header = ["  " + columns[0], *columns[1:]]
         widths[0] = max(widths[0], len(header[0]))  # the star's room
-        lines = ["  ".join(text.ljust(width) for text, width in zip(row, widths)).rstrip()
+        lines = ["  ".join(text.ljust(width) for text, width in zip(row, widths, strict=False)).rstrip()
                  for row in (header, *cells)]
         return "\n".join(lines)
 

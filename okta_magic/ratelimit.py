@@ -187,7 +187,7 @@ def first_budget(bucket: str) -> int:
 
 def _covers(parts: list[str], path: list[str]) -> bool:
     """True when the bucket's segments are a prefix of the path's ("{id}" matching any one segment)."""
-    return len(path) >= len(parts) and all(p == "{id}" or p == q for p, q in zip(parts, path))
+    return len(path) >= len(parts) and all(p == "{id}" or p == q for p, q in zip(parts, path, strict=False))
 
 
 @functools.lru_cache(maxsize=4096)

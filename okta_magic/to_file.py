@@ -1,9 +1,9 @@
 """What a pull written to a file needs before it starts (``--to PATH``, ``to=``): the target checked, and for
 ``append`` the System Log request continued from the file's last event.
 
-:func:`okta_magic.pull.fetch_to` runs the pull. With ``append``, a System Log pull continues from the last event in the file: ``since`` becomes its
-``published`` and the events of that instant already written (by ``uuid``) are skipped, so no event
-is written twice and none is missed.
+:func:`okta_magic.pull.fetch_to` runs the pull. With ``append``, a System Log pull continues from the
+last event in the file: ``since`` becomes its ``published`` and the events of that instant already
+written (by ``uuid``) are skipped, so no event is written twice and none is missed.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ def check_target(request: ApiRequest | None, to: str | os.PathLike[str] | None, 
                  raw: bool = False) -> None:
     """Refuse, in one line, a target that cannot work: unknown suffix, unwritable place, ``append`` misused.
 
-    ``request`` is None for a fan-out (whose file is written once its values are fetched: no ``append``).
+    ``request`` is None for a fan-out or a partitioned pull, checked before its request is read (``append`` is
+    then refused for a fan-out and checked again by the partitioned pull).
     """
     if to is None:
         if append:

@@ -8,8 +8,8 @@ import json
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from _oauth_fixtures import ISSUER, KEY, META, NOW, PEM, REQ, SECRET, Recorder, ok_token, token_body, with_locals
+from cryptography.hazmat.primitives import serialization
 
 from okta_magic.client_auth import ClientAuth, client_assertion
 from okta_magic.discovery import ProviderMetadata

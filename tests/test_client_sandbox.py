@@ -9,9 +9,9 @@ import httpx
 import pandas as pd
 import pytest
 
+from okta_magic.advice import render
 from okta_magic.client import OktaClient
 from okta_magic.errors import InsufficientScope, OktaApiError, PermissionDenied
-from okta_magic.advice import render
 from okta_magic.pull import fetch
 from okta_magic.query import parse_request
 from okta_magic.sandbox import Sandbox

@@ -18,8 +18,8 @@ from test_client import EPOCH, ORG, TOKEN, FakeOkta, FakeTime, answer, http_date
 
 from okta_magic.advice import render
 from okta_magic.client import OktaClient
-from okta_magic.neterrors import network_error
 from okta_magic.errors import InsufficientScope, InvalidResponse, NetworkError, OktaApiError, RateLimited
+from okta_magic.neterrors import network_error
 from okta_magic.pull import fetch
 from okta_magic.query import parse_request
 from okta_magic.sandbox import Sandbox

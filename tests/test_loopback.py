@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from _login_fixtures import wait_until
 import pytest
+from _login_fixtures import wait_until
 
 from okta_magic import loopback
 from okta_magic.browser_login import LoginFlow

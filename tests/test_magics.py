@@ -12,8 +12,8 @@ from _login_fixtures import Browser
 from IPython.core.error import UsageError
 
 import okta_magic
-from okta_magic.errors import OktaMagicError
 from okta_magic.api import current_session
+from okta_magic.errors import OktaMagicError
 
 
 def _login(shell, user="admin", scopes="openid okta.users.read okta.groups.read", extra=""):

@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from okta_magic.advice import render
 from okta_magic.client import OktaClient
 from okta_magic.errors import OktaApiError, PermissionDenied, RateLimited
-from okta_magic.advice import render
 from okta_magic.pull import fetch
 from okta_magic.query import parse_request
 

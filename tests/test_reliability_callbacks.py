@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from _login_fixtures import wait_until
 import pytest
+from _login_fixtures import wait_until
 from reliability import record
 
 from okta_magic import loopback

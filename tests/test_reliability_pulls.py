@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 from reliability import record
 
-from okta_magic import api, revocation
+from okta_magic import revocation
 from okta_magic.client import OktaClient, Progress
 from okta_magic.errors import OktaMagicError
 from okta_magic.paging import AHEAD

@@ -12,7 +12,6 @@ import pytest
 
 from okta_magic.sandbox import Sandbox
 
-
 SANDBOX = {"users": 1000, "seed": 1}  # this module's sandbox org (conftest.py)
 
 

@@ -12,7 +12,6 @@ from okta_magic.dpop import DPoPKey
 from okta_magic.pull import fetch
 from okta_magic.sandbox import Sandbox
 
-
 SANDBOX = {"users": 30, "seed": 5}  # this module's sandbox org (conftest.py)
 
 

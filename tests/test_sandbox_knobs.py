@@ -14,7 +14,6 @@ import pytest
 
 from okta_magic.sandbox import Sandbox
 
-
 SANDBOX = {"users": 30, "seed": 5}  # this module's sandbox org (conftest.py)
 
 

@@ -15,7 +15,6 @@ from _sandbox_fixtures import authorize_params, exchange, redirect_params, sign_
 
 from okta_magic.sandbox import Sandbox
 
-
 SANDBOX = {"users": 60, "seed": 3}  # this module's sandbox org (conftest.py)
 
 

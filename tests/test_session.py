@@ -12,9 +12,9 @@ import pytest
 from _login_fixtures import Browser
 
 from okta_magic import api
-from okta_magic.pull import run_request
 from okta_magic.advice import render
 from okta_magic.errors import ConfigError, NotSignedIn, TokenExpired
+from okta_magic.pull import run_request
 from okta_magic.session import Session
 
 
@@ -219,8 +219,8 @@ def test_a_handed_out_http_client_never_takes_a_token_to_another_org():
 
 
 def test_a_revoked_access_token_with_a_refresh_token_is_refreshed_on_401_and_the_request_retried(clocked):
-    from okta_magic.revocation import revoke_token
     from okta_magic.errors import OktaApiError
+    from okta_magic.revocation import revoke_token
 
     session, _clock = clocked
     first = _signed_in(session, "offline", "openid offline_access okta.users.read")
@@ -315,8 +315,8 @@ def test_the_sandbox_browser_stand_in_keeps_the_code_out_of_this_processs_logs(c
 def test_a_failing_request_keeps_the_token_masked_in_a_traceback_with_locals():
     import traceback
 
-    from okta_magic.errors import OktaApiError
     from okta_magic.api import close_current_session, current_session
+    from okta_magic.errors import OktaApiError
 
     try:
         sb = current_session().start_sandbox(users=50)

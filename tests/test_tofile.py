@@ -1,4 +1,5 @@
-"""``--to PATH`` / ``to=``: a pull written to Parquet, CSV or JSON Lines as it arrives; ``--append`` on the System Log."""
+"""``--to PATH`` / ``to=``: a pull written to Parquet, CSV or JSON Lines as it arrives (a plain pull, a fan-out, a
+partitioned pull); ``--append`` on the System Log."""
 
 from __future__ import annotations
 

@@ -9,8 +9,21 @@ import httpx
 import jwt
 import pytest
 from _oauth_fixtures import (
-    ISSUER, META, NOW, PEM, REDIRECT, REQ, SECRET, Recorder, discovery_doc, held_token, id_token, jwks,
-    ok_token, token_body, with_locals,
+    ISSUER,
+    META,
+    NOW,
+    PEM,
+    REDIRECT,
+    REQ,
+    SECRET,
+    Recorder,
+    discovery_doc,
+    held_token,
+    id_token,
+    jwks,
+    ok_token,
+    token_body,
+    with_locals,
 )
 
 from okta_magic import advice
@@ -19,7 +32,13 @@ from okta_magic.client_auth import ClientAuth
 from okta_magic.errors import NetworkError, TokenExchangeError
 from okta_magic.revocation import revoke
 from okta_magic.token_endpoint import (
-    DEVICE_CODE_GRANT, client_credentials, exchange_code, post_token, refresh, refresher, service_login,
+    DEVICE_CODE_GRANT,
+    client_credentials,
+    exchange_code,
+    post_token,
+    refresh,
+    refresher,
+    service_login,
 )
 from okta_magic.tokens import Token
 

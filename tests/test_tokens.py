@@ -339,9 +339,9 @@ def _refuses_pickling(value: object, secret: str) -> None:
 
 
 def test_tokens_keys_and_client_credentials_refuse_pickling() -> None:
-    from okta_magic.dpop import DPoPKey
     from okta_magic.authorize import AuthorizationRequest
     from okta_magic.client_auth import ClientAuth
+    from okta_magic.dpop import DPoPKey
 
     token = full_token()
     _refuses_pickling(token, ACCESS)

@@ -145,7 +145,8 @@ class FileSink:
 
     def flush(self) -> None:
         """Write the pages gathered so far (one row group)."""
-        builder, self._builder, self._batched = self._builder, FrameBuilder(self.resource, keep_links=self.keep_links), 0
+        builder, self._batched = self._builder, 0
+        self._builder = FrameBuilder(self.resource, keep_links=self.keep_links)
         keys, counts, self._keys, self._counts = self._keys, self._counts, [], []
         if not builder.rows:
             return

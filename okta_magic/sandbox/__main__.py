@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_TIER,
         help=f"column of Okta's rate-limit table to enforce (default {DEFAULT_TIER})",
     )
-    parser.add_argument("--concurrency", type=int, default=None, help="requests in flight at once (default: the tier's)")
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="requests in flight at once (default: the tier's)")
     args = parser.parse_args(argv)
     try:
         sb = Sandbox(

@@ -73,7 +73,7 @@ class CreatedIndex:
         # One string per user sorts as (created, id) would ("\0" sorts before any character of a timestamp),
         # and strings, unlike 100,000 tuples, set off no garbage collection passes over the whole org.
         created = [u["created"].lower() for u in text]
-        ranks = [key + "\0" + u["id"] for key, u in zip(created, text)]
+        ranks = [key + "\0" + u["id"] for key, u in zip(created, text, strict=False)]
         order = sorted(range(len(text)), key=ranks.__getitem__)
         self.version = version
         self.users = [text[i] for i in order]
