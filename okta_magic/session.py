@@ -107,6 +107,12 @@ class Session(InMemoryOnly):
             return "loopback", ("Loopback redirect through jupyter-server-proxy: the kernel runs on JupyterHub, and "
                                 "its server carries the sandbox's sign-in page and the redirect back to the kernel's "
                                 f"listener at {config.redirect_uri}.")
+        local = where.proxy_listener(config.redirect_uri, environ)
+        if local is not None and not environ.get(where.FLOW_VARIABLE):
+            # a redirect URI registered for this single-user server's proxy: it reaches the kernel's listener
+            return "loopback", ("Loopback redirect through jupyter-server-proxy: the redirect URI "
+                                f"{config.redirect_uri} is this server's proxy address for the kernel's listener "
+                                f"({local}).")
 
         try:
             return where.flow_for(environ, self._exists or os.path.exists, has_device, self.page_location)
@@ -192,6 +198,18 @@ class Session(InMemoryOnly):
             return None
         return where.proxied_url(where.detect(environ, exists=lambda _path: False), port)
 
+    def _listener_for(self, redirect_uri: str | None) -> str | None:
+        """The loopback address of the listener a proxied redirect URI reaches (the sandbox's, or one registered
+        in the org for this server's jupyter-server-proxy), None for a redirect URI the listener takes itself."""
+        import os
+
+        from . import where
+
+        local = self._proxied.get(redirect_uri or "")
+        if local is None:
+            local = where.proxy_listener(redirect_uri, os.environ if self._environ is None else self._environ)
+        return local
+
     def sandbox_proxied(self, redirect_uri: str | None) -> bool:
         """True when ``redirect_uri`` is a sandbox redirect URI that comes back through jupyter-server-proxy."""
         return bool(redirect_uri) and redirect_uri in self._proxied
@@ -262,7 +280,7 @@ class Session(InMemoryOnly):
         """Start an Authorization Code + PKCE sign-in; returns at once with the flow (``open_browser`` gets its URL)."""
         from .browser_login import LoginFlow
 
-        listen_uri = self._proxied.get(config.redirect_uri or "")
+        listen_uri = self._listener_for(config.redirect_uri)
         sb = self.sandbox
         authorize_base = None
         if listen_uri is not None and sb is not None and config.org_url == sb.url:

@@ -253,6 +253,29 @@ def proxied_redirect_uri(environment: Environment, port: int, path: str = "callb
     return prefix + tail
 
 
+def proxy_listener(redirect_uri: str | None, environ: Mapping[str, str] | None = None, *,
+                   importable: Callable[[str], bool] = _importable) -> str | None:
+    """The loopback address jupyter-server-proxy forwards ``redirect_uri`` to, when that URI is this server's
+    ``<prefix>proxy/<port>/<path>`` (one registered in the org's app for a single-user server); else None.
+
+    ``https://hub.example.org/user/alice/proxy/8765/callback`` on alice's server gives
+    ``http://127.0.0.1:8765/callback``; another user's prefix, a server without the proxy, or a port that
+    is not one give None (the redirect URI is then used as it is).
+    """
+    env = os.environ if environ is None else environ
+    if not redirect_uri or not has_server_proxy(env, importable=importable):
+        return None
+    parts = urlsplit(redirect_uri)
+    prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", "/")
+    prefix = prefix if prefix.endswith("/") else prefix + "/"
+    if parts.scheme not in ("http", "https") or not parts.path.startswith(prefix + "proxy/"):
+        return None
+    port, _, path = parts.path[len(prefix) + len("proxy/"):].partition("/")
+    if not port.isdigit() or not 0 < int(port) < 65536 or not path:
+        return None
+    return f"http://127.0.0.1:{int(port)}/{path}"
+
+
 def flow_for(environ: Mapping[str, str], exists: Callable[[str], bool],
              has_device_endpoint: Callable[[], bool], page_location: str | None = None) -> tuple[Flow, str]:
     """The flow ``OKTA_SIGN_IN_FLOW`` names, else ``choose_flow`` over ``detect`` (ValueError for an unknown name).

@@ -126,3 +126,62 @@ def test_without_the_proxy_or_its_address_the_hubs_sandbox_falls_back_to_the_dev
         assert flow == "device" and "JupyterHub" in why
     finally:
         session.close()
+
+
+@pytest.mark.parametrize(("uri", "local"), [
+    ("https://hub.example.org/user/alice/proxy/8765/callback", "http://127.0.0.1:8765/callback"),
+    ("http://hub.internal:8000/user/alice/proxy/41000/oauth/back", "http://127.0.0.1:41000/oauth/back"),
+    ("https://hub.example.org/user/bob/proxy/8765/callback", None),  # another user's server
+    ("https://hub.example.org/user/alice/proxy/99999/callback", None),
+    ("https://hub.example.org/user/alice/proxy/8765", None),
+    ("http://127.0.0.1:8765/callback", None),
+])
+def test_a_redirect_uri_registered_for_this_servers_proxy_names_the_listener(uri: str, local: str | None) -> None:
+    assert where.proxy_listener(uri, HUB, importable=lambda name: True) == local
+    assert where.proxy_listener(uri, HUB, importable=lambda name: False) is None  # no proxy on this server
+
+
+def test_ones_own_org_signs_in_through_the_proxy_with_the_redirect_uri_registered_for_it(
+        sandbox_factory: Callable[..., Sandbox], free_port: Callable[[], int]) -> None:
+    """An org of one's own (not the kernel's sandbox) whose app has the server's proxied redirect URI registered."""
+    from _login_fixtures import Browser
+
+    from okta_magic.config import OktaConfig
+
+    org = sandbox_factory(users=20)
+    port = free_port()
+    public = f"https://hub.example.org/user/alice/proxy/{port}/callback"
+    org.add_redirect_uri("native", public)
+    session = Session(environ=HUB)
+    try:
+        config = OktaConfig(org_url=org.url, client_id=org.apps["native"].client_id,
+                            scopes=("openid", "okta.users.read"), redirect_uri=public)
+        flow_name, why = session.choose_flow(config)
+        assert flow_name == "loopback" and "jupyter-server-proxy" in why and f"127.0.0.1:{port}" in why
+        flow = session.sign_in_browser(config)
+        assert flow.authorize_url.startswith(org.url)  # the org's own sign-in page, not through the proxy
+        with Browser("admin", str(org.demo_users["admin"].password)) as browser:
+            redirect = browser.sign_in(flow.authorize_url, public, deliver=False).redirect_url
+        assert redirect is not None and redirect.startswith(public + "?")
+        # what the proxy does: strip /user/alice/proxy/<port>, keep the browser's Host, say where it came from
+        query = redirect.split("?", 1)[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+            raw.sendall(f"GET /callback?{query} HTTP/1.1\r\nHost: hub.example.org\r\n"
+                        f"X-Forwarded-Context: /user/alice/proxy/{port}\r\nConnection: close\r\n\r\n".encode())
+            assert raw.recv(64).split()[1] == b"200"
+        token = flow.wait(30)
+        assert token.subject == "admin@example.com"
+    finally:
+        session.close()
+
+
+def test_okta_sign_in_flow_overrides_a_proxied_redirect_uri_of_ones_own() -> None:
+    from okta_magic.config import OktaConfig
+
+    session = Session(environ={**HUB, "OKTA_SIGN_IN_FLOW": "paste"})
+    try:
+        config = OktaConfig(org_url="https://example.okta.com", client_id="0oa1",
+                            scopes=("openid",), redirect_uri="https://hub.example.org/user/alice/proxy/8765/callback")
+        assert session.choose_flow(config)[0] == "paste"
+    finally:
+        session.close()
