@@ -472,6 +472,9 @@ def _to_file(client: OktaClient, parts: list[tuple[Any, ApiRequest]], name: str,
     try:
         batch = pull_many(client, parts, concurrency=concurrency, progress=progress, keep_links=keep_links,
                           timeout=timeout, where=where, feed=feed)
+    except RequestError:  # the user's mistake, found on the first page: no file is made or changed
+        sink.discard()
+        raise
     except BaseException:
         sink.close()  # a valid file of what was written, whatever stopped the pull
         raise

@@ -311,6 +311,15 @@ def test_an_interrupted_fan_out_leaves_a_file_of_the_rows_fetched_in_the_values_
     assert [p.name for p in tmp_path.iterdir()] == ["members.parquet"]
 
 
+def test_a_value_name_the_answers_already_have_leaves_the_file_as_it_was(nb: Any, tmp_path: Path) -> None:
+    target = tmp_path / "members.parquet"
+    target.write_bytes(b"what was there")
+    with pytest.raises(UsageError, match="already have a column 'id'"):
+        nb.run_line_magic("okta", f"GET /api/v1/groups/{{{{id}}}}/users --each id=groups.id --to {target}")
+    assert target.read_bytes() == b"what was there"
+    assert [p.name for p in tmp_path.iterdir()] == ["members.parquet"]
+
+
 def test_resume_does_not_go_with_a_file(nb: Any, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="--resume continues a fan-out held in memory"):
         nb.run_line_magic("okta", f"GET /api/v1/groups/{{{{gid}}}}/users --each gid=groups.id --resume "

@@ -228,6 +228,14 @@ class FileSink:
         size = self.path.stat().st_size if self.path.exists() else 0
         return Written(str(self.path), self.rows, self.pages, size, self.before)
 
+    def discard(self) -> None:
+        """Nothing is written after all (a mistake found on the first page): the parts go, ``path`` stays as it was."""
+        self._closed = True
+        self._close_writer()
+        for part in self._parts:
+            if part != self.path:
+                part.unlink(missing_ok=True)
+
     def _finish(self) -> None:
         new = [p for p in self._parts if p != self.path]
         if self.format == "jsonl" or (len(self._parts) == 1 and new):
