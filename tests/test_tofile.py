@@ -355,3 +355,33 @@ def test_the_system_log_in_parallel_appended_over_three_runs_has_every_event_onc
     back = pd.read_parquet(target)
     assert back["uuid"].is_unique and back["published"].is_monotonic_increasing
     assert set(back["uuid"]) == set(everything["uuid"][everything["published"] >= back["published"].min()])
+
+
+def test_an_interrupted_partitioned_log_pull_leaves_the_beginning_of_the_log_and_append_finishes_it(
+        nb: Any, tmp_path: Path) -> None:
+    import _thread
+    import threading
+
+    from okta_magic.api import current_session
+
+    sandbox = current_session().sandbox
+    since = _days_ago(sandbox, 30)
+    plain = nb.run_line_magic("okta", f"GET /api/v1/logs?since={since}&limit=100")
+    target = tmp_path / "logs.parquet"
+    line = f"GET /api/v1/logs?since={since}&limit=100 --parallel 3 --to {target} --append"
+    sandbox.advance_clock(61)  # a fresh rate-limit window for the System Log's bucket
+    sandbox.set_knobs(latency=0.1)
+    try:
+        timer = threading.Timer(0.8, _thread.interrupt_main)
+        timer.start()
+        outcome = nb.run_cell(f"w = %okta {line}")
+        timer.cancel()
+    finally:
+        sandbox.set_knobs(latency=0.0)
+    assert isinstance(outcome.error_in_exec, UsageError) and "w" not in nb.user_ns
+    assert str(outcome.error_in_exec).startswith("Interrupted after") and "logs.parquet" in str(outcome.error_in_exec)
+    first = pd.read_parquet(target)["uuid"].tolist()
+    assert 0 < len(first) < len(plain)
+    assert first == plain["uuid"].tolist()[:len(first)]  # the log's beginning, in order, no gap
+    nb.run_line_magic("okta", line)
+    assert pd.read_parquet(target)["uuid"].tolist() == plain["uuid"].tolist()
