@@ -26,7 +26,7 @@ import csv
 import json
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,7 +59,7 @@ class Written:
     pages: int
     size: int
     appended_to: int = 0  # rows the file held before (``append``)
-    failures: Any = None  # a fan-out's failed requests (value, status, errorCode, summary), when any failed
+    failures: Any = field(default=None, compare=False)  # a fan-out's failed requests, when any failed
 
     def __len__(self) -> int:
         return self.rows
