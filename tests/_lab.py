@@ -4,12 +4,16 @@
 its own config, data, runtime, settings and workspace folders (so a person's own
 Lab settings, open tabs or IPython profile never leak in), while the kernel spec
 and the widgets lab extension are still found where the environment installed them
-(``sys.prefix/share/jupyter``). ``launch_chromium`` drives the system Chromium
-through Playwright, headless, with a fresh profile. ``NotebookPage`` runs cells the
-way a person does (select, Shift+Enter) and waits on concrete selectors only.
+(``sys.prefix/share/jupyter``); ``add_kernel`` adds a kernel spec of the test's own.
+The server listens on loopback only but answers any Host name, so a browser may reach
+it under a name mapped to 127.0.0.1 (as from another machine). ``launch_chromium``
+drives the system Chromium through Playwright, headless, with a fresh profile (and
+such names mapped). ``NotebookPage`` runs cells the way a person does (select,
+Shift+Enter) and waits on concrete selectors only; ``demo_password`` and
+``activate_device`` do what a person does on the sandbox's pages.
 
-This module is imported by tests/test_browser.py through ``sys.path`` (tests/ is
-not a package).
+This module is imported by tests/test_browser.py and tests/test_jupyterhub.py
+through ``sys.path`` (tests/ is not a package).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +69,13 @@ class JupyterLab:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def add_kernel(self, name: str, display_name: str, argv: list[str]) -> None:
+        """A kernel spec in the server's private data folder (``argv`` holds ``{connection_file}``)."""
+        folder = self.home / "data" / "kernels" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        spec = {"argv": argv, "display_name": display_name, "language": "python"}
+        (folder / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
 
     def _environ(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -106,6 +117,9 @@ class JupyterLab:
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={self.port}",
             "--ServerApp.port_retries=0",
+            # Still on loopback only; but a page under another name mapped to 127.0.0.1 (a browser's view of a
+            # server on another machine) is answered too, where Jupyter would refuse a Host that is not local.
+            "--ServerApp.allow_remote_access=True",
             f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.root}",
             "--ServerApp.open_browser=False",
@@ -146,8 +160,10 @@ class JupyterLab:
         except OSError:
             return "(no log)"
 
-    def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?token={self.token}&reset"
+    def notebook_url(self, name: str, host: str | None = None) -> str:
+        """The notebook's address with the token; at ``host`` (a name mapped to 127.0.0.1) when given."""
+        base = f"http://{host}:{self.port}" if host else self.url
+        return f"{base}/lab/tree/{name}?token={self.token}&reset"
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
@@ -161,24 +177,30 @@ class JupyterLab:
             proc.wait(timeout=10)
 
 
-def write_notebook(path: Path, cells: list[str]) -> Path:
-    """An .ipynb with these code cells and the environment's python3 kernel."""
+def write_notebook(path: Path, cells: list[str], kernel: tuple[str, str] = ("python3", "Python 3 (ipykernel)")) -> Path:
+    """An .ipynb with these code cells and a kernel (name, display name): the environment's python3 when not given."""
     import nbformat
 
     nb = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": kernel[0], "display_name": kernel[1], "language": "python"}
     nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]  # type: ignore[no-untyped-call]
     nbformat.write(nb, str(path))  # type: ignore[no-untyped-call]
     return path
 
 
-def launch_chromium(playwright: Playwright, profile: Path, *, width: int = 1280, height: int = 900) -> BrowserContext:
-    """Debian's Chromium, headless, fresh profile (the system browser, not a downloaded one)."""
+def launch_chromium(playwright: Playwright, profile: Path, *, width: int = 1280, height: int = 900,
+                    hosts: Iterable[str] = ()) -> BrowserContext:
+    """Debian's Chromium, headless, fresh profile (the system browser, not a downloaded one).
+
+    ``hosts``: names this browser resolves to 127.0.0.1 (``--host-resolver-rules``), so that a server on
+    loopback is reached under a name that is not a loopback one, as from another machine.
+    """
+    rules = ", ".join(f"MAP {host} 127.0.0.1" for host in hosts)
     return playwright.chromium.launch_persistent_context(
         str(profile),
         executable_path=CHROMIUM,
         headless=True,
-        args=CHROMIUM_ARGS,
+        args=[*CHROMIUM_ARGS, *([f"--host-resolver-rules={rules}"] if rules else [])],
         viewport={"width": width, "height": height},
         device_scale_factor=1,
     )
@@ -246,6 +268,31 @@ class NotebookPage:
         # "[*]:" while it runs, "[n]:" when done.
         cell.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[\d+\]")).wait_for(timeout=timeout)
         return self.output(index)
+
+
+def demo_password(page: Page, user: str) -> str:
+    """The demo user's password as the sandbox's own page lists it (a person reads it there)."""
+    row = page.locator("tr").filter(has=page.locator("td:first-child code", has_text=re.compile(f"^{user}$")))
+    password = row.locator("td").nth(1).inner_text().strip()
+    assert password, f"the page shows no password for the demo user {user}"
+    return password
+
+
+def activate_device(page: Page, user_code: str, user: str, shots: Shots) -> None:
+    """On the sandbox's activation page: the code (unless the page has it already), the demo user, Sign in."""
+    page.locator("form#okta-activate").wait_for(timeout=PAGE_MS)
+    field = page.locator("#user_code")
+    shown = field.input_value()
+    if shown:  # the link held the code: the page shows it (without its dash)
+        assert shown == user_code.replace("-", ""), f"the activation page shows the code {shown}, not {user_code}"
+    else:
+        field.fill(user_code)
+    page.locator("#okta-signin-username").fill(user)
+    page.locator("#okta-signin-password").press_sequentially(demo_password(page, user))
+    shots.take(page, "activation-filled", locator=page.locator("main"))
+    page.locator("#okta-signin-submit").click()
+    page.locator("#okta-activate-result").filter(has_text="Device activated").wait_for(timeout=STEP_MS)
+    shots.take(page, "device-activated", locator=page.locator("main"))
 
 
 @contextlib.contextmanager

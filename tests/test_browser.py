@@ -17,6 +17,13 @@ The panel also tells the kernel the page's own location (origin and path, never
 Lab's ``?token=``). And a second ``%okta_login`` for another app: the older panel says it was replaced
 (no link, controls off) and the newer panel's link signs in to the newer app.
 
+A page at a host that is not loopback: a Chromium of its own reaches Lab as
+``http://lab.okta-magic.test:<port>`` (``--host-resolver-rules`` maps the name to
+127.0.0.1), as a browser on another machine would; the kernel shows no other sign of
+being elsewhere (tests/_beside_kernel.py). The panel first offers the loopback
+redirect, hears the page's location, switches to the device grant on its own and says
+why; the code is entered on the sandbox's activation page the panel's link opens.
+
 Screenshots of every step go to ``test-artifacts/browser/<case>/NN-step.png``.
 Without /usr/bin/chromium the tests skip, except in CI (``CI`` set), where they fail.
 """
@@ -45,6 +52,9 @@ pytestmark = pytest.mark.browser
 
 ARTIFACTS = _lab.REPO / "test-artifacts" / "browser"
 DEMO_USER = "admin"
+ELSEWHERE = "lab.okta-magic.test"  # what one browser calls the Lab server: not a loopback name (mapped to 127.0.0.1)
+# A kernel with no sign of running away from the browser (no container file, no SSH, no OKTA_SIGN_IN_FLOW).
+BESIDE_KERNEL = ("python3-beside", "Python 3 (beside the browser)")
 
 CELLS = [
     "%load_ext okta_magic\n%okta_login --sandbox",
@@ -77,6 +87,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory, playwright: Playwright,
         free_port: Callable[[], int]) -> Iterator[JupyterLab]:
     root = tmp_path_factory.mktemp("notebooks")
     server = JupyterLab(root, tmp_path_factory.mktemp("jupyter-home"), free_port())
+    server.add_kernel(*BESIDE_KERNEL, [sys.executable, str(Path(__file__).resolve().parent / "_beside_kernel.py"),
+                                       "-f", "{connection_file}"])
     try:
         server.start()
         yield server
@@ -131,11 +143,8 @@ def _sign_in_page(browser: BrowserContext, link: Locator, shots: Shots) -> Page:
 
 def _type_credentials(signin: Page, user: str, shots: Shots) -> None:
     """Type the demo user's name and the password the page itself shows for it."""
-    row = signin.locator("tr").filter(has=signin.locator("td:first-child code", has_text=re.compile(f"^{user}$")))
-    password = row.locator("td").nth(1).inner_text().strip()
-    assert password, "the sign-in page shows no password for the demo user"
     signin.locator("#okta-sign-in input[name=username]").fill(user)
-    signin.locator("#okta-sign-in input[name=password]").press_sequentially(password)
+    signin.locator("#okta-sign-in input[name=password]").press_sequentially(_lab.demo_password(signin, user))
     shots.take(signin, "sign-in-filled", locator=signin.locator("main"))
 
 
@@ -152,16 +161,25 @@ def _expect_signed_in(notebook: NotebookPage, panel: Locator, shots: Shots, scop
     return text
 
 
-def _expect_users_table(notebook: NotebookPage, shots: Shots) -> None:
-    """``%okta GET /api/v1/users`` renders the DataFrame's table, holding every user of the org."""
-    output = notebook.run(1, timeout=KERNEL_MS)
+def _users_table(notebook: NotebookPage, index: int, shots: Shots) -> Locator:
+    """The cell ``%okta GET /api/v1/users…`` renders a DataFrame's table of users; returns the cell's output."""
+    output = notebook.run(index, timeout=KERNEL_MS)
     table = output.locator("table.dataframe")
-    table.wait_for(timeout=KERNEL_MS)
+    try:
+        table.wait_for(timeout=KERNEL_MS)
+    except Exception:
+        raise AssertionError(f"the users request rendered no table; its output:\n{output.inner_text()}") from None
     assert table.locator("tbody tr").count() > 0
     headers = table.locator("thead th").all_inner_texts()
     assert "id" in headers and "status" in headers, headers
     assert table.locator("tbody td", has_text=re.compile(r"^00u")).count() > 0  # Okta user ids
     shots.take(notebook.page, "users-table", locator=output)
+    return output
+
+
+def _expect_users_table(notebook: NotebookPage, shots: Shots) -> None:
+    """``%okta GET /api/v1/users`` renders the DataFrame's table, holding every user of the org."""
+    output = _users_table(notebook, 1, shots)
     shape = re.search(r"([\d,]+) rows × (\d+) columns", output.inner_text())
     assert shape, "the table has no 'N rows × M columns' footer"
     counted = notebook.run(2, timeout=KERNEL_MS).locator(".jp-OutputArea-output").first.inner_text()
@@ -315,3 +333,73 @@ def _replaced_case(lab: JupyterLab, browser: BrowserContext, shots: Shots) -> No
     table.wait_for(timeout=KERNEL_MS)
     assert table.locator("tbody td", has_text=re.compile(r"^00g")).count() > 0  # Okta group ids
     shots.take(notebook.page, "groups-table", locator=output)
+
+
+ELSEWHERE_CELLS = [
+    "%load_ext okta_magic\n%okta_login --sandbox",
+    "%okta GET /api/v1/users?limit=3",
+]
+
+
+def test_a_page_at_another_host_switches_the_panel_to_the_device_grant(
+    lab: JupyterLab, playwright: Playwright, tmp_path: Path
+) -> None:
+    shots = Shots(ARTIFACTS / "page-elsewhere")
+    context = _lab.launch_chromium(playwright, tmp_path / "chromium-profile", hosts=[ELSEWHERE])
+    context.set_default_timeout(STEP_MS)
+    try:
+        with _lab.evidence_on_failure(context, lab, shots):
+            _elsewhere_case(lab, context, shots)
+    finally:
+        context.close()
+
+
+def _elsewhere_case(lab: JupyterLab, browser: BrowserContext, shots: Shots) -> None:
+    _lab.write_notebook(lab.root / "elsewhere.ipynb", ELSEWHERE_CELLS, kernel=BESIDE_KERNEL)
+    page = browser.pages[0] if browser.pages else browser.new_page()
+    notebook = NotebookPage(page).open(lab.notebook_url("elsewhere.ipynb", host=ELSEWHERE))
+    assert urlsplit(page.url).hostname == ELSEWHERE, page.url
+    shots.take(page, "notebook-open")
+
+    panel = notebook.run(0, timeout=KERNEL_MS)
+    # Before the page said where it is, nothing told the kernel the browser is elsewhere: the loopback redirect.
+    chosen = panel.locator(".jp-OutputArea-output").filter(has_text=re.compile(r"^(Loopback redirect|Device grant|"
+                                                                               r"Paste-back):"))
+    chosen.first.wait_for(timeout=KERNEL_MS)
+    first = chosen.first.inner_text()
+    assert first.startswith("Loopback redirect: Nothing says the kernel runs away from your browser"), first
+
+    # The page reported its location: the panel switched to the device grant and says why in one line.
+    why = panel.locator(".okta-magic-flow")
+    try:
+        why.wait_for(timeout=KERNEL_MS)
+    except Exception:
+        pytest.fail(f"the panel did not switch to the device grant for a page at {ELSEWHERE}; it shows:\n"
+                    f"{panel.inner_text()}", pytrace=False)
+    line = why.inner_text()
+    assert line.startswith(f"Device grant: The notebook page is at {ELSEWHERE} (your browser is on another machine), "
+                           "so the browser cannot reach the kernel's sign-in listener"), line
+    assert "\n" not in line.strip() and lab.token not in line, line
+    status = panel.locator(".okta-magic-status.okta-magic-wait")
+    status.wait_for(timeout=STEP_MS)
+    found = re.fullmatch(r"Open (\S+) on any device and enter the code ([A-Z0-9]{4}-?[A-Z0-9]{4})\.?",
+                         status.inner_text().strip())
+    assert found, status.inner_text()
+    activation, user_code = found.group(1), found.group(2)
+    link = panel.locator("a.okta-magic-sign-in")
+    href = link.get_attribute("href") or ""
+    assert href.startswith(activation + "?") and user_code in href, href  # the activation page, its code filled in
+    assert not panel.get_by_placeholder("paste the URL your browser was redirected to").is_visible()
+    shots.take(page, "panel-device-grant", locator=panel)
+
+    # The person follows the panel's link and signs in there; the kernel's polling picks the token up.
+    with browser.expect_page(timeout=STEP_MS) as opened:
+        link.click()
+    activate = opened.value
+    assert activate.url.startswith(activation), activate.url
+    _lab.activate_device(activate, user_code, DEMO_USER, shots)
+    activate.close()
+    _expect_signed_in(notebook, panel, shots)
+    assert why.inner_text() == line  # the line saying why stays beside the status
+
+    _users_table(notebook, 1, shots)

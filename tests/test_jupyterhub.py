@@ -39,7 +39,7 @@ import _lab  # noqa: E402
 from _lab import KERNEL_MS, PAGE_MS, STEP_MS, NotebookPage, Shots  # noqa: E402
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, Page, Playwright
+    from playwright.sync_api import BrowserContext, Playwright
 
     from okta_magic.sandbox import Sandbox
 
@@ -101,14 +101,7 @@ def org() -> Iterator[Sandbox]:
 def student(playwright: Playwright, hub: _hub.JupyterHub,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
     """A student's Chromium, signed in to the hub as ``alice``, with the single-user server running."""
-    context = playwright.chromium.launch_persistent_context(
-        str(tmp_path_factory.mktemp("chromium-profile")),
-        executable_path=_lab.CHROMIUM,
-        headless=True,
-        args=[*_lab.CHROMIUM_ARGS, f"--host-resolver-rules=MAP {PUBLIC_HOST} 127.0.0.1"],
-        viewport={"width": 1280, "height": 900},
-        device_scale_factor=1,
-    )
+    context = _lab.launch_chromium(playwright, tmp_path_factory.mktemp("chromium-profile"), hosts=[PUBLIC_HOST])
     context.set_default_timeout(STEP_MS)
     try:
         page = context.pages[0] if context.pages else context.new_page()
@@ -134,14 +127,6 @@ def _open(hub: _hub.JupyterHub, student: BrowserContext, case: str, cells: list[
     assert page.url.startswith(f"http://{PUBLIC_HOST}:"), page.url
     shots.take(page, "notebook-on-the-hub")
     return notebook
-
-
-def _password_on(page: Page, user: str) -> str:
-    """The demo user's password as the sandbox's own page lists it (a person reads it there)."""
-    row = page.locator("tr").filter(has=page.locator("td:first-child code", has_text=re.compile(f"^{user}$")))
-    password = row.locator("td").nth(1).inner_text().strip()
-    assert password, f"the page shows no password for the demo user {user}"
-    return password
 
 
 def _expect_users_table(notebook: NotebookPage, index: int, shots: Shots, org_users: int) -> None:
@@ -198,14 +183,7 @@ def _device_case(hub: _hub.JupyterHub, student: BrowserContext, org: Sandbox, sh
 
     activate = student.new_page()
     activate.goto(verification_uri, timeout=PAGE_MS)
-    activate.locator("form#okta-activate").wait_for(timeout=PAGE_MS)
-    activate.locator("#user_code").fill(user_code)
-    activate.locator("#okta-signin-username").fill(DEMO_USER)
-    activate.locator("#okta-signin-password").press_sequentially(_password_on(activate, DEMO_USER))
-    shots.take(activate, "activation-filled", locator=activate.locator("main"))
-    activate.locator("#okta-signin-submit").click()
-    activate.locator("#okta-activate-result").filter(has_text="Device activated").wait_for(timeout=STEP_MS)
-    shots.take(activate, "device-activated", locator=activate.locator("main"))
+    _lab.activate_device(activate, user_code, DEMO_USER, shots)
     activate.close()
 
     notebook.page.bring_to_front()
@@ -272,7 +250,7 @@ def _proxied_case(hub: _hub.JupyterHub, student: BrowserContext, shots: Shots) -
     signin.locator("form#okta-sign-in").wait_for(timeout=PAGE_MS)
     assert signin.url.startswith(proxied), signin.url
     signin.locator("#okta-sign-in input[name=username]").fill(DEMO_USER)
-    signin.locator("#okta-sign-in input[name=password]").press_sequentially(_password_on(signin, DEMO_USER))
+    signin.locator("#okta-sign-in input[name=password]").press_sequentially(_lab.demo_password(signin, DEMO_USER))
     shots.take(signin, "sign-in-page-through-the-proxy", locator=signin.locator("main"))
     signin.locator("#okta-signin-submit").click()
     done = signin.get_by_role("heading", name="Signed in")
