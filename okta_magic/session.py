@@ -102,17 +102,10 @@ class Session(InMemoryOnly):
             return discover(config.org_url, self.oauth_http()).device_authorization_endpoint is not None
 
         environ = os.environ if self._environ is None else self._environ
-        if self.sandbox_proxied(config.redirect_uri) and not environ.get(where.FLOW_VARIABLE):
-            # the in-kernel sandbox behind jupyter-server-proxy (OKTA_SIGN_IN_FLOW still has the last word)
-            return "loopback", ("Loopback redirect through jupyter-server-proxy: the kernel runs on JupyterHub, and "
-                                "its server carries the sandbox's sign-in page and the redirect back to the kernel's "
-                                f"listener at {config.redirect_uri}.")
-        local = where.proxy_listener(config.redirect_uri, environ)
-        if local is not None and not environ.get(where.FLOW_VARIABLE):
-            # a redirect URI registered for this single-user server's proxy: it reaches the kernel's listener
-            return "loopback", ("Loopback redirect through jupyter-server-proxy: the redirect URI "
-                                f"{config.redirect_uri} is this server's proxy address for the kernel's listener "
-                                f"({local}).")
+        # the in-kernel sandbox behind jupyter-server-proxy, or a redirect URI registered for this server's proxy
+        proxied = where.through_proxy(config.redirect_uri, environ, sandbox=self.sandbox_proxied(config.redirect_uri))
+        if proxied is not None:
+            return proxied
 
         try:
             return where.flow_for(environ, self._exists or os.path.exists, has_device, self.page_location)
@@ -199,16 +192,10 @@ class Session(InMemoryOnly):
         return where.proxied_url(where.detect(environ, exists=lambda _path: False), port)
 
     def _listener_for(self, redirect_uri: str | None) -> str | None:
-        """The loopback address of the listener a proxied redirect URI reaches (the sandbox's, or one registered
-        in the org for this server's jupyter-server-proxy), None for a redirect URI the listener takes itself."""
-        import os
-
+        """The listener's own address for a redirect URI that comes through jupyter-server-proxy, else None."""
         from . import where
 
-        local = self._proxied.get(redirect_uri or "")
-        if local is None:
-            local = where.proxy_listener(redirect_uri, os.environ if self._environ is None else self._environ)
-        return local
+        return self._proxied.get(redirect_uri or "") or where.proxy_listener(redirect_uri, self._environ)
 
     def sandbox_proxied(self, redirect_uri: str | None) -> bool:
         """True when ``redirect_uri`` is a sandbox redirect URI that comes back through jupyter-server-proxy."""

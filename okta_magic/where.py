@@ -276,6 +276,23 @@ def proxy_listener(redirect_uri: str | None, environ: Mapping[str, str] | None =
     return f"http://127.0.0.1:{int(port)}/{path}"
 
 
+def through_proxy(redirect_uri: str | None, environ: Mapping[str, str], *,
+                  sandbox: bool = False) -> tuple[Flow, str] | None:
+    """The loopback flow and why, for the in-kernel sandbox's proxied redirect URI (``sandbox``) or one that is
+    this server's proxy address (``proxy_listener``), unless ``OKTA_SIGN_IN_FLOW`` names a flow; else None."""
+    if environ.get(FLOW_VARIABLE):
+        return None
+    if sandbox:
+        return "loopback", ("Loopback redirect through jupyter-server-proxy: the kernel runs on JupyterHub, and its "
+                            "server carries the sandbox's sign-in page and the redirect back to the kernel's listener "
+                            f"at {redirect_uri}.")
+    local = proxy_listener(redirect_uri, environ)
+    if local is None:
+        return None
+    return "loopback", (f"Loopback redirect through jupyter-server-proxy: the redirect URI {redirect_uri} is this "
+                        f"server's proxy address for the kernel's listener ({local}).")
+
+
 def flow_for(environ: Mapping[str, str], exists: Callable[[str], bool],
              has_device_endpoint: Callable[[], bool], page_location: str | None = None) -> tuple[Flow, str]:
     """The flow ``OKTA_SIGN_IN_FLOW`` names, else ``choose_flow`` over ``detect`` (ValueError for an unknown name).
