@@ -51,6 +51,12 @@ _STYLE = {"description_width": "90px"}
 _WIDE = "34em"  # the width of the text fields (each field gets a Layout of its own)
 
 
+def _header(profile: str, *, device: bool) -> str:
+    """The panel's title line: the profile and the grant its sign-in uses."""
+    grant = "Device Authorization Grant, RFC 8628" if device else "Authorization Code + PKCE"
+    return f"<b>Sign in to Okta</b> · profile <code>{html.escape(profile)}</code> (Org Authorization Server, {grant})"
+
+
 class PageLocation(anywidget.AnyWidget):
     """An invisible widget: once a front end shows it, ``on_location`` hears the notebook page's own location."""
 
@@ -121,9 +127,9 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         self.sign_out.on_click(lambda _: self._sign_out())
         self.use_paste.on_click(lambda _: self._submit_paste())
         self.paste.observe(lambda _: self._submit_paste() if self.paste.value.strip() else None, "value")
+        self.header = w.HTML(_header(session.name, device=False))
         super().__init__([
-            w.HTML(f"<b>Sign in to Okta</b> · profile <code>{html.escape(session.name)}</code> "
-                   "(Org Authorization Server, Authorization Code + PKCE)"),
+            self.header,
             self.org_url, self.client_id,
             self._scopes_row,
             w.HBox([w.Label("", layout=w.Layout(width="94px")), self.common]),
@@ -254,6 +260,10 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         elif token is None and (flow is None or flow.status.phase == "signed_in"):  # a logout from another cell
             self._show_link(None)
             self._set_status("idle", "Signed out. Click New sign-in to sign in again.")
+        # A device sign-in (chosen, or switched to when the page's location came) has no redirect: say which grant.
+        device = flow is not None and hasattr(flow, "user_code")
+        self.header.value = _header(session.name, device=device)
+        self.redirect_uri.layout.display = "none" if device else None
         waiting = flow is not None and flow.status.phase in ("waiting", "exchanging")
         pastable = waiting and hasattr(flow, "submit_redirect_url")  # mid browser sign-in: not for a device code
         self.paste_row.layout.display = None if pastable else "none"

@@ -143,6 +143,7 @@ def test_the_panel_switches_to_the_device_grant_and_says_why(widget_magics: Any,
     (panel,) = shown
     assert isinstance(panel, LoginPanel) and capsys.readouterr().out.startswith("Loopback redirect:")
     assert "/oauth2/v1/authorize?" in panel.sign_in.value and panel.flow_note.value == ""
+    assert "Authorization Code + PKCE" in panel.header.value and panel.redirect_uri.layout.display != "none"
     _report(panel, HUB_PAGE + "?token=0123abcd")
     login = profiles.default.flow
     assert isinstance(login, DeviceLogin) and not panel.replaced
@@ -152,6 +153,8 @@ def test_the_panel_switches_to_the_device_grant_and_says_why(widget_magics: Any,
     assert login.verification_uri_complete and login.verification_uri_complete.replace("&", "&amp;") in \
         panel.sign_in.value  # the link opens the activation page
     assert panel.paste_row.layout.display == "none"  # nothing to paste in a device sign-in
+    assert "Device Authorization Grant" in panel.header.value and "PKCE" not in panel.header.value
+    assert panel.redirect_uri.layout.display == "none"  # a device sign-in has no redirect
     states = [panel.get_state(), *(child.get_state() for child in panel.children)]
     assert "0123abcd" not in repr(states) and "hub.example.org/user" not in repr(states)  # no widget keeps the page
     _activate(profiles, login.user_code)
