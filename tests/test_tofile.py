@@ -385,3 +385,18 @@ def test_an_interrupted_partitioned_log_pull_leaves_the_beginning_of_the_log_and
     assert first == plain["uuid"].tolist()[:len(first)]  # the log's beginning, in order, no gap
     nb.run_line_magic("okta", line)
     assert pd.read_parquet(target)["uuid"].tolist() == plain["uuid"].tolist()
+
+
+def test_a_script_told_its_pull_failed_is_told_where_the_file_is(shell: Any, tmp_path: Path) -> None:
+    import okta_magic
+    from okta_magic.errors import InsufficientScope
+
+    shell.run_line_magic("okta_login", '--sandbox --as admin --scopes "openid okta.users.read"')
+    ids = okta_magic.get("/api/v1/users", limit=3, max_pages=1)["id"]
+    target = tmp_path / "roles.parquet"
+    with pytest.raises(InsufficientScope) as info:  # okta.roles.read was not asked for: every request would fail
+        okta_magic.get_each("/api/v1/users/{uid}/roles", uid=ids, to=str(target))
+    message = str(info.value)
+    assert "okta.roles.read" in message and "%okta" not in message  # in a script's terms
+    assert f"The file holds every row fetched before it: 0 rows from 0 page(s) → {target}" in message
+    assert info.value.partial.path == str(target) and target.exists()
