@@ -199,7 +199,7 @@ def _pull_one(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep
                            timeout=timeout, progress=run.view.reporter(), decode=_Reader(keep_links, slot), **ahead)
     with run.lock:
         run.active.add(stream)
-    complete = False
+    complete = failed = False
     try:
         for page in stream:
             rows = rows_in(page.data)
@@ -221,6 +221,7 @@ def _pull_one(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep
             if _is_sign_in(exc) or _is_fatal_api(exc):
                 run.batch.fatal = run.batch.fatal or exc
             else:
+                failed = True
                 run.batch.failures.append(_failure(key, exc))
                 run.batch.errors[key] = exc
                 run.batch.data.pop(key, None)  # a value that failed gives no rows: a resume fetches it whole
@@ -236,7 +237,7 @@ def _pull_one(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep
             if complete:
                 run.batch.done.add(key)
         if run.feed is not None:
-            run.feed.end(key, complete)
+            run.feed.end(key, complete, failed=failed)
         run.view.add(done=1)
 
 

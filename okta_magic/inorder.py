@@ -99,12 +99,13 @@ class InOrder:
                 self._waiting += rows
         self._wake.set()
 
-    def end(self, key: Any, complete: bool) -> None:
-        """``key``'s request is over: ``complete``, or failed or stopped. A failed fan-out value's pages are
-        dropped (it gives no rows), unless some already went through."""
+    def end(self, key: Any, complete: bool, *, failed: bool = False) -> None:
+        """``key``'s request is over: ``complete``, else ``failed`` (its own error) or stopped (Ctrl-C, another
+        request's error). A failed fan-out value's pages are dropped (it gives no rows), unless some already
+        went through; a stopped one's are kept (every row fetched is written)."""
         with self._cond:
             self._ended[key] = complete
-            if not complete and not self.prefix:
+            if failed and not self.prefix:
                 self._pages.pop(key, None)
                 dropped = self._unwritten.pop(key, 0)
                 if self._index[key] != self._head:

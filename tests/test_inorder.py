@@ -37,13 +37,13 @@ def test_pages_that_arrive_out_of_order_are_written_in_the_keys_order():
 def test_a_failed_value_gives_no_rows_unless_it_was_big_enough_to_go_through():
     inorder, written = feed(["a", "b"], hold_rows=2)
     inorder.page("b", [1])
-    inorder.end("b", False)  # a 404 after one page: nothing of "b"
+    inorder.end("b", False, failed=True)  # a 404 after one page: nothing of "b"
     inorder.page("a", [1])
     inorder.page("a", [2])  # two rows held: "a" goes through as it arrives
     inorder.drain()
     assert written == [("a", [1]), ("a", [2])]
     inorder.page("a", [3])
-    inorder.end("a", False)
+    inorder.end("a", False, failed=True)
     inorder.drain(final=True)
     assert written == [("a", [1]), ("a", [2])]
     assert inorder.spilled_failures == ["a"]
@@ -53,6 +53,7 @@ def test_interrupted_a_fan_out_writes_every_row_fetched_in_the_values_order():
     inorder, written = feed([1, 2, 3])
     inorder.page(3, ["x"])
     inorder.page(1, ["y"])  # neither complete
+    inorder.end(3, False)  # stopped by the Ctrl-C before the writer's last round: its rows stay
     inorder.drain(final=True)
     assert written == [(1, ["y"]), (3, ["x"])]
 
@@ -66,7 +67,7 @@ def test_a_list_is_written_only_as_an_unbroken_prefix():
     inorder.end(2, True)
     inorder.end(0, True)
     inorder.page(1, ["b"])
-    inorder.end(1, False)  # window 1 fails after one page
+    inorder.end(1, False, failed=True)  # window 1 fails after one page
     inorder.drain(final=True)
     inorder.close()
     assert written == [(0, ["a"]), (1, ["b"])]  # nothing after the gap
