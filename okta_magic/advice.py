@@ -192,7 +192,8 @@ def for_scripts(function: F) -> F:
                 exc.args = (render(exc, SCRIPT), *exc.args[1:])
                 exc.fix = None  # worded once
             if hasattr(exc.partial, "path") and exc.args and "holds every row" not in str(exc.args[0]):
-                # a pull written to a file (to=): say that the file is there, as the magic does
+                # a pull written to a file (to=): say that the file is there, as the magic does (once: get() calls
+                # request(), both decorated)
                 exc.args = (f"{exc.args[0]} The file holds every row fetched before it: {exc.partial!r}.",
                             *exc.args[1:])
             raise

@@ -193,10 +193,12 @@ def _pull_one(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep
     """Pull every page of one request into the batch (a worker's job)."""
     if run.stop.is_set():
         return
+    from .paging import AHEAD  # (loaded with the client by now)
+
     # Written to a file, memory is the point: one page fetched ahead per stream, not AHEAD (concurrency x pages).
-    ahead = {"ahead": 1} if run.feed is not None else {}
     stream = client.stream(request.method, request.target, json=request.body, headers=request.headers,
-                           timeout=timeout, progress=run.view.reporter(), decode=_Reader(keep_links, slot), **ahead)
+                           timeout=timeout, progress=run.view.reporter(), decode=_Reader(keep_links, slot),
+                           ahead=1 if run.feed is not None else AHEAD)
     with run.lock:
         run.active.add(stream)
     complete = failed = False
@@ -430,8 +432,7 @@ def _outcome(batch: Batch, text: str, name: str, wanted: list[Any], done_before:
     try:
         frame = insert_first(frame, name, keys, counts)
     except ValueError:
-        raise RequestError(f"The answers already have a column {name!r}: give the values another name, e.g. "
-                           f"{name}_value=...") from None
+        raise _name_taken(name) from None
     if done_before:
         frame = order_by(stack([rows_of(previous, name, done_before), frame]), name, wanted)
     done = tuple(v for v in wanted if v in batch.done or v in set(done_before))
@@ -439,16 +440,27 @@ def _outcome(batch: Batch, text: str, name: str, wanted: list[Any], done_before:
     failures = failures_frame(batch.failures)
     frame.attrs["okta_failures"] = failures
     frame.attrs["okta_fanout"] = state
-    result = Result(data=frame, status=200, content_type="application/json", url=parts[0][1].target if parts else "",
-                    pages=batch.pages, rows=len(frame), interrupted=batch.interrupted)
-    notes = []
-    if batch.interrupted:
-        result.note = (f"Interrupted after {len(batch.done)} of {len(parts)} requests: the {len(frame):,} rows "
-                       "fetched so far are in the result.")
-    if batch.failures:
-        notes.append(f"{len(batch.failures)} of {len(parts)} requests failed; the others' rows are kept "
-                     "(the failures are in the result's attrs['okta_failures']).")
+    result, notes = _result(batch, parts, frame, len(frame), held=f"the {len(frame):,} rows fetched so far are in "
+                            "the result", kept="kept (the failures are in the result's attrs['okta_failures'])")
     return FanOutOutcome(frame, result, notes, failures=failures, state=state)
+
+
+def _result(batch: Batch, parts: list[tuple[Any, ApiRequest]], value: Any, rows: int, *, held: str,
+            kept: str) -> tuple[Result, list[str]]:
+    """A fan-out's result and its notes: ``held`` says where an interrupted run's rows are, ``kept`` where the
+    others' rows and the failures are when some requests failed."""
+    result = Result(data=value, status=200, content_type="application/json", url=parts[0][1].target if parts else "",
+                    pages=batch.pages, rows=rows, interrupted=batch.interrupted)
+    if batch.interrupted:
+        result.note = f"Interrupted after {len(batch.done)} of {len(parts)} requests: {held}."
+    notes = [f"{len(batch.failures)} of {len(parts)} requests failed; the others' rows are {kept}."] \
+        if batch.failures else []
+    return result, notes
+
+
+def _name_taken(name: str) -> RequestError:
+    return RequestError(f"The answers already have a column {name!r}: give the values another name, e.g. "
+                        f"{name}_value=...")
 
 
 def _to_file(client: OktaClient, parts: list[tuple[Any, ApiRequest]], name: str, to: str | os.PathLike[str],
@@ -465,8 +477,7 @@ def _to_file(client: OktaClient, parts: list[tuple[Any, ApiRequest]], name: str,
 
     def write(key: Any, data: Any) -> None:
         if name in _columns(data):
-            raise RequestError(f"The answers already have a column {name!r}: give the values another name, e.g. "
-                               f"{name}_value=...")
+            raise _name_taken(name)
         sink.add_page(data, key)
 
     feed = InOrder([key for key, _ in parts], write, prefix=False, keys_ahead=4 * concurrency)
@@ -481,16 +492,9 @@ def _to_file(client: OktaClient, parts: list[tuple[Any, ApiRequest]], name: str,
         raise
     written = sink.close()
     written.failures = failures_frame(batch.failures)
-    result = Result(data=written, status=200, content_type="application/json", url=parts[0][1].target if parts else "",
-                    pages=batch.pages, rows=written.rows, interrupted=batch.interrupted,
-                    elapsed=time.monotonic() - started)
-    notes = []
-    if batch.interrupted:
-        result.note = (f"Interrupted after {len(batch.done)} of {len(parts)} requests: {written!r} holds every row "
-                       "fetched.")
-    if batch.failures:
-        notes.append(f"{len(batch.failures)} of {len(parts)} requests failed; the others' rows are in the file "
-                     "(the failures are in the summary's .failures).")
+    result, notes = _result(batch, parts, written, written.rows, held=f"{written!r} holds every row fetched",
+                            kept="in the file (the failures are in the summary's .failures)")
+    result.elapsed = time.monotonic() - started
     if feed.spilled_failures:
         notes.append(f"{len(feed.spilled_failures)} failed value(s) had more rows than are held back, and their "
                      f"rows fetched before the failure are in the file: {', '.join(map(str, feed.spilled_failures))}")

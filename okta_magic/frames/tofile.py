@@ -136,13 +136,6 @@ class FileSink:
         if self._batched >= self.batch_pages or (self.batch_rows is not None and self._builder.rows >= self.batch_rows):
             self.flush()
 
-    def add_frame(self, frame: pd.DataFrame) -> None:
-        """Rows already gathered into a DataFrame (a fan-out's), written as they are."""
-        self.flush()
-        if len(frame):
-            self._write(frame)
-            self.rows += len(frame)
-
     def flush(self) -> None:
         """Write the pages gathered so far (one row group)."""
         builder, self._batched = self._builder, 0
