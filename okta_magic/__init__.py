@@ -11,7 +11,7 @@ In a script (no IPython needed)::
     import okta_magic
     okta_magic.login_sandbox("admin")         # or okta_magic.login(org_url=..., client_id=...)
     users = okta_magic.get("/api/v1/users")
-    other = okta_magic.profile("helpdesk")    # a second sign-in beside the default one
+    other = okta_magic.session("helpdesk")    # a second sign-in beside the default one
     okta_magic.login_sandbox("helpdesk", session=other)
 
 Heavy modules (pandas, the HTTP client, the sandbox) load on first use so that
@@ -20,12 +20,14 @@ Heavy modules (pandas, the HTTP client, the sandbox) load on first use so that
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from .version import __version__
 
 _API = ("login", "login_sandbox", "finish_login", "use_token", "logout", "get", "get_each", "request", "http_client",
-        "current_session", "current_profiles", "profile", "close_current_session", "Session")
+        "current_session", "current_profiles", "session", "profile", "close_current_session", "Session")
 __all__ = [*_API, "load_ipython_extension", "unload_ipython_extension", "__version__"]
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
         logout,
         profile,
         request,
+        session,
         use_token,
     )
 
@@ -54,6 +57,22 @@ def __getattr__(name: str) -> Any:
 
         return getattr(api, name)
     raise AttributeError(f"module 'okta_magic' has no attribute {name!r}")
+
+
+class _Package(types.ModuleType):
+    """This package as a module object whose script-API names no submodule import can take over."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # Importing a submodule binds it on its package (importlib: setattr(parent, child, module)), so the first
+        # `import okta_magic.session` (the module that defines Session) would hide the function
+        # okta_magic.session(NAME) for good; the module stays reachable as sys.modules["okta_magic.session"] and
+        # through `from okta_magic.session import Session`.
+        if name in _API and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 _MAGIC_NAMES = {"line": ("okta_login", "okta", "okta_token", "okta_scopes", "okta_logout"), "cell": ("okta",)}

@@ -58,8 +58,8 @@ FIXES: dict[str, tuple[str, str]] = {
     "or_sign_in": ("Or sign in with %okta_login.", "Or sign in with okta_magic.login(...)."),
     "new_profile": ("Sign one in with %okta_login --profile {name} and the options of a sign-in (e.g. --sandbox "
                     "--as admin).",
-                    "Make one with okta_magic.profile('{name}') and sign it in with "
-                    "session=okta_magic.profile('{name}')."),
+                    "Make one with okta_magic.session('{name}') and sign it in with "
+                    "session=okta_magic.session('{name}')."),
     # the HTTP client's API errors (apierrors.py) and network errors (neterrors.py)
     "ask_for_scopes": ("Sign in again with %okta_login asking for {scopes} (the app must be granted it in Okta).",
                        "Sign in again with okta_magic.login(...) asking for {scopes} (the app must be granted it "
@@ -90,6 +90,12 @@ FIXES: dict[str, tuple[str, str]] = {
     "check_https_url": ("Check that the org URL is the https:// address of the org, and any proxy settings.",) * 2,
     "try_again_check_proxy": ("Try again; if it keeps happening, check any proxy settings.",) * 2,
     "check_connection": ("Check the org URL, your network or VPN, and any proxy settings, then try again.",) * 2,
+    # a pull written to a file that could not be written (frames/tofile.py)
+    "free_space": ("Free some space, or write the file elsewhere with --to PATH.",
+                   "Free some space, or write the file elsewhere with to=PATH."),
+    "file_size_limit": ("Raise the file size limit (ulimit -f), or write the file to another disk with --to PATH.",
+                        "Raise the file size limit (ulimit -f), or write the file to another disk with to=PATH."),
+    "write_elsewhere": ("Write the file where you may with --to PATH.", "Write the file where you may with to=PATH."),
 }
 
 _IMPLICIT_FLOW = (

@@ -14,7 +14,7 @@ module-level state in the package. Errors are re-raised with the script's wordin
     users = okta_magic.get("/api/v1/users")                   # every page, one DataFrame
     with okta_magic.http_client() as http:                    # for code of your own
         http.get("/api/v1/groups")
-    helpdesk = okta_magic.profile("helpdesk")                 # a second sign-in beside the first
+    helpdesk = okta_magic.session("helpdesk")                 # a second sign-in beside the first
     okta_magic.login_sandbox("helpdesk", session=helpdesk)    # (%okta_login --profile helpdesk: the same one)
 """
 
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from .device import DeviceLogin
     from .tokens import Token
 
-__all__ = ["Session", "current_session", "current_profiles", "profile", "close_current_session", "login",
+__all__ = ["Session", "current_session", "current_profiles", "session", "profile", "close_current_session", "login",
            "login_sandbox", "finish_login",
            "use_token", "logout", "get", "get_each", "request", "http_client"]
 
@@ -85,14 +85,17 @@ def current_profiles() -> Profiles:
     return _default.profiles()
 
 
-def profile(name: str) -> Session:
-    """The named profile's session (made, not signed in, on first use), e.g. ``get(..., session=profile("helpdesk"))``.
+def session(name: str) -> Session:
+    """The named profile's session (made, not signed in, on first use), e.g. ``get(..., session=session("helpdesk"))``.
 
-    ``profile("default")`` is the default session. The notebook's ``%okta_login --profile NAME`` signs in the same one.
+    ``session("default")`` is the default session. The notebook's ``%okta_login --profile NAME`` signs in the same one.
     """
     from .profiles import check_name
 
     return _default.profiles().ensure(check_name(name))
+
+
+profile = session  # the same function under the name it had first (okta_magic.profile(NAME))
 
 
 def close_current_session(only: Session | None = None) -> None:

@@ -4,6 +4,8 @@ by side against one sandbox org as two demo users, errors worded for a script, a
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -52,6 +54,20 @@ def test_the_package_exposes_the_script_api_and_the_session_class() -> None:
 def test_login_stays_the_script_apis_function_after_a_sign_in(two: tuple[Session, Session]) -> None:
     api.login_sandbox("admin", session=two[0])  # the browser sign-in's module is loaded by now
     assert okta_magic.login is api.login and callable(okta_magic.login)
+
+
+def test_session_names_a_profiles_session_after_every_submodule_is_imported(default: Session) -> None:
+    """``okta_magic.session(NAME)``: no submodule (okta_magic/session.py is one) takes a script-API name over."""
+    for module in pkgutil.walk_packages(okta_magic.__path__, "okta_magic."):
+        if not module.name.endswith(".__main__"):  # the sandbox's command line
+            importlib.import_module(module.name)
+    assert callable(okta_magic.session) and okta_magic.session is api.session
+    for name in api.__all__:
+        assert getattr(okta_magic, name) is getattr(api, name), name
+    helpdesk = okta_magic.session("helpdesk")
+    assert isinstance(helpdesk, Session) and helpdesk.name == "helpdesk" and helpdesk is not default
+    assert okta_magic.profile("helpdesk") is helpdesk and okta_magic.session("default") is default
+    assert okta_magic.current_profiles().get("helpdesk") is helpdesk
 
 
 def test_the_default_session_is_one_object_until_closed(default: Session) -> None:
