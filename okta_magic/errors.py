@@ -15,7 +15,8 @@ token, a client secret or a private key.
     ├── NotSignedIn            a request was made with no credentials
     ├── TokenExpired           the one-hour access token has expired and cannot be refreshed
     ├── RequestError           the request itself is malformed (bad magic input)
-    │   └── HostNotAllowed     a URL on another host would receive the token
+    │   ├── HostNotAllowed     a URL on another host would receive the token
+    │   └── UnusableValue      a {{name}} value cannot stand where it is put (a path segment '..')
     ├── NetworkError           the org could not be reached
     ├── InvalidResponse        a success answer whose body cannot be what it claims (broken JSON, a page
     │                          of a list that is not a list)
@@ -107,6 +108,15 @@ class RequestError(OktaMagicError):
 
 class HostNotAllowed(RequestError):
     """The URL points at a host other than the signed-in org; the token would leak."""
+
+
+class UnusableValue(RequestError):
+    """The value of a variable (one of ``names``) cannot stand where the request puts it: that value's fault,
+    not the request's (a fan-out lists it among its failures and sends the other values)."""
+
+    def __init__(self, message: str, *, names: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.names = tuple(names)
 
 
 class NetworkError(OktaMagicError):

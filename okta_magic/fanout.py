@@ -8,7 +8,8 @@ threads (half again as many as ``concurrency``, which slots hold to ``concurrenc
 see :class:`_Slot`), each pulling one request's pages at a time through the
 session's one :class:`~okta_magic.client.OktaClient` (whose pacing, retries and rate limits apply
 to every request in flight), one progress display for the whole batch. A request that fails for
-its own value (404, 403, a 5xx after the retries) is set aside and the others go on; a failure
+its own value (404, 403, a 5xx after the retries; or never sent, the value being one that cannot stand
+where it goes, such as a path segment ``..``) is set aside and the others go on; a failure
 that will fail every request (401, a missing scope, not signed in) stops the batch and carries the
 rows so far. Ctrl-C keeps every row fetched.
 
@@ -30,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import InsufficientScope, OktaApiError, OktaMagicError, RequestError
+from .errors import InsufficientScope, OktaApiError, OktaMagicError, RequestError, UnusableValue
 from .inorder import InOrder, rows_in
 from .progress import BatchView, Progress
 from .pull import Outcome, Result
@@ -88,6 +89,7 @@ class Batch:
     rows: int = 0
     interrupted: bool = False
     fatal: OktaMagicError | None = None
+    refused: int = 0  # values whose request could not be made (among the failures, never sent)
 
 
 class _Run:
@@ -203,6 +205,8 @@ def _pull_one(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep
         run.active.add(stream)
     complete = failed = False
     try:
+        if run.stop.is_set():  # halted before the stream was listed: halt() did not close it, so nothing is sent
+            return
         for page in stream:
             rows = rows_in(page.data)
             if run.feed is not None:
@@ -352,21 +356,37 @@ class FanOutOutcome(Outcome):
     state: FanOutState | None = None
 
 
-def _requests(text: str, name: str, values: Sequence[Any],
-              namespace: Mapping[str, Any]) -> list[tuple[Any, ApiRequest]]:
-    """The request for each value (``{{name}}`` filled in as the request parser fills any variable)."""
+def _requests(text: str, name: str, values: Sequence[Any], namespace: Mapping[str, Any]
+              ) -> tuple[list[tuple[Any, ApiRequest]], list[tuple[Any, UnusableValue]]]:
+    """The request for each value (``{{name}}`` filled in as the request parser fills any variable), and the
+    values that cannot stand where the request puts them (a path segment ``..``), each with its error."""
     from .query import parse_request
 
     if not any(f"{{{{{name}}}}}" == m for m in _placeholders(text)):
         raise RequestError(f"The request has no {{{{{name}}}}} for the values of {name} to fill in: "
                            f"write e.g. GET /api/v1/groups/{{{{{name}}}}}/users")
-    parts = []
+    parts: list[tuple[Any, ApiRequest]] = []
+    refused: list[tuple[Any, UnusableValue]] = []
     for value in values:
-        request = parse_request(text, {**namespace, name: value})
+        try:
+            request = parse_request(text, {**namespace, name: value})
+        except UnusableValue as exc:
+            if name not in exc.names:
+                raise  # another variable's value: every request would be refused
+            refused.append((value, exc))
+            continue
         if request.method != "GET":
             raise RequestError(f"A fan-out sends GET requests only, not {request.method}: send changes one by one")
         parts.append((value, request))
-    return parts
+    return parts, refused
+
+
+def _with_refused(batch: Batch, refused: Sequence[tuple[Any, UnusableValue]]) -> Batch:
+    """``batch`` with the values refused before sending first among its failures (one value's fault each)."""
+    batch.failures[:0] = [_failure(value, exc) for value, exc in refused]
+    batch.errors.update(refused)
+    batch.refused = len(refused)
+    return batch
 
 
 def _placeholders(text: str) -> list[str]:
@@ -401,7 +421,7 @@ def run_each(session: Session, text: str, name: str, values: Any, namespace: Map
     state = previous_state(previous, text, name) if previous is not None else None
     done_before = [v for v in wanted if state is not None and v in set(state.done)]
     todo = [v for v in wanted if v not in set(done_before)]
-    parts = _requests(text, name, todo, namespace)
+    parts, refused = _requests(text, name, todo, namespace)
     session.current_token(on_wait=print, wait_for=sign_in_wait)  # first: a sign-in replaces the client
     client = session.client
     if concurrency is None:
@@ -409,9 +429,9 @@ def run_each(session: Session, text: str, name: str, values: Any, namespace: Map
     where = f"{parts[0][1].method} {parts[0][1].path}" if parts else text.strip()
     if to is not None:
         return _to_file(client, parts, name, to, started, concurrency=concurrency, progress=progress,
-                        keep_links=keep_links, timeout=timeout, where=where)
-    batch = pull_many(client, parts, concurrency=concurrency, progress=progress, keep_links=keep_links,
-                      timeout=timeout, where=where)
+                        keep_links=keep_links, timeout=timeout, where=where, refused=refused)
+    batch = _with_refused(pull_many(client, parts, concurrency=concurrency, progress=progress,
+                                    keep_links=keep_links, timeout=timeout, where=where), refused)
     outcome = _outcome(batch, text, name, wanted, done_before, previous, parts, keep_links)
     outcome.result.elapsed = time.monotonic() - started
     if batch.fatal is not None:
@@ -451,9 +471,10 @@ def _result(batch: Batch, parts: list[tuple[Any, ApiRequest]], value: Any, rows:
     others' rows and the failures are when some requests failed."""
     result = Result(data=value, status=200, content_type="application/json", url=parts[0][1].target if parts else "",
                     pages=batch.pages, rows=rows, interrupted=batch.interrupted)
+    total = len(parts) + batch.refused
     if batch.interrupted:
-        result.note = f"Interrupted after {len(batch.done)} of {len(parts)} requests: {held}."
-    notes = [f"{len(batch.failures)} of {len(parts)} requests failed; the others' rows are {kept}."] \
+        result.note = f"Interrupted after {len(batch.done)} of {total} requests: {held}."
+    notes = [f"{len(batch.failures)} of {total} requests failed; the others' rows are {kept}."] \
         if batch.failures else []
     return result, notes
 
@@ -465,7 +486,7 @@ def _name_taken(name: str) -> RequestError:
 
 def _to_file(client: OktaClient, parts: list[tuple[Any, ApiRequest]], name: str, to: str | os.PathLike[str],
              started: float, *, concurrency: int, progress: bool | Callable[[Progress], object], keep_links: bool,
-             timeout: float | None, where: str) -> FanOutOutcome:
+             timeout: float | None, where: str, refused: Sequence[tuple[Any, UnusableValue]] = ()) -> FanOutOutcome:
     """The fan-out written to ``to`` as its pages arrive, in the values' order (see :mod:`okta_magic.inorder`)."""
     from .frames import resource_for_path
     from .frames.combine import failures_frame
@@ -482,8 +503,8 @@ def _to_file(client: OktaClient, parts: list[tuple[Any, ApiRequest]], name: str,
 
     feed = InOrder([key for key, _ in parts], write, prefix=False, keys_ahead=4 * concurrency)
     try:
-        batch = pull_many(client, parts, concurrency=concurrency, progress=progress, keep_links=keep_links,
-                          timeout=timeout, where=where, feed=feed)
+        batch = _with_refused(pull_many(client, parts, concurrency=concurrency, progress=progress,
+                                        keep_links=keep_links, timeout=timeout, where=where, feed=feed), refused)
     except RequestError:  # the user's mistake, found on the first page: no file is made or changed
         sink.discard()
         raise

@@ -28,6 +28,10 @@ a query value is encoded once (and, inside a double-quoted string, ``"`` and
 ``\\`` are backslash-escaped first, as in the JSON strings that SCIM filters
 use, RFC 7644 §3.4.2.2), a JSON body gets ``json.dumps`` of the value (a bare
 string inside a JSON string is escaped for it), a header gets ``str``.
+
+A path segment that reads ``.`` or ``..`` (typed, ``%2E``, or filled in) is refused:
+it would climb out of its place (RFC 3986 §5.2.4), so ``/groups/{{gid}}/users``
+with ``gid = ".."`` would ask for every user of the org.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from .errors import RequestError
+from .errors import RequestError, UnusableValue
 
 __all__ = ["ApiRequest", "parse_request", "METHODS"]
 
@@ -274,6 +278,7 @@ def _parse_target(target: str, ns: Mapping[str, Any]) -> tuple[str, str, tuple[t
         raise RequestError(f"The path {path[:60]!r} contains a space: put query values after '?'")
     # A path segment's value is one segment: "/" inside it must be %2F (RFC 3986 §3.3).
     encoded_path = _encode_with_values(path, ns, _SAFE_PATH, "")
+    _refuse_dot_segments(path, encoded_path, ns)
     pairs: list[tuple[str, str]] = []
     encoded: list[str] = []
     for item in _split_outside_quotes(query, "&") if query else ():
@@ -288,6 +293,49 @@ def _parse_target(target: str, ns: Mapping[str, Any]) -> tuple[str, str, tuple[t
         encoded.append(f"{enc_name}={enc_value}" if has_value else enc_name)
         pairs.append((unquote(enc_name), unquote(enc_value)))
     return origin + encoded_path, "&".join(encoded), tuple(pairs)
+
+
+def _refuse_dot_segments(template: str, encoded: str, ns: Mapping[str, Any]) -> None:
+    """Refuse a path segment that is ``.`` or ``..``, typed or put there by a value (``%2E`` counts too).
+
+    Such a segment is removed before the request reaches the resource (RFC 3986 §5.2.4; httpx does it, and
+    §6.2.2.2 lets a server decode ``%2E`` first), so ``/groups/{{gid}}/users`` with ``..`` would ask for
+    ``/users``. A value stays in its segment, or nothing is sent. ``encoded`` is ``template`` encoded: a value
+    cannot hold a ``/`` there (it is ``%2F``), so their segments line up.
+    """
+    for written, segment in zip(template.split("/"), encoded.split("/"), strict=True):
+        if unquote(segment) not in (".", ".."):
+            continue
+        reached, text = _without_dot_segments(encoded), unquote(segment)
+        names = tuple(dict.fromkeys(_PLACEHOLDER.findall(written)))
+        if _PLACEHOLDER.fullmatch(written.strip()):
+            raise UnusableValue(f"{written.strip()} is {text!r}, which in a path climbs out of its segment ({encoded} "
+                                f"would reach {reached}): not sent; a path segment cannot be '.' or '..'", names=names)
+        if names:
+            raise UnusableValue(f"{written[:60]} makes the path segment {text!r}, which climbs out of its place "
+                                f"({encoded} would reach {reached}): not sent; a path segment cannot be '.' or '..'",
+                                names=names)
+        raise RequestError(f"The path {encoded[:80]} holds the segment {text!r}, which climbs out of its place (it "
+                           f"would reach {reached[:80]}): not sent; a value put in a path cannot be '.' or '..'")
+
+
+def _without_dot_segments(path: str) -> str:
+    """``path`` as an HTTP client or server reads it, with ``.``/``..`` segments (or %2E forms) removed
+    (RFC 3986 §5.2.4)."""
+    out: list[str] = []
+    segments = path.split("/")
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        text = unquote(segment)
+        if text == "..":
+            if len(out) > 1:
+                out.pop()
+        elif text != ".":
+            out.append(segment)
+            continue
+        if last:
+            out.append("")
+    return "/".join(out) or "/"
 
 
 def _parse_body(text: str, ns: Mapping[str, Any]) -> Any:

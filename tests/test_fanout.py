@@ -111,6 +111,44 @@ def test_a_failed_value_is_reported_after_the_frame_and_the_others_kept(nb, caps
     assert "00gDELETED0000000000" in out and out.index("00gDELETED0000000000") > out.index(" columns]")
 
 
+@pytest.mark.parametrize("dots", ["..", "."])
+def test_a_dot_segment_value_is_that_value_s_failure_and_never_sent(nb, capsys, dots):
+    # ".." in /groups/{{gid}}/users would reach /api/v1/users: every user of the org labelled as the group's
+    sandbox = current_session().sandbox
+    groups = nb.user_ns["groups"]
+    nb.user_ns["gids"] = [dots, groups["id"].iloc[0]]
+    sandbox.reset_stats()
+    each = nb.run_line_magic("okta", "GET /api/v1/groups/{{gid}}/users --each gid=gids")
+    assert sandbox.stats().total == 1  # only the real group's request went out
+    one = okta_magic.get(f"/api/v1/groups/{groups['id'].iloc[0]}/users")
+    assert set(each["gid"]) == {groups["id"].iloc[0]} and each["id"].tolist() == one["id"].tolist()
+    failures = each.attrs["okta_failures"]
+    assert failures["value"].tolist() == [dots] and pd.isna(failures["status"].iloc[0])
+    assert f"{{{{gid}}}} is {dots!r}" in failures["summary"].iloc[0] and "not sent" in failures["summary"].iloc[0]
+    assert "1 of 2 requests failed" in capsys.readouterr().err
+    assert dots not in each.attrs["okta_fanout"].done  # a resume tries it again (and says the same)
+
+
+def test_a_dot_segment_from_the_script_api_is_refused_or_listed(nb, tmp_path):
+    from okta_magic.errors import RequestError
+
+    gid = nb.user_ns["groups"]["id"].iloc[0]
+    with pytest.raises(RequestError, match=r"/api/v1/groups/\.\./users holds the segment '\.\.'.*would reach "
+                                           r"/api/v1/users"):
+        okta_magic.get("/api/v1/groups/{}/users".format(".."))
+    each = okta_magic.get_each("/api/v1/groups/{gid}/users", gid=["..", gid])
+    assert set(each["gid"]) == {gid} and each.attrs["okta_failures"]["value"].tolist() == [".."]
+    written = okta_magic.get_each("/api/v1/groups/{gid}/users", gid=["..", gid], to=str(tmp_path / "m.csv"))
+    assert written.rows == len(each) and written.failures["value"].tolist() == [".."]
+    assert set(pd.read_csv(tmp_path / "m.csv")["gid"]) == {gid}
+
+
+def test_a_dot_segment_in_another_variable_stops_the_fan_out(nb):
+    nb.user_ns["base"] = ".."
+    with pytest.raises(UsageError, match=r"\{\{base\}\} is '\.\.'"):
+        nb.run_line_magic("okta", "GET /api/v1/groups/{{base}}/{{gid}} --each gid=groups.id")
+
+
 def test_resume_fetches_only_what_is_missing(nb):
     sandbox = current_session().sandbox
     groups = nb.user_ns["groups"]

@@ -74,6 +74,19 @@ def test_a_variable_with_a_line_break_in_the_url_is_one_line_that_says_to_strip_
     assert "{{v}} holds a line break" in message and "v = v.strip()" in message
 
 
+@pytest.mark.parametrize("value", ["..", "."])
+def test_a_variable_that_would_climb_out_of_its_path_segment_is_one_line_and_not_sent(shell, value):
+    _sign_in(shell)
+    sandbox = current_session().sandbox
+    shell.user_ns["g"] = value
+    sandbox.reset_stats()
+    message = _one_line_error(shell, "okta", "GET /api/v1/groups/{{g}}/users")
+    assert f"{{{{g}}}} is {value!r}" in message and "not sent" in message
+    assert sandbox.stats().total == 0  # before: GET /api/v1/users, every user of the org
+    shell.user_ns["g"] = f"x{value}"  # inside a segment it is only text
+    assert "E0000007" in _one_line_error(shell, "okta", "GET /api/v1/groups/{{g}}/users")  # no such group
+
+
 def test_a_variable_with_a_line_break_in_a_header_or_the_body(shell):
     shell.user_ns["v"] = "a\nb"
     message = _one_line_error(shell, "okta", "", "POST /api/v1/groups\nX-Note: {{v}}\n")

@@ -210,3 +210,56 @@ def test_a_header_value_that_http_cannot_carry_is_refused_with_the_reason(value:
     with pytest.raises(RequestError, match="The value of header X-Note holds .*ASCII"):
         parse_request(f"GET /api/v1/users\nX-Note: {value}\n", {"uni": "Zoë"})
     assert parse_request("GET /api/v1/users\nX-Note: plain\tascii ~!\n").headers == {"X-Note": "plain\tascii ~!"}
+
+
+# -- a value stays in its path segment: "." and ".." are refused, never sent to be normalised away -----------
+
+
+def _sent_path(request: ApiRequest) -> bytes:
+    """The path httpx puts on the wire for ``request`` (it removes dot segments, RFC 3986 §5.2.4)."""
+    return httpx.Request("GET", httpx.URL("https://dev-1.okta.com").copy_with(raw_path=request.target.encode())
+                         ).url.raw_path
+
+
+@pytest.mark.parametrize(("template", "value", "reached"), [
+    ("/api/v1/groups/{{g}}/users", "..", "/api/v1/users"),  # the whole segment
+    ("/api/v1/groups/{{ g }}/users", ".", "/api/v1/groups/users"),
+    ("/api/v1/groups/{{g}}", "..", "/api/v1/"),  # the last segment
+    ("/api/v1/groups/.{{g}}/users", ".", "/api/v1/users"),  # part of a segment that then reads '..'
+    ("https://dev-1.okta.com/api/v1/groups/{{g}}/users", "..", "/api/v1/users"),  # an absolute URL
+])
+def test_a_value_that_is_a_dot_segment_is_refused_naming_it(template: str, value: str, reached: str) -> None:
+    from okta_magic.errors import UnusableValue
+
+    with pytest.raises(UnusableValue) as info:
+        parse_request(f"GET {template}", {"g": value})
+    message = str(info.value)
+    assert "{{" in message and "g" in message and ("'..'" in message or "'.'" in message)
+    assert f"would reach {reached}" in message and "not sent" in message and "\n" not in message
+    assert info.value.names == ("g",)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/groups/../users", "/api/v1/groups/./users", "/api/v1/groups/%2E%2E/users",
+                                  "/api/v1/groups/%2e./users", "https://dev-1.okta.com/api/v1/groups/../users"])
+def test_a_dot_segment_typed_or_formatted_into_the_path_is_refused(path: str) -> None:
+    # okta_magic.get("/api/v1/groups/{}/users".format(gid)) reaches the parser as typed text like these
+    with pytest.raises(RequestError, match=r"holds the segment '\.\.?', which climbs out of its place .*not sent"):
+        parse_request(f"GET {path}")
+
+
+@pytest.mark.parametrize(("template", "value", "path", "param"), [
+    ("/api/v1/groups/x{{g}}/users", "..", b"/api/v1/groups/x../users", None),  # part of a segment: one segment
+    ("/api/v1/groups/{{g}}/users", "...", b"/api/v1/groups/.../users", None),
+    ("/api/v1/groups/{{g}}/users", "../x", b"/api/v1/groups/..%2Fx/users", None),  # its "/" is %2F
+    ("/api/v1/groups/{{g}}/users", "%2E%2E", b"/api/v1/groups/%252E%252E/users", None),  # its "%" is %25
+    ("/api/v1/users?q={{g}}", "..", b"/api/v1/users?q=..", ".."),  # the query string: no segment to leave
+    ('/api/v1/users?search=profile.nickName eq "{{g}}"', ".", None, 'profile.nickName eq "."'),
+])
+def test_a_value_with_dots_that_stays_in_its_place_is_sent_as_it_is(template: str, value: str, path: bytes | None,
+                                                                     param: str | None) -> None:
+    request = parse_request(f"GET {template}", {"g": value})
+    if path is not None:
+        assert _sent_path(request) == path
+    if param is not None:
+        assert request.params[0][1] == param
+        assert request.path == "/api/v1/users"
