@@ -142,9 +142,10 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         ])
         for field in (self.org_url, self.client_id, self.scopes, self.redirect_uri):
             field.observe(lambda _: None if self._quiet else self.begin(), "value")
+        self._tick_seconds = tick_seconds
+        self._ticker: threading.Event | None = None  # set, it ends the ticker thread; None while there is none
+        self._ticker_lock = threading.Lock()
         self._unsubscribe = session.subscribe(lambda _s: self.refresh())
-        self._ticker = threading.Thread(target=self._tick, args=(tick_seconds,), daemon=True, name="okta-panel")
-        self._ticker.start()
         self.refresh()
 
     def _scope_toggle(self, scope: str, on: bool) -> w.ToggleButton:
@@ -241,6 +242,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             self._retire()
             return
         self.sign_out.disabled = token is None
+        shows_token = False
         if flow is not None and flow.status.phase == "failed":
             self._show_link(None)
             error = flow.status.error
@@ -249,6 +251,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             self._show_link(None)
             notes = scope_differences(token.scopes_requested, token.scopes_granted)
             self._set_status("ok", describe_token(token, self._clock()), notes)
+            shows_token = True
         elif flow is not None and flow.status.phase in ("waiting", "exchanging"):
             # a browser sign-in's authorize URL, or a device sign-in's activation page (its code filled in)
             self._show_link(getattr(flow, "authorize_url", None) or getattr(flow, "verification_uri_complete", None)
@@ -260,6 +263,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         elif token is None and (flow is None or flow.status.phase == "signed_in"):  # a logout from another cell
             self._show_link(None)
             self._set_status("idle", "Signed out. Click New sign-in to sign in again.")
+        self._keep_ticking(shows_token)
         # A device sign-in (chosen, or switched to when the page's location came) has no redirect: say which grant.
         device = flow is not None and hasattr(flow, "user_code")
         self.header.value = _header(session.name, device=device)
@@ -280,9 +284,10 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             if self._replaced:
                 return
             self._replaced = True
-        unsubscribe, self._unsubscribe = self._unsubscribe, None  # type: ignore[assignment]  # ends the ticker too
+        unsubscribe, self._unsubscribe = self._unsubscribe, None  # type: ignore[assignment]
         if unsubscribe is not None:
             unsubscribe()
+        self._keep_ticking(False)
         self._show_link(None)
         self._set_status("replaced", "Replaced by a newer %okta_login: this panel no longer signs in.")
         self.paste_row.layout.display = "none"
@@ -311,15 +316,28 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         self.status.value = (f'<div class="okta-magic-status okta-magic-{kind}" style="color:{colour}">'
                              f"{html.escape(message)}</div>{extra}")
 
-    def _tick(self, seconds: float) -> None:
-        # Keep "time left" honest while the panel is alive (a countdown, not a poll of the server).
-        while self._unsubscribe is not None:
-            time.sleep(seconds)
-            if self._session.token is not None:
-                self.refresh()
+    def _keep_ticking(self, on: bool) -> None:
+        """Start the ticker that keeps "time left" honest while the panel shows a token, or stop it.
+
+        One thread at most per panel, and none while it shows no token (waiting, failed, signed out, replaced,
+        closed): a panel that stays in a notebook's outputs costs no thread once it is done.
+        """
+        with self._ticker_lock:
+            if on and self._ticker is None and self._unsubscribe is not None:  # not once replaced or closed
+                self._ticker = threading.Event()
+                threading.Thread(target=self._tick, args=(self._ticker,), daemon=True, name="okta-panel").start()
+            elif not on and self._ticker is not None:
+                self._ticker.set()
+                self._ticker = None
+
+    def _tick(self, stop: threading.Event) -> None:
+        # A countdown, not a poll of the server: redraw the time left until told to stop (at once, not a tick later).
+        while not stop.wait(self._tick_seconds):
+            self.refresh()
 
     def close(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None  # type: ignore[assignment]
+        self._keep_ticking(False)
         super().close()

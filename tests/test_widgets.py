@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -344,3 +345,46 @@ def test_a_logout_elsewhere_turns_the_panel_signed_out(session):
     _until(lambda: "Signed out" in panel.status.value)
     assert "okta-magic-ok" not in panel.status.value and panel.sign_out.disabled
     panel.close()
+
+
+def _tickers() -> set[threading.Thread]:
+    """The panels' ticker threads alive now."""
+    return {t for t in threading.enumerate() if t.name == "okta-panel" and t.is_alive()}
+
+
+def _signed_in_panel(session: Session) -> LoginPanel:
+    panel = _panel(session)
+    outcome = Browser("helpdesk", _password(session, "helpdesk")).sign_in(_href(panel), session.flow.redirect_uri)
+    assert outcome.delivered is not None
+    _until(lambda: "okta-magic-ok" in panel.status.value)
+    return panel
+
+
+def _ended(threads: set[threading.Thread]) -> bool:
+    for thread in threads:
+        thread.join(10)  # told to stop, a ticker ends at once; the bound only keeps a broken one from hanging
+    return not any(thread.is_alive() for thread in threads)
+
+
+def test_a_panel_ticks_only_while_it_shows_a_token_and_stops_when_signed_out_replaced_or_closed(session):
+    before = _tickers()
+    waiting = _panel(session)
+    assert _tickers() == before  # nothing to count down yet
+    waiting.close()
+
+    signed_out = _signed_in_panel(session)
+    assert len(_tickers() - before) == 1 and "min left" in signed_out.status.value  # the time left is kept honest
+    signed_out.sign_out.click()
+    assert "Signed out" in signed_out.status.value and _ended(_tickers() - before)
+
+    replaced = _signed_in_panel(session)
+    assert len(_tickers() - before) == 1
+    newer = _panel(session)  # a newer %okta_login, still waiting for its sign-in
+    assert replaced.replaced and "okta-magic-wait" in newer.status.value and _ended(_tickers() - before)
+
+    closed = _signed_in_panel(session)
+    assert len(_tickers() - before) == 1
+    closed.close()
+    assert _ended(_tickers() - before)
+    for panel in (signed_out, replaced, newer):
+        panel.close()
