@@ -346,7 +346,8 @@ class OktaMagics(Magics):
     @argument("--max-pages", type=_at_least_one, help="Stop after this many pages.")
     @argument("--max-rows", type=_at_least_one, help="Stop after this many rows.")
     @argument("--raw", action="store_true", help="Return the parsed JSON instead of a DataFrame.")
-    @argument("--links", action="store_true", help="Keep _links and _embedded columns.")
+    @argument("--links", action="store_true",
+              help="Keep the _links columns (navigation); what Okta puts in _embedded is always kept.")
     @argument("--timeout", type=_seconds, help="Seconds to wait for each response (default 30).")
     @argument("--each", metavar="NAME=EXPR", help="Send the request once per value of EXPR (a list, a column, any "
                                                   "iterable) put in {{NAME}}; one frame, NAME first.")

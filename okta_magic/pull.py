@@ -306,7 +306,8 @@ def run_request(
                    timeout=timeout, progress=progress)
     value = result.data
     if value is None or isinstance(value, str):
-        value = PlainAnswer(result.status, result.content_type, value)
+        # (a JSON "" is shown as what it is, not as no content)
+        value = PlainAnswer(result.status, result.content_type, '""' if value == "" else value)
     elif getattr(value, "ndim", 0) == 1 and len(value) == 0:  # an empty JSON object (lifecycle calls answer {})
         value = PlainAnswer(result.status, result.content_type, "{}")
     return Outcome(value, result, [result.note] if result.note else [])

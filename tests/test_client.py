@@ -252,6 +252,41 @@ def test_object_answer_is_a_record_and_204_is_none_and_text_is_text() -> None:
     assert text.data == "hello" and text.content_type == "text/plain"
 
 
+def test_what_okta_embeds_is_shown_not_no_content() -> None:
+    # GET /api/v1/hook-keys/public/{keyId} answers the key inside _embedded (Okta's spec example
+    # RetrievePublicKeyResponse); groups?expand=stats puts the member counts there.
+    from okta_magic.pull import PlainAnswer, run_request
+    from okta_magic.session import Session
+
+    stats = [{"id": f"00g{i}", "profile": {"name": f"G{i}"}, "_links": {"users": {"href": f"{ORG}/g{i}/users"}},
+              "_embedded": {"stats": {"usersCount": i * 10, "_links": {"self": {"href": f"{ORG}/g{i}/stats"}}}}}
+             for i in range(3)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/groups":
+            after = int(request.url.params.get("after", "0"))
+            more = {"Link": f'<{ORG}/api/v1/groups?expand=stats&after={after + 2}>; rel="next"'} if after == 0 else {}
+            return httpx.Response(200, content=orjson.dumps(stats[after:after + 2]),
+                                  headers={"Content-Type": "application/json", **more})
+        if request.url.path == "/api/v1/x":
+            return httpx.Response(200, content=b'""', headers={"Content-Type": "application/json"})
+        return httpx.Response(200, json={"_embedded": {"kty": "RSA", "kid": "7fbc27fd", "e": "AQAB", "n": "2naqCnv6"},
+                                         "_links": {"self": {"href": f"{ORG}{request.url.path}"}}})
+
+    session = Session(transport=httpx.MockTransport(handler))
+    session.use_api_token("00" + "a" * 40, org_url=ORG)
+    key = run_request(session, "GET /api/v1/hook-keys/public/{{k}}", {"k": "7fbc27fd"}, progress=False).value
+    assert isinstance(key, pd.Series) and key["_embedded.n"] == "2naqCnv6" and key["_embedded.kty"] == "RSA"
+    assert "no content" not in repr(key) and "_links.self.href" not in key.index
+    groups = run_request(session, "GET /api/v1/groups?expand=stats", {}, progress=False).value
+    assert groups["_embedded.stats.usersCount"].tolist() == [0, 10, 20]
+    assert not [c for c in groups.columns if "_links" in c]
+    kept = run_request(session, "GET /api/v1/groups?expand=stats", {}, progress=False, keep_links=True).value
+    assert kept["_embedded.stats._links.self.href"].tolist() == [f"{ORG}/g{i}/stats" for i in range(3)]
+    empty_text = run_request(session, "GET /api/v1/x", {}, progress=False).value
+    assert isinstance(empty_text, PlainAnswer) and repr(empty_text) == 'HTTP 200 (application/json)\n""'
+
+
 def test_post_sends_the_json_body() -> None:
     sent = []
 

@@ -314,3 +314,99 @@ def test_arrow_reader_declines_what_it_cannot_hold() -> None:
     assert reader.read(b'[{"a.b": 1, "a": {"b": 2}}]') is None  # two attributes that flatten to one name
     assert reader.read(b"[]").num_rows == 0
     assert reader.read(b'[{"profile": {}, "_links": {"self": {"href": "x"}}}]') is None  # no column would remain
+
+
+# -- what Okta embeds is data: kept as dotted columns; only _links (navigation) is hidden ----------------------
+# Bodies from Okta's Management API spec (2026.06.3): the example RetrievePublicKeyResponse of GET
+# /api/v1/hook-keys/public/{keyId} and WellKnownURIsRootResponse of GET /api/v1/brands/{brandId}/well-known-uris
+# (shortened), and bodies of the PageRoot schema (GET .../pages/sign-in, .../pages/error) and of the Group schema
+# with _embedded.stats (GET /api/v1/groups?expand=stats), whose operations give no example.
+
+PUBLIC_KEY = {"_embedded": {"kty": "RSA", "alg": "RSA", "kid": "7fbc27fd-e3df-4522-86bf-1930110256ad", "use": None,
+                            "e": "AQAB", "n": "2naqCnv6r4xNQs7207lRtKQvdtnlVND-8k5iYBIiqoKGY3CqUmRm1jleoOniiQoMkFX8"}}
+WELL_KNOWN = {
+    "_links": {"self": {"href": "https://dev-1.okta.com/api/v1/brands/bnd1/well-known-uris",
+                        "hints": {"allow": ["GET"]}},
+               "webauthn": {"href": "https://dev-1.okta.com/api/v1/brands/bnd1/well-known-uris/webauthn",
+                            "hints": {"allow": ["GET", "PUT"]}}},
+    "_embedded": {"webauthn": {"customized": {
+        "representation": {"origins": ["https://example1.com"]},
+        "_links": {"self": {"href": "https://dev-1.okta.com/api/v1/brands/bnd1/well-known-uris/webauthn/customized",
+                            "hints": {"allow": ["GET", "PUT"]}}}}}},
+}
+SIGN_IN_PAGE = {
+    "_embedded": {"default": {"pageContent": "<html>default</html>", "widgetVersion": "^7"},
+                  "customizedUrl": "https://dev-1.okta.com/login/customized", "previewUrl": "https://dev-1.okta.com/p"},
+    "_links": {"self": {"href": "https://dev-1.okta.com/api/v1/brands/bnd1/pages/sign-in"},
+               "default": {"href": "https://dev-1.okta.com/api/v1/brands/bnd1/pages/sign-in/default"}},
+}
+
+
+def group_with_stats(i: int, users: int, admin: bool) -> dict:
+    return {
+        "id": f"00g{i}", "created": "2026-01-02T03:04:05.000Z", "lastUpdated": "2026-01-02T03:04:05.000Z",
+        "lastMembershipUpdated": "2026-01-03T03:04:05.000Z", "objectClass": ["okta:user_group"], "type": "OKTA_GROUP",
+        "profile": {"name": f"G{i}", "description": None},
+        "_links": {"logo": [{"name": "medium", "href": "https://x/logo.png", "type": "image/png"}],
+                   "users": {"href": f"https://dev-1.okta.com/api/v1/groups/00g{i}/users"}},
+        "_embedded": {"stats": {"usersCount": users, "appsCount": 1, "groupPushMappingsCount": 0,
+                                "hasAdminPrivilege": admin,
+                                "_links": {"self": {"href": f"https://dev-1.okta.com/api/v1/groups/00g{i}/stats"}}}},
+    }
+
+
+STATS = ["_embedded.stats.usersCount", "_embedded.stats.appsCount", "_embedded.stats.groupPushMappingsCount",
+         "_embedded.stats.hasAdminPrivilege"]
+
+
+def _both_paths(pages: list[list[dict]], keep_links: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The frame of ``pages`` read by Arrow from their bytes, and built from the parsed JSON."""
+    import orjson
+
+    from okta_magic.frames import JsonPages
+
+    reader = JsonPages(keep_links=keep_links)
+    arrow, python = FrameBuilder("groups", keep_links=keep_links), FrameBuilder("groups", keep_links=keep_links)
+    for page in pages:
+        table = reader.read(orjson.dumps(page))
+        assert table is not None  # the fast path takes these pages
+        arrow.add_table(table)
+        python.add(page)
+    return arrow.build(), python.build()
+
+
+def test_group_stats_asked_for_with_expand_are_columns_on_both_paths() -> None:
+    fast, slow = _both_paths([[group_with_stats(1, 3, False), group_with_stats(2, 0, True)],
+                              [group_with_stats(3, 12, False)]])
+    assert list(fast.columns) == list(slow.columns)
+    assert fast.dtypes.to_dict() == slow.dtypes.to_dict() and fast.equals(slow)
+    assert [c for c in fast.columns if c.startswith("_embedded")] == STATS  # its nested _links hidden too
+    assert fast["_embedded.stats.usersCount"].tolist() == [3, 0, 12]
+    assert fast["_embedded.stats.hasAdminPrivilege"].tolist() == [False, True, False]
+    assert not [c for c in fast.columns if "_links" in c]
+
+
+def test_links_kept_on_request_at_every_depth_on_both_paths() -> None:
+    fast, slow = _both_paths([[group_with_stats(1, 3, False)]], keep_links=True)
+    assert list(fast.columns) == list(slow.columns) and fast.equals(slow)
+    assert fast["_embedded.stats._links.self.href"].tolist() == ["https://dev-1.okta.com/api/v1/groups/00g1/stats"]
+    assert "_links.users.href" in fast.columns and "_embedded.stats.usersCount" in fast.columns
+
+
+@pytest.mark.parametrize(("body", "fields"), [
+    (PUBLIC_KEY, {"_embedded.kty": "RSA", "_embedded.kid": "7fbc27fd-e3df-4522-86bf-1930110256ad",
+                  "_embedded.e": "AQAB"}),
+    (WELL_KNOWN, {"_embedded.webauthn.customized.representation.origins": ["https://example1.com"]}),
+    (SIGN_IN_PAGE, {"_embedded.default.pageContent": "<html>default</html>",
+                    "_embedded.customizedUrl": "https://dev-1.okta.com/login/customized"}),
+], ids=["hook-key", "well-known-uris", "sign-in-page"])
+def test_an_object_holding_only_embedded_data_and_links_shows_the_data(body: dict, fields: dict) -> None:
+    record = to_record(body)
+    for name, value in fields.items():
+        assert record[name] == value
+    assert not [name for name in record.index if "_links" in name]  # navigation still hidden
+
+
+def test_an_object_holding_only_links_shows_them_rather_than_nothing() -> None:
+    record = to_record({"_links": {"self": {"href": "https://dev-1.okta.com/api/v1/x"}}})
+    assert record.to_dict() == {"_links.self.href": "https://dev-1.okta.com/api/v1/x"}

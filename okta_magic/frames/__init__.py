@@ -7,8 +7,10 @@ nothing of HTTP: it reads pages (bytes and headers, :class:`~okta_magic.page.Pag
 Shape of a frame, chosen for analysis:
 
 * nested objects become dotted columns (``profile.login``,
-  ``credentials.provider.type``, ``actor.alternateId``); ``_links`` and
-  ``_embedded`` are dropped unless ``keep_links=True``;
+  ``credentials.provider.type``, ``actor.alternateId``), what Okta embeds too
+  (``_embedded.stats.usersCount`` of ``/api/v1/groups?expand=stats``); ``_links``
+  (navigation, at any depth) are dropped unless ``keep_links=True``, or unless
+  an object holds nothing else;
 * attribute names are kept exactly as Okta sent them: custom profile attributes
   are never renamed, recased or dropped, even when they first appear on a later
   page (earlier rows then hold missing values);
@@ -98,10 +100,15 @@ def to_frame(records: Sequence[Any], resource: str | None = None, *, keep_links:
 
 
 def to_record(obj: dict[str, Any], resource: str | None = None, *, keep_links: bool = False) -> pd.Series:
-    """A JSON object as a Series indexed by dotted attribute names (named after its ``id`` when it has one)."""
+    """A JSON object as a Series indexed by dotted attribute names (named after its ``id`` when it has one).
+
+    An object that holds nothing but ``_links`` shows them: hidden, it would read as empty.
+    """
     import pandas as pd
 
     frame = to_frame([obj], resource, keep_links=keep_links)
+    if not len(frame.columns) and obj:
+        frame = to_frame([obj], resource, keep_links=True)
     # Built value by value so NaT stays NaT (a row of mixed dtypes would turn it into NaN).
     values = {name: frame[name].iloc[0] for name in frame.columns}
     return pd.Series(values, dtype=object, name=obj.get("id", obj.get("uuid")))

@@ -21,8 +21,8 @@ class JsonPages:
     Arrow's JSON reader (C++) costs about twice ``orjson.loads`` on a page, but the values
     land in compact arrays at once (no Python object per value) and it runs without the GIL,
     so a pull decodes page N on its own thread while page N+1 is on the wire. Nested objects
-    are flattened into dotted columns by Arrow itself; ``_links``/``_embedded`` are dropped
-    unless kept. What is worked out for a page's shape (no dates in it; which columns to drop
+    are flattened into dotted columns by Arrow itself (``_embedded`` too); ``_links`` are dropped,
+    at any depth, unless kept. What is worked out for a page's shape (no dates in it; which columns to drop
     and flatten, and their order) is remembered for the next page of the same shape.
 
     The reader infers dates from strings (``"2024-05-01"``); such fields are read
@@ -39,7 +39,8 @@ class JsonPages:
         self._order: dict[str, None] = {}
         # Pages of one list nearly always have one shape: what was worked out for a shape is kept.
         self._plain: set[pa.DataType] = set()  # page types known to hold no inferred dates
-        self._plans: dict[pa.DataType, tuple[list[str], int, list[str]]] = {}  # type: (dropped, flattenings, order)
+        # a page's type: (the columns dropped before the first flattening and after each, the columns' order)
+        self._plans: dict[pa.DataType, tuple[list[list[str]], list[str]]] = {}
 
     def read(self, content: bytes) -> pa.Table | None:
         """One page (the raw bytes of a JSON array of objects) as a flat table, or None."""
@@ -95,20 +96,31 @@ class JsonPages:
         flat = pa.Table.from_struct_array(records)
         plan = self._plans.get(kind)
         if plan is None:
-            dropped = [] if self.keep_links else [n for n in flat.column_names if n in _HIDDEN]
-            flattenings, probe = 0, flat.drop_columns(dropped)
-            while any(pa.types.is_struct(f.type) for f in probe.schema):
-                probe, flattenings = probe.flatten(), flattenings + 1
-            plan = (dropped, flattenings, self._ordered(probe.column_names))
+            plan = self._plan(flat)
             if len(self._plans) < _REMEMBERED:
                 self._plans[kind] = plan
-        dropped, flattenings, order = plan
-        flat = flat.drop_columns(dropped)
-        for _ in range(flattenings):
-            flat = flat.flatten()
+        dropped, order = plan
+        flat = flat.drop_columns(dropped[0])
+        for nested in dropped[1:]:
+            flat = flat.flatten().drop_columns(nested)
         if not flat.num_columns and len(records):
             return None  # only empty objects: a table of no columns cannot hold the row count; the Python path can
         return flat.select(order)
+
+    def _plan(self, flat: pa.Table) -> tuple[list[list[str]], list[str]]:
+        """How a page of this shape is flattened: the hidden columns dropped at the top and after each flattening
+        (``_links`` at any depth, as :meth:`FrameBuilder.add` drops them), and the columns' order."""
+        import pyarrow as pa
+
+        dropped = [[] if self.keep_links else [n for n in flat.column_names if n in _HIDDEN]]
+        probe = flat.drop_columns(dropped[0])
+        while any(pa.types.is_struct(f.type) for f in probe.schema):
+            nested = [] if self.keep_links else [f"{f.name}.{child.name}" for f in probe.schema
+                                                 if pa.types.is_struct(f.type) for child in f.type
+                                                 if child.name in _HIDDEN]
+            probe = probe.flatten().drop_columns(nested)
+            dropped.append(nested)
+        return dropped, self._ordered(probe.column_names)
 
     def _parse(self, lines: bytes, text_fields: pa.Schema | None, rows: int) -> pa.Table | None:
         import pyarrow as pa

@@ -42,7 +42,7 @@ class FrameBuilder:
     Args:
         resource: ``users``, ``groups``, ``apps``, ``logs`` or None; sets the column
             order and the columns of an empty result.
-        keep_links: keep ``_links`` and ``_embedded`` as dotted columns.
+        keep_links: keep ``_links`` (at any depth) as dotted columns; ``_embedded`` is always kept.
     """
 
     def __init__(self, resource: str | None = None, *, keep_links: bool = False) -> None:

@@ -12,7 +12,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["resource_for_path", "is_enumeration", "order_columns", "empty_frame"]
 
-_HIDDEN = frozenset({"_links", "_embedded"})
+# HAL navigation (hrefs to other resources), hidden unless asked for; ``_embedded`` is data Okta sent (a group's
+# stats, a hook key's public key), kept as dotted columns.
+_HIDDEN = frozenset({"_links"})
 
 _DATES = ("created", "activated", "statusChanged", "lastLogin", "lastUpdated", "passwordChanged",
           "lastMembershipUpdated", "published")
