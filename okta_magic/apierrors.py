@@ -203,6 +203,9 @@ def _other_error(response: httpx.Response, details: ApiErrorDetails, where: str,
     if status == 403 and not (details.error_code or foreign):
         meaning = ("The API token acts with its creator's admin role, which does not allow this." if ssws
                    else "Your account may not do this in this org.")
+    elif status == 501:
+        # RFC 9110 §15.6.2: the server does not implement the operation; asking again will not help
+        meaning, fix = "The server does not implement this operation.", None
     elif status >= 500:
         meaning, fix = ("" if foreign else "Okta could not process it."), "try_later"
     error = OktaApiError(f"{where} failed: {said}. {meaning.format(method=method)}".rstrip() + tail, details)

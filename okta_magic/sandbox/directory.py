@@ -137,6 +137,10 @@ class Directory:
         self.apps: dict[str, dict[str, Any]] = {a["id"]: a for a in seeded.apps}
         self.app_groups: dict[str, list[str]] = dict(seeded.app_groups)
         self.roles: dict[str, list[dict[str, Any]]] = {}
+        # Roles assigned to groups (every member holds them) and the custom roles' permissions, by role id:
+        # filled by the security seed (okta_magic.sandbox.security) and the role API.
+        self.group_roles: dict[str, list[dict[str, Any]]] = {}
+        self.custom_permissions: dict[str, tuple[str, ...]] = {}
         for uid, role_types in seeded.roles.items():
             for role in role_types:
                 self.assign_role(uid, role)
@@ -383,6 +387,7 @@ class Directory:
             for gids in self.app_groups.values():
                 if gid in gids:
                     gids.remove(gid)
+            self.group_roles.pop(gid, None)
             self.touch()
 
     def set_membership(self, gid: str, uid: str, member: bool) -> None:
@@ -394,23 +399,43 @@ class Directory:
             self.groups[gid]["lastMembershipUpdated"] = iso(self.clock())
             self.touch()
 
-    def assign_role(self, uid: str, role: str) -> None:
-        created = iso(self.clock())
+    def assign_role(self, uid: str, role: str, *, group: bool = False, assignment_id: str | None = None,
+                    created: str | None = None, label: str | None = None,
+                    extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Assign a role to a user (or, with ``group``, to the group ``uid`` names); the new assignment."""
+        created = created or iso(self.clock())
         assignment = {
-            "id": "ra1" + secrets.token_hex(7)[:14] + data.ORG_SUFFIX,
-            "label": ROLE_LABELS.get(role, role.replace("_", " ").title()),
+            "id": assignment_id or "ra1" + secrets.token_hex(7)[:14] + data.ORG_SUFFIX,
+            "label": label or ROLE_LABELS.get(role, role.replace("_", " ").title()),
             "type": role,
             "status": "ACTIVE",
             "created": created,
             "lastUpdated": created,
-            "assignmentType": "USER",
+            "assignmentType": "GROUP" if group else "USER",
+            **(extra or {}),
         }
-        self.roles.setdefault(uid, []).append(assignment)
+        (self.group_roles if group else self.roles).setdefault(uid, []).append(assignment)
+        return assignment
+
+    def role_assignments(self, uid: str) -> list[dict[str, Any]]:
+        """Every role a user holds: assigned to them (``USER``), then through their groups (``GROUP``)."""
+        held = list(self.roles.get(uid, ()))
+        if self.group_roles:
+            for gid in self.group_roles:
+                if uid in self.members.get(gid, ()):
+                    held += self.group_roles[gid]
+        return held
 
     def role_types(self, uid: str | None) -> set[str]:
+        """The role types a user holds, directly or through a group; a custom role adds its permissions."""
         if uid is None:
             return set()
-        return {r["type"] for r in self.roles.get(uid, ())}
+        types: set[str] = set()
+        for r in self.role_assignments(uid):
+            types.add(r["type"])
+            if r["type"] == "CUSTOM":
+                types.update(self.custom_permissions.get(r.get("role", ""), ()))
+        return types
 
     def register_demo_apps(self, apps: Iterable[DemoApp]) -> None:
         """Add the demo OAuth clients as OPENID_CONNECT apps (app id = client id), assigned to the demo users."""

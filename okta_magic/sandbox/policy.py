@@ -117,25 +117,59 @@ def first_missing_scope(method: str, path: str, held: Iterable[str], self_read: 
     return missing[0] if missing else None
 
 
+# What the read-only administrator reads beyond the directory: the org's security configuration
+# (Okta: "Read-only Administrator: view everything in the Admin Console" but API tokens).
+CONFIG_RESOURCES = frozenset({"iam", "policies", "zones", "idps", "authorizationServers", "trustedOrigins",
+                              "authenticators", "devices", "meta"})
+# The parts of a user a help desk admin works with (Okta: Help Desk Administrator resets factors).
+HELP_DESK_USER_PARTS = frozenset({"groups", "factors", "authenticator-enrollments", "appLinks", "devices"})
+
+
 def role_allows(roles: set[str], method: str, path: str, is_self: bool) -> bool:
-    """True when the caller's admin roles permit the call (403 E0000006 otherwise)."""
-    if roles & FULL_ADMIN:
-        return True
+    """True when the caller's admin roles permit the call (403 E0000006 otherwise).
+
+    ``roles`` holds role types, and for a custom role its permissions (``okta.users.read`` ...), which allow
+    what the scope of the same name allows. Granting and revoking roles is the super admin's alone.
+    """
     parts = [p for p in path.split("/") if p][2:]  # drop "api", "v1"
     resource = parts[0] if parts else ""
+    if "SUPER_ADMIN" in roles:
+        return True
+    if method != "GET" and (resource == "iam" or "roles" in parts or resource == "api-tokens"):
+        return False  # Okta: only a super admin assigns admin roles
+    if roles & FULL_ADMIN:
+        return True
     if is_self and method == "GET" and resource == "users" and (len(parts) == 2 or parts[2:] == ["groups"]):
         return True
-    if roles & READ_ADMIN and method == "GET" and resource in ("users", "groups", "apps", "logs"):
+    if roles & READ_ADMIN and method == "GET" and resource in ("users", "groups", "apps", "logs") and (
+            "READ_ONLY_ADMIN" in roles or not (len(parts) > 2 and parts[2] in ("factors", "roles"))):
+        return True  # a report admin reads the directory and the System Log, not who holds roles or factors
+    if "READ_ONLY_ADMIN" in roles and method == "GET" and resource in CONFIG_RESOURCES:
         return True
-    if roles & HELP_DESK:
-        if method == "GET" and resource in ("users", "groups") and "roles" not in parts:
-            return True
-        if method == "POST" and resource == "users" and len(parts) == 4 and parts[2] == "lifecycle":
-            return parts[3] in HELP_DESK_LIFECYCLE
+    if roles & HELP_DESK and _help_desk_allows(method, resource, parts):
+        return True
     if "APP_ADMIN" in roles:
         if resource == "apps" or (method == "GET" and resource in ("users", "groups")):
             return True
-    return False
+    return _custom_allows(roles, method, path)
+
+
+def _help_desk_allows(method: str, resource: str, parts: list[str]) -> bool:
+    """Help desk, group and group membership admins: read people and groups, unlock, reset, unenrol factors."""
+    if method == "GET" and resource in ("users", "groups") and "roles" not in parts:
+        return len(parts) <= 2 or resource == "groups" or parts[2] in HELP_DESK_USER_PARTS
+    if method == "POST" and resource == "users" and len(parts) == 4 and parts[2] == "lifecycle":
+        return parts[3] in HELP_DESK_LIFECYCLE
+    return method == "DELETE" and resource == "users" and len(parts) == 4 and parts[2] == "factors"
+
+
+def _custom_allows(roles: set[str], method: str, path: str) -> bool:
+    """A custom role's permissions allow what the Okta scopes of the same names allow (reads only here)."""
+    permissions = [r for r in roles if r.startswith("okta.")]
+    if not permissions or method != "GET":
+        return False
+    needed = needed_scopes(method, path)
+    return bool(needed) and not missing_scopes(permissions, needed)
 
 
 def _bucket_regex(template: str) -> re.Pattern[str]:

@@ -31,6 +31,7 @@ from okta_magic.sandbox.app import build_app
 from okta_magic.sandbox.data import DemoApp, DemoUser
 from okta_magic.sandbox.directory import Directory
 from okta_magic.sandbox.policy import Knobs, RateLimiter
+from okta_magic.sandbox.security import Security
 from okta_magic.sandbox.state import OrgState, SandboxClock
 from okta_magic.sandbox.tokens import ACCESS_TOKEN_LIFETIME, TokenAuthority, check_lifetime, new_rsa_key, private_pem
 from okta_magic.sandbox.traffic import SandboxStats, Traffic
@@ -113,6 +114,7 @@ class Sandbox:
         web_secret = "".join(rng.choices("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", k=40))
         apps = data.demo_apps(_read_scopes(), service_pems, web_secret)
         directory.register_demo_apps(apps.values())
+        security = Security(directory, seed, anchor)  # its own generator: the directory above is unchanged
         try:
             limiter = RateLimiter(rate_limits, self.clock)
             traffic = Traffic(limiter.concurrency_limit)
@@ -128,6 +130,7 @@ class Sandbox:
             self.clock,
             apps,
             traffic=traffic,
+            security=security,
         )
         self._app = build_app(self._state)
         self._server: uvicorn.Server | None = None
@@ -313,6 +316,11 @@ class Sandbox:
         person = self._person(user)
         token = "00" + secrets.token_urlsafe(30)
         self._state.directory.api_tokens[token] = person.id
+        security = self._state.security
+        if security is not None:
+            token_id = "00T" + secrets.token_hex(7) + "5d7"
+            security.by_secret[token] = token_id
+            security.add_api_token(token_id, person.id, f"okta_magic {user}")
         return token
 
     def _app_named(self, name: str) -> DemoApp:

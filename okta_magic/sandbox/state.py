@@ -14,6 +14,7 @@ from okta_magic.sandbox.data import DemoApp
 from okta_magic.sandbox.directory import Directory
 from okta_magic.sandbox.oauth.grants import Grants
 from okta_magic.sandbox.policy import Knobs, RateLimiter
+from okta_magic.sandbox.security import Security
 from okta_magic.sandbox.tokens import TokenAuthority
 from okta_magic.sandbox.traffic import Traffic
 
@@ -47,6 +48,7 @@ class OrgState:
     clients: dict[str, DemoApp] = field(default_factory=dict)
     grants: Grants = field(default_factory=Grants)
     traffic: Traffic = field(default_factory=Traffic)
+    security: Security | None = None  # roles, factors, devices, assignments, configuration (server.py seeds it)
 
     def __post_init__(self) -> None:
         self.clients = {app.client_id: app for app in self.apps.values()}

@@ -12,6 +12,7 @@ import orjson
 from starlette.responses import Response
 
 from okta_magic.sandbox.api.calls import Call, limit, page
+from okta_magic.sandbox.api.factors import security
 from okta_magic.sandbox.responses import bad_search, json_response, not_found
 from okta_magic.sandbox.search import SearchError, compile_expression
 
@@ -62,16 +63,19 @@ def get_app(call: Call) -> Response:
     return json_response(call.directory.app_json(call.args[0]))
 
 
-def _app_user(call: Call, app_id: str, app: dict[str, Any], uid: str) -> dict[str, Any]:
-    """One user's assignment to an app, as Okta's AppUser object (assigned through a group)."""
+def app_user_json(call: Call, app_id: str, app: dict[str, Any], uid: str) -> dict[str, Any]:
+    """One user's assignment to an app, as Okta's AppUser object: ``scope`` USER when assigned directly,
+    GROUP when only through a group."""
     u = call.directory.users[uid]
     base = call.org.url
+    direct = security(call).app_users.get(app_id, {}).get(uid)
+    created = direct["created"] if direct else (app["created"] if app["created"] > u["created"] else u["created"])
     return {
         "id": uid,
         "externalId": None,
-        "created": app["created"] if app["created"] > u["created"] else u["created"],
-        "lastUpdated": u["lastUpdated"],
-        "scope": "GROUP",
+        "created": created,
+        "lastUpdated": direct["lastUpdated"] if direct else u["lastUpdated"],
+        "scope": "USER" if direct else "GROUP",
         "status": "ACTIVE",
         "statusChanged": u["statusChanged"],
         "passwordChanged": None,
@@ -86,10 +90,10 @@ def _app_user(call: Call, app_id: str, app: dict[str, Any], uid: str) -> dict[st
 
 
 def app_users(call: Call) -> Response:
-    """GET /apps/{id}/users: the users assigned to the app, paged."""
+    """GET /apps/{id}/users: the users assigned to the app, directly or through a group, paged."""
     app_id = call.args[0]
     app = _app(call, app_id)
     d = call.directory
     size = limit(call, APP_USERS_DEFAULT_LIMIT, APP_USERS_MAX_LIMIT)
-    listing = d.listing(("app_users", app_id), lambda: d.app_user_ids(app_id))
-    return page(call, listing, size, lambda ids: orjson.dumps([_app_user(call, app_id, app, uid) for uid in ids]))
+    listing = d.listing(("app_users", app_id), lambda: security(call).app_user_ids(app_id))
+    return page(call, listing, size, lambda ids: orjson.dumps([app_user_json(call, app_id, app, uid) for uid in ids]))

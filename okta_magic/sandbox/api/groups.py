@@ -57,13 +57,41 @@ def list_groups(call: Call) -> Response:
         lambda g: (predicate is None or predicate(g)) and g["profile"]["name"].lower().startswith(q),
         sort_by(call) if p.get("search") else None,
     )
-    return page(call, listing, size, lambda ids: orjson.dumps([d.group_json(gid) for gid in ids]))
+    expand = _expand(call)
+    return page(call, listing, size, lambda ids: orjson.dumps([group_out(call, gid, expand) for gid in ids]))
+
+
+def _expand(call: Call) -> frozenset[str]:
+    """``expand``: ``stats`` and ``app`` (listGroups, getGroup), comma-separated; anything else is E0000001."""
+    asked = frozenset(v.strip() for v in call.params.get("expand", "").split(",") if v.strip())
+    if asked - {"stats", "app"}:
+        raise invalid("expand", "expand: Possible values are stats and app")
+    return asked
+
+
+def group_out(call: Call, gid: str, expand: frozenset[str]) -> dict[str, Any]:
+    """A group as Okta answers it; ``expand=stats`` adds ``_embedded.stats`` (members, apps, admin role),
+    ``expand=app`` the source app of an app group (the sandbox's groups are Okta's own: none)."""
+    d = call.directory
+    out = d.group_json(gid)
+    if not expand:
+        return out
+    embedded: dict[str, Any] = {}
+    if "stats" in expand:
+        embedded["stats"] = {
+            "usersCount": len(d.members.get(gid, ())),
+            "appsCount": sum(1 for gids in d.app_groups.values() if gid in gids),
+            "groupPushMappingsCount": 0,
+            "hasAdminPrivilege": bool(d.group_roles.get(gid)),
+            "_links": {"self": {"href": f"{call.org.url}/api/v1/groups/{gid}/stats"}},
+        }
+    return {**out, "_embedded": embedded}
 
 
 def get_group(call: Call) -> Response:
-    """GET /groups/{id}."""
+    """GET /groups/{id} (``expand`` as the list takes it)."""
     _group(call, call.args[0])
-    return json_response(call.directory.group_json(call.args[0]))
+    return json_response(group_out(call, call.args[0], _expand(call)))
 
 
 def _group_profile(sent: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, quote
 from starlette.requests import Request
 from starlette.responses import Response
 
+from okta_magic.sandbox import notmodelled
 from okta_magic.sandbox.api.calls import Call, Caller, Handler, Routes
 from okta_magic.sandbox.policy import RateDecision, first_missing_scope, role_allows
 from okta_magic.sandbox.responses import NOT_PERMITTED, RATE_LIMITED, ApiProblem, dpop_header, okta_error
@@ -111,6 +112,10 @@ class ManagementApi:
     def __init__(self, org: OrgState, routes: Routes) -> None:
         self.org = org
         self.routes: list[tuple[re.Pattern[str], dict[str, Handler]]] = [(_route(p), h) for p, h in routes]
+        # each route's template without parameter names; an "{op}" parameter stands for Okta's literal operation
+        # names (/users/{id}/lifecycle/{op}), which its handler sorts out
+        self.templates = [notmodelled.shape(p).replace("{}", "{op}") if "{op}" in p else notmodelled.shape(p)
+                          for p, _ in routes]
 
     def __repr__(self) -> str:
         return f"ManagementApi(org={self.org.url!r})"
@@ -132,11 +137,16 @@ class ManagementApi:
         return None, decision
 
     def _match(self, path: str, method: str) -> tuple[Handler, tuple[str, ...]] | Response:
-        """The handler and path arguments of a request, or its 404 / 405 answer."""
-        for regex, handlers in self.routes:
+        """The handler and path arguments of a request, or its 404 / 405 answer, or the answer saying that the
+        sandbox does not model an operation Okta has (notmodelled.py)."""
+        spec_op = notmodelled.operation(method, path)
+        for (regex, handlers), template in zip(self.routes, self.templates, strict=True):
             m = regex.match(path)
             if m:
                 handler = handlers.get(method)
+                if spec_op is not None and (handler is None or (notmodelled.shape(spec_op.path) != template
+                                                                and "{op}" not in template)):
+                    return notmodelled.answer(spec_op)  # Okta has it (another method, or a more literal path)
                 if handler is None:
                     return okta_error(
                         405,
@@ -145,6 +155,8 @@ class ManagementApi:
                         headers={"Allow": ", ".join(handlers)},
                     )
                 return handler, m.groups()
+        if spec_op is not None:
+            return notmodelled.answer(spec_op)
         return okta_error(404, "E0000007", f"Not found: Resource not found: {path} (Path)")
 
     async def dispatch(self, request: Request) -> Response:

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from okta_magic.sandbox import data
+from okta_magic.sandbox import data, notmodelled
 from okta_magic.sandbox.api.calls import (
     Call,
     audit,
@@ -27,6 +27,8 @@ from okta_magic.sandbox.api.calls import (
     user_id,
     user_target,
 )
+from okta_magic.sandbox.api.factors import reset_all, security
+from okta_magic.sandbox.api.rules import follow_rules
 from okta_magic.sandbox.responses import ApiProblem, bad_search, invalid, json_response, not_found
 from okta_magic.sandbox.search import (
     SearchError,
@@ -208,6 +210,7 @@ async def create_user(call: Call) -> Response:
     audit(call, "user.lifecycle.create", "Create Okta user", [user_target(call, uid)])
     if activate:
         audit(call, "user.lifecycle.activate", "Activate Okta user", [user_target(call, uid)])
+    follow_rules(call, uid)  # group rules add the new person to their department's and office's groups
     return json_response(d.user_detail(uid))
 
 
@@ -222,6 +225,7 @@ async def update_user(call: Call) -> Response:
         profile = _validate_profile(call, {**d.users[uid]["profile"], **changes}, exclude=uid)
         d.replace_profile(uid, profile)
     audit(call, "user.account.update_profile", "Update user profile for Okta", [user_target(call, uid)])
+    follow_rules(call, uid)
     return json_response(d.user_detail(uid))
 
 
@@ -234,6 +238,7 @@ async def replace_user(call: Call) -> Response:
         profile = _validate_profile(call, sent.get("profile"), exclude=uid)
         d.replace_profile(uid, dict(profile))
     audit(call, "user.account.update_profile", "Update user profile for Okta", [user_target(call, uid)])
+    follow_rules(call, uid)
     return json_response(d.user_detail(uid))
 
 
@@ -246,7 +251,9 @@ def delete_user(call: Call) -> Response:
         d.set_status(uid, "DEPROVISIONED")
         audit(call, "user.lifecycle.deactivate", "Deactivate Okta user", [target])
     else:
-        d.remove_user(uid)
+        with d.lock:
+            d.remove_user(uid)
+            security(call).forget_user(uid)  # its factors, devices and direct app assignments go too
         audit(call, "user.lifecycle.delete.completed", "Delete Okta user completed", [target])
     return Response(status_code=204)
 
@@ -286,6 +293,9 @@ def lifecycle(call: Call) -> Response:
     uid = user_id(call, call.args[0])
     op = call.args[1]
     if op not in LIFECYCLE_ALLOWED:
+        spec_op = notmodelled.operation("POST", call.request.url.path)
+        if spec_op is not None:
+            return notmodelled.answer(spec_op)  # e.g. expire_password_with_temp_password
         raise not_found(call.request.url.path, "Path")
     with call.directory.lock:
         answer = _apply(call, uid, op)
@@ -298,6 +308,7 @@ def lifecycle(call: Call) -> Response:
         [user_target(call, uid)],
     )
     if op == "reset_factors":
+        reset_all(call, uid)
         return Response(status_code=200)  # SPEC resetFactors: 200 with no content
     return json_response(answer)
 
