@@ -312,7 +312,10 @@ class OktaClient(InMemoryOnly):
             self.say(wait_line(seconds, f"{method} {url.path}", why))
         if stop is not None and stop.is_set():
             raise _Stop()
-        self._sleep(seconds)
+        if stop is not None and self._sleep is time.sleep:
+            stop.wait(seconds)  # a pull closed meanwhile wakes its worker at once (a backoff or reset is minutes)
+        else:
+            self._sleep(seconds)  # an injected sleep (a test's clock) is called as given
         if stop is not None and stop.is_set():
             raise _Stop()
 

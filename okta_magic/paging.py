@@ -37,8 +37,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout  # (the builtin TimeoutError from Python 3.11)
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -53,6 +54,8 @@ __all__ = ["Origin", "origin_of", "next_url", "is_log_polling", "resolve", "Page
 Origin = tuple[str, str, int]
 _Fetched = tuple[httpx.Response, "Future[Page]"]  # a prefetched answer and its decoding
 AHEAD = 4  # pages the worker may fetch beyond the one the caller waits for (memory: a few pages' bytes)
+POLL = 0.2  # seconds between looks at the stop flag while the caller waits for a page
+_T = TypeVar("_T")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -146,7 +149,9 @@ class PageStream:
     into Arrow tables); a decoder with a ``many(pages)`` method is given the pages waiting together.
     A list is anything with ``len`` and slices. After (or during) iteration,
     ``pages``, ``rows``, ``remaining``, ``stopped_early``, ``is_list`` and ``next`` say how it went.
-    Close it to stop the worker.
+    Close it to stop the worker: a caller still waiting for a page (on another thread) then gets
+    ``concurrent.futures.CancelledError`` within :data:`POLL` seconds, and every future the stream
+    queued is resolved or cancelled, so no thread waits for ever (nor Python's exit for that thread).
     """
 
     def __init__(self, send: Send, org: httpx.URL, method: str, url: httpx.URL, *, json: Any = None,
@@ -188,9 +193,19 @@ class PageStream:
 
     def _body(self, future: Future[_Fetched]) -> _Fetched:
         """The prefetched answer (its body read on the worker, a lost connection retried there) and its decoding."""
-        fetched = future.result()
+        fetched = self._wait(future)
         self._pending = None
         return fetched
+
+    def _wait(self, future: Future[_T]) -> _T:
+        """The future's result; CancelledError once the pull is closed: nobody waits for a closed pull's work
+        (what is under way finishes on its own thread, and close() cancels what never started)."""
+        while True:
+            try:
+                return future.result(timeout=POLL)
+            except FutureTimeout:
+                if self._stop.is_set():
+                    raise CancelledError(f"{self.method} {self.url.path}: the pull was closed") from None
 
     def __iter__(self) -> Iterator[Page]:
         response = self._get(self.url)
@@ -260,7 +275,7 @@ class PageStream:
 
     def _page(self, response: httpx.Response, decoding: Future[Page] | None) -> Page:
         """This answer's Page, in order; a list's later page must be a list too."""
-        page = decoding.result() if decoding is not None else self._read(response)
+        page = self._wait(decoding) if decoding is not None else self._read(response)
         page.index = self.pages
         if self.is_list and not is_rows(page.data):
             # Keeping the pages so far would hand back a list that silently lacks the rest.
@@ -304,12 +319,12 @@ class PageStream:
     def _queue_decoding(self, response: httpx.Response) -> Future[Page]:
         """Queue an answer for the decoder thread; its Page arrives on the returned future."""
         future: Future[Page] = Future()
-        with self._lock:  # close() sets _stop under this lock before it shuts the decoder down
+        with self._lock:  # close() sets _stop and takes what waits under this lock, then shuts the decoder down
             if self._stop.is_set():
                 future.cancel()  # the pull is closed: nobody waits for this page
             else:
+                self._decoder().submit(self._decode_waiting)  # (raises at interpreter exit: nothing queued then)
                 self._waiting.append((response, future))
-                self._decoder().submit(self._decode_waiting)
         return future
 
     def _decode_waiting(self) -> None:
@@ -319,11 +334,13 @@ class PageStream:
             batch, self._waiting = self._waiting, []
         if not batch:
             return  # an earlier call took these
-        pages = [self._wrap(response) for response, _ in batch]
         try:
+            pages = [self._wrap(response) for response, _ in batch]
             many = getattr(self._decode, "many", None)
-            datas = many(pages) if many is not None and len(pages) > 1 else [self._decode(p) for p in pages]
-        except BaseException as exc:  # handed to whoever waits for these pages
+            datas = list(many(pages)) if many is not None and len(pages) > 1 else [self._decode(p) for p in pages]
+            if len(datas) != len(pages):
+                raise RuntimeError(f"The decoder gave {len(datas)} pages' data for {len(pages)} pages (a bug)")
+        except BaseException as exc:  # handed to whoever waits for these pages (every one is resolved)
             for _, future in batch:
                 future.set_exception(exc)
             return
@@ -358,30 +375,40 @@ class PageStream:
             self._ahead[key] = self._executor.submit(self._fetch, following)
 
     def _submit(self, url: httpx.URL) -> Future[_Fetched]:
-        self._decoder()  # made here, on the caller's thread, never by two threads at once
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="okta-page")
-        with self._lock:
-            future = self._ahead.pop(str(url), None)
-            if future is None:
+        with self._lock:  # the executors are made here, on the caller's thread, and never once the pull is closed
+            if self._stop.is_set():
+                future: Future[_Fetched] = Future()
+                future.cancel()  # closed under the caller (another thread): no new thread, no new request
+                return future
+            self._decoder()
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="okta-page")
+            found = self._ahead.pop(str(url), None)
+            if found is None:
                 self._requested.add(str(url))
-                future = self._executor.submit(self._fetch, url)
-        self._pending = future
-        return future
+                found = self._executor.submit(self._fetch, url)
+        self._pending = found
+        return found
 
     def close(self) -> None:
-        """Stop the worker (a request in flight finishes in the background) and close the bar."""
+        """Stop the worker (a request in flight finishes in the background: the client's send sees the stop at
+        its next wait) and close the bar. Every decoding queued and not begun is cancelled: the decoder's queue
+        is dropped, and a page left in it would otherwise be waited for by nobody's hand."""
         with self._lock:
             self._stop.set()
             unread = [*self._ahead.values(), *([self._pending] if self._pending is not None else [])]
             self._ahead.clear()
+            undecoded, self._waiting = self._waiting, []
+            executors = (self._executor, self._decoding)
+            self._executor = self._decoding = None
+        for executor in executors:
+            if executor is not None:
+                executor.shutdown(wait=False, cancel_futures=True)
+        for _, decoding in undecoded:
+            decoding.cancel()
         for future in unread:  # prefetched answers nobody will read: their connections go back to the pool
             future.add_done_callback(_close_unread)
         self._pending = None
-        for executor in (self._executor, self._decoding):
-            if executor is not None:
-                executor.shutdown(wait=False, cancel_futures=True)
-        self._executor = self._decoding = None
         self.view.close()
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from _exit_guard import pytest_sessionfinish, pytest_unconfigure  # noqa: F401 (the suite ends when its tests end)
 
 if TYPE_CHECKING:
     from okta_magic.sandbox import Sandbox

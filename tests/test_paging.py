@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import CancelledError
+from typing import Any
 
 import httpx
 import orjson
 import pytest
 
 from okta_magic.client import OktaClient
-from okta_magic.errors import HostNotAllowed
+from okta_magic.errors import HostNotAllowed, OktaMagicError
+from okta_magic.page import decode_json
 from okta_magic.paging import next_url
 from okta_magic.pull import fetch
 from okta_magic.query import parse_request
@@ -133,3 +137,114 @@ def test_a_pull_stopped_by_the_caller_asks_for_at_most_the_read_ahead_beyond_it(
     stream.close()
     time.sleep(0.2)  # a request already handed to the worker may still finish
     assert 1 <= len(seen) <= 2 + AHEAD  # the first page, the one asked for next, and at most AHEAD more
+
+
+def _org_of_pages(total: int, asked: dict[int, threading.Event], hold: dict[int, threading.Event]) -> OktaClient:
+    """An org of ``total`` pages of one user; ``asked[n]`` is set once page ``n`` is asked for, and page ``n``
+    is answered once ``hold[n]`` is set."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params.get("after", "0"))
+        if page in asked:
+            asked[page].set()
+        if page in hold:
+            assert hold[page].wait(10)
+        headers = [("Content-Type", "application/json")]
+        if page + 1 < total:
+            headers.append(("Link", f'<https://dev-1.okta.com/api/v1/users?after={page + 1}&limit=2>; rel="next"'))
+        return httpx.Response(200, headers=headers, content=orjson.dumps([{"id": f"00u{page}"}]))
+
+    return OktaClient("https://dev-1.okta.com", lambda: "SSWS key", transport=httpx.MockTransport(handler),
+                      progress=False)
+
+
+def test_a_page_queued_for_decoding_when_the_pull_closes_is_cancelled_not_waited_for_forever() -> None:
+    """The race behind a fan-out worker that never ended (and a script that never exited): page 1 was queued
+    on the decoder thread while page 0 was being decoded, then the pull was closed; the decoder's queue was
+    cancelled with page 1's decoding in it, and the caller waited for page 1 for ever."""
+    asked, decoding_first = {2: threading.Event()}, threading.Event()
+    client = _org_of_pages(50, asked, hold={1: decoding_first})  # page 1 comes once page 0's decoding began
+    stream: Any = None
+
+    def decode(page: Any) -> Any:
+        if "after=" not in page.url:  # page 0: hold the decoder until page 1 is queued behind it (the read-ahead
+            decoding_first.set()      # asks for page 2 once page 1 is), then close the pull under it
+            assert asked[2].wait(10)
+            stream.close()
+        return decode_json(page)
+
+    stream = client.stream("GET", "/api/v1/users?limit=2", decode=decode)
+    pages = iter(stream)
+    assert next(pages).data == [{"id": "00u0"}]
+    second: list[BaseException | Any] = []
+
+    def take() -> None:
+        try:
+            second.append(next(pages))
+        except BaseException as exc:  # noqa: BLE001 (what the caller gets is the point)
+            second.append(exc)
+
+    taker = threading.Thread(target=take, daemon=True)
+    taker.start()
+    taker.join(10)  # a guard so that a regression fails here instead of hanging the suite
+    assert not taker.is_alive(), "the caller waits for a page whose decoding the closed pull dropped"
+    assert isinstance(second[0], CancelledError)
+    pages.close()
+
+
+def test_a_pull_closed_while_its_request_waits_out_a_retry_after_ends_at_once() -> None:
+    """A worker waiting out a 503's Retry-After (up to two minutes) after its pull was closed kept a fan-out's
+    thread, and so the script's exit, waiting; the wait now ends when the pull is closed."""
+    told = threading.Event()
+    unavailable = httpx.MockTransport(lambda request: httpx.Response(503, headers={"Retry-After": "100"}))
+    client = OktaClient("https://dev-1.okta.com", lambda: "SSWS key", progress=False, transport=unavailable)
+    stream = client.stream("GET", "/api/v1/users", progress=lambda state: told.set() if state.waiting else None)
+    ended: list[BaseException] = []
+
+    def pull() -> None:
+        try:
+            next(iter(stream))
+        except BaseException as exc:  # noqa: BLE001 (how it ended is the point)
+            ended.append(exc)
+
+    puller = threading.Thread(target=pull, daemon=True)
+    puller.start()
+    assert told.wait(10)  # the 503 is answered: a 100-second wait begins
+    stream.close()
+    puller.join(10)  # a guard: the wait it ends is 100 s
+    assert not puller.is_alive(), "the closed pull's request still waits out the Retry-After"
+    assert ended and not isinstance(ended[0], OktaMagicError)  # stopped by the close, not a failure of its own
+
+
+def test_a_decoder_that_loses_pages_fails_the_pull_instead_of_leaving_it_waiting() -> None:
+    """A decoder's many() that gives fewer pages' data than it was given (a bug) left those pages' waiters
+    waiting for ever; they now get the error."""
+    asked, decoding_first = {3: threading.Event()}, threading.Event()
+    client = _org_of_pages(8, asked, hold={1: decoding_first})
+
+    class Short:
+        def __call__(self, page: Any) -> Any:
+            if "after=" not in page.url:  # page 0 alone; pages 1 and 2 (at least) then wait together
+                decoding_first.set()
+                assert asked[3].wait(10)
+            return decode_json(page)
+
+        def many(self, pages: list[Any]) -> list[Any]:
+            return [decode_json(pages[0])]
+
+    stream = client.stream("GET", "/api/v1/users?limit=2", decode=Short())
+    ended: list[BaseException] = []
+
+    def pull() -> None:
+        try:
+            list(stream)
+        except BaseException as exc:  # noqa: BLE001 (how it ended is the point)
+            ended.append(exc)
+        finally:
+            stream.close()
+
+    puller = threading.Thread(target=pull, daemon=True)
+    puller.start()
+    puller.join(10)  # a guard so that a regression fails here instead of hanging the suite
+    assert not puller.is_alive(), "the pull waits for pages its decoder lost"
+    assert isinstance(ended[0], RuntimeError) and "decoder gave 1 pages' data for" in str(ended[0])
