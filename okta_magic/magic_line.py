@@ -1,23 +1,26 @@
 """How a ``%okta`` line is read: the options written before or after the request, and their values.
 
-The request keeps its quotes and spaces exactly (argparse would eat them); known options outside
-double quotes at the end of the line are options too, never part of the request sent.
+The request keeps its quotes and spaces exactly (argparse would eat them); options outside double
+quotes at the end of the line are options too, never part of the request sent: a known one is used,
+an unknown one (``--bogus``) is named as unknown, with the magic's options (:func:`unrecognized`).
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import re
 
 __all__ = ["VALUE_OPTIONS", "FLAG_OPTIONS", "split_options", "unquote", "in_flight", "at_least_one", "seconds",
-           "lifetime"]
+           "lifetime", "unrecognized"]
 
 _MAX_TIMEOUT = 86_400.0  # seconds: a day per response is already more than any org takes
 
 VALUE_OPTIONS = frozenset({"-o", "--out", "-p", "--profile", "--max-pages", "--max-rows", "--timeout", "--each",
                            "--concurrency", "--parallel", "--to"})  # options taking a value
 FLAG_OPTIONS = frozenset({"--raw", "--links", "--resume", "--append"})  # options taking none
+_OPTION_WORD = re.compile(r"--?[A-Za-z]")  # what reads as an option: -x, --name (not -1, not a lone --)
 
 
 def _whole(text: str, low: int, high: int | None, what: str) -> int:
@@ -86,20 +89,46 @@ def split_options(line: str) -> tuple[str, str]:
 
 
 def _trailing_options(request: str) -> int:
-    """Where the known options written after the request begin (``len(request)`` when there are none)."""
+    """Where the options written after the request begin (``len(request)`` when there are none).
+
+    A word that reads as an option but is none of the magic's (``--bogus``, perhaps with a value after it) is
+    taken too, for argparse to name as unknown: left in the request it would read as a path with a space.
+    """
     spans = _words(request, quotes='"')
     words = [request[a:b] for a, b in spans]
     i = len(words)
     while i > 1:  # the request's first word is never an option
         word = words[i - 1]
-        inline = word.startswith("--") and word.split("=", 1)[0] in VALUE_OPTIONS  # --max-rows=5
-        if word in FLAG_OPTIONS or word in VALUE_OPTIONS or inline:
+        if _OPTION_WORD.match(word):  # known, --max-rows=5, or unknown
             i -= 1  # (a value option with its value missing is left to argparse to explain)
-        elif i > 2 and words[i - 2] in VALUE_OPTIONS:
+        elif i > 2 and (words[i - 2] in VALUE_OPTIONS or _unknown_option(words[i - 2])):
             i -= 2
         else:
             break
     return spans[i][0] if i < len(words) else len(request)
+
+
+def _unknown_option(word: str) -> bool:
+    return bool(_OPTION_WORD.match(word)) and word not in FLAG_OPTIONS and word.split("=", 1)[0] not in VALUE_OPTIONS
+
+
+def unrecognized(parser: argparse.ArgumentParser, message: str) -> str | None:
+    """argparse's ``unrecognized arguments: ...`` as one line naming the unknown option (and a close known one)
+    with the magic's options; None for any other message."""
+    prefix = "unrecognized arguments: "
+    if not message.startswith(prefix):
+        return None
+    words = message[len(prefix):].split()
+    actions = [action for action in parser._actions if action.option_strings]  # (argparse's list of its options)
+    listing = ", ".join("/".join(action.option_strings) for action in actions)
+    unknown = [word.split("=", 1)[0] for word in words if _OPTION_WORD.match(word)]
+    if unknown:
+        known = [option for action in actions for option in action.option_strings if option.startswith("--")]
+        close = difflib.get_close_matches(unknown[0], known, n=1, cutoff=0.8)
+        what = f"Unknown option {', '.join(unknown)}" + (f" (did you mean {close[0]}?)" if close else "")
+    else:
+        what = f"Unexpected {' '.join(words)[:60]!r}"
+    return f"{what}: %{parser.prog} takes {listing}."
 
 
 def _words(text: str, *, quotes: str) -> list[tuple[int, int]]:

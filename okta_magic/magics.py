@@ -34,6 +34,7 @@ from .magic_line import lifetime as _lifetime
 from .magic_line import seconds as _seconds
 from .magic_line import split_options as _split_options
 from .magic_line import unquote as _unquote
+from .magic_line import unrecognized as _unrecognized
 from .profiles import Profiles
 from .session import Session
 from .tokens import Secret
@@ -92,7 +93,7 @@ def _parse(magic: Callable[..., Any], line: str) -> Any:
     try:
         return parse_argstring(magic, line)
     except UsageError as exc:
-        raise _usage(str(exc)) from None
+        raise _usage(_unrecognized(magic.parser, str(exc)) or str(exc)) from None
     except ValueError as exc:  # the splitter: "No closing quotation", "No escaped character"
         raise _usage(f"Cannot read the options ({str(exc).lower()}): close each quote you open, "
                      f"e.g. --scopes 'openid okta.users.read'.") from None

@@ -43,7 +43,7 @@ def test_request_help_lists_its_options(shell, capsys):
         ("--org-url https://dev-1-admin.okta.com --client-id 0oa1", "without -admin"),
         ("--org-url https://dev-1.okta.com", "No client id"),
         ("--as admin --org-url https://dev-1.okta.com --client-id 0oa1", "add --sandbox"),
-        ("--no-such-flag", "unrecognized arguments"),
+        ("--no-such-flag", "Unknown option --no-such-flag: %okta_login takes --org-url, --client-id, "),
     ],
 )
 def test_bad_login_input_is_one_usage_error_line(shell, line, says):

@@ -183,6 +183,32 @@ def test_a_trailing_option_without_its_value_is_one_line(shell):
     assert "--max-rows" in message and "expected one argument" in message
 
 
+@pytest.mark.parametrize(("line", "unknown"), [
+    ("GET /api/v1/users --bogus", "--bogus"),
+    ("GET /api/v1/users?limit=2 --bogus 5", "--bogus"),  # with what may be its value
+    ("GET /api/v1/users --raw -x", "-x"),
+    ("/api/v1/users --bogus=1", "--bogus"),
+    ("--bogus GET /api/v1/users", "--bogus"),  # before the request, as before
+])
+def test_an_unknown_option_is_named_with_the_options_there_are(shell, line, unknown):
+    message = _one_line_error(shell, "okta", line)
+    assert message.startswith(f"Unknown option {unknown}: %okta takes -o/--out, -p/--profile, --max-pages, ")
+    assert "--each" in message and "contains a space" not in message
+
+
+def test_an_unknown_option_close_to_one_is_pointed_to_it(shell):
+    message = _one_line_error(shell, "okta", "GET /api/v1/users --maxrows 5")
+    assert message.startswith("Unknown option --maxrows (did you mean --max-rows?): %okta takes ")
+
+
+def test_words_that_only_look_like_options_inside_the_request_stay_in_it(shell):
+    _sign_in(shell)
+    # inside quotes a dash-word is search text; a minus number is not an option
+    found = shell.run_line_magic("okta", 'GET /api/v1/users?search=profile.lastName eq "x --bogus"')
+    assert isinstance(found, pd.DataFrame) and len(found) == 0
+    assert "contains a space" in _one_line_error(shell, "okta", "GET /api/v1/users -1")
+
+
 def test_cell_form_takes_options_after_the_request_line_too(shell):
     _sign_in(shell)
     users = shell.run_cell_magic("okta", "GET /api/v1/users?limit=3 --max-pages 1", "Accept: application/json\n")
