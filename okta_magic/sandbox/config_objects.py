@@ -55,8 +55,8 @@ def build(rng: random.Random, directory: Directory, anchor: float) -> Config:
     stamp = _stamper(rng, anchor)
     groups = {g["profile"]["name"]: gid for gid, g in directory.groups.items()}
     _zones(rng, config, stamp)
-    _policies(rng, config, stamp, groups)
     _idps(rng, config, stamp)
+    _policies(rng, config, stamp, groups)
     _auth_servers(rng, config, stamp)
     _origins(rng, config, stamp, directory)
     for key, kind, name, status in AUTHENTICATOR_KINDS:
@@ -92,7 +92,7 @@ def _zones(rng: random.Random, config: Config, stamp: Any) -> None:
         ("IP", "Corporate offices", "POLICY", False, {"gateways": [{"type": "CIDR", "value": "203.0.113.0/24"}],
                                                        "proxies": None}),
         ("DYNAMIC", "Blocked countries", "BLOCKLIST", False,
-         {"locations": [{"country": c, "region": None} for c in BLOCKED_COUNTRIES], "proxyType": "ANY",
+         {"locations": [{"country": c} for c in BLOCKED_COUNTRIES], "proxyType": "Any",
           "asns": []}),
     )
     for kind, name, usage, system, extra in zones:
@@ -110,7 +110,9 @@ def _policy(rng: random.Random, config: Config, stamp: Any, kind: str, name: str
     policy: dict[str, Any] = {"type": kind, "id": pid, "status": "ACTIVE", "name": name,
                               "description": f"{name} ({kind.replace('_', ' ').lower()})", "priority": priority,
                               "system": system, "created": created, "lastUpdated": updated}
-    if kind != "ACCESS_POLICY":
+    if kind in ("PROFILE_ENROLLMENT", "IDP_DISCOVERY"):
+        policy["conditions"] = None  # the spec: these policies have no conditions of their own
+    elif kind != "ACCESS_POLICY":
         policy["conditions"] = {"people": {"groups": {"include": groups}}}
     if settings is not None:
         policy["settings"] = settings
@@ -174,8 +176,11 @@ def _policies(rng: random.Random, config: Config, stamp: Any, groups: dict[str, 
                   else []}}}, system=True)
     _policy(rng, config, stamp, "PROFILE_ENROLLMENT", "Default Policy", 1, everyone, None, system=True)
     pid = _policy(rng, config, stamp, "IDP_DISCOVERY", "Idp Discovery Policy", 1, everyone, None, system=True)
-    _rule(rng, config, stamp, pid, "IDP_DISCOVERY", "Default Rule", 1, {"network": {"connection": "ANYWHERE"}},
-          {"idp": {"providers": [{"type": "OKTA"}]}}, system=True)
+    partner = next(iid for iid, idp in config.idps.items() if idp["type"] == "SAML2")
+    _rule(rng, config, stamp, pid, "IDP_DISCOVERY", "Acme people sign in at Acme", 1,
+          {"network": {"connection": "ANYWHERE"},
+           "userIdentifier": {"type": "IDENTIFIER", "patterns": [{"matchType": "SUFFIX", "value": "acme.example"}]}},
+          {"idp": {"providers": [{"type": "SAML2", "id": partner}]}})
 
 
 def _idps(rng: random.Random, config: Config, stamp: Any) -> None:
@@ -201,9 +206,9 @@ def _idps(rng: random.Random, config: Config, stamp: Any) -> None:
                                                         "groups": {"action": "NONE"},
                                                         "conditions": {"deprovisioned": {"action": "NONE"},
                                                                        "suspended": {"action": "NONE"}}},
-                                       "accountLink": {"filter": None, "action": "AUTO"},
+                                       "accountLink": {"action": "AUTO"},
                                        "subject": {"userNameTemplate": {"template": "idpuser.email"},
-                                                   "filter": None, "matchType": "USERNAME"},
+                                                   "matchType": "USERNAME"},
                                        "maxClockSkew": 120000}}
 
 
@@ -216,7 +221,14 @@ def _auth_servers(rng: random.Random, config: Config, stamp: Any) -> None:
                                     "audiences": [audience], "issuerMode": "ORG_URL", "status": "ACTIVE",
                                     "created": created, "lastUpdated": updated,
                                     "credentials": {"signing": {"rotationMode": "AUTO", "lastRotated": updated,
-                                                                "nextRotation": iso(0), "kid": okta_id(rng, "kid")}}}
+                                                                "nextRotation": _later(updated), "kid": okta_id(rng, "kid")}}}
+
+
+def _later(stamp: str) -> str:
+    """90 days after one of the sandbox's timestamps (a signing key's next rotation)."""
+    from datetime import datetime
+
+    return iso(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() + 90 * DAY)
 
 
 def _origins(rng: random.Random, config: Config, stamp: Any, directory: Directory) -> None:

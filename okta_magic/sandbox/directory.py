@@ -453,9 +453,7 @@ class Directory:
                 created,
                 created,
                 extra_settings={
-                    "oauthClient": {
-                        "client_uri": None,
-                        "logo_uri": None,
+                    "oauthClient": {  # client_uri and logo_uri left out: the demo apps have none
                         "redirect_uris": list(app.redirect_uris),
                         "response_types": response_types,
                         "grant_types": list(app.grant_types),

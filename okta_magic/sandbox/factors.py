@@ -88,7 +88,7 @@ def factor_object(rng: random.Random, kind: str, user: dict[str, Any], created: 
         details = {"authenticatorName": KEYS[int(rng.random() * len(KEYS))],
                    "credentialId": okta_id(rng, "cred")[:-len(ORG_SUFFIX)]}
     elif kind == "sms":
-        details = {"phoneNumber": f"+1 555 {int(rng.random() * 1000):03d} {int(rng.random() * 10000):04d}"}
+        details = {"phoneNumber": f"+1555{int(rng.random() * 1000):03d}{int(rng.random() * 10000):04d}"}  # E.164
     elif kind == "email":
         details = {"email": profile["email"]}
     else:
@@ -177,7 +177,8 @@ def enrollments(base_url: str, user: dict[str, Any], factors: list[dict[str, Any
             continue  # one Okta Verify enrollment holds push, TOTP and FastPass
         href = f"{base_url}/api/v1/users/{uid}/authenticator-enrollments/{eid}"
         seen[key + eid] = {
-            "type": a_type, "id": eid, "key": key, "status": "ACTIVE", "name": name, "profile": profile,
+            "type": a_type, "id": eid, "key": key, "status": "ACTIVE", "name": name,
+            **({"profile": profile} if profile else {}),  # the password has none (the spec's example)
             "nickname": None, "created": created, "lastUpdated": updated,
             "_links": {
                 "self": {"href": href, "hints": {"allow": ["GET", "DELETE"]}},

@@ -72,7 +72,6 @@ def app_user_json(call: Call, app_id: str, app: dict[str, Any], uid: str) -> dic
     created = direct["created"] if direct else (app["created"] if app["created"] > u["created"] else u["created"])
     return {
         "id": uid,
-        "externalId": None,
         "created": created,
         "lastUpdated": direct["lastUpdated"] if direct else u["lastUpdated"],
         "scope": "USER" if direct else "GROUP",

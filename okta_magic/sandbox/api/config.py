@@ -193,7 +193,7 @@ def get_authenticator(call: Call) -> Response:
 def _device(call: Call, did: str, users: bool = False) -> dict[str, Any]:
     device = security(call).devices()[did]
     out = {k: v for k, v in device.items() if k != "_users"}
-    out["_links"] = _links(call, f"devices/{did}", ("GET", "PATCH", "PUT"), users=f"devices/{did}/users",
+    out["_links"] = _links(call, f"devices/{did}", ("GET", "PUT", "DELETE"), users=f"devices/{did}/users",
                            **({"suspend": f"devices/{did}/lifecycle/suspend"} if device["status"] == "ACTIVE"
                               else {"unsuspend": f"devices/{did}/lifecycle/unsuspend"}))
     if users:

@@ -9,6 +9,7 @@ unless it is a security question or ``activate=true`` is sent; every change is w
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 from starlette.responses import Response
@@ -72,6 +73,9 @@ async def enroll_factor(call: Call) -> Response:
         factor = factor_object(rng, kind, d.users[uid], call.org.clock())
         factor["id"] = d.new_id(FACTOR_TYPES[kind][0])
         profile = sent.get("profile")
+        if kind == "sms" and not (isinstance(profile, dict) and re.fullmatch(r"\+[1-9]\d{1,14}",
+                                                                              str(profile.get("phoneNumber")))):
+            raise invalid("phoneNumber", "phoneNumber: a number in E.164 form, such as +15550100000")
         if isinstance(profile, dict):
             factor["profile"].update({k: v for k, v in profile.items() if k != "answer"})
         active = kind == "question" or call.flag("activate", False)
