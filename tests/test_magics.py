@@ -48,6 +48,19 @@ def test_line_form_options_stop_early(shell, capsys):
     assert "more are available" in capsys.readouterr().err
 
 
+def test_group_stats_asked_for_are_columns_and_count_the_members(shell):
+    # expand=stats puts the counts in _embedded (they were dropped with the _links, unless --links)
+    _login(shell)
+    groups = shell.run_line_magic("okta", "GET /api/v1/groups?expand=stats&limit=20")
+    assert not [c for c in groups.columns if "_links" in c]
+    shell.user_ns["some"] = groups["id"][:5]
+    members = shell.run_line_magic("okta", "GET /api/v1/groups/{{gid}}/users --each gid=some")
+    counted = members.groupby("gid").size().reindex(groups["id"][:5], fill_value=0).tolist()
+    assert groups["_embedded.stats.usersCount"][:5].tolist() == counted
+    linked = shell.run_line_magic("okta", "GET /api/v1/groups?expand=stats&limit=20 --links")
+    assert linked["_embedded.stats._links.self.href"].str.endswith("/stats").all()
+
+
 def test_post_with_a_json_body_creates_a_user(shell):
     _login(shell, "admin", "openid okta.users.manage")
     shell.user_ns["login"] = "new.hire@example.com"
