@@ -95,7 +95,7 @@ class Security:
         customs = 0
         for n, uid in enumerate(rng.sample(people, min(count, len(people)))):
             kind = SEEDED_ROLE_ORDER[n % len(SEEDED_ROLE_ORDER)]
-            stamp = iso(self.anchor - rng.random() * 700 * DAY)
+            stamp = iso(self.anchor - rng.random() * 180 * DAY)
             if kind == "CUSTOM":
                 role_id, set_id = list(self.custom_roles)[customs % 2], list(self.resource_sets)[customs % 2]
                 customs += 1

@@ -32,6 +32,7 @@ from okta_magic.sandbox.data import DemoApp, DemoUser
 from okta_magic.sandbox.directory import Directory
 from okta_magic.sandbox.policy import Knobs, RateLimiter
 from okta_magic.sandbox.security import Security
+from okta_magic.sandbox.security_events import seed_events
 from okta_magic.sandbox.state import OrgState, SandboxClock
 from okta_magic.sandbox.tokens import ACCESS_TOKEN_LIFETIME, TokenAuthority, check_lifetime, new_rsa_key, private_pem
 from okta_magic.sandbox.traffic import SandboxStats, Traffic
@@ -115,6 +116,8 @@ class Sandbox:
         apps = data.demo_apps(_read_scopes(), service_pems, web_secret)
         directory.register_demo_apps(apps.values())
         security = Security(directory, seed, anchor)  # its own generator: the directory above is unchanged
+        for event in seed_events(security, random.Random(f"{seed}-security-events")):
+            directory.add_event(event)  # kept in published order among the directory's own events
         try:
             limiter = RateLimiter(rate_limits, self.clock)
             traffic = Traffic(limiter.concurrency_limit)
