@@ -156,7 +156,7 @@ PASTE_PROMPT = "Paste the address your browser landed on (or press Enter to keep
 def flow_choice(why: str, audience: Audience) -> str:
     """The one line saying which sign-in flow was chosen and why, with how a script names another."""
     if audience == NOTEBOOK:
-        return why  # the notebook names another with --device or --paste, which the magic's help lists
+        return f"{why} (%okta_login --flow loopback, device or paste names another.)"
     return f"{why} (login(flow='loopback', 'device' or 'paste') names another.)"
 
 

@@ -209,7 +209,10 @@ class OktaMagics(Magics):
               help="Finish the sign-in in progress with the URL your browser was redirected to.")
     @argument("--token", action="store_true", help="Use an access token you already have (prompted, no echo).")
     @argument("--api-token", action="store_true", help="Use an SSWS API token (prompted, no echo).")
-    @argument("--device", action="store_true", help="Device authorization grant (for remote kernels).")
+    @argument("--device", action="store_true", help="Device authorization grant (for remote kernels); --flow device.")
+    @argument("--flow", choices=signin.FLOWS, help="The sign-in flow, instead of the one chosen for where the kernel "
+                                                   "runs: loopback (the browser comes back to this kernel), device (a "
+                                                   "code, any browser) or paste (sign in, paste the address back).")
     @argument("--private-key", metavar="PATH", help="Service app: sign a client assertion with this PEM/JWK key.")
     @argument("--key-id", help="Service app: the key's kid.")
     @argument("--explain", action="store_true", help="Show each step of the flow as it runs (for teaching).")
@@ -304,13 +307,17 @@ class OktaMagics(Magics):
         for given, option in ((args.as_user, "--as"), (args.token_lifetime, "--token-lifetime")):
             if given and not args.sandbox:
                 raise ConfigError(f"{option} goes with the sandbox org: add --sandbox.")
+        if args.device and args.flow not in (None, "device"):
+            raise ConfigError(f"--device and --flow {args.flow} name two flows: keep one.")
         key_path = _unquote(args.private_key) if args.private_key else None
         request = signin.Request(
-            layers=(self._trait_layer(), options), flow="device" if args.device else None, sandbox=args.sandbox,
+            layers=(self._trait_layer(), options), flow=args.flow or ("device" if args.device else None),
+            sandbox=args.sandbox,
             app=args.app, user=args.as_user, token_lifetime=args.token_lifetime, client_secret=client_secret,
             key=(lambda: _read_key(key_path or "")) if key_path is not None else None, key_id=args.key_id,
             on_step=explain.on_step if explain else None, timeout=self.login_timeout, wait=min(self.request_wait, 60))
-        started = signin.start(self.session, request, profiles=self.profiles, say=print)
+        started = signin.start(self.session, request, profiles=self.profiles,
+                               say=lambda why: print(advice.flow_choice(why, advice.NOTEBOOK)))
         if started.token is not None:  # a service app, or a demo user without a person
             token = started.token
             scope_notes = coach.scope_differences(token.scopes_requested, token.scopes_granted)
@@ -330,7 +337,9 @@ class OktaMagics(Magics):
             return
         assert login is not None  # a person's browser sign-in
         if args.no_widget or not self._widgets_available():
-            print(advice.open_this_url(login.authorize_url or "", advice.NOTEBOOK))
+            url = login.authorize_url or ""
+            print(advice.paste_back(url, advice.NOTEBOOK, prompt=False) if started.way == "paste" else
+                  advice.open_this_url(url, advice.NOTEBOOK))
         else:
             from .widgets import LoginPanel
 

@@ -3,12 +3,15 @@
 The magics and the script API both call ``start`` with a ``Request``. It layers the settings (the in-kernel
 sandbox's over the given ones), signs a service app in with its key or a sandbox demo user unattended, and
 otherwise signs a person in with the flow the request names, or the one ``Session.choose_flow`` picks for
-where the kernel runs (loopback redirect, device grant or paste-back), saying which and why through ``say``
-before it starts. The ``SignIn`` it returns is what started, for the front end to show; ``again`` starts
-another the same way (the panel's New sign-in). When the notebook page reports its own location later,
-``SignIn.located`` records it for the kernel (every profile's later flow choice uses it) and, if the rules
-chose a loopback redirect that the page's browser turns out not to reach, starts the flow they pick now
-(the device grant; paste-back keeps the same sign-in) and returns the one line saying why.
+where the kernel runs (loopback redirect, device grant or paste-back), saying which and why through ``say``.
+Where the rules pick the device grant, a redirect URI given with the request, or the org refusing that grant
+to the app (``unauthorized_client``, RFC 8628 §3.2 / RFC 6749 §5.2), makes it paste-back instead: Authorization
+Code + PKCE, which every app made for a notebook has. The ``SignIn`` it returns is what started, for the
+front end to show; ``again`` starts another the same way (the panel's New sign-in). When the notebook page
+reports its own location later, ``SignIn.located`` records it for the kernel (every profile's later flow
+choice uses it) and, if the rules chose a loopback redirect that the page's browser turns out not to reach,
+starts the flow they pick now (the device grant, or paste-back in its place as above; paste-back keeps the
+same sign-in) and returns the one line saying why.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from .errors import ConfigError
+from .errors import ConfigError, TokenExchangeError
 
 if TYPE_CHECKING:
     from .browser_login import LoginFlow, Step
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from .profiles import Profiles
     from .session import Session
     from .tokens import Token
+    from .where import Environment
 
 Way = Literal["loopback", "device", "paste", "service", "unattended"]
 FLOWS = ("loopback", "device", "paste")  # the ways a person signs in; the others need no person
@@ -56,26 +60,47 @@ class SignIn:
 
     def __init__(self, session: Session, request: Request, way: Way, config: OktaConfig, *, why: str | None = None,
                  chosen: bool = False, token: Token | None = None, layers: Sequence[Layer] = (),
-                 profiles: Profiles | None = None) -> None:
+                 profiles: Profiles | None = None, environment: Environment | None = None) -> None:
+        """``environment``: where the kernel runs, when the rules chose the way for it (not a name, not a variable)."""
         self.session, self.request, self.way, self.config = session, request, way, config
         self.why, self.chosen, self.token = why, chosen, token
         self.login: LoginFlow | DeviceLogin | None = None  # the person's sign-in in flight (None without a person)
-        self._layers, self._profiles = tuple(layers), profiles
+        self._layers, self._profiles, self._environment = tuple(layers), profiles, environment
+        self._no_device: str | None = None  # why the device grant is out for this app, once the org refused it
 
     def __repr__(self) -> str:
         return f"<SignIn {self.way} {self.config.org_url}>"
 
     def again(self, fields: Layer | None = None) -> LoginFlow | DeviceLogin:
         """Start the person's sign-in this way, with ``fields`` (the panel's) over the settings when given."""
-        session, request = self.session, self.request
-        config = session.resolve_config(*self._layers, fields) if fields else self.config
-        if self.way == "device":
-            self.login = session.sign_in_device(config, client_secret=request.client_secret)
-        else:
-            browser = request.open_browser if self.way == "loopback" else None  # paste-back: the browser is elsewhere
-            self.login = session.sign_in_browser(config, client_secret=request.client_secret, open_browser=browser,
-                                                 on_step=request.on_step, timeout=request.timeout)
+        config = self.session.resolve_config(*self._layers, fields) if fields else self.config
+        self.login = self._device(config) if self.way == "device" else self._browser(config)
         return self.login
+
+    def _browser(self, config: OktaConfig) -> LoginFlow:
+        """Authorization Code + PKCE: the loopback redirect, or paste-back (no browser opened here)."""
+        request = self.request
+        browser = request.open_browser if self.way == "loopback" else None  # paste-back: the browser is elsewhere
+        return self.session.sign_in_browser(config, client_secret=request.client_secret, open_browser=browser,
+                                            on_step=request.on_step, timeout=request.timeout)
+
+    def _device(self, config: OktaConfig) -> LoginFlow | DeviceLogin:
+        """The device grant; where the rules chose it and the org refuses it to the app, paste-back instead.
+
+        Okta answers ``unauthorized_client`` when the app lacks the Device Authorization grant (an app made for
+        Authorization Code + PKCE, as the README makes it); a device grant named by the person fails as it is.
+        """
+        from .where import paste_instead
+
+        try:
+            return self.session.sign_in_device(config, client_secret=self.request.client_secret)
+        except TokenExchangeError as exc:
+            if exc.error != "unauthorized_client" or self._environment is None:
+                raise
+            self._no_device = (f"the app {config.client_id} may not use the device grant (the org answered "
+                               "unauthorized_client)")
+            self.way, self.why = paste_instead(self._environment, self._no_device)  # type: ignore[assignment]
+        return self._browser(config)
 
     def located(self, location: str) -> str | None:
         """The notebook page reported its own location: record it, and follow it if it changes the flow.
@@ -95,13 +120,47 @@ class SignIn:
                 or session.flow is not login:
             return None
         config = session.config or self.config
-        flow, why = session.choose_flow(config)
-        if flow == self.way:
+        choice = _without_device(session.choose_flow(config), self._no_device or _redirect_given(self.request.layers))
+        if choice[0] == self.way:
             return None
-        if flow == "device":
-            self.login = session.sign_in_device(config, client_secret=self.request.client_secret)
-        self.way, self.why = flow, why  # type: ignore[assignment]
-        return why
+        self.way, self.why = choice  # type: ignore[assignment]
+        self._environment = _rules_environment(choice)
+        if self.way == "device":  # a new sign-in; the org may refuse the grant to the app: paste-back then, said
+            self.login = self._device(config)
+        return self.why
+
+
+def _rules_environment(choice: tuple[str, str | None]) -> Environment | None:
+    """Where the kernel runs, when the rules chose ``choice`` for it (None for a flow named by the person)."""
+    from .where import Choice
+
+    return choice.environment if isinstance(choice, Choice) else None
+
+
+def _without_device(choice: tuple[str, str], because: str | None) -> tuple[str, str | None]:
+    """The rules' choice, with paste-back in the place of their device grant when ``because`` rules that out."""
+    from .where import paste_instead
+
+    environment = _rules_environment(choice)
+    if choice[0] != "device" or because is None or environment is None:
+        return choice
+    return paste_instead(environment, because)
+
+
+def _redirect_given(layers: Sequence[Layer]) -> str | None:
+    """Why not the device grant when the request gives a redirect URI (an option, a script's argument, %config).
+
+    A redirect URI given with the sign-in says the app is set up for Authorization Code + PKCE, the flow it is
+    for; the device grant would need another setting in the app.
+    """
+    given = _given_redirect_uri(layers)
+    return None if given is None else f"a redirect URI was given ({given})"
+
+
+def _given_redirect_uri(layers: Sequence[Layer]) -> str | None:
+    """The redirect URI the request's layers give (the last one wins, as in the settings), else None."""
+    wanted = [str(layer["redirect_uri"]) for layer in layers if layer.get("redirect_uri")]
+    return wanted[-1] if wanted else None
 
 
 def start(session: Session, request: Request, *, profiles: Profiles | None = None,
@@ -128,17 +187,20 @@ def start(session: Session, request: Request, *, profiles: Profiles | None = Non
             assert session.config is not None
             return SignIn(session, request, "service" if service else "unattended", session.config, token=token)
         # registers the redirect URI a layer asks for (else one on a free port) with the sandbox app
-        wanted = [str(layer["redirect_uri"]) for layer in layers if layer.get("redirect_uri")]
-        layers.append(session.sandbox_settings(request.app, wanted[-1] if wanted else None))
+        layers.append(session.sandbox_settings(request.app, _given_redirect_uri(layers)))
     config = session.resolve_config(*layers)
     if request.key is not None:
         token = session.sign_in_service(config, request.key(), key_id=request.key_id)
         return SignIn(session, request, "service", config, token=token)
     chosen = request.flow is None
-    flow, why = session.choose_flow(config) if chosen else (request.flow, None)
-    if why is not None and say is not None:
-        say(why)
+    choice = _without_device(session.choose_flow(config), _redirect_given(request.layers)) if chosen else (
+        str(request.flow), None)
+    flow, why = choice
     sign_in = SignIn(session, request, flow, config, why=why, chosen=chosen,  # type: ignore[arg-type]
-                     layers=layers, profiles=profiles)
+                     layers=layers, profiles=profiles, environment=_rules_environment(choice))
+    if why is not None and say is not None and flow != "device":
+        say(why)  # before a browser opens
     sign_in.again()
+    if sign_in.why is not None and say is not None and flow == "device":
+        say(sign_in.why)  # once the org took the device request, or refused it to the app (then paste-back)
     return sign_in

@@ -5,8 +5,9 @@ on 127.0.0.1. ``detect`` reads the environment variables (and, when the front en
 notebook page's own location, ``window.location.href``) and names where the kernel runs: JupyterHub,
 Binder, Google Colab, a VS Code remote, an SSH login, a container, or this machine. ``choose_flow``
 turns that into the flow to use (loopback, else the device grant when the provider offers it, else
-paste-back) and one line saying why. ``proxied_redirect_uri`` is the redirect URI a Jupyter server
-with jupyter-server-proxy serves for a listener port. Nothing here imports IPython or does I/O
+paste-back) and one line saying why; ``paste_instead`` is paste-back in the device grant's place, when the app
+may not use that grant or a redirect URI was given. ``proxied_redirect_uri`` is the redirect URI a Jupyter
+server with jupyter-server-proxy serves for a listener port. Nothing here imports IPython or does I/O
 beyond the file-exists check it is given; docs/remote-kernels.md states the rules in words.
 """
 
@@ -75,6 +76,20 @@ class Environment:
     page_origin: str | None = None
     service_prefix: str | None = None
     public_url: str | None = None
+
+
+class Choice(tuple[Flow, str]):
+    """A flow and the line saying why (a pair, as it unpacks), and the environment the rules chose it for.
+
+    ``environment`` is None when no rule chose it: ``OKTA_SIGN_IN_FLOW`` named the flow.
+    """
+
+    environment: Environment | None
+
+    def __new__(cls, flow: Flow, why: str, environment: Environment | None = None) -> Choice:
+        choice = super().__new__(cls, (flow, why))
+        choice.environment = environment
+        return choice
 
 
 @dataclass(frozen=True)
@@ -190,7 +205,7 @@ def detect(
                        service_prefix(env, page.path if page else None), public)
 
 
-def choose_flow(environment: Environment, provider_metadata_has_device_endpoint: bool) -> tuple[Flow, str]:
+def choose_flow(environment: Environment, provider_metadata_has_device_endpoint: bool) -> Choice:
     """The sign-in flow for where the kernel runs, and one line saying why.
 
     Loopback when the browser can reach the kernel's listener; otherwise the device grant when the
@@ -198,12 +213,25 @@ def choose_flow(environment: Environment, provider_metadata_has_device_endpoint:
     """
     situation = environment.situation[:1].upper() + environment.situation[1:]
     if environment.browser_reaches_kernel:
-        return "loopback", f"Loopback redirect: {situation}, so the browser can reach the kernel's sign-in listener."
+        return Choice("loopback", f"Loopback redirect: {situation}, so the browser can reach the kernel's sign-in "
+                                  "listener.", environment)
     if provider_metadata_has_device_endpoint:
-        return "device", (f"Device grant: {situation}, so the browser cannot reach the kernel's sign-in listener; "
-                          "the provider offers the device grant, so you sign in on any browser with a code.")
-    return "paste", (f"Paste-back: {situation}, so the browser cannot reach the kernel's sign-in listener, and the "
-                     "provider offers no device grant; sign in, then paste the address the browser lands on.")
+        return Choice("device", f"Device grant: {situation}, so the browser cannot reach the kernel's sign-in "
+                                "listener; the provider offers the device grant, so you sign in on any browser with "
+                                "a code.", environment)
+    return paste_instead(environment, "the provider offers no device grant")
+
+
+def paste_instead(environment: Environment, because: str) -> Choice:
+    """Paste-back where the browser cannot reach the kernel's listener and ``because`` rules the device grant out.
+
+    Paste-back is Authorization Code + PKCE, which every app made for a notebook has: the browser is sent to the
+    redirect URI and fails to load it, and the person pastes the address it landed on (it carries the code).
+    """
+    situation = environment.situation[:1].upper() + environment.situation[1:]
+    return Choice("paste", f"Paste-back: {situation}, so the browser cannot reach the kernel's sign-in listener, and "
+                           f"{because}; sign in (Authorization Code + PKCE), then paste the address the browser lands "
+                           "on.", environment)
 
 
 def _importable(module: str) -> bool:
@@ -294,7 +322,7 @@ def through_proxy(redirect_uri: str | None, environ: Mapping[str, str], *,
 
 
 def flow_for(environ: Mapping[str, str], exists: Callable[[str], bool],
-             has_device_endpoint: Callable[[], bool], page_location: str | None = None) -> tuple[Flow, str]:
+             has_device_endpoint: Callable[[], bool], page_location: str | None = None) -> Choice:
     """The flow ``OKTA_SIGN_IN_FLOW`` names, else ``choose_flow`` over ``detect`` (ValueError for an unknown name).
 
     ``has_device_endpoint`` (which reads the provider's discovery document) is asked only when the browser cannot
@@ -304,6 +332,6 @@ def flow_for(environ: Mapping[str, str], exists: Callable[[str], bool],
     if named:
         if named not in _FLOW_WORDS:
             raise ValueError(f"{FLOW_VARIABLE}={named!r} is not a flow: use loopback, device or paste.")
-        return named, f"{_FLOW_WORDS[named]}: {FLOW_VARIABLE}={named} says so."  # type: ignore[return-value]
+        return Choice(named, f"{_FLOW_WORDS[named]}: {FLOW_VARIABLE}={named} says so.")  # type: ignore[arg-type]
     environment = detect(environ, page_location, exists=exists)
     return choose_flow(environment, not environment.browser_reaches_kernel and has_device_endpoint())

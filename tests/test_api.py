@@ -171,15 +171,21 @@ ENVIRONMENTS = {  # environment variables, whether /.dockerenv exists, the flow,
 
 @pytest.fixture
 def placed(sandbox: Sandbox, free_port: Callable[[], int]) -> Iterator[Callable[..., tuple[Session, dict[str, str]]]]:
-    """``placed(environ, container=False)``: a session that reads that environment, and login()'s settings for it."""
+    """``placed(environ, container=False, app="native")``: a session that reads that environment, and login()'s
+    settings for it.
+
+    The redirect URI (on a free port, registered with the app) is in the environment the session reads, as
+    OKTA_REDIRECT_URI: one given to login() would rule the device grant out (``redirect_uri``).
+    """
     made: list[Session] = []
 
-    def make(environ: dict[str, str], container: bool = False) -> tuple[Session, dict[str, str]]:
-        made.append(Session(environ=environ, exists=lambda path: container and path == "/.dockerenv"))
+    def make(environ: dict[str, str], container: bool = False,
+             app: str = "native") -> tuple[Session, dict[str, str]]:
         redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
-        sandbox.add_redirect_uri("native", redirect_uri)
-        return made[-1], {"org_url": sandbox.url, "client_id": sandbox.apps["native"].client_id, "scopes": SCOPES,
-                          "redirect_uri": redirect_uri}
+        sandbox.add_redirect_uri(app, redirect_uri)
+        made.append(Session(environ={**environ, "OKTA_REDIRECT_URI": redirect_uri},
+                            exists=lambda path: container and path == "/.dockerenv"))
+        return made[-1], {"org_url": sandbox.url, "client_id": sandbox.apps[app].client_id, "scopes": SCOPES}
 
     yield make
     for session in made:
@@ -255,7 +261,7 @@ def test_paste_back_in_a_script_reads_the_address_the_browser_landed_on(
         assert session.flow is not None
         with Browser() as browser:
             outcome = browser.sign_in(f"{session.flow.authorize_url}&sandbox_user=helpdesk",  # type: ignore[union-attr]
-                                      settings["redirect_uri"], deliver=False)
+                                      session.flow.redirect_uri, deliver=False)  # type: ignore[union-attr]
         assert outcome.redirect_url is not None
         return outcome.redirect_url
 
@@ -275,3 +281,36 @@ def test_paste_back_in_a_script_reads_the_address_the_browser_landed_on(
     assert str(info.value) == ("There is no input to paste the address into here: call okta_magic.login(..., "
                                "wait=False) first, then okta_magic.finish_login(url).")
     assert session.flow is not None and session.flow.status.phase == "cancelled"
+
+
+def test_a_script_in_a_container_pastes_back_for_an_app_without_the_device_grant(
+        placed: Any, sandbox: Sandbox, free_port: Callable[[], int], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    session, settings = placed({}, container=True, app="users-only")  # Authorization Code + PKCE only
+
+    def pasted(prompt: str) -> str:  # the person signs in on the machine the browser is on, then pastes
+        login = session.flow
+        assert isinstance(login, LoginFlow)
+        with Browser() as browser:
+            outcome = browser.sign_in(f"{login.authorize_url}&sandbox_user=helpdesk", str(login.redirect_uri),
+                                      deliver=False)
+        assert outcome.redirect_url is not None
+        return outcome.redirect_url
+
+    monkeypatch.setattr("builtins.input", pasted)
+    token = api.login(**settings, session=session)
+    assert token.subject == "helpdesk@example.com"
+    line, *then = capsys.readouterr().out.splitlines()
+    assert line.startswith("Paste-back: The kernel runs in a container (/.dockerenv exists)"), line
+    refused = f"the app {settings['client_id']} may not use the device grant (the org answered unauthorized_client)"
+    assert refused in line
+    assert line.endswith("(login(flow='loopback', 'device' or 'paste') names another.)") and "%okta" not in line
+    assert then[0] == "Open this URL in your browser and sign in:" and "paste it below" in then[-1]
+
+    native, with_grant = placed({}, container=True)
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    sandbox.add_redirect_uri("native", redirect_uri)
+    progress = api.login(**with_grant, redirect_uri=redirect_uri, wait=False, session=native)
+    assert isinstance(progress, LoginFlow) and progress.redirect_uri == redirect_uri  # given: Authorization Code
+    assert f"a redirect URI was given ({redirect_uri})" in capsys.readouterr().out
+    progress.cancel()

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _login_fixtures import Browser
 
 import okta_magic.magics
 from okta_magic import signin
@@ -112,6 +113,97 @@ def test_a_demo_user_for_a_service_app_is_refused_in_one_place(profiles: Profile
         assert info.value.fix == "no_user" and "signs in as itself (client credentials)" in str(info.value)
 
 
+# -- a container, and an app made as the README says (Authorization Code + PKCE, no device grant) -----------------
+
+APP_WITHOUT_DEVICE_GRANT = "users-only"  # the sandbox app with the authorization_code grant only
+REFUSED = ("Paste-back: The kernel runs in a container (/.dockerenv exists), so the browser cannot reach the kernel's "
+           "sign-in listener, and the app 0oasandboxusers005d7 may not use the device grant (the org answered "
+           "unauthorized_client); sign in (Authorization Code + PKCE), then paste the address the browser lands on.")
+
+
+def in_a_container(path: str) -> bool:
+    """Docker's marker file, as in JupyterLab run in Docker."""
+    return path == "/.dockerenv"
+
+
+@pytest.fixture
+def container() -> Iterator[Profiles]:
+    """A kernel's profiles whose sessions run in a container (``/.dockerenv``) and see nothing else."""
+    made = Profiles(Session(environ={}, exists=in_a_container),
+                    factory=lambda name: Session(name=name, environ={}, exists=in_a_container))
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def _pasted(login: LoginFlow, user: str = "helpdesk") -> str:
+    """A person signs in on the machine the browser is on, and copies the address the browser lands on."""
+    with Browser() as browser:
+        outcome = browser.sign_in(f"{login.authorize_url}&sandbox_user={user}", str(login.redirect_uri), deliver=False)
+    assert outcome.redirect_url is not None
+    return outcome.redirect_url
+
+
+def test_in_a_container_an_app_without_the_device_grant_signs_in_with_paste_back(container: Profiles) -> None:
+    session, said = container.default, []
+    started = signin.start(session, signin.Request(layers=[{"scopes": SCOPES}], sandbox=True,
+                                                   app=APP_WITHOUT_DEVICE_GRANT), profiles=container, say=said.append)
+    login = started.login
+    assert started.way == "paste" and started.why == REFUSED and said == [REFUSED]  # one line, the flow it goes on with
+    assert isinstance(login, LoginFlow) and session.flow is login and not login.done
+    assert session.sign_in_paste(_pasted(login)).subject == "helpdesk@example.com"
+    # the app with the grant still gets the device grant there
+    with_grant = signin.start(session, signin.Request(layers=[{"scopes": SCOPES}], sandbox=True), profiles=container)
+    assert with_grant.way == "device" and isinstance(with_grant.login, DeviceLogin)
+    with_grant.login.cancel()
+
+
+def test_a_device_grant_named_by_the_person_is_refused_as_it_is(container: Profiles) -> None:
+    from okta_magic.errors import TokenExchangeError
+
+    for environ, flow in (({}, "device"), ({"OKTA_SIGN_IN_FLOW": "device"}, None)):
+        session = Session(environ=environ, exists=in_a_container)
+        try:
+            request = signin.Request(layers=[{"scopes": SCOPES}], sandbox=True, app=APP_WITHOUT_DEVICE_GRANT, flow=flow)
+            with pytest.raises(TokenExchangeError) as info:
+                signin.start(session, request, profiles=container)
+        finally:
+            session.close()
+        assert info.value.error == "unauthorized_client" and "enable the Device Authorization grant" in str(info.value)
+
+
+def test_a_redirect_uri_given_with_the_sign_in_means_authorization_code(container: Profiles,
+                                                                         free_port: Callable[[], int]) -> None:
+    session, said = container.default, []
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    started = signin.start(session, signin.Request(layers=[{"scopes": SCOPES, "redirect_uri": redirect_uri}],
+                                                   sandbox=True), profiles=container, say=said.append)
+    login = started.login
+    assert started.way == "paste" and isinstance(login, LoginFlow) and login.redirect_uri == redirect_uri
+    assert said == [f"Paste-back: The kernel runs in a container (/.dockerenv exists), so the browser cannot reach the "
+                    f"kernel's sign-in listener, and a redirect URI was given ({redirect_uri}); sign in (Authorization "
+                    "Code + PKCE), then paste the address the browser lands on."]
+    assert started.located(HUB_PAGE) is None and session.flow is login  # still no device grant
+    assert session.sign_in_paste(_pasted(login)).subject == "helpdesk@example.com"
+
+
+def test_a_page_elsewhere_with_an_app_without_the_device_grant_turns_to_paste_back(profiles: Profiles) -> None:
+    session = profiles.default
+    started = signin.start(session, signin.Request(layers=[{"scopes": SCOPES}], sandbox=True,
+                                                   app=APP_WITHOUT_DEVICE_GRANT), profiles=profiles)
+    assert started.way == "loopback"
+    why = started.located(HUB_PAGE)
+    assert why == ("Paste-back: The notebook page is at hub.example.org (your browser is on another machine), so the "
+                   "browser cannot reach the kernel's sign-in listener, and the app 0oasandboxusers005d7 may not use "
+                   "the device grant (the org answered unauthorized_client); sign in (Authorization Code + PKCE), then "
+                   "paste the address the browser lands on.")
+    login = started.login
+    assert started.way == "paste" and isinstance(login, LoginFlow) and session.flow is login and not login.done
+    assert started.located(HUB_PAGE) is None and session.flow is login  # the org is not asked twice
+    assert session.sign_in_paste(_pasted(login, "readonly")).subject == "readonly@example.com"
+
+
 # -- through the magic, to the panel ---------------------------------------------------------------------------
 
 
@@ -177,3 +269,59 @@ def test_a_device_code_shown_without_a_panel_still_reports_the_page(widget_magic
     assert profiles.page_location == "https://jupyter.example.net:8888/lab/tree/a.ipynb"
     assert isinstance(profiles.default.flow, DeviceLogin)  # the device sign-in goes on as it was
     profiles.default.cancel_login()
+
+
+@pytest.fixture
+def container_magics(shell: Any, container: Profiles, monkeypatch: pytest.MonkeyPatch) -> Iterator[
+        tuple[OktaMagics, list[Any]]]:
+    """Magics in a widget front end over profiles in a container; what they display is collected, not rendered."""
+    shown: list[Any] = []
+    monkeypatch.setattr(okta_magic.magics, "display", shown.append)
+    magics = OktaMagics(shell, profiles=container)
+    monkeypatch.setattr(magics, "_widgets_available", lambda: True)
+    yield magics, shown
+    for widget in shown:
+        widget.close()
+
+
+def test_in_a_container_the_readme_app_signs_in_through_the_panels_paste_field(
+        container_magics: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    magics, shown = container_magics
+    magics.okta_login(f'--sandbox --app {APP_WITHOUT_DEVICE_GRANT} --scopes "{SCOPES}"')
+    (panel,) = shown
+    assert capsys.readouterr().out == f"{REFUSED} (%okta_login --flow loopback, device or paste names another.)\n"
+    login = magics.session.flow
+    assert isinstance(panel, LoginPanel) and isinstance(login, LoginFlow) and not panel.replaced
+    assert "Authorization Code + PKCE" in panel.header.value and "okta-magic-wait" in panel.status.value
+    assert panel.paste_row.layout.display != "none" and login.authorize_url.replace("&", "&amp;") in panel.sign_in.value
+    panel.paste.value = _pasted(login)  # what the person pastes into the panel
+    _until(lambda: "okta-magic-ok" in panel.status.value)
+    assert "Signed in as helpdesk@example.com" in panel.status.value and panel.paste.value == ""
+
+
+def test_the_flow_is_named_on_the_line_and_a_redirect_uri_given_there_means_authorization_code(
+        container_magics: Any, free_port: Callable[[], int], capsys: pytest.CaptureFixture[str]) -> None:
+    from IPython.core.error import UsageError
+
+    magics, shown = container_magics
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    magics.okta_login(f'--sandbox --redirect-uri {redirect_uri} --scopes "{SCOPES}"')  # an app with the device grant
+    out = capsys.readouterr().out
+    assert out.startswith("Paste-back: The kernel runs in a container") and f"URI was given ({redirect_uri})" in out
+    assert isinstance(magics.session.flow, LoginFlow) and magics.session.flow.redirect_uri == redirect_uri
+    magics.okta_login(f'--sandbox --flow loopback --scopes "{SCOPES}"')  # e.g. a container on host networking
+    assert capsys.readouterr().out == "" and isinstance(shown[-1], LoginPanel)  # named: nothing to explain
+    magics.okta_login(f'--sandbox --flow paste --no-widget --scopes "{SCOPES}"')
+    out = capsys.readouterr().out
+    assert out.startswith("Open this URL in your browser and sign in:") and "copy the address it landed on" in out
+    magics.okta_login(f'--sandbox --flow device --scopes "{SCOPES}"')
+    assert capsys.readouterr().out.startswith("On any device, open ") and isinstance(magics.session.flow, DeviceLogin)
+    magics.session.cancel_login()
+    for line, words in ((f"--sandbox --flow device --app {APP_WITHOUT_DEVICE_GRANT}",  # named: no paste-back instead
+                         "unauthorized_client (The client is not authorized to use the device grant.); enable the "
+                         "Device Authorization grant for the app"),
+                        ("--sandbox --device --flow paste", "--device and --flow paste name two flows: keep one."),
+                        ("--sandbox --flow pigeon", "argument --flow: invalid choice: 'pigeon'")):
+        with pytest.raises(UsageError) as info:
+            magics.okta_login(line)
+        assert words in str(info.value) and "\n" not in str(info.value)

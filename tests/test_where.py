@@ -13,6 +13,7 @@ from okta_magic.where import (
     flow_for,
     is_loopback_host,
     page_location,
+    paste_instead,
     proxied_redirect_uri,
 )
 
@@ -173,6 +174,21 @@ def test_detect_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> 
 def test_every_reason_is_one_line_without_magic_syntax(env: dict[str, str], device: bool) -> None:
     _, reason = choose_flow(where(env), device)
     assert "\n" not in reason and "%" not in reason and reason.endswith(".")
+
+
+def test_paste_back_in_the_device_grants_place_says_why_and_knows_where_it_runs() -> None:
+    container = where(exists=only("/.dockerenv"))
+    chosen = choose_flow(container, True)
+    assert chosen == ("device", chosen[1]) and chosen.environment == container  # a pair, as it always unpacked
+    flow, why = paste_instead(container, "the app 0oa1 may not use the device grant (the org answered "
+                                         "unauthorized_client)")
+    assert flow == "paste" and why == (
+        "Paste-back: The kernel runs in a container (/.dockerenv exists), so the browser cannot reach the kernel's "
+        "sign-in listener, and the app 0oa1 may not use the device grant (the org answered unauthorized_client); "
+        "sign in (Authorization Code + PKCE), then paste the address the browser lands on.")
+    # only what the rules chose knows where it runs; a flow the variable names does not
+    assert flow_for({"OKTA_SIGN_IN_FLOW": "device"}, only("/.dockerenv"), lambda: True).environment is None
+    assert flow_for({}, only("/.dockerenv"), lambda: True).environment == container
 
 
 # -- the proxied redirect URI --------------------------------------------------------------------------
