@@ -60,6 +60,12 @@ def test_notebook_executes_against_the_sandbox(path: pathlib.Path, tmp_path: pat
     if path.name == "quickstart.ipynb":
         head = tagged_output(executed, "users-head")
         assert "profile.login" in head and "@example.com" in head
+    if path.name == "user-directory-analysis.ipynb":
+        # Every admin, through iam/assignees/users and group-assigned roles; MFA coverage; failures by country.
+        found = re.search(r"(\d+) admins; (\d+) of them hold a role only through a group", outputs)
+        assert found and int(found.group(1)) > 7 and int(found.group(2)) > 0
+        assert "Report Administrator" in outputs and "SMS or email only" in outputs
+        assert "active admins without strong MFA" in outputs and "helpdesk@example.com" in outputs
     if path.name == "teaching-scopes.ipynb":
         # The two deliberate failures are the lesson: a missing scope, then silent downscoping.
         assert len(errors) == 2
@@ -73,5 +79,10 @@ def test_notebook_executes_against_the_sandbox(path: pathlib.Path, tmp_path: pat
         assert rows["GET /api/v1/logs?limit=5"] == ["200", "403", "E0000006"]  # readonly, helpdesk
         assert rows["POST /api/v1/users/{id}/lifecycle/unsuspend"] == ["403", "E0000006", "200"]
         assert "Profile helpdesk is active" in outputs and "(not signed in)" in outputs
+        # A second role: the report admin reads the System Log but not who holds roles; the super admin reads both.
+        second = {line.split()[0] + " " + line.split()[1]: line.split()[2:]
+                  for line in tagged_output(executed, "second-role").splitlines()[1:]}
+        assert second["GET /api/v1/logs?limit=5"] == ["200", "200"]
+        assert second["GET /api/v1/iam/assignees/users"] == ["403", "E0000006", "200"]
         # Refresh with offline_access: a 120 s token, the sandbox clock moved on, a new token without a browser.
         assert "access token lasts 120 s; refresh token: True" in outputs and "refreshed: True" in outputs

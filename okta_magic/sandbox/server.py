@@ -326,6 +326,22 @@ class Sandbox:
             security.add_api_token(token_id, person.id, f"okta_magic {user}")
         return token
 
+    def assign_role(self, user: str, role: str) -> str:
+        """Give a demo person (or any user, by id or login) a standard admin role; the assignment's id.
+
+        An instructor's shortcut for a lesson's set-up; ``POST /api/v1/users/{id}/roles`` does the same
+        through the API (with ``okta.roles.manage``, as a super admin).
+        """
+        directory = self._state.directory
+        people = directory.demo_users
+        uid = people[user].id if user in people else directory.find_user(user)
+        if uid is None:
+            raise ConfigError(f"No user {user!r} in the sandbox org.")
+        with directory.lock:
+            assignment = directory.assign_role(uid, role)
+            directory.touch(uid)
+        return str(assignment["id"])
+
     def _app_named(self, name: str) -> DemoApp:
         try:
             return self._state.apps[name]
