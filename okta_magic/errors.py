@@ -17,6 +17,7 @@ token, a client secret or a private key.
     ├── RequestError           the request itself is malformed (bad magic input)
     │   ├── HostNotAllowed     a URL on another host would receive the token
     │   └── UnusableValue      a {{name}} value cannot stand where it is put (a path segment '..')
+    ├── FileWriteError         a pull's file could not be written (disk full, file too large, no permission)
     ├── NetworkError           the org could not be reached
     ├── InvalidResponse        a success answer whose body cannot be what it claims (broken JSON, a page
     │                          of a list that is not a list)
@@ -117,6 +118,11 @@ class UnusableValue(RequestError):
     def __init__(self, message: str, *, names: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.names = tuple(names)
+
+
+class FileWriteError(OktaMagicError):
+    """A pull's file could not be written (disk full, file too large, no permission): the file at the path is as it
+    was before the pull, and ``partial`` holds the rows fetched (a DataFrame), as for any failed pull."""
 
 
 class NetworkError(OktaMagicError):

@@ -305,6 +305,10 @@ def pull_many(client: OktaClient, parts: Sequence[tuple[Any, ApiRequest]], *, co
                 future.result()  # a bug in a worker surfaces here
     except KeyboardInterrupt:
         run.batch.interrupted = True
+    except BaseException:
+        if feed is not None:
+            feed.close()  # (its writer failed, e.g. a file the disk refused: the workers' pages are not waited for)
+        raise
     finally:
         run.halt()
         executor.shutdown(wait=False, cancel_futures=True)

@@ -36,7 +36,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from .errors import RequestError
+from .errors import InvalidResponse, RequestError
 from .fanout import pull_many
 from .pull import Outcome, Result
 
@@ -95,10 +95,17 @@ def _first_created(client: OktaClient, search: str, order: str) -> float | None:
     """The ``created`` time of the oldest (``asc``) or newest (``desc``) user the search finds."""
     response = client.request("GET", "/api/v1/users", params={"search": search, "sortBy": "created",
                                                                "sortOrder": order, "limit": 1})
-    users = response.json()
-    if not users:
-        return None
-    return _seconds(users[0]["created"], "created")
+    if 300 <= response.status_code < 400:  # not followed (the token stays on the org): say where it pointed
+        from .apierrors import api_error
+
+        raise api_error(response)
+    try:
+        users = response.json()
+        return _seconds(users[0]["created"], "created") if users else None
+    except (ValueError, TypeError, LookupError):  # not JSON, or not a list of users with a created time
+        raise InvalidResponse(f"GET /api/v1/users answered HTTP {response.status_code} without the list of users "
+                              "that --parallel splits by their created time.", status=response.status_code,
+                              url=str(response.url)) from None
 
 
 def _user_windows(client: OktaClient, request: ApiRequest, count: int) -> list[ApiRequest]:

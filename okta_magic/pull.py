@@ -171,7 +171,8 @@ def fetch_to(
     """Send a GET and write every page to ``to`` as it arrives; the result's data is the :class:`Written` summary.
 
     Ctrl-C keeps the file of every row fetched, with ``interrupted=True``; a failure leaves the same
-    file and carries the summary as the error's ``partial``.
+    file and carries the summary as the error's ``partial``. A file that cannot be written (disk full, file too
+    large) stops the pull with a FileWriteError: ``to`` is as it was, the rows fetched are its ``partial``.
     """
     from .frames import PageReader, resource_for_path
     from .frames.tofile import FileSink
@@ -197,11 +198,12 @@ def fetch_to(
     except KeyboardInterrupt:
         interrupted = True
     except OktaMagicError as exc:
-        exc.partial = sink.close()
+        if exc is not sink.error:  # (the sink's own failure already holds the rows fetched)
+            exc.partial = sink.close()  # or the sink's failure, when the file cannot be finished
         raise
     finally:
         pull.close()
-        written = sink.close()
+        written = sink.close()  # the sink's failure, again, if it failed
     result = Result(data=written, status=first.status if first is not None else 0,
                     content_type=first.content_type if first is not None else None,
                     url=first.url if first is not None else request.target, pages=pull.pages, rows=written.rows,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,26 +43,55 @@ def check_target(request: ApiRequest | None, to: str | os.PathLike[str] | None, 
     if append and (request is None or request.path.rstrip("/") != "/api/v1/logs"):
         where = request.path if request is not None else "a fan-out"
         raise RequestError(f"--append continues a System Log file (GET /api/v1/logs?since=...), not {where}")
+    if append:
+        from .frames.tofile import check_continuable
+
+        try:
+            check_continuable(to)  # its format read now, not once the pull is over
+        except ValueError as exc:
+            raise RequestError(f"--to {to} --append cannot continue that file: {exc}; name another file") from None
 
 
 def check_path(to: str | os.PathLike[str]) -> None:
-    """A file whose suffix names a format (.parquet, .csv, .jsonl) in a folder that can be written to."""
+    """A file whose suffix names a format (.parquet, .csv, .jsonl) in a folder where a file can be made.
+
+    Tried by making and removing a file beside it: permission bits do not tell (a read-only disk, ``/proc``
+    as root), and a pull should not run for minutes to find that out when it writes.
+    """
     from .frames.tofile import file_format
 
     try:
         file_format(to)
     except ValueError as exc:
         raise RequestError(f"--to {to}: {exc}") from None
-    folder = Path(to).parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK) or (Path(to).exists() and not os.access(to, os.W_OK)):
-        raise RequestError(f"--to {to}: cannot write there (no such folder, or no permission)")
+    target = Path(to)
+    if target.is_dir():
+        raise RequestError(f"--to {to}: that is a folder; name a file, e.g. {target / ('rows' + target.suffix)}")
+    if target.exists() and not target.is_file():
+        raise RequestError(f"--to {to}: that is not a regular file; name a file")
+    if not target.parent.is_dir():
+        raise RequestError(f"--to {to}: cannot write there (no such folder)")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise RequestError(f"--to {to}: cannot write there (the file is read-only)")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".check", dir=target.parent)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise RequestError(f"--to {to}: cannot write there (a file could not be made beside it: "
+                           f"{exc.strerror or type(exc).__name__})") from None
 
 
 def resume_request(request: ApiRequest, to: str | os.PathLike[str]) -> tuple[ApiRequest, set[str]]:
     """The request from the file's last event on (``since`` = its ``published``) and the uuids already there."""
     from .frames.tofile import last_events
 
-    published, uuids = last_events(to)
+    try:
+        published, uuids = last_events(to)
+    except (ValueError, KeyError, OSError) as exc:  # a file that check_target's look at its head did not catch
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise RequestError(f"--to {to} --append cannot continue that file: its last events cannot be read "
+                           f"({reason}); name another file") from None
     if published is None:
         return request, set()
     since = request.param("since")

@@ -14,6 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 from IPython.core.error import UsageError
 
+from _file_limits import FORMATS, KINDS, run_cases
+
 from okta_magic.client import OktaClient
 from okta_magic.frames import FrameBuilder
 from okta_magic.frames.tofile import FileSink
@@ -400,3 +402,142 @@ def test_a_script_told_its_pull_failed_is_told_where_the_file_is(shell: Any, tmp
     assert "okta.roles.read" in message and "%okta" not in message  # in a script's terms
     assert f"The file holds every row fetched before it: 0 rows from 0 page(s) → {target}" in message
     assert info.value.partial.path == str(target) and target.exists()
+
+
+# -- a file the disk refuses: a file size limit, in a process of its own (tests/_file_limits.py) -----------
+
+
+@pytest.fixture(scope="module")
+def limited(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Each format and kind of pull run once more with the file size limited to 60% of what it writes, over a good
+    file of the same pull; the reports by (format, kind, "script" or "magic")."""
+    cases = [{"format": fmt, "kind": kind, "fraction": 0.6, "via": "script"} for fmt in FORMATS for kind in KINDS]
+    cases += [{"format": fmt, "kind": kind, "fraction": 0.6, "via": "magic"} for fmt in FORMATS
+              for kind in ("plain", "append")]
+    reports = run_cases(sandbox, tmp_path_factory.mktemp("limited"), cases, since=_days_ago(sandbox, 30),
+                        until=_days_ago(sandbox, 15))
+    return {(r["format"], r["kind"], r["via"]): r for r in reports}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_file_the_disk_refuses_leaves_the_old_file_as_it_was_and_keeps_the_rows_fetched(
+        limited: dict[tuple[str, str, str], dict[str, Any]], fmt: str, kind: str) -> None:
+    report = limited[(fmt, kind, "script")]
+    assert (report["outcome"], report["error"]) == ("failed", "FileWriteError"), report["message"]
+    message = report["message"]
+    assert "\n" not in message and "file too large" in message
+    assert f"rows.{fmt} is as it was before this pull" in message
+    assert "to=PATH" in message and "--to" not in message  # a script's words
+    assert report["unchanged"] and report["opens"]  # byte for byte as it was, and it still opens
+    assert report["left"] == []  # no part (.rows.parquet.part0 ...) beside it
+    assert report["rows"] > 0 and report["prefix"]  # the error's partial: the rows fetched, in the pull's order
+
+
+@pytest.mark.parametrize("kind", ["plain", "append"])
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_file_the_disk_refuses_in_a_notebook_is_one_line_and_the_rows_are_in_okta_partial(
+        limited: dict[tuple[str, str, str], dict[str, Any]], fmt: str, kind: str) -> None:
+    report = limited[(fmt, kind, "magic")]
+    message = report["message"]
+    assert report["error"] == "UsageError" and "\n" not in message
+    assert message.startswith("Could not write") and "file too large" in message and "--to PATH" in message
+    assert "rows fetched before it are in `_okta_partial`" in message
+    assert report["unchanged"] and report["opens"] and report["left"] == []
+    assert report["rows"] > 0 and report["prefix"]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+@pytest.mark.parametrize("suffix", ["parquet", "csv", "jsonl"])
+def test_a_full_disk_is_said_in_one_line_and_the_rows_are_kept(tmp_path: Path, suffix: str) -> None:
+    from okta_magic.errors import FileWriteError
+
+    target = tmp_path / f"out.{suffix}"
+    target.write_bytes(b"what was there")
+    part = ".out.jsonl.part" if suffix == "jsonl" else f".out.{suffix}.part0"
+    (tmp_path / part).symlink_to("/dev/full")  # the part the sink writes: every write fails with ENOSPC
+    sink = FileSink(target, "users", batch_pages=1)
+    with pytest.raises(FileWriteError) as info:
+        for page in _pages():
+            sink.add_page(page)
+        sink.close()
+    message = str(info.value)
+    assert message == (f"Could not write {target}: the disk is full (No space left on device); out.{suffix} is as it "
+                       "was before this pull.")
+    kept = info.value.partial["id"].tolist()  # the pages handed over until the disk's refusal was seen
+    assert info.value.fix == "free_space" and kept and kept == [r["id"] for page in _pages() for r in page][:len(kept)]
+    assert target.read_bytes() == b"what was there" and [p.name for p in tmp_path.iterdir()] == [target.name]
+    with pytest.raises(FileWriteError):  # and it stays failed
+        sink.close()
+
+
+# -- targets refused in one line before the first request ---------------------------------------------------
+
+
+def test_parallel_against_a_redirect_is_one_line() -> None:
+    from okta_magic.errors import OktaMagicError
+    from okta_magic.partition import plan
+
+    answers = {"redirect": httpx.Response(302, headers={"location": "https://sso.example.com/login"},
+                                          text="<html>moved</html>"),
+               "html": httpx.Response(200, headers={"content-type": "text/html"}, text="<html>sign in</html>")}
+    for kind, words in (("redirect", "was redirected to https://sso.example.com/login (302)"),
+                        ("html", "answered HTTP 200 without the list of users")):
+        transport = httpx.MockTransport(lambda request, kind=kind: answers[kind])
+        with OktaClient("https://dev-1.okta.com", lambda: "Bearer x", transport=transport, progress=False) as c, \
+                pytest.raises(OktaMagicError) as info:
+            plan(c, parse_request("GET /api/v1/users"), 4)
+        assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def _requests_sent(nb: Any) -> int:
+    from okta_magic.api import current_session
+
+    return current_session().sandbox.stats().total
+
+
+@pytest.mark.parametrize(("fmt", "content"), [
+    ("parquet", b"id,published,uuid\n1,2,3\n"),
+    ("csv", b"PAR1\x15\x04\x15\xa0\xff\xfe\x00"),
+    ("csv", b"id,name\n1,one\n"),
+    ("jsonl", b"not JSON\n"),
+])
+@pytest.mark.parametrize("parallel", ["", " --parallel 2"])
+def test_append_onto_a_file_not_in_its_format_is_one_line_before_any_request(
+        nb: Any, tmp_path: Path, fmt: str, content: bytes, parallel: str) -> None:
+    target = tmp_path / f"logs.{fmt}"
+    target.write_bytes(content)
+    sent = _requests_sent(nb)
+    with pytest.raises(UsageError) as info:
+        nb.run_line_magic("okta", f"GET /api/v1/logs?limit=100{parallel} --to {target} --append")
+    message = str(info.value)
+    assert "cannot continue that file" in message and "\n" not in message
+    assert _requests_sent(nb) == sent and target.read_bytes() == content
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+@pytest.mark.parametrize("options", ["", "--parallel 2", "--each gid=groups.id"])
+def test_a_folder_named_like_a_file_is_one_line_before_any_request(nb: Any, tmp_path: Path, options: str) -> None:
+    target = tmp_path / "x.parquet"
+    target.mkdir()
+    request = "GET /api/v1/groups/{{gid}}/users" if "--each" in options else "GET /api/v1/users"
+    sent = _requests_sent(nb)
+    with pytest.raises(UsageError, match="that is a folder") as info:
+        nb.run_line_magic("okta", f"{request} {options} --to {target}")
+    assert "\n" not in str(info.value) and _requests_sent(nb) == sent
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.parquet"] and not any(target.iterdir())
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="no /proc here")
+def test_a_folder_where_no_file_can_be_made_is_one_line_before_any_request(nb: Any) -> None:
+    import okta_magic
+    from okta_magic.errors import RequestError
+
+    sent = _requests_sent(nb)
+    with pytest.raises(UsageError, match="cannot write there") as info:  # os.access approves /proc for root
+        nb.run_line_magic("okta", "GET /api/v1/users --to /proc/x.parquet")
+    assert "\n" not in str(info.value)
+    with pytest.raises(RequestError, match="cannot write there"):
+        okta_magic.get_each("/api/v1/groups/{gid}/users", gid=["00g1"], to="/proc/x.csv")
+    assert _requests_sent(nb) == sent
+

@@ -11,6 +11,13 @@ ends, interrupted or not, a single part is renamed into place; several are merge
 row group at a time (each cast to the unified schema, missing columns as nulls), so memory stays one
 row group. The file at ``path`` only ever appears complete (written beside it, then renamed).
 
+A part is put in place only once every write and close of it succeeded. Each part's bytes go through
+:class:`Output`, which keeps, from the first write the disk refuses (full, a file size limit, no
+permission), the rest in memory instead, so that the part stays a whole file that can be read back.
+On such a failure the sink raises :class:`~okta_magic.errors.FileWriteError` (one line: what
+happened, and that ``path`` is as it was), removes the parts, and gives the rows it was handed as the
+error's ``partial`` (a DataFrame, read back from the parts), as a failed pull to a DataFrame does.
+
 Many requests' pages (a fan-out's, a partitioned pull's) come in the result's order (see
 :func:`okta_magic.fanout.pull_many`); with ``first=NAME`` each page is given its request's value,
 which goes in a first column ``NAME`` as in the fan-out's DataFrame. ``batch_rows`` also closes a
@@ -22,7 +29,9 @@ merge rewrites it with the new rows after it (one file, rewritten each run, in c
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -30,24 +39,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import FileWriteError
 from .builder import FrameBuilder
+from .existing import SUFFIXES, check_continuable, count_rows, file_format, last_events, read_schema
+from .output import BUFFER, Output, copy_into, read_part, write_failure
 from .shape import empty_frame, order_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import pyarrow as pa
 
-__all__ = ["FileSink", "Written", "SUFFIXES", "file_format", "last_events"]
-
-SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-
-
-def file_format(path: str | os.PathLike[str]) -> str:
-    """``parquet``, ``csv`` or ``jsonl`` from the file's suffix; ValueError for any other."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in SUFFIXES:
-        raise ValueError(f"the file's suffix says its format: .parquet, .csv or .jsonl (not {suffix or 'none'!r})")
-    return SUFFIXES[suffix]
+__all__ = ["FileSink", "Written", "SUFFIXES", "file_format", "last_events", "check_continuable"]
 
 
 @dataclass
@@ -108,19 +110,27 @@ class FileSink:
         self.pages = 0
         self.before = 0
         self._parts: list[Path] = []
-        self._writer: Any = None
+        self._writer: Any = None  # the current part's writer (Parquet), or its text stream (CSV, JSON Lines)
+        self._stream: io.BufferedWriter | None = None  # the Parquet writer's buffer
+        self._out: Output | None = None  # the current part's bytes
+        self._broken: Output | None = None  # a part the disk refused, its rest in memory (read back on failure)
+        self._start = 0  # JSON Lines append: the bytes of the old lines at the part's start
         self._schema: Any = None
         self._builder = FrameBuilder(resource, keep_links=keep_links)
         self._batched = 0
         self._closed = False
+        self._existed = self.path.exists()
+        self.error: FileWriteError | None = None  # the failure that stopped the sink, raised again by close()
         if append and self.path.exists():
             self._parts.append(self.path)
-            self.before = _count_rows(self.path, self.format)
-            self._schema = _read_schema(self.path, self.format)
+            self.before = count_rows(self.path, self.format)
+            self._schema = read_schema(self.path, self.format)
 
     def add_page(self, data: Any, key: Any = None) -> None:
         """One page's rows (an Arrow table, a parsed JSON array, or one object as one row) and, with ``first``,
         its request's value; writes a batch when it is full."""
+        if self.error is not None:
+            raise self.error
         before = self._builder.rows
         if isinstance(data, dict):
             self._builder.add([data])
@@ -156,6 +166,16 @@ class FileSink:
             self.rows += len(frame)
 
     def _write(self, frame: pd.DataFrame) -> None:
+        """Write ``frame`` to the current part; a FileWriteError once the disk refused any of it."""
+        try:
+            self._put(frame)
+        except OSError as exc:  # a part could not be made, or the old lines copied: ``frame`` is in no part
+            raise self._fail(exc, pending=frame) from exc
+        refused = self._out.error if self._out is not None else None
+        if refused is not None:
+            raise self._fail(refused) from refused
+
+    def _put(self, frame: pd.DataFrame) -> None:
         if self.format == "jsonl":
             self._write_jsonl(frame)
             return
@@ -184,48 +204,84 @@ class FileSink:
         """Close the current part and start another, with ``schema`` (column names for CSV)."""
         self._close_writer()
         part = self.path.with_name(f".{self.path.name}.part{len(self._parts)}")
+        self._out = Output(part)
         self._parts.append(part)
         self._schema = schema
         if self.format == "csv":
-            self._writer = open(part, "w", newline="", encoding="utf-8")
+            self._writer = io.TextIOWrapper(io.BufferedWriter(self._out, BUFFER), encoding="utf-8", newline="")
             csv.writer(self._writer).writerow(schema)
         else:
             import pyarrow.parquet as pq
 
-            self._writer = pq.ParquetWriter(part, schema)
+            self._stream = io.BufferedWriter(self._out, BUFFER)
+            self._writer = pq.ParquetWriter(self._stream, schema)
 
     def _write_jsonl(self, frame: pd.DataFrame) -> None:
         if self._writer is None:
             part = self.path.with_name(f".{self.path.name}.part")
-            if self._parts:  # append: JSON Lines needs no schema, so the old lines are copied once
-                _copy(self._parts[0], part)
-            self._parts = [*self._parts, part]
-            self._writer = open(part, "a", encoding="utf-8")
+            self._out = Output(part)
+            old, self._parts = self._parts, [*self._parts, part]
+            if old:  # append: JSON Lines needs no schema, so the old lines are copied once
+                self._start = old[0].stat().st_size  # (set first: a copy cut short leaves no new rows to read back)
+                copy_into(old[0], self._out)
+            self._writer = io.TextIOWrapper(io.BufferedWriter(self._out, BUFFER), encoding="utf-8")
         text = frame.to_json(orient="records", lines=True, date_format="iso", date_unit="ms", force_ascii=False)
         self._writer.write(text if text.endswith("\n") or not text else text + "\n")
 
     def _close_writer(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        """Close the current part (its Parquet footer, its last bytes); the OSError of a write the disk refused."""
+        writer, stream, out = self._writer, self._stream, self._out
+        self._writer = self._stream = self._out = None
+        if out is None:
+            return
+        try:
+            if writer is not None:
+                writer.close()
+            if stream is not None:
+                stream.close()
+        finally:
+            out.close()
+        if out.error is not None:
+            self._broken = out
+            raise out.error
 
     def close(self) -> Written:
-        """Write what is left and put the file in place (a valid file of every row written); the summary."""
+        """Write what is left and put the file in place (a valid file of every row written); the summary.
+
+        A FileWriteError when the file could not be written (``path`` is then as it was)."""
+        if self.error is not None:
+            raise self.error
         if not self._closed:
             self._closed = True
             try:
                 self.flush()
             finally:
-                self._close_writer()
-                self._finish()
+                if self.error is None:
+                    self._settle()
         size = self.path.stat().st_size if self.path.exists() else 0
         return Written(str(self.path), self.rows, self.pages, size, self.before)
+
+    def _settle(self) -> None:
+        """The last part closed and the file put in place, or the sink's failure."""
+        try:
+            self._close_writer()
+            self._finish()
+        except FileWriteError:
+            raise
+        except Exception as exc:  # a write, close or rename refused; a part that cannot be read for the merge
+            raise self._fail(exc) from exc
 
     def discard(self) -> None:
         """Nothing is written after all (a mistake found on the first page): the parts go, ``path`` stays as it was."""
         self._closed = True
-        self._close_writer()
-        for part in self._parts:
+        try:
+            self._close_writer()
+        except OSError:
+            pass  # the parts go anyway
+        self._remove_parts()
+
+    def _remove_parts(self) -> None:
+        for part in [*self._parts, self.path.with_name(f".{self.path.name}.merged")]:
             if part != self.path:
                 part.unlink(missing_ok=True)
 
@@ -246,14 +302,57 @@ class FileSink:
         merged = self.path.with_name(f".{self.path.name}.merged")
         (_merge_csv if self.format == "csv" else _merge_parquet)(self._parts, merged, self._order)
         os.replace(merged, self.path)
-        for part in new:
-            part.unlink(missing_ok=True)
+        for part in new:  # (the file is in place: a part that stays behind is no failure of the pull)
+            with contextlib.suppress(OSError):
+                part.unlink(missing_ok=True)
 
+    def _fail(self, cause: BaseException, pending: pd.DataFrame | None = None) -> FileWriteError:
+        """Stop for good: the parts removed (``path`` untouched), the rows handed over so far (and ``pending``, a
+        frame in no part) read back as the error's ``partial``."""
+        if self.error is not None:
+            return self.error
+        self._closed = True
+        out = self._out
+        try:
+            self._close_writer()
+        except Exception:  # noqa: BLE001 - the cause is already known; this part is read back below
+            pass
+        if out is not None:
+            self._broken = out
+        try:
+            rows = self._read_back(pending)
+        except Exception:  # noqa: BLE001 - rows that cannot be read back are lost, not the error that says so
+            rows = None
+        self._remove_parts()
+        name = self.path.name
+        kept = f"{name} is as it was before this pull" if self._existed else f"no {name} was made"
+        self.error = write_failure(f"Could not write {self.path}", cause, kept)
+        self.error.partial = rows if rows is not None and len(rows) else None
+        return self.error
 
-def _copy(source: Path, target: Path) -> None:
-    import shutil
+    def _read_back(self, pending: pd.DataFrame | None) -> pd.DataFrame | None:
+        """Every row written to the parts (not the old file's, with ``append``), then ``pending``."""
+        import pandas as pd
 
-    shutil.copyfile(source, target)
+        frames = []
+        start = self._start if self.format == "jsonl" else 0
+        for part in self._parts:
+            if part == self.path:
+                continue
+            if self._broken is not None and self._broken.path == part:
+                frame = read_part(self._broken.contents(start), self.format)
+            elif part.exists():
+                frame = read_part(part, self.format, start)
+            else:
+                continue
+            if frame is not None:
+                frames.append(frame)
+        if pending is not None:
+            frames.append(pending)
+        if len(frames) <= 1:
+            return frames[0] if frames else None
+        frame = pd.concat(frames, ignore_index=True)
+        return frame[self._order(frame.columns)]
 
 
 def _arrow(frame: pd.DataFrame) -> pa.Table:
@@ -342,13 +441,20 @@ def _merge_parquet(parts: list[Path], target: Path, order: Callable[[Iterable[st
     import pyarrow.parquet as pq
 
     files = [pq.ParquetFile(p) for p in parts]
-    schema = files[0].schema_arrow
-    for f in files[1:]:
-        schema = _unify(schema, f.schema_arrow, order)
-    with pq.ParquetWriter(target, schema) as writer:
-        for f in files:
-            for i in range(f.num_row_groups):
+    try:
+        schema = files[0].schema_arrow
+        for f in files[1:]:
+            schema = _unify(schema, f.schema_arrow, order)
+        out = Output(target, keep=False)
+        with io.BufferedWriter(out, BUFFER) as stream, pq.ParquetWriter(stream, schema) as writer:
+            for i, f in ((i, f) for f in files for i in range(f.num_row_groups)):
                 writer.write_table(_conform(f.read_row_group(i), schema))
+                if out.error is not None:
+                    break  # (the disk refused: the rest is not read)
+        if out.error is not None:
+            raise out.error
+    finally:
+        for f in files:
             f.close()
 
 
@@ -359,8 +465,9 @@ def _merge_csv(parts: list[Path], target: Path, order: Callable[[Iterable[str]],
         with open(p, newline="", encoding="utf-8") as f:
             header += [n for n in next(csv.reader(f), []) if n not in header]
     header = order(header)
-    with open(target, "w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
+    out = Output(target, keep=False)
+    with io.TextIOWrapper(io.BufferedWriter(out, BUFFER), encoding="utf-8", newline="") as text:
+        writer = csv.writer(text)
         writer.writerow(header)
         for p in parts:
             with open(p, newline="", encoding="utf-8") as f:
@@ -369,69 +476,9 @@ def _merge_csv(parts: list[Path], target: Path, order: Callable[[Iterable[str]],
                 for row in rows:
                     cells = dict(zip(names, row, strict=False))
                     writer.writerow([cells.get(n, "") for n in header])
-
-
-def _read_schema(path: Path, fmt: str) -> Any:
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        return pq.read_schema(path)
-    if fmt == "csv":
-        with open(path, newline="", encoding="utf-8") as f:
-            return next(csv.reader(f), None)
-    return None
-
-
-def _count_rows(path: Path, fmt: str) -> int:
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        return pq.ParquetFile(path).metadata.num_rows
-    with open(path, "rb") as f:
-        lines = sum(1 for line in f if line.strip())
-    return max(lines - 1, 0) if fmt == "csv" else lines
-
-
-def last_events(path: str | os.PathLike[str]) -> tuple[str | None, set[str]]:
-    """The latest ``published`` in a System Log file (Okta's ISO 8601, ms) and the ``uuid`` values at that instant."""
-    import pandas as pd
-
-    fmt, where = file_format(path), Path(path)
-    if not where.exists():
-        return None, set()
-    if fmt == "parquet":
-        frames = _last_row_groups(where)
-    else:
-        reader = (pd.read_csv(where, usecols=["published", "uuid"], chunksize=50_000, dtype=str) if fmt == "csv" else
-                  pd.read_json(where, lines=True, chunksize=50_000, dtype=False))
-        frames = [chunk[["published", "uuid"]] for chunk in reader]  # each chunk reduced below, one at a time
-    latest: Any = None
-    uuids: set[str] = set()
-    for chunk in frames:
-        stamps = pd.to_datetime(chunk["published"], utc=True, format="ISO8601")
-        if not len(stamps) or stamps.isna().all():
-            continue
-        top = stamps.max()
-        here = set(chunk["uuid"][stamps == top].astype(str))
-        if latest is None or top > latest:
-            latest, uuids = top, here
-        elif top == latest:
-            uuids |= here
-    if latest is None:
-        return None, set()
-    return latest.strftime("%Y-%m-%dT%H:%M:%S.") + f"{latest.microsecond // 1000:03d}Z", uuids
-
-
-def _last_row_groups(path: Path) -> Iterable[pd.DataFrame]:
-    """The ``published``/``uuid`` columns of a Parquet file's row groups, last first, while they reach the latest."""
-    import pyarrow.parquet as pq
-
-    f = pq.ParquetFile(path)
-    latest = None
-    for i in reversed(range(f.num_row_groups)):
-        chunk = f.read_row_group(i, columns=["published", "uuid"]).to_pandas()
-        yield chunk
-        top = chunk["published"].max()
-        latest = top if latest is None or top > latest else latest
-        if chunk["published"].min() < latest:  # the events before this group are all earlier (ascending order)
-            return
+                    if out.error is not None:
+                        break  # (the disk refused: the rest is not read)
+            if out.error is not None:
+                break
+    if out.error is not None:
+        raise out.error
