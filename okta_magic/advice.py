@@ -13,10 +13,12 @@ this layer: it explains API errors and scopes.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Literal, TypeVar
 
 from .errors import OktaMagicError
+from .profiles import DEFAULT as DEFAULT_PROFILE
 
 Audience = Literal["notebook", "script"]
 NOTEBOOK: Audience = "notebook"
@@ -29,6 +31,7 @@ FIXES: dict[str, tuple[str, str]] = {
     "sign_in_again": ("Sign in again with %okta_login.", "Sign in again with okta_magic.login(...)."),
     # the OAuth/OIDC protocol modules and the sign-in flows (authorize, token_endpoint, idtoken, login, device)
     "run_login_again": ("Run %okta_login again.", "Call okta_magic.login(...) again."),
+    "run_again": ("Run it again.",) * 2,
     "login_again_and": ("Run %okta_login again and {then}.", "Call okta_magic.login(...) again and {then}."),
     "start_again": ("Run %okta_login to start again.", "Call okta_magic.login(...) to start again."),
     "start_new_sign_in": ("Start a new sign-in with %okta_login.", "Start a new sign-in with okta_magic.login(...)."),
@@ -130,6 +133,13 @@ def render(exc: OktaMagicError, audience: Audience) -> str:
     # "Not signed in:" + "Run ..." reads "Not signed in: run ..."; after a full stop, a capital.
     fix = fix[:1].lower() + fix[1:] if what.endswith((":", ",")) else fix[:1].upper() + fix[1:]
     return f"{what} {fix}".strip()
+
+
+def in_profile(line: str, profile: str | None) -> str:
+    """A notebook line for a named profile: its ``%okta_login`` becomes ``%okta_login --profile NAME``."""
+    if not profile or profile == DEFAULT_PROFILE or "--profile" in line:
+        return line
+    return re.sub(r"%okta_login\b", f"%okta_login --profile {profile}", line)
 
 
 def note(key: str, audience: Audience) -> str:

@@ -398,7 +398,7 @@ class LoginFlow(SignInProgress):
             )
             self._set(LoginStatus("exchanging", "Exchanging the code for a token…"))
             try:
-                token = self._exchange(code, request, metadata, auth)
+                token = self._exchange(code, request, metadata, auth).for_org(self.issuer)  # sent to this org only
             except OktaMagicError as exc:
                 self._finish("failed", str(exc), error=exc)
                 raise

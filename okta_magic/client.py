@@ -39,6 +39,7 @@ import random
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -104,6 +105,7 @@ class OktaClient(InMemoryOnly):
         user_agent: the User-Agent header.
         say: where the one-line notice of a long wait goes when no progress callable takes it (stderr).
         concurrency: the most requests in flight at once, from all threads together (see :mod:`okta_magic.pacer`).
+        pacer: the org's pacer shared with other clients of the same org (``Pacers.for_org``); else its own.
     """
 
     def __init__(
@@ -124,6 +126,7 @@ class OktaClient(InMemoryOnly):
         user_agent: str = DEFAULT_USER_AGENT,
         say: Callable[[str], object] | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
+        pacer: Pacer | None = None,
     ) -> None:
         org = httpx.URL(org_url.rstrip("/"))
         if org.scheme not in ("http", "https") or not org.host:
@@ -137,7 +140,7 @@ class OktaClient(InMemoryOnly):
         self.max_retries = max_retries
         self.progress = progress
         self._say = say
-        self._pacer = Pacer(clock, concurrency)
+        self._pacer = pacer if pacer is not None else Pacer(clock, concurrency)  # the org's, shared when given
         self._auth = OrgAuth(self._org, credentials, dpop_key, renew)
         self._transport = transport
         self._http = httpx.Client(
@@ -148,6 +151,9 @@ class OktaClient(InMemoryOnly):
             headers={"Accept": "application/json", "User-Agent": user_agent},
             follow_redirects=False,
         )
+        # A session that moves on (a new sign-in, a sign-out) drops this client instead of closing it: a pull in
+        # flight keeps it until it ends, and its connections close when the last holder lets go.
+        weakref.finalize(self, self._http.close)
 
     def __repr__(self) -> str:
         return f"OktaClient({self.org_url!r})"

@@ -54,6 +54,14 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def origin_of(url: str) -> str:
+    """``scheme://host:port`` of an http(s) URL, the port always written (RFC 6454 origin): what a token is bound to."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    port = parts.port or {"https": 443, "http": 80}.get(scheme, 0)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
 def check_org_url(value: str | None) -> str:
     """Return the org URL as ``scheme://host[:port]``, or raise a one-line ConfigError.
 

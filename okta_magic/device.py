@@ -59,7 +59,9 @@ class DeviceLogin(SignInProgress):
         sleep: Callable[[float], None] | None,
         on_change: Callable[[LoginStatus], None] | None,
         on_token: Callable[[Token], None] | None,
+        org: str | None = None,
     ) -> None:
+        self._org = org  # the org URL asked: the token is bound to it (sent to that org only)
         self.user_code = authorization.user_code
         self.verification_uri = authorization.verification_uri
         self.verification_uri_complete = authorization.verification_uri_complete
@@ -146,6 +148,8 @@ class DeviceLogin(SignInProgress):
         try:
             token = Token.from_token_response(body, issuer=self._metadata.issuer, client_id=self._auth.client_id,
                                               scopes_requested=self._scopes, now=now, dpop_key=dpop)
+            if self._org is not None:
+                token = token.for_org(self._org)
             if token.id_token:
                 # OIDC Core §3.1.3.7, as the browser flow; no nonce is sent in RFC 8628 §3.1
                 check_id_token(token.id_token, issuer=self._metadata.issuer, client_id=self._auth.client_id,
@@ -224,6 +228,7 @@ def start_device_login(
         sleep=sleep,
         on_change=on_change,
         on_token=on_token,
+        org=issuer,
     )
     login._start()
     return login

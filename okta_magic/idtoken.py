@@ -20,13 +20,17 @@ from okta_magic.discovery import normalize_issuer
 from okta_magic.errors import LoginError, TokenExchangeError
 from okta_magic.tokens import decode_jwt_claims
 
-__all__ = ["check_id_token", "check_refreshed_id_token", "id_token_alg", "id_token_signature_checked"]
+__all__ = ["IdTokenTimeError", "check_id_token", "check_refreshed_id_token", "id_token_alg", "id_token_signature_checked"]
 
 #: JWS algorithms verified with the provider's published keys (RFC 7518 §3.1; OIDC Core §10.1)
 _ASYMMETRIC_ALGS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
 _HMAC_ALGS = frozenset({"HS256", "HS384", "HS512"})
 #: claims PyJWT leaves to us: the checks below word their own failures
 _SIGNATURE_ONLY = {"verify_aud": False, "verify_exp": False, "verify_iat": False, "verify_nbf": False}
+
+
+class IdTokenTimeError(LoginError):
+    """An ID token that failed only a time check (exp or iat against this machine's clock): a clock matter."""
 
 
 def _refused(message: str) -> LoginError:
@@ -121,15 +125,17 @@ def _check_claims(
     if (azp is not None or len(audiences) > 1) and azp != client_id:
         raise fail("authorized party (azp)")
     exp = claims.get("exp")
-    if not isinstance(exp, (int, float)) or isinstance(exp, bool) or exp + leeway < now:
+    if not isinstance(exp, (int, float)) or isinstance(exp, bool):
         raise fail("expiry")
+    if exp + leeway < now:
+        raise IdTokenTimeError("The ID token failed its expiry check.").with_fix("sign_in_again")
     iat = claims.get("iat")
     # OIDC Core §2: iat is REQUIRED; item 10: one issued in the future (beyond clock skew) is refused
     if not isinstance(iat, (int, float)) or isinstance(iat, bool):
         raise fail("issued-at (iat)")
     if iat > now + leeway:
-        raise _refused(f"The ID token failed its issued-at (iat) check: it was issued {(iat - now) / 60:.0f} min "
-                       "in the future by this machine's clock; check the clock.")
+        raise IdTokenTimeError(f"The ID token failed its issued-at (iat) check: it was issued {(iat - now) / 60:.0f} "
+                               "min in the future by this machine's clock; check the clock.").with_fix("sign_in_again")
     if nonce is not None and not pkce.states_equal(nonce, claims.get("nonce")):
         raise fail("nonce")
 

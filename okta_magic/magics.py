@@ -71,6 +71,8 @@ def user_errors(session: Session | None = None,
             message = coach.explain_api_error(exc, session.held_scopes() if session is not None else ())
         else:
             message = advice.render(exc, advice.NOTEBOOK)
+        if session is not None:
+            message = advice.in_profile(message, session.name)  # a profile's fix names that profile
         if exc.partial is not None and keep_partial is not None:
             message += " " + keep_partial(exc.partial)
         raise _usage(message) from None

@@ -331,3 +331,29 @@ def _positive(n: int) -> int:
     if int(n) < 1:
         raise ValueError(f"concurrency must be at least 1, not {n!r}")
     return int(n)
+
+
+class Pacers:
+    """One pacer per org (origin) for every session that shares this registry: the kernel's profiles share one.
+
+    Okta counts rate limits and concurrency per org, not per client: two profiles on one org that each paced
+    alone would together spend the limit twice over. A pacer keeps the clock it was made with, so sessions
+    with another clock (a test's, a sandbox lesson's) get their own.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pacers: dict[tuple[str, int], Pacer] = {}
+
+    def for_org(self, origin: str, clock: Callable[[], float], concurrency: int = DEFAULT_CONCURRENCY) -> Pacer:
+        """The org's pacer, made with ``concurrency`` on first use (later callers share its cap)."""
+        with self._lock:
+            key = (origin, id(clock))
+            pacer = self._pacers.get(key)
+            if pacer is None or pacer._clock is not clock:  # (an id reused after a clock was freed)
+                pacer = self._pacers[key] = Pacer(clock, concurrency)
+            return pacer
+
+    def __repr__(self) -> str:
+        return f"Pacers({len(self._pacers)} orgs)"
+

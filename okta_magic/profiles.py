@@ -40,6 +40,7 @@ class Profiles(InMemoryOnly):
     def __init__(self, default: Session, factory: Callable[[str], Session] | None = None) -> None:
         """``factory`` makes a named profile's new session (``Session(name=...)`` when not given)."""
         self._default = default
+        self._pacers = default.pacers  # one pacer per org for every profile (Okta limits the org, not a session)
         self._factory = factory or (lambda name: Session(name=name))
         self._named: dict[str, Session] = {}
         self._active = DEFAULT
@@ -83,9 +84,10 @@ class Profiles(InMemoryOnly):
             if name == DEFAULT or name in self._named:
                 return self.get(name)
             session = self._factory(check_name(name))
+            session.pacers = self._pacers
             sandbox = self.sandbox()
             if sandbox is not None:
-                session.share_sandbox(sandbox)
+                session.kernel_sandbox.share(sandbox)
             if self._page is not None:
                 session.page_location = self._page
             self._named[name] = session
@@ -107,7 +109,7 @@ class Profiles(InMemoryOnly):
         """Give ``session`` the sandbox another profile runs, so that every profile signs in to the same org."""
         sandbox = self.sandbox()
         if sandbox is not None and session.sandbox is None:
-            session.share_sandbox(sandbox)
+            session.kernel_sandbox.share(sandbox)
 
     @property
     def page_location(self) -> str | None:
@@ -152,7 +154,7 @@ class Profiles(InMemoryOnly):
         """Close every profile's session (listeners, clients, the sandbox) and forget the named ones."""
         with self._lock:
             named, self._named, self._active = list(self._named.values()), {}, DEFAULT
-        for session in sorted((*named, self._default), key=lambda s: s.owns_sandbox):
+        for session in sorted((*named, self._default), key=lambda s: s.kernel_sandbox.owns):
             session.close()
 
 

@@ -6,6 +6,13 @@ process-wide. Each way in is one method with its own arguments: ``sign_in_browse
 ``sign_in_paste``, ``sign_in_device``, ``sign_in_service``, ``sign_in_sandbox``, ``use_token``
 and ``use_api_token``. Errors carry a ``fix`` key (``advice.py`` words it for the reader). The
 token stays in memory: nothing here writes a file or an environment variable.
+
+A credential carries the org it was issued for (``Token.org``) and signs requests to that origin only,
+whatever the configuration says. The session holds the configuration of its credential (``held_config``)
+apart from that of a sign-in in flight (``pending``): the org moves only when a sign-in there succeeds, so
+one that fails, is cancelled or abandoned leaves the old org, the old token and its clients working. A pull
+in flight keeps the client it started with; a sign-out or a sign-in elsewhere stops it with a NotSignedIn
+that says so (and keeps its rows). The in-kernel sandbox org is a collaborator (``kernel_sandbox``).
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ import httpx
 
 from . import config as cfg
 from .errors import ConfigError, LoginError, NotSignedIn, OktaMagicError
+from .kernel_sandbox import KernelSandbox, port_of
+from .pacer import Pacers
 from .scopes import catalogue
 from .tokens import InMemoryOnly, Secret, TokenKeeper, secret
 
@@ -51,11 +60,13 @@ class Session(InMemoryOnly):
         environ: Mapping[str, str] | None = None,
         sandbox: Sandbox | None = None,
         exists: Callable[[str], bool] | None = None,
+        pacers: Pacers | None = None,
     ) -> None:
         """``sandbox``: a sandbox org another session started, to share (this session never stops it).
 
         ``environ`` and ``exists`` (a file-exists check) are what the session reads to tell where the kernel
-        runs (``okta_magic.where``); the process's environment and file system when not given.
+        runs (``okta_magic.where``); the process's environment and file system when not given. ``pacers``: the
+        registry of per-org pacers this session shares with others (the kernel's profiles share one).
         """
         self.name = name
         self._transport = transport
@@ -64,18 +75,20 @@ class Session(InMemoryOnly):
         self._environ = environ
         self._exists = exists
         self._lock = threading.RLock()
-        self.config: cfg.OktaConfig | None = None
+        self.pacers = pacers if pacers is not None else Pacers()
+        # The configuration of the credential held now: it moves to another org only when a sign-in there succeeds.
+        self._held: cfg.OktaConfig | None = None
+        self.pending: cfg.OktaConfig | None = None  # the configuration of the sign-in in flight, until it ends
+        self.attempt = 0  # counts sign-ins started or tokens adopted (a panel is replaced when it moves on)
         self.flow: LoginFlow | DeviceLogin | None = None
-        self.sandbox: Sandbox | None = sandbox
-        self._owns_sandbox = sandbox is None  # a sandbox this session starts is this session's to stop
+        # the in-kernel sandbox org: started on demand (``kernel_sandbox.start()``) or another session's, shared
+        self.kernel_sandbox = KernelSandbox(self.resolve_config, environ, sandbox)
         self._keeper: TokenKeeper | None = None  # the token, refreshed before expiry when it can be
         self._client_secret: str | None = None
         self._client: OktaClient | None = None
         self._oauth_http: httpx.Client | None = None
         self._listeners: list[Listener] = []
         self.sign_in_wait = 300.0  # how long a request waits for a sign-in still in progress
-        # proxied redirect URIs registered for the in-kernel sandbox -> the loopback URI each listener binds
-        self._proxied: dict[str, str] = {}
         self.page_location: str | None = None  # the notebook page's own, as a front end reported it (no query)
 
     def __repr__(self) -> str:
@@ -103,7 +116,7 @@ class Session(InMemoryOnly):
 
         environ = os.environ if self._environ is None else self._environ
         # the in-kernel sandbox behind jupyter-server-proxy, or a redirect URI registered for this server's proxy
-        proxied = where.through_proxy(config.redirect_uri, environ, sandbox=self.sandbox_proxied(config.redirect_uri))
+        proxied = where.through_proxy(config.redirect_uri, environ, sandbox=self.kernel_sandbox.proxied(config.redirect_uri))
         if proxied is not None:
             return proxied
 
@@ -126,133 +139,6 @@ class Session(InMemoryOnly):
             except Exception:  # a broken observer must not break the sign-in
                 log.exception("session listener failed")
 
-    # -- the sandbox org -------------------------------------------------
-
-    def start_sandbox(self, *, users: int = 1000, seed: int = 1, token_lifetime: int | None = None) -> Sandbox:
-        """Start the built-in sandbox org in this process, once per session (``okta_magic.sandbox.current()``).
-
-        ``token_lifetime``: seconds an access token lasts (Okta's one hour when None); given for a sandbox
-        already running, it applies to the tokens minted from now on.
-        """
-        with self._lock:
-            if self.sandbox is None:
-                try:
-                    from .sandbox import Sandbox
-                except ImportError as exc:  # the sandbox extra is not installed
-                    raise ConfigError("The sandbox needs its extra: pip install 'okta_magic[sandbox]'.") from exc
-                lifetime = {} if token_lifetime is None else {"token_lifetime": token_lifetime}
-                self.sandbox = Sandbox(port=0, users=users, seed=seed, in_kernel=True, **lifetime).start()
-                self._owns_sandbox = True
-            elif token_lifetime is not None:
-                try:
-                    self.sandbox.set_knobs(token_lifetime=token_lifetime)
-                except ValueError as exc:
-                    raise ConfigError(str(exc)) from None
-            return self.sandbox
-
-    @property
-    def owns_sandbox(self) -> bool:
-        """True when this session started the sandbox it holds (closing it stops that sandbox)."""
-        return self.sandbox is not None and self._owns_sandbox
-
-    def share_sandbox(self, sandbox: Sandbox) -> None:
-        """Use a sandbox org another session started (this session never stops it); no-op if one is held."""
-        with self._lock:
-            if self.sandbox is None:
-                self.sandbox, self._owns_sandbox = sandbox, False
-
-    def sandbox_settings(self, app: str = "native", redirect_uri: str | None = None) -> dict[str, object]:
-        """Org URL, client id and a redirect URI registered with the sandbox app.
-
-        The redirect URI is the one given (registered as an administrator would) or one
-        on a free loopback port, so that several kernels can use sandboxes side by side.
-        """
-        sb = self.start_sandbox()
-        if app not in sb.apps:
-            raise ConfigError(f"The sandbox has no app {app!r}; its apps are {', '.join(sb.apps)}.")
-        if not redirect_uri:
-            port = _free_port()
-            redirect_uri = local = f"http://127.0.0.1:{port}/callback"
-            proxied = self._through_server_proxy(port)
-            if proxied is not None:  # behind jupyter-server-proxy: the browser comes back through it
-                redirect_uri = proxied + "/callback"
-                self._proxied[redirect_uri] = local
-        sb.add_redirect_uri(app, redirect_uri)
-        return {"org_url": sb.url, "client_id": sb.apps[app].client_id, "redirect_uri": redirect_uri}
-
-    def _through_server_proxy(self, port: int) -> str | None:
-        """The absolute address jupyter-server-proxy serves a loopback ``port`` at, when the kernel runs behind one."""
-        import os
-
-        from . import where
-
-        environ = os.environ if self._environ is None else self._environ
-        if not where.has_server_proxy(environ):
-            return None
-        return where.proxied_url(where.detect(environ, exists=lambda _path: False), port)
-
-    def _listener_for(self, redirect_uri: str | None) -> str | None:
-        """The listener's own address for a redirect URI that comes through jupyter-server-proxy, else None."""
-        from . import where
-
-        return self._proxied.get(redirect_uri or "") or where.proxy_listener(redirect_uri, self._environ)
-
-    def sandbox_proxied(self, redirect_uri: str | None) -> bool:
-        """True when ``redirect_uri`` is a sandbox redirect URI that comes back through jupyter-server-proxy."""
-        return bool(redirect_uri) and redirect_uri in self._proxied
-
-    def sandbox_config(self, app: str = "native", *layers: Mapping[str, object | None]) -> cfg.OktaConfig:
-        """The layers' settings for a sandbox app: its org URL, client id and a registered redirect URI win.
-
-        The redirect URI asked for by a layer is registered with the app (else one on a free port).
-        """
-        wanted = [str(layer["redirect_uri"]) for layer in layers if layer.get("redirect_uri")]
-        return self.resolve_config(*layers, self.sandbox_settings(app, wanted[-1] if wanted else None))
-
-    def sandbox_service_key(self, app: str) -> Secret | None:
-        """The private key of a sandbox service app (held in this process), or None for other apps."""
-        demo = self.sandbox.apps.get(app) if self.sandbox is not None else None
-        return secret(demo.private_key_pem) if demo is not None and demo.application_type == "service" else None
-
-    def sandbox_browser(self, user: str) -> Callable[[str], object]:
-        """A browser stand-in that signs in to the sandbox as ``user`` through its unattended path.
-
-        It still goes authorize -> 302 -> the redirect URI (our listener) -> token
-        exchange; only the sign-in page is skipped (``sandbox_user``, sandbox only).
-        """
-        sb = self.sandbox
-        if sb is None:
-            raise ConfigError("A demo user signs in to the sandbox only:").with_fix("use_the_sandbox")
-        if user not in sb.demo_users:
-            raise ConfigError(f"No demo user {user!r}; the sandbox's demo users are {', '.join(sb.demo_users)}.")
-
-        def browse(url: str) -> None:
-            def run() -> None:
-                try:
-                    # from inside the kernel, straight to the sandbox and the listener, never through a proxy
-                    url_here = self._unproxied(url)
-                    status, location = _browser_get(str(httpx.URL(url_here).copy_add_param("sandbox_user", user)))
-                    if status in (301, 302, 303) and location:
-                        _browser_get(self._unproxied(location))
-                    else:
-                        log.warning("sandbox sign-in page answered %s", status)
-                except OSError as exc:  # the listener is gone (sign-in cancelled); the flow reports its own end
-                    log.debug("sandbox browser stand-in could not reach the redirect: %s", type(exc).__name__)
-            threading.Thread(target=run, name="okta-sandbox-browser", daemon=True).start()
-
-        return browse
-
-    def _unproxied(self, url: str) -> str:
-        """A proxied sandbox or redirect address turned into the loopback one it stands for (others unchanged)."""
-        for public, local in self._proxied.items():
-            if url == public or url.startswith(public + "?"):
-                return local + url[len(public):]
-        sb = self.sandbox
-        base = self._through_server_proxy(int(_port_of(sb.url))) if sb is not None else None
-        if sb is not None and base and (url == base or url.startswith(base + "/")):
-            return sb.url + url[len(base):]
-        return url
-
     # -- the ways in -------------------------------------------------------
 
     def sign_in_browser(
@@ -267,19 +153,19 @@ class Session(InMemoryOnly):
         """Start an Authorization Code + PKCE sign-in; returns at once with the flow (``open_browser`` gets its URL)."""
         from .browser_login import LoginFlow
 
-        listen_uri = self._listener_for(config.redirect_uri)
+        listen_uri = self.kernel_sandbox.listener_for(config.redirect_uri)
         sb = self.sandbox
         authorize_base = None
         if listen_uri is not None and sb is not None and config.org_url == sb.url:
             # the in-kernel sandbox behind jupyter-server-proxy: its sign-in page too comes through the proxy
-            authorize_base = self._through_server_proxy(int(_port_of(sb.url)))
+            authorize_base = self.kernel_sandbox.through_server_proxy(port_of(sb.url))
         with self._lock:
-            self._begin(config, client_secret)
+            on_change = self._begin(config, client_secret)
             flow = LoginFlow(
                 config.org_url, config.client_id, config.scopes, config.redirect_uri,
                 client_secret=client_secret, auth_method=config.auth_method,
-                http=self.oauth_http(), clock=self._clock, timeout=timeout,
-                on_change=self._on_flow_change, on_step=on_step, dpop=config.dpop,
+                http=self.oauth_http(), clock=self.clock_for(config.org_url), timeout=timeout,
+                on_change=on_change, on_step=on_step, dpop=config.dpop,
                 listen_uri=listen_uri, authorize_base=authorize_base,
             )
             self.flow = flow
@@ -299,10 +185,14 @@ class Session(InMemoryOnly):
         from .device import start_device_login
 
         with self._lock:
-            self._begin(config, client_secret)
-            login = start_device_login(config.org_url, config.client_id, config.scopes, http=self.oauth_http(),
-                                       clock=self._clock, on_change=self._on_flow_change,
-                                       client_secret=client_secret, auth_method=config.auth_method)
+            on_change = self._begin(config, client_secret)
+            try:
+                login = start_device_login(config.org_url, config.client_id, config.scopes, http=self.oauth_http(),
+                                           clock=self.clock_for(config.org_url), on_change=on_change,
+                                           client_secret=client_secret, auth_method=config.auth_method)
+            except BaseException:
+                self.pending = None  # it never started: the session is as it was
+                raise
             self.flow = login
         self._notify()
         return login
@@ -333,15 +223,15 @@ class Session(InMemoryOnly):
         (``user`` None). ``layers`` are settings under the sandbox's own (scopes, dpop ...); ``wait``
         bounds the wait for the token, ``timeout`` the listener's; ``on_step`` hears each step (teaching).
         """
-        config = self.sandbox_config(app, *layers)
-        key = self.sandbox_service_key(app)
+        config = self.kernel_sandbox.config(app, *layers)
+        key = self.kernel_sandbox.service_key(app)
         if key is not None:
             if user is not None:
                 raise ConfigError(f"The {app} app signs in as itself (client credentials):").with_fix("no_user")
             return self.sign_in_service(config, key)
         if user is None:
             raise ConfigError(f"The {app} app signs in a person:").with_fix("name_a_user")
-        return self.sign_in_browser(config, client_secret=client_secret, open_browser=self.sandbox_browser(user),
+        return self.sign_in_browser(config, client_secret=client_secret, open_browser=self.kernel_sandbox.browser(user),
                                     on_step=on_step, timeout=timeout).wait(wait)
 
     def use_token(self, access_token: str, *, org_url: str | None = None, client_id: str | None = None,
@@ -380,37 +270,71 @@ class Session(InMemoryOnly):
         return self.adopt(token, cfg.OktaConfig(org_url=org_url, client_id=client, scopes=token.scopes_granted))
 
     def adopt(self, token: Token, config: cfg.OktaConfig | None = None) -> Token:
-        """Hold a token obtained elsewhere (a service or device sign-in, a test) for ``config``'s org."""
+        """Hold a token obtained elsewhere (a service or device sign-in, a test) for ``config``'s org.
+
+        Without ``config`` the token is for the org held now (a refreshed or replaced token of the same org).
+        """
         with self._lock:
+            replaced = config is None  # the same sign-in's token, replaced: not a new sign-in
+            config = config or self._held
+            if config is None:
+                raise NotSignedIn("A token needs its org:").with_fix("sign_in")
+            bound = token.for_org(config.org_url)  # before anything changes: a token of another org is refused
             self._cancel_flow()
-            if config is not None:
-                self.config = config
-            self._hold(token)
+            self.attempt += 0 if replaced else 1
+            self.pending = None
+            self._hold(bound, config, self._client_secret if config is self._held else None)
         self._notify()
-        return token
+        return bound
 
     def cancel_login(self) -> None:
         """Stop the sign-in in flight (its listener closes); a token already held is kept."""
         with self._lock:
             self._cancel_flow()
 
-    def _begin(self, config: cfg.OktaConfig, client_secret: str | None) -> None:
-        """A new sign-in replaces the one in flight and the client (called under the lock)."""
+    def _begin(self, config: cfg.OktaConfig, client_secret: str | None) -> Callable[[LoginStatus], None]:
+        """A new sign-in replaces the one in flight (called under the lock); returns what hears its progress.
+
+        The credential held now, its org and its client stay until this sign-in succeeds: one that fails, is
+        cancelled or abandoned leaves the session as it was (the old org, the old token, still working).
+        """
         self._cancel_flow()
-        self.config = config
-        self._client_secret = secret(client_secret)
-        self._reset_client()
+        self.attempt += 1
+        attempt, self.pending, kept_secret = self.attempt, config, secret(client_secret)
 
-    def _on_flow_change(self, status: LoginStatus) -> None:
-        if status.phase == "signed_in" and status.token is not None:
+        def changed(status: LoginStatus) -> None:
             with self._lock:
-                self._hold(status.token)
-        self._notify()
+                ours = self.attempt == attempt  # a later sign-in or adopted token replaced this one
+                if ours and status.phase == "signed_in" and status.token is not None:
+                    self._hold(status.token.for_org(config.org_url), config, kept_secret)
+                if ours and status.phase in ("signed_in", "failed", "cancelled"):
+                    self.pending = None
+            self._notify()
 
-    def _hold(self, token: Token) -> None:
-        self._keeper = TokenKeeper(token, self._refresher(), clock=self._clock,
+        return changed
+
+    def _hold(self, token: Token, config: cfg.OktaConfig, client_secret: str | None) -> None:
+        """Hold ``token`` (bound to ``config``'s org) with the configuration and client secret it was issued with."""
+        self._held, self._client_secret = config, client_secret
+        self._keeper = TokenKeeper(token, self._refresher(config, client_secret), clock=self.clock_for(config.org_url),
                                    on_refresh=lambda _fresh: self._notify())
         self._reset_client()
+
+    def clock_for(self, org_url: str) -> Callable[[], float]:
+        """The clock tokens of ``org_url`` are timed by: the in-kernel sandbox's own for the sandbox org.
+
+        A lesson that moves the sandbox's clock (``advance_clock``) moves it for the tokens of the sessions
+        signed in to it too (their expiry, refresh and ID-token checks), unless a clock was given to this session.
+        """
+        sandbox = self.sandbox
+        if self._clock is time.time and sandbox is not None and cfg.origin_of(org_url) == cfg.origin_of(sandbox.url):
+            return sandbox.clock
+        return self._clock
+
+    @property
+    def sandbox(self) -> Sandbox | None:
+        """The in-kernel sandbox org this session started or shares, if any."""
+        return self.kernel_sandbox.sandbox
 
     @property
     def token(self) -> Token | None:
@@ -418,18 +342,30 @@ class Session(InMemoryOnly):
         return self._keeper.token if self._keeper is not None else None
 
     @property
+    def config(self) -> cfg.OktaConfig | None:
+        """The configuration of the sign-in in flight, else of the credential held (None before any)."""
+        return self.pending or self._held
+
+    @property
+    def held_config(self) -> cfg.OktaConfig | None:
+        """The configuration the token held now was issued with: its org is the only one requests go to."""
+        return self._held
+
+    @property
     def org_url(self) -> str | None:
-        """The org this session signs in to, once configured."""
-        return self.config.org_url if self.config else None
+        """The org this session signs in to (the sign-in in flight's, else the held token's), once configured."""
+        config = self.config
+        return config.org_url if config else None
 
     def logout(self) -> str:
         """Revoke the tokens at the server where possible and forget them; says what happened."""
         from .revocation import revoke_token
 
         with self._lock:
-            token, conf = self.token, self.config
+            token, conf = self.token, self._held
             self._cancel_flow()
             self._keeper = None
+            self.pending = None
             self._reset_client()
         self._notify()
         if token is None:
@@ -464,16 +400,13 @@ class Session(InMemoryOnly):
             raise NotSignedIn("Not signed in:").with_fix("sign_in")
         return keeper.current()
 
-    def _refresher(self) -> Callable[[Token], Token] | None:
-        """Refresh through the org's token endpoint (only tokens with a refresh token get here)."""
+    def _refresher(self, conf: cfg.OktaConfig, client_secret: str | None) -> Callable[[Token], Token]:
+        """Refresh through the token endpoint of the org the token came from (only tokens with a refresh token)."""
         from .token_endpoint import refresh_token
 
-        conf = self.config
-        if conf is None:
-            return None
         return lambda token: refresh_token(
-            conf.org_url, conf.client_id, token, client_secret=self._client_secret, auth_method=conf.auth_method,
-            http=self.oauth_http(), clock=self._clock)
+            conf.org_url, conf.client_id, token, client_secret=client_secret, auth_method=conf.auth_method,
+            http=self.oauth_http(), clock=self.clock_for(conf.org_url))
 
     def authorization_header(self) -> str:
         """The Authorization header value for the org (the only place the secret leaves the token)."""
@@ -497,14 +430,15 @@ class Session(InMemoryOnly):
         from .client import OktaClient
 
         with self._lock:
-            if self.config is None:
+            if self._held is None:
                 raise NotSignedIn("Not signed in:").with_fix("sign_in")
             if self._client is None:
-                org = self.config.org_url
+                org = self._held.org_url
                 self._client = OktaClient(org, lambda: self._authorization_for(org), dpop_key=self.dpop_key,
                                           renew=lambda refused: self._renew_for(org, refused),
                                           held_scopes=self.held_scopes, transport=self._transport,
-                                          sleep=self._sleep, clock=self._clock)
+                                          sleep=self._sleep, clock=self._clock,
+                                          pacer=self.pacers.for_org(cfg.origin_of(org), self._clock))
             return self._client
 
     def http_client(self) -> httpx.Client:
@@ -512,26 +446,46 @@ class Session(InMemoryOnly):
         return self.client.new_http()
 
     def _authorization_for(self, org_url: str) -> str:
-        """The Authorization header for a client made for ``org_url``: none once the session moved to another org."""
-        conf = self.config
-        if conf is None or conf.org_url != org_url:
-            raise NotSignedIn(f"This client was made for {org_url}; the session has since signed in elsewhere or "
-                              "out: get a new one with okta_magic.http_client().")
-        return self.authorization_header()
+        """The Authorization header for a client made for ``org_url``: only a token issued for that org signs it.
+
+        The token carries its org (``Token.org``): whatever the configuration says, a credential of one org is
+        never sent to another.
+        """
+        conf = self._held
+        here = conf is not None and conf.org_url == org_url and self._keeper is not None
+        token = self.current_token() if here else None
+        if token is not None and token.sent_to(org_url):
+            return token.authorization_header()
+        raise self._moved_from(org_url)
+
+    def _moved_from(self, org_url: str) -> NotSignedIn:
+        """Why a client made for ``org_url`` sends nothing more: the session signed out, or in to another org."""
+        conf = self._held
+        host = cfg.origin_of(org_url).split("://", 1)[1].removesuffix(":443")
+        if conf is None or self._keeper is None:
+            return NotSignedIn(f"This session signed out of {host}, so nothing more is sent there:").with_fix(
+                "sign_in")  # type: ignore[return-value]
+        return NotSignedIn(f"This session has since signed in to {conf.host}, so nothing more is sent to {host} "
+                           "from here:").with_fix("run_again")  # type: ignore[return-value]
 
     def _renew_for(self, org_url: str, refused: str) -> str | None:
         """After the org refused ``refused`` (401 invalid_token): a refreshed header to retry with once, or None."""
-        keeper, conf = self._keeper, self.config
+        keeper, conf = self._keeper, self._held
         if keeper is None or conf is None or conf.org_url != org_url:
-            return None
+            raise self._moved_from(org_url)  # signed out (the token revoked) or moved on while this was in flight
         token = keeper.renew(refused)
-        return token.authorization_header() if token is not None else None
+        return token.authorization_header() if token is not None and token.sent_to(org_url) else None
 
-    def _reset_client(self) -> None:
-        """Close the Management API client (a new sign-in or org gets a new one)."""
-        if self._client is not None:
+    def _reset_client(self, *, close: bool = False) -> None:
+        """Let go of the Management API client (a new sign-in or org gets a new one).
+
+        A pull or fan-out in flight keeps the client it started with until it ends (its connections close when
+        the last holder lets go): a sign-out or another sign-in meanwhile stops it with a typed error that keeps
+        its rows, never closes it under its workers. ``close``: close it now (the session itself is closing).
+        """
+        if self._client is not None and close:
             self._client.close()
-            self._client = None
+        self._client = None
 
     def oauth_http(self) -> httpx.Client:
         """One HTTP client for the OAuth endpoints (discovery, token, revoke), reused."""
@@ -551,48 +505,8 @@ class Session(InMemoryOnly):
         """Stop everything this session started: the sign-in listener, the client, the sandbox."""
         with self._lock:
             self._cancel_flow()
-            self._reset_client()
+            self._reset_client(close=True)
             if self._oauth_http is not None:
                 self._oauth_http.close()
                 self._oauth_http = None
-            if self.sandbox is not None and self._owns_sandbox:
-                self.sandbox.stop()
-            self.sandbox = None
-
-
-def _browser_get(url: str) -> tuple[int, str | None]:
-    """GET ``url`` as a browser would, outside this process's logs: the status and the Location header.
-
-    The standard library's HTTP client, not httpx: httpcore's DEBUG log records response headers,
-    and the authorization code travels in the redirect's Location (RFC 6749 §4.1.2).
-    """
-    import http.client
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    connection = connection_class(parts.hostname or "127.0.0.1", parts.port, timeout=30)
-    try:
-        connection.request("GET", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
-        response = connection.getresponse()
-        response.read()
-        return response.status, response.getheader("location")
-    finally:
-        connection.close()
-
-
-def _port_of(url: str) -> int:
-    """The port of an http(s) URL (its scheme's default when it names none)."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return parts.port or (443 if parts.scheme == "https" else 80)
-
-
-def _free_port() -> int:
-    """A loopback port nobody listens on right now (for a sandbox redirect URI)."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+            self.kernel_sandbox.close()

@@ -119,7 +119,7 @@ class SignIn:
         if not self.chosen or self.way not in ("loopback", "paste") or login is None or login.done \
                 or session.flow is not login:
             return None
-        config = session.config or self.config
+        config = session.pending or self.config
         choice = _without_device(session.choose_flow(config), self._no_device or _redirect_given(self.request.layers))
         if choice[0] == self.way:
             return None
@@ -178,8 +178,8 @@ def start(session: Session, request: Request, *, profiles: Profiles | None = Non
     if request.sandbox:
         if profiles is not None:
             profiles.share_sandbox(session)  # every profile signs in to the one sandbox org
-        session.start_sandbox(token_lifetime=request.token_lifetime)
-        service = session.sandbox_service_key(request.app) is not None
+        session.kernel_sandbox.start(token_lifetime=request.token_lifetime)
+        service = session.kernel_sandbox.service_key(request.app) is not None
         if request.key is None and (service or request.user and request.flow != "device"):
             token = session.sign_in_sandbox(request.user, app=request.app, layers=layers, wait=request.wait,
                                             timeout=request.timeout, client_secret=request.client_secret,
@@ -187,7 +187,7 @@ def start(session: Session, request: Request, *, profiles: Profiles | None = Non
             assert session.config is not None
             return SignIn(session, request, "service" if service else "unattended", session.config, token=token)
         # registers the redirect URI a layer asks for (else one on a free port) with the sandbox app
-        layers.append(session.sandbox_settings(request.app, _given_redirect_uri(layers)))
+        layers.append(session.kernel_sandbox.settings(request.app, _given_redirect_uri(layers)))
     config = session.resolve_config(*layers)
     if request.key is not None:
         token = session.sign_in_service(config, request.key(), key_id=request.key_id)

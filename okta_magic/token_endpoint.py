@@ -12,6 +12,7 @@ appears in an error's text.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -23,9 +24,11 @@ from okta_magic.client_auth import AuthMethod, ClientAuth, PrivateKey, held_key
 from okta_magic.discovery import ProviderMetadata, discover, fetch_jwks, network_error
 from okta_magic.dpop import NONCE_ERROR, DPoPKey
 from okta_magic.errors import TokenExchangeError
-from okta_magic.idtoken import check_refreshed_id_token
+from okta_magic.idtoken import IdTokenTimeError, check_refreshed_id_token
 from okta_magic.tokens import Token
 from okta_magic.www_authenticate import parse_www_authenticate
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "DEVICE_CODE_GRANT",
@@ -287,9 +290,17 @@ def refresh(
         data["scope"] = " ".join(scopes)
     body, key = request_token(metadata, auth, data, http, now, dpop=token.dpop_key)  # a bound refresh token too
     if isinstance(body.get("id_token"), str) and token.id_token and body["id_token"] != token.id_token:
-        check_refreshed_id_token(body["id_token"], token.id_token, issuer=metadata.issuer, client_id=auth.client_id,
-                                 now=now, jwks=fetch_jwks(metadata, http), client_secret=auth.client_secret,
-                                 algorithms=metadata.id_token_signing_alg_values_supported)
+        try:
+            check_refreshed_id_token(body["id_token"], token.id_token, issuer=metadata.issuer,
+                                     client_id=auth.client_id, now=now, jwks=fetch_jwks(metadata, http),
+                                     client_secret=auth.client_secret,
+                                     algorithms=metadata.id_token_signing_alg_values_supported)
+        except IdTokenTimeError as exc:
+            # Only the clocks disagree; the access token came from the token endpoint over TLS (OIDC Core §12.2
+            # asks the checks of the ID token, not of the access token): keep it, and the ID token of the sign-in.
+            log.warning("Note: the refreshed ID token was set aside (%s); the new access token is kept, and the ID "
+                        "token of the sign-in with it.", exc.args[0] if exc.args else exc)
+            body = {name: value for name, value in body.items() if name != "id_token"}
     return Token.from_token_response(
         body,
         issuer=metadata.issuer,

@@ -22,9 +22,10 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from okta_magic.config import origin_of
 from okta_magic.errors import LoginError, OktaMagicError, TokenExpired
 from okta_magic.held import InMemoryOnly, Secret, mask_secret, secret
 
@@ -143,6 +144,8 @@ class Token(InMemoryOnly):
     client_id: str | None = None
     # The key a DPoP-bound token (token_type DPoP, RFC 9449) is bound to; every request signs a proof with it.
     dpop_key: DPoPKey | None = field(default=None, repr=False, compare=False)
+    # The origin (RFC 6454, ``scheme://host:port``) of the org the token was issued for: the only one it is sent to.
+    org: str | None = None
 
     def __post_init__(self) -> None:
         # The secrets are held as Secret: their repr is masked wherever they travel (locals, dicts, tracebacks).
@@ -206,6 +209,7 @@ class Token(InMemoryOnly):
             issuer=issuer,
             client_id=client_id,
             dpop_key=dpop_key if token_type == "DPoP" else None,
+            org=previous.org if previous else None,  # a refresh stays with the org that issued the token
         )
 
     @classmethod
@@ -243,6 +247,21 @@ class Token(InMemoryOnly):
         if api_token.upper().startswith("SSWS "):
             api_token = api_token[5:].strip()
         return cls(access_token=api_token, token_type="SSWS", issuer=issuer)
+
+    def for_org(self, org_url: str) -> Token:
+        """This token bound to the org at ``org_url`` (its origin); a token bound to another org is refused.
+
+        Raises:
+            LoginError: the token was issued for another org.
+        """
+        origin = origin_of(org_url)
+        if self.org is not None and self.org != origin:
+            raise LoginError(f"This token was issued for {self.org}, not {origin}; it is sent to its own org only.")
+        return self if self.org == origin else replace(self, org=origin)
+
+    def sent_to(self, org_url: str) -> bool:
+        """True when requests to ``org_url`` may carry this token: it is bound to that org's origin."""
+        return self.org is not None and self.org == origin_of(org_url)
 
     # -- questions ------------------------------------------------------------------
 

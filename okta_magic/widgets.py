@@ -93,7 +93,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         self._located = located
         self._clock = clock
         # The sign-in this panel drives (the magic started it already; begin() starts the next one).
-        self._flow, self._config = session.flow, session.config
+        self._remember()
         self._starting = False  # our own start is running: the session's changes are ours
         self._quiet = False  # the panel itself is writing a field: no restart
         self._replaced = False
@@ -168,6 +168,11 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         return {"org_url": self.org_url.value, "client_id": self.client_id.value,
                 "scopes": " ".join(self.scopes.value), "redirect_uri": self.redirect_uri.value or None}
 
+    def _remember(self) -> None:
+        """Take the session's sign-in now (its flow, configuration and attempt) as this panel's own."""
+        session = self._session
+        self._flow, self._config, self._attempt = session.flow, session.config, session.attempt
+
     def begin(self) -> None:
         """(Re)start the sign-in with the fields' values and show its link (a replaced panel does nothing)."""
         if self._replaced:
@@ -178,7 +183,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
                 self._start(self.settings())
             finally:
                 # Whatever the session now holds was started here, on this thread: it is this panel's.
-                self._flow, self._config = self._session.flow, self._session.config
+                self._remember()
         except OktaMagicError as exc:
             self._session.cancel_login()  # an old link must not stay usable beside new values
             self._show_link(None)
@@ -196,7 +201,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         try:
             line = self._located(location)
             if line is not None:
-                self._flow, self._config = self._session.flow, self._session.config
+                self._remember()
         except OktaMagicError as exc:
             self._show_link(None)
             self._set_status("error", advice.render(exc, advice.NOTEBOOK))
@@ -238,7 +243,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         if self._replaced or self._starting:
             return  # begin() shows the outcome of its own start
         flow, token = session.flow, session.token
-        if flow is not self._flow or session.config is not self._config:
+        if flow is not self._flow or session.attempt != self._attempt:  # another sign-in started or a token was adopted
             self._retire()
             return
         self.sign_out.disabled = token is None

@@ -25,7 +25,7 @@ def _one_line_error(shell, magic: str, line: str, cell: str | None = None) -> st
 
 
 def _sign_in(shell) -> None:
-    current_session().start_sandbox(users=60)
+    current_session().kernel_sandbox.start(users=60)
     shell.run_line_magic("okta_login", '--sandbox --as admin --scopes "openid okta.users.read okta.groups.read"')
 
 

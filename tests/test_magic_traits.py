@@ -41,7 +41,7 @@ def _authorize_query(flow) -> dict[str, str]:
 
 def _org(port: int) -> dict[str, str]:
     """The sandbox used as a real org would be: its URL, the native app's client id, a registered redirect URI."""
-    sandbox = current_session().start_sandbox(users=30)
+    sandbox = current_session().kernel_sandbox.start(users=30)
     uri = f"http://127.0.0.1:{port}/callback"
     sandbox.add_redirect_uri("native", uri)
     return {"org_url": sandbox.url, "client_id": sandbox.apps["native"].client_id, "redirect_uri": uri,
@@ -137,7 +137,7 @@ def test_request_wait_bounds_how_long_a_request_waits_for_a_sign_in(shell, capsy
 
 
 def _sign_in_sandbox(shell, scopes: str = "openid okta.users.read") -> None:
-    current_session().start_sandbox(users=30)
+    current_session().kernel_sandbox.start(users=30)
     shell.run_line_magic("okta_login", f"--sandbox --as admin --scopes '{scopes}'")
 
 

@@ -202,7 +202,7 @@ def test_device_grant_from_the_magic_for_remote_kernels(shell, capsys):
 @pytest.mark.parametrize("app", ["service", "service-dpop"])
 def test_service_app_signs_a_client_assertion_with_its_private_key(shell, tmp_path, capsys, app):
     session = current_session()
-    sandbox = session.start_sandbox(users=50)
+    sandbox = session.kernel_sandbox.start(users=50)
     key = tmp_path / "service.pem"
     key.write_text(sandbox.apps[app].private_key_pem)
     shell.run_line_magic("okta_login", f"--org-url {sandbox.url} --client-id {sandbox.apps[app].client_id} "

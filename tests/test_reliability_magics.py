@@ -152,7 +152,7 @@ def harness(tmp_path_factory):
     ip.run_line_magic("load_ext", "okta_magic")
     session = current_session()
     session._sleep = lambda seconds: None  # retries and backoff cost no real time (the pull suite fakes its clock)
-    sandbox = session.start_sandbox(users=12)
+    sandbox = session.kernel_sandbox.start(users=12)
     for bucket in DEFAULT_RATE_LIMITS:
         sandbox.set_rate_limit(bucket, 10**9)
     sandbox.set_knobs(latency=0.0, error_rate=0.0, rate_429=0.0, drop_rate=0.0)

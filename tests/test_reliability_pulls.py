@@ -182,11 +182,10 @@ def _revoke_after(pages: int, revoke: Callable[[], None]) -> Callable[[Progress]
 
 def _refreshable_session(sandbox: Sandbox, sleep: SandboxSleep) -> Session:
     """A session signed in to the sandbox's offline app (a refresh token), on the sandbox clock."""
-    session = Session(clock=sandbox.clock, sleep=sleep)
-    session.sandbox = sandbox  # the module's sandbox, not one of its own
-    config = session.resolve_config({**session.sandbox_settings("offline"),
+    session = Session(clock=sandbox.clock, sleep=sleep, sandbox=sandbox)  # the module's sandbox, never stopped here
+    config = session.resolve_config({**session.kernel_sandbox.settings("offline"),
                                      "scopes": "openid offline_access okta.users.read"})
-    session.sign_in_browser(config, open_browser=session.sandbox_browser("admin"), timeout=30).wait(30)
+    session.sign_in_browser(config, open_browser=session.kernel_sandbox.browser("admin"), timeout=30).wait(30)
     return session
 
 
@@ -231,8 +230,7 @@ def test_seeded_faulty_pulls_are_exact_or_fail_keeping_an_exact_prefix(sandbox: 
             runs.append(run)
     finally:
         _calm(sandbox)
-        session.sandbox = None  # the module fixture stops it
-        session.close()
+        session.close()  # (a shared sandbox: the module fixture stops it)
 
     held = sum(run.held for run in runs)
     by_kind: dict[str, Counter[str]] = defaultdict(Counter)

@@ -53,9 +53,9 @@ def test_current_is_the_sandbox_a_session_started_and_none_once_it_stops(
     assert okta_magic.sandbox.current() is not plain  # a sandbox of one's own is not the kernel's
     first, second = Session(name="first"), Session(name="second")
     try:
-        a = first.start_sandbox(users=20, seed=2)
+        a = first.kernel_sandbox.start(users=20, seed=2)
         assert okta_magic.sandbox.current() is a and a.running
-        b = second.start_sandbox(users=20, seed=2)
+        b = second.kernel_sandbox.start(users=20, seed=2)
         assert okta_magic.sandbox.current() is b  # the newest one
         second.close()
         assert not b.running and okta_magic.sandbox.current() is a
@@ -114,7 +114,7 @@ def test_set_knobs_changes_the_lifetime_of_tokens_minted_from_then_on(
 def test_a_short_token_is_refreshed_in_its_last_quarter_and_the_refresh_token_keeps_working(
     lesson: Session,
 ) -> None:
-    sb = lesson.start_sandbox(users=30, seed=2, token_lifetime=120)
+    sb = lesson.kernel_sandbox.start(users=30, seed=2, token_lifetime=120)
     first = lesson.sign_in_sandbox("admin", app="offline", layers=[OFFLINE])
     assert first.expires_at is not None and first.issued_at is not None
     assert first.expires_at - first.issued_at == 120 and first.refresh_token
@@ -132,7 +132,7 @@ def test_a_short_token_is_refreshed_in_its_last_quarter_and_the_refresh_token_ke
 
 
 def test_without_a_refresh_token_the_short_token_expires_and_says_how_long_it_lived(lesson: Session) -> None:
-    lesson.start_sandbox(users=30, seed=2, token_lifetime=120)
+    lesson.kernel_sandbox.start(users=30, seed=2, token_lifetime=120)
     lesson.sign_in_sandbox("admin", layers=[{"scopes": "okta.users.read"}])
     assert lesson.sandbox is not None
     lesson.sandbox.advance_clock(121)
@@ -143,11 +143,11 @@ def test_without_a_refresh_token_the_short_token_expires_and_says_how_long_it_li
 def test_start_sandbox_passes_the_lifetime_through_and_applies_it_to_a_running_one() -> None:
     session = Session(name="lifetime")
     try:
-        sb = session.start_sandbox(users=20, seed=2, token_lifetime=600)
+        sb = session.kernel_sandbox.start(users=20, seed=2, token_lifetime=600)
         assert sb.token_lifetime == 600
-        assert session.start_sandbox(token_lifetime=240) is sb and sb.token_lifetime == 240
-        assert session.start_sandbox() is sb and sb.token_lifetime == 240  # left out: unchanged
+        assert session.kernel_sandbox.start(token_lifetime=240) is sb and sb.token_lifetime == 240
+        assert session.kernel_sandbox.start() is sb and sb.token_lifetime == 240  # left out: unchanged
         with pytest.raises(ConfigError, match="token_lifetime"):
-            session.start_sandbox(token_lifetime=0)
+            session.kernel_sandbox.start(token_lifetime=0)
     finally:
         session.close()

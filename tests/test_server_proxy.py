@@ -88,7 +88,7 @@ def test_the_sandbox_pages_post_under_the_proxys_prefix(sandbox_factory: Callabl
 def test_the_kernels_sandbox_signs_in_through_the_proxy_and_directly() -> None:
     session = Session(environ=HUB)
     try:
-        config = session.sandbox_config("native", {"scopes": "openid okta.users.read"})
+        config = session.kernel_sandbox.config("native", {"scopes": "openid okta.users.read"})
         port = config.redirect_uri.split("/proxy/")[1].split("/")[0]
         assert config.redirect_uri == f"https://hub.example.org/user/alice/proxy/{port}/callback"
         assert session.choose_flow(config)[0] == "loopback"
@@ -106,8 +106,8 @@ def test_the_kernels_sandbox_signs_in_through_the_proxy_and_directly() -> None:
 def test_okta_sign_in_flow_still_names_the_flow_behind_the_proxy() -> None:
     session = Session(environ={**HUB, "OKTA_SIGN_IN_FLOW": "device"})
     try:
-        config = session.sandbox_config("native", {"scopes": "openid okta.users.read"})
-        assert session.sandbox_proxied(config.redirect_uri)
+        config = session.kernel_sandbox.config("native", {"scopes": "openid okta.users.read"})
+        assert session.kernel_sandbox.proxied(config.redirect_uri)
         assert session.choose_flow(config)[0] == "device"
     finally:
         session.close()
@@ -120,8 +120,8 @@ def test_without_the_proxy_or_its_address_the_hubs_sandbox_falls_back_to_the_dev
         environ: dict[str, str]) -> None:
     session = Session(environ=environ, exists=lambda _path: False)
     try:
-        config = session.sandbox_config("native", {"scopes": "openid okta.users.read"})
-        assert config.redirect_uri.startswith("http://127.0.0.1:") and not session.sandbox_proxied(config.redirect_uri)
+        config = session.kernel_sandbox.config("native", {"scopes": "openid okta.users.read"})
+        assert config.redirect_uri.startswith("http://127.0.0.1:") and not session.kernel_sandbox.proxied(config.redirect_uri)
         flow, why = session.choose_flow(config)
         assert flow == "device" and "JupyterHub" in why
     finally:

@@ -22,13 +22,13 @@ from okta_magic.widgets import LoginPanel
 @pytest.fixture
 def session():
     s = Session()
-    s.start_sandbox(users=200)
+    s.kernel_sandbox.start(users=200)
     yield s
     s.close()
 
 
 def _panel(session: Session, **overrides) -> LoginPanel:
-    settings = {**session.sandbox_settings("native"), "scopes": "openid okta.users.read", **overrides}
+    settings = {**session.kernel_sandbox.settings("native"), "scopes": "openid okta.users.read", **overrides}
 
     def start(values):
         merged = {**settings, **{k: v for k, v in values.items() if v}}
@@ -194,7 +194,7 @@ def test_scopes_granted_differently_from_those_requested_are_explained_in_the_pa
 
 def _sign_in_panel(session: Session, app: str, scopes: str) -> LoginPanel:
     """What ``%okta_login --sandbox --app APP --scopes SCOPES`` shows in a notebook."""
-    layers = [{"scopes": scopes}, session.sandbox_settings(app)]  # the sandbox's org, app and redirect URI win
+    layers = [{"scopes": scopes}, session.kernel_sandbox.settings(app)]  # the sandbox's org, app and redirect URI win
     config = session.resolve_config(*layers)
 
     def restart(fields=None):
@@ -240,7 +240,7 @@ def test_a_second_login_replaces_the_first_panel_which_never_drives_the_new_sign
 
 
 def test_a_blank_redirect_uri_shows_the_one_the_sign_in_uses_without_starting_another(session):
-    settings = {**session.sandbox_settings("native"), "scopes": "openid okta.users.read"}
+    settings = {**session.kernel_sandbox.settings("native"), "scopes": "openid okta.users.read"}
     chosen = settings.pop("redirect_uri")  # what the start picks when the field is blank
     starts = []
 
