@@ -55,7 +55,7 @@ $(HUB)/node_modules/.installed-test: $(HUB)/package.json $(HUB)/package-lock.jso
 
 ## make demo: install okta_magic with the sandbox and run the quickstart end to end against it
 demo: $(VENV)/.installed-notebooks
-	$(PY) -m okta_magic.demo --out $(OUT)
+	$(PY) -m okta_magic.notebook.demo --out $(OUT)
 
 ## make test: install the test extras and the npm test provider and hub proxy, then run the whole suite
 test: $(VENV)/.installed-test $(OIDC)/node_modules/.installed-test $(HUB)/node_modules/.installed-test

@@ -80,7 +80,7 @@ def okta_magic_session(spec: dict[str, Any]) -> Any:
     import pandas  # noqa: F401
 
     import okta_magic
-    import okta_magic.pull  # noqa: F401  (the request runner, imported on first use otherwise)
+    import okta_magic.pulls.pull  # noqa: F401  (the request runner, imported on first use otherwise)
 
     okta_magic.use_token(spec["token"], org_url=spec["url"], api_token=True)
     okta_magic.current_session().client  # noqa: B018  (made on first use otherwise; no request is sent)

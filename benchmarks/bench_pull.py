@@ -7,7 +7,7 @@ subprocess so that memory peaks are separate:
 
 * ``floor``: the least any Python client can do: an httpx page loop that only parses each page with
   ``orjson.loads`` (no DataFrame). Timed from before its imports, as a fresh process would run it.
-* ``cold``: okta_magic's pull (``okta_magic.pull.fetch``: the client's pages into the frame builder)
+* ``cold``: okta_magic's pull (``okta_magic.pulls.pull.fetch``: the client's pages into the frame builder)
   into a DataFrame, timed from before its imports (pandas and pyarrow included).
 * ``warm``: one process that has imported everything (as a kernel has), then runs the floor and
   okta_magic's pull alternately, ``--warm-rounds`` times each, in that same process.
@@ -70,9 +70,9 @@ def floor_pull(spec: dict[str, Any]) -> dict[str, Any]:
 
 def our_pull(spec: dict[str, Any]) -> dict[str, Any]:
     """okta_magic's pull into a DataFrame, through its client (pacing, retries, paging, the frame builder)."""
-    from okta_magic.client import OktaClient
-    from okta_magic.pull import fetch
-    from okta_magic.query import parse_request
+    from okta_magic.http.client import OktaClient
+    from okta_magic.pulls.pull import fetch
+    from okta_magic.pulls.request import parse_request
 
     with OktaClient(spec["url"], lambda: f"SSWS {spec['token']}", progress=False, timeout=60) as client:
         result = fetch(client, parse_request(f"GET /api/v1/users?limit={spec['limit']}"),
@@ -97,9 +97,9 @@ def work_warm(spec: dict[str, Any]) -> dict[str, Any]:
     import pyarrow  # noqa: F401
     import pyarrow.json  # noqa: F401
 
-    import okta_magic.client  # noqa: F401
+    import okta_magic.http.client  # noqa: F401
     import okta_magic.frames  # noqa: F401
-    import okta_magic.pull  # noqa: F401
+    import okta_magic.pulls.pull  # noqa: F401
 
     floors, ours, rows = [], [], set()
     for _ in range(spec["warm_rounds"]):
@@ -167,9 +167,9 @@ def work_parquet(spec: dict[str, Any]) -> dict[str, Any]:
 
     import pyarrow.parquet as pq
 
-    from okta_magic.client import OktaClient
-    from okta_magic.pull import fetch_to
-    from okta_magic.query import parse_request
+    from okta_magic.http.client import OktaClient
+    from okta_magic.pulls.pull import fetch_to
+    from okta_magic.pulls.request import parse_request
 
     with tempfile.TemporaryDirectory() as folder, \
             OktaClient(spec["url"], lambda: f"SSWS {spec['token']}", progress=False, timeout=60) as client:

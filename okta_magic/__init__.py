@@ -24,14 +24,14 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
-from .version import __version__
+from okta_magic.version import __version__
 
 _API = ("login", "login_sandbox", "finish_login", "use_token", "logout", "get", "get_each", "request", "http_client",
         "current_session", "current_profiles", "session", "profile", "close_current_session", "Session")
 __all__ = [*_API, "load_ipython_extension", "unload_ipython_extension", "__version__"]
 
 if TYPE_CHECKING:
-    from .api import (
+    from okta_magic.api import (
         Session,
         close_current_session,
         current_profiles,
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> Any:
     """The script API (``api.py``), imported on first use so that ``import okta_magic`` stays light."""
     if name in _API:
-        from . import api
+        from okta_magic import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'okta_magic' has no attribute {name!r}")
@@ -63,10 +63,9 @@ class _Package(types.ModuleType):
     """This package as a module object whose script-API names no submodule import can take over."""
 
     def __setattr__(self, name: str, value: object) -> None:
-        # Importing a submodule binds it on its package (importlib: setattr(parent, child, module)), so the first
-        # `import okta_magic.session` (the module that defines Session) would hide the function
-        # okta_magic.session(NAME) for good; the module stays reachable as sys.modules["okta_magic.session"] and
-        # through `from okta_magic.session import Session`.
+        # Importing a submodule binds it on its package (importlib: setattr(parent, child, module)): a submodule
+        # named like a script-API function (a module session.py once hid okta_magic.session(NAME)) must never
+        # take the name over; the module stays reachable through sys.modules and `from ... import`.
         if name in _API and isinstance(value, types.ModuleType):
             return
         super().__setattr__(name, value)
@@ -83,15 +82,15 @@ def load_ipython_extension(ipython: Any) -> None:
 
     So ``%okta_login`` and ``okta_magic.get(...)`` in the same notebook share one sign-in.
     """
-    from .api import current_profiles
-    from .magics import OktaMagics
+    from okta_magic.api import current_profiles
+    from okta_magic.notebook.magics import OktaMagics
 
     ipython.register_magics(OktaMagics(ipython, profiles=current_profiles()))
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     """Remove the magics and close their session (listener, clients, sandbox); the default starts afresh."""
-    from .api import close_current_session
+    from okta_magic.api import close_current_session
 
     magics = ipython.magics_manager.registry.pop("OktaMagics", None)
     if magics is not None:

@@ -26,18 +26,20 @@ import webbrowser
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import advice, signin
-from .errors import LoginError, RequestError
-from .profiles import Profiles
-from .session import Session
-from .tokens import Secret
+from okta_magic import advice
+
+from okta_magic.sessions import signin
+from okta_magic.errors import LoginError, RequestError
+from okta_magic.sessions.profiles import Profiles
+from okta_magic.sessions.session import Session
+from okta_magic.tokens import Secret
 
 if TYPE_CHECKING:
     import httpx
 
-    from .browser_login import LoginFlow
-    from .device import DeviceLogin
-    from .tokens import Token
+    from okta_magic.flows.browser import LoginFlow
+    from okta_magic.flows.device import DeviceLogin
+    from okta_magic.tokens import Token
 
 __all__ = ["Session", "current_session", "current_profiles", "session", "profile", "close_current_session", "login",
            "login_sandbox", "finish_login",
@@ -90,7 +92,7 @@ def session(name: str) -> Session:
 
     ``session("default")`` is the default session. The notebook's ``%okta_login --profile NAME`` signs in the same one.
     """
-    from .profiles import check_name
+    from okta_magic.sessions.profiles import check_name
 
     return _default.profiles().ensure(check_name(name))
 
@@ -135,7 +137,7 @@ def login(
     opens the system browser, False prints the URL, a callable receives it. ``wait=False`` returns the sign-in in
     progress (finish paste-back with ``finish_login(url)``). ``dpop``: bind the token to a key from the start.
     """
-    from .device import DeviceLogin
+    from okta_magic.flows.device import DeviceLogin
 
     session = _session(session)
     browser = webbrowser.open if open_browser is True else open_browser or None
@@ -223,8 +225,8 @@ def get(path: str, *, max_pages: int | None = None, max_rows: int | None = None,
         if to is None and not append:
             return request(text, max_pages=max_pages, max_rows=max_rows, session=session)
         return request(text, max_pages=max_pages, max_rows=max_rows, session=session, to=to, append=append)
-    from .fanout import check_count
-    from .partition import run_parallel
+    from okta_magic.pulls.fanout import check_count
+    from okta_magic.pulls.partition import run_parallel
 
     if max_pages is not None or max_rows is not None:
         raise RequestError("parallel= pulls the whole list: drop max_pages/max_rows")
@@ -245,8 +247,8 @@ def get_each(path: str, *, concurrency: int | None = None, resume: Any = None, t
     fetches only the values it lacks. Failed values are listed in ``attrs["okta_failures"]``. ``to=PATH`` writes the
     rows to that file as they arrive (in the values' order) and returns a summary (failures in its ``.failures``).
     """
-    from .fanout import check_count, run_each
-    from .to_file import check_target
+    from okta_magic.pulls.fanout import check_count, run_each
+    from okta_magic.pulls.targets import check_target
 
     check_target(None, to, append=False)
 
@@ -280,7 +282,7 @@ def _notes(lines: list[str]) -> None:
 def request(text: str, *, namespace: Mapping[str, Any] | None = None, session: Session | None = None,
             **options: Any) -> Any:
     """Run a request written as in the ``%%okta`` cell magic (method, path, headers, body); returns its value."""
-    from .pull import run_request  # on first use: import okta_magic and %load_ext stay light
+    from okta_magic.pulls.pull import run_request  # on first use: import okta_magic and %load_ext stay light
 
     return run_request(_session(session), text, dict(namespace or {}), **options).value
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 from urllib.parse import urlsplit
 
-from .errors import ConfigError
+from okta_magic.errors import ConfigError
 
 SecretMethod = Literal["client_secret_basic", "client_secret_post"]
 DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"

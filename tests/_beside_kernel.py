@@ -1,6 +1,6 @@
 """An IPython kernel that shows no sign of running away from the browser, for the page-location browser test.
 
-The sign-in flow rules (``okta_magic.where``) read environment variables (JupyterHub, Binder, Colab, a VS Code
+The sign-in flow rules (``okta_magic.flows.where``) read environment variables (JupyterHub, Binder, Colab, a VS Code
 remote, SSH, ``OKTA_SIGN_IN_FLOW``) and container marker files. Where the tests run, in a container or over SSH,
 they would choose the device grant before the page has said anything, and the test run names the loopback redirect
 outright (tests/conftest.py). The browser the tests drive runs beside the kernel, so this kernel drops those
@@ -29,8 +29,8 @@ def _exists(path: Any) -> bool:
 def main() -> None:
     if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
         del sys.path[0]  # this folder (the tests) is not on a kernel's path
-    os.path.exists = _exists  # before okta_magic.where binds it as a default
-    from okta_magic import where
+    os.path.exists = _exists  # before okta_magic.flows.where binds it as a default
+    from okta_magic.flows import where
 
     # the rules' own tables of signs, so that a sign added there is dropped here too
     _markers.update(path for *_, path in where._BY_FILE)

@@ -12,8 +12,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from okta_magic.authorize import AuthorizationRequest
-from okta_magic.discovery import ProviderMetadata
+from okta_magic.oauth.authorize import AuthorizationRequest
+from okta_magic.oauth.discovery import ProviderMetadata
 from okta_magic.tokens import Token
 
 ISSUER = "https://example.okta.com"

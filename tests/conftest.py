@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from okta_magic.sandbox import Sandbox
 
 # The browsers these tests drive run beside the kernel, so the loopback redirect works even in a container,
-# where the rules (okta_magic.where) could not tell and would pick the device grant. Tests of the choice
+# where the rules (okta_magic.flows.where) could not tell and would pick the device grant. Tests of the choice
 # itself give a Session an environment of their own.
 os.environ.setdefault("OKTA_SIGN_IN_FLOW", "loopback")
 

@@ -16,12 +16,12 @@ from _login_fixtures import Browser
 
 import okta_magic
 from okta_magic import advice, api
-from okta_magic.browser_login import LoginFlow
-from okta_magic.device import DeviceLogin
+from okta_magic.flows.browser import LoginFlow
+from okta_magic.flows.device import DeviceLogin
 from okta_magic.errors import ConfigError, LoginError, NotSignedIn, OktaMagicError
-from okta_magic.profiles import Profiles
+from okta_magic.sessions.profiles import Profiles
 from okta_magic.sandbox import Sandbox
-from okta_magic.session import Session
+from okta_magic.sessions.session import Session
 
 SANDBOX = {"users": 40, "seed": 2, "calm": True}  # this module's sandbox org (conftest.py)
 

@@ -8,7 +8,7 @@ import pytest
 from _oauth_fixtures import ISSUER, META, REDIRECT
 
 from okta_magic import advice, pkce
-from okta_magic.authorize import AuthorizationRequest, parse_callback
+from okta_magic.oauth.authorize import AuthorizationRequest, parse_callback
 from okta_magic.errors import AuthorizationDenied, LoginError, StateMismatch
 
 

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from okta_magic.advice import render
-from okta_magic.apierrors import api_error
-from okta_magic.client import OktaClient, Progress
+from okta_magic.http.apierrors import api_error
+from okta_magic.http.client import OktaClient, Progress
 from okta_magic.errors import (
     HostNotAllowed,
     InsufficientScope,
@@ -23,8 +23,8 @@ from okta_magic.errors import (
     PermissionDenied,
     RateLimited,
 )
-from okta_magic.pull import fetch
-from okta_magic.query import parse_request
+from okta_magic.pulls.pull import fetch
+from okta_magic.pulls.request import parse_request
 
 ORG = "https://dev-1.okta.com"
 TOKEN = "eyJ.secret-token.sig"
@@ -255,8 +255,8 @@ def test_object_answer_is_a_record_and_204_is_none_and_text_is_text() -> None:
 def test_what_okta_embeds_is_shown_not_no_content() -> None:
     # GET /api/v1/hook-keys/public/{keyId} answers the key inside _embedded (Okta's spec example
     # RetrievePublicKeyResponse); groups?expand=stats puts the member counts there.
-    from okta_magic.pull import PlainAnswer, run_request
-    from okta_magic.session import Session
+    from okta_magic.pulls.pull import PlainAnswer, run_request
+    from okta_magic.sessions.session import Session
 
     stats = [{"id": f"00g{i}", "profile": {"name": f"G{i}"}, "_links": {"users": {"href": f"{ORG}/g{i}/users"}},
               "_embedded": {"stats": {"usersCount": i * 10, "_links": {"self": {"href": f"{ORG}/g{i}/stats"}}}}}

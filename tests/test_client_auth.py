@@ -11,10 +11,10 @@ import pytest
 from _oauth_fixtures import ISSUER, KEY, META, NOW, PEM, REQ, SECRET, Recorder, ok_token, token_body, with_locals
 from cryptography.hazmat.primitives import serialization
 
-from okta_magic.client_auth import ClientAuth, client_assertion
-from okta_magic.discovery import ProviderMetadata
+from okta_magic.oauth.client_auth import ClientAuth, client_assertion
+from okta_magic.oauth.discovery import ProviderMetadata
 from okta_magic.errors import ConfigError
-from okta_magic.token_endpoint import client_credentials, exchange_code
+from okta_magic.oauth.token_endpoint import client_credentials, exchange_code
 
 
 def test_client_secret_basic_form_encodes_before_base64() -> None:

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from okta_magic.advice import render
-from okta_magic.client import OktaClient
+from okta_magic.http.client import OktaClient
 from okta_magic.errors import InsufficientScope, OktaApiError, PermissionDenied
-from okta_magic.pull import fetch
-from okta_magic.query import parse_request
+from okta_magic.pulls.pull import fetch
+from okta_magic.pulls.request import parse_request
 from okta_magic.sandbox import Sandbox
 
 READ_SCOPES = ["okta.users.read", "okta.groups.read", "okta.apps.read", "okta.logs.read"]

@@ -17,11 +17,11 @@ import pytest
 from test_client import EPOCH, ORG, TOKEN, FakeOkta, FakeTime, answer, http_date, ids, make_client, okta_error
 
 from okta_magic.advice import render
-from okta_magic.client import OktaClient
+from okta_magic.http.client import OktaClient
 from okta_magic.errors import InsufficientScope, InvalidResponse, NetworkError, OktaApiError, RateLimited
-from okta_magic.neterrors import network_error
-from okta_magic.pull import fetch
-from okta_magic.query import parse_request
+from okta_magic.http.neterrors import network_error
+from okta_magic.pulls.pull import fetch
+from okta_magic.pulls.request import parse_request
 from okta_magic.sandbox import Sandbox
 
 # -- WWW-Authenticate (RFC 9110 §11.6.1, RFC 6750 §3) ----------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from okta_magic import coach
+from okta_magic.advice import coach
 from okta_magic.tokens import Token
 
 NOW = 1_800_000_000.0

@@ -13,8 +13,8 @@ import httpx
 import pytest
 import yaml
 
-from okta_magic.apierrors import api_error
-from okta_magic.coach import explain_api_error
+from okta_magic.http.apierrors import api_error
+from okta_magic.advice.coach import explain_api_error
 from okta_magic.errors import InsufficientScope, OktaApiError, PermissionDenied
 from okta_magic.sandbox import Sandbox
 

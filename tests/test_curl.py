@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from _oauth_fixtures import ISSUER, META, NOW, REQ, SECRET
 
-from okta_magic.client_auth import ClientAuth
-from okta_magic.curl import curl_command
-from okta_magic.token_endpoint import token_request
+from okta_magic.oauth.client_auth import ClientAuth
+from okta_magic.oauth.curl import curl_command
+from okta_magic.oauth.token_endpoint import token_request
 
 
 def test_curl_command_masks_secrets_but_shows_the_verifier() -> None:

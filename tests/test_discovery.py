@@ -9,7 +9,7 @@ import pytest
 from _oauth_fixtures import ISSUER, META, Recorder, discovery_doc
 
 from okta_magic import advice
-from okta_magic.discovery import ProviderMetadata, discover
+from okta_magic.oauth.discovery import ProviderMetadata, discover
 from okta_magic.errors import ConfigError, NetworkError
 
 

@@ -75,7 +75,7 @@ def test_scope_planning_works_without_signing_in(shell, capsys):
 
 def test_import_is_light():
     """Importing the package (and its magics) must not pull in pandas, pyarrow or the sandbox."""
-    code = ("import sys, okta_magic, okta_magic.magics, okta_magic.session;"
+    code = ("import sys, okta_magic, okta_magic.notebook.magics, okta_magic.sessions.session;"
             "print(sorted(m for m in ('pandas', 'pyarrow', 'starlette', 'uvicorn', 'ipywidgets') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -225,8 +225,8 @@ class _Broken:
 
 
 def test_a_bug_in_a_worker_surfaces_and_an_empty_batch_returns_at_once():
-    from okta_magic.fanout import pull_many
-    from okta_magic.query import parse_request
+    from okta_magic.pulls.fanout import pull_many
+    from okta_magic.pulls.request import parse_request
 
     request = parse_request("GET /api/v1/groups")
     broken = _Broken()

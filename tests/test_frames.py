@@ -273,7 +273,7 @@ def test_pages_read_together_give_what_each_page_gives_alone(together: int) -> N
     import orjson
 
     from okta_magic.frames import JsonPages, PageReader
-    from okta_magic.page import Page
+    from okta_magic.http.page import Page
 
     pages = [
         [user(1, HireDate="2024-05-01", badge=1, tags=["a"]), user(2, HireDate="2024-06-01", badge=2)],

@@ -10,7 +10,7 @@ from _oauth_fixtures import ISSUER, KEY, META, NOW, id_claims, id_token, jwks
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from okta_magic.errors import LoginError
-from okta_magic.idtoken import check_id_token, id_token_signature_checked
+from okta_magic.oauth.idtoken import check_id_token, id_token_signature_checked
 
 
 def test_id_token_checks() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from okta_magic.inorder import InOrder
+from okta_magic.pulls.inorder import InOrder
 
 
 def feed(keys, *, prefix=False, **options):

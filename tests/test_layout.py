@@ -14,16 +14,16 @@ MAX_FUNCTION_LINES = 80  # docstrings not counted
 EXEMPT_MODULES = {"okta_magic.sandbox.data"}  # the seed data: long tables of names, cities and apps
 # which of our modules may import a library (top level or inside functions)
 ONLY_IN = {
-    "IPython": {"okta_magic.magics"},
-    "traitlets": {"okta_magic.magics"},
-    "ipywidgets": {"okta_magic.widgets"},
-    "anywidget": {"okta_magic.widgets"},
+    "IPython": {"okta_magic.notebook.magics"},
+    "traitlets": {"okta_magic.notebook.magics"},
+    "ipywidgets": {"okta_magic.notebook.widgets"},
+    "anywidget": {"okta_magic.notebook.widgets"},
     "pandas": {"okta_magic.frames"},
     "pyarrow": {"okta_magic.frames"},
 }
 # the front ends and the advice layer, where notebook syntax (%okta ...) belongs
-MAY_SPEAK_NOTEBOOK = {"okta_magic.magics", "okta_magic.widgets", "okta_magic.advice", "okta_magic.coach",
-                      "okta_magic.demo"}
+MAY_SPEAK_NOTEBOOK = {"okta_magic.notebook.magics", "okta_magic.notebook.widgets", "okta_magic.advice", "okta_magic.advice.coach",
+                      "okta_magic.notebook.demo"}
 
 
 def _modules() -> dict[str, Path]:
@@ -39,6 +39,33 @@ def _modules() -> dict[str, Path]:
 
 MODULES = _modules()
 TREES = {name: ast.parse(path.read_text()) for name, path in MODULES.items()}
+
+# The layer map (docs/architecture.md), lowest first: a module imports only from its own layer or one below it
+# (imports inside functions count). An entry is a module, or a package ending in "." for all of its modules.
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("foundations", ("okta_magic.errors", "okta_magic.held", "okta_magic.version", "okta_magic.config",
+                     "okta_magic.scopes", "okta_magic.pkce", "okta_magic.dpop", "okta_magic.www_authenticate",
+                     "okta_magic.tokens")),
+    ("sandbox org", ("okta_magic.sandbox", "okta_magic.sandbox.")),
+    ("http", ("okta_magic.http", "okta_magic.http.")),
+    ("frames", ("okta_magic.frames", "okta_magic.frames.")),
+    ("oauth", ("okta_magic.oauth", "okta_magic.oauth.")),
+    ("flows", ("okta_magic.flows", "okta_magic.flows.")),
+    ("sessions", ("okta_magic.sessions", "okta_magic.sessions.")),
+    ("advice", ("okta_magic.advice", "okta_magic.advice.")),
+    ("pulls", ("okta_magic.pulls", "okta_magic.pulls.")),
+    ("notebook", ("okta_magic.notebook", "okta_magic.notebook.")),
+    ("script", ("okta_magic.api",)),
+    ("package", ("okta_magic",)),
+]
+
+
+def layer_of(name: str) -> int:
+    """The index in LAYERS of the layer ``name`` is on (KeyError when it is on none)."""
+    for index, (_layer, members) in enumerate(LAYERS):
+        if name in members or any(m.endswith(".") and name.startswith(m) for m in members):
+            return index
+    raise KeyError(name)
 
 
 def _function_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
@@ -84,6 +111,31 @@ def test_module_is_small_documented_and_has_short_functions(name: str) -> None:
     long = [(node.name, _function_lines(node)) for node in ast.walk(tree)
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _function_lines(node) > MAX_FUNCTION_LINES]
     assert not long, f"{name}: functions over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_every_module_is_on_the_layer_map(name: str) -> None:
+    hits = [layer for layer, members in LAYERS
+            if name in members or any(m.endswith(".") and name.startswith(m) for m in members)]
+    assert len(hits) == 1, f"{name} is on {len(hits)} layers of LAYERS (tests/test_layout.py): {hits}"
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_module_imports_a_later_layer(name: str) -> None:
+    own = layer_of(name)
+    later = sorted(m for m in _imports(name) if m in MODULES and layer_of(m) > own)
+    assert not later, (f"{name} ({LAYERS[own][0]}) imports a later layer: "
+                       + ", ".join(f"{m} ({LAYERS[layer_of(m)][0]})" for m in later))
+
+
+def test_each_layer_is_its_own_package() -> None:
+    """The tree shows the map: a layer's modules (but the foundations and the front modules) share a package."""
+    for layer, members in LAYERS:
+        packages = {m.rstrip(".") for m in members if m.endswith(".")}
+        if layer in ("foundations", "script", "package"):
+            assert all(m.count(".") == 1 for m in members if not m.endswith(".")) or layer == "package", layer
+            continue
+        assert len(packages) == 1, f"the {layer} layer is one package, not {sorted(packages)}"
 
 
 def test_no_import_cycles() -> None:

@@ -10,9 +10,9 @@ import pytest
 from _oauth_fixtures import KEY, jwks
 
 from okta_magic import advice
-from okta_magic.browser_login import LoginStatus
-from okta_magic.device import start_device_login
-from okta_magic.device_grant import DeviceAuthorization
+from okta_magic.flows.browser import LoginStatus
+from okta_magic.flows.device import start_device_login
+from okta_magic.oauth.device_grant import DeviceAuthorization
 from okta_magic.errors import AuthorizationDenied, ConfigError, LoginError, LoginTimeout, TokenExchangeError
 from okta_magic.tokens import Secret, Token
 

@@ -19,11 +19,11 @@ import pytest
 from _login_fixtures import Browser
 
 from okta_magic import advice
-from okta_magic.authorize import AuthorizationRequest, parse_callback
-from okta_magic.browser_login import LoginFlow, LoginStatus, Step
-from okta_magic.client_auth import ClientAuth
-from okta_magic.device import start_device_login
-from okta_magic.discovery import discover
+from okta_magic.oauth.authorize import AuthorizationRequest, parse_callback
+from okta_magic.flows.browser import LoginFlow, LoginStatus, Step
+from okta_magic.oauth.client_auth import ClientAuth
+from okta_magic.flows.device import start_device_login
+from okta_magic.oauth.discovery import discover
 from okta_magic.errors import (
     AuthorizationDenied,
     ConfigError,
@@ -33,9 +33,9 @@ from okta_magic.errors import (
     TokenExchangeError,
     TokenExpired,
 )
-from okta_magic.revocation import revoke
+from okta_magic.oauth.revocation import revoke
 from okta_magic.sandbox import Sandbox
-from okta_magic.token_endpoint import exchange_code, refresh, service_login
+from okta_magic.oauth.token_endpoint import exchange_code, refresh, service_login
 from okta_magic.tokens import Token
 
 READ = ["openid", "profile", "okta.users.read", "okta.groups.read"]
@@ -448,7 +448,7 @@ def test_an_unexpected_failure_after_the_exchange_ends_the_flow(monkeypatch: pyt
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("library bug quoting at-aaaaaaaaaaaa")
 
-    monkeypatch.setattr(importlib.import_module("okta_magic.browser_login"), "fetch_jwks", broken)
+    monkeypatch.setattr(importlib.import_module("okta_magic.flows.browser"), "fetch_jwks", broken)
     redirect = "http://127.0.0.1:8765/callback"
     flow = LoginFlow(issuer, "c", ["openid"], redirect, http=httpx.Client(transport=httpx.MockTransport(answer)))
     state = parse_qs(urlsplit(flow.start(listen=False)).query)["state"][0]

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from _login_fixtures import wait_until
 
-from okta_magic import loopback
-from okta_magic.browser_login import LoginFlow
+from okta_magic.flows import loopback
+from okta_magic.flows.browser import LoginFlow
 from okta_magic.errors import AuthorizationDenied, ConfigError
-from okta_magic.loopback import CallbackReply, LoopbackListener
+from okta_magic.flows.loopback import CallbackReply, LoopbackListener
 from okta_magic.sandbox import Sandbox
 
 
@@ -84,7 +84,7 @@ def test_callback_that_raises_answers_500_and_keeps_listening(caplog: pytest.Log
         raise RuntimeError("bug")
 
     with LoopbackListener("http://127.0.0.1:0/cb", broken, timeout=30) as listener:
-        with caplog.at_level(logging.ERROR, logger="okta_magic.loopback"):
+        with caplog.at_level(logging.ERROR, logger="okta_magic.flows.loopback"):
             response = httpx.get(f"{listener.redirect_uri}?code=abc")
         assert response.status_code == 500
         assert not listener.closed
@@ -160,7 +160,7 @@ def test_localhost_binds_the_loopback_addresses_only() -> None:
 
 
 def test_close_is_idempotent_and_logs_do_not_carry_the_code(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.DEBUG, logger="okta_magic.loopback"):
+    with caplog.at_level(logging.DEBUG, logger="okta_magic.flows.loopback"):
         listener = LoopbackListener("http://127.0.0.1:0/callback", Callbacks(), timeout=30).start()
         httpx.get(f"{listener.redirect_uri}?code=good-SECRETCODE&state=s")
         listener.wait_closed(5)

@@ -13,7 +13,7 @@ from _login_fixtures import Browser
 from IPython.core.error import UsageError
 
 from okta_magic.api import current_session
-from okta_magic.magics import OktaMagics
+from okta_magic.notebook.magics import OktaMagics
 
 TRAITS = ("org_url", "client_id", "scopes", "redirect_uri", "login_timeout", "request_wait", "progress", "warn_scopes")
 

@@ -13,7 +13,7 @@ import re
 import nbformat
 import pytest
 
-from okta_magic.demo import NOTEBOOKS, run_notebook, tagged_output
+from okta_magic.notebook.demo import NOTEBOOKS, run_notebook, tagged_output
 
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.")
 ALL = sorted(NOTEBOOKS.glob("*.ipynb"))

@@ -21,15 +21,15 @@ import httpx
 import pytest
 from _login_fixtures import Browser
 
-from okta_magic.authorize import AuthorizationRequest, parse_callback
-from okta_magic.browser_login import LoginFlow, LoginStatus, Step
-from okta_magic.client_auth import ClientAuth
-from okta_magic.device import start_device_login
-from okta_magic.discovery import ProviderMetadata, discover, fetch_jwks
+from okta_magic.oauth.authorize import AuthorizationRequest, parse_callback
+from okta_magic.flows.browser import LoginFlow, LoginStatus, Step
+from okta_magic.oauth.client_auth import ClientAuth
+from okta_magic.flows.device import start_device_login
+from okta_magic.oauth.discovery import ProviderMetadata, discover, fetch_jwks
 from okta_magic.errors import StateMismatch, TokenExchangeError
-from okta_magic.idtoken import check_id_token
-from okta_magic.revocation import revoke
-from okta_magic.token_endpoint import exchange_code, refresh
+from okta_magic.oauth.idtoken import check_id_token
+from okta_magic.oauth.revocation import revoke
+from okta_magic.oauth.token_endpoint import exchange_code, refresh
 from okta_magic.tokens import Token
 
 pytestmark = pytest.mark.oidc
@@ -262,7 +262,7 @@ def test_device_grant_against_the_provider(quirky: dict[str, str], confidential:
 def test_a_dpop_bound_client_gets_a_bound_token_the_provider_accepts_with_our_proofs(quirky: dict[str, str]) -> None:
     """RFC 9449 against an independent implementation: the provider checks the token request's proof, then
     at its userinfo endpoint each API proof (signature, htm, htu, ath, jti) and the binding."""
-    from okta_magic.client import OktaClient
+    from okta_magic.http.client import OktaClient
 
     # This provider refuses a proof-less request with a bare invalid_grant ("grant request is invalid"), unlike
     # Okta's invalid_dpop_proof, so nothing says DPoP: the flow is asked to bind the token from the start.

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from okta_magic.client import OktaClient
-from okta_magic.pacer import RAISE_AFTER, Pacer
-from okta_magic.ratelimit import RateLimit, bucket_of
+from okta_magic.http.client import OktaClient
+from okta_magic.http.pacer import RAISE_AFTER, Pacer
+from okta_magic.http.ratelimit import RateLimit, bucket_of
 from okta_magic.sandbox import Sandbox
 
 EPOCH = 1_767_225_600  # 2026-01-01T00:00:00Z

@@ -11,12 +11,12 @@ import httpx
 import orjson
 import pytest
 
-from okta_magic.client import OktaClient
+from okta_magic.http.client import OktaClient
 from okta_magic.errors import HostNotAllowed, OktaMagicError
-from okta_magic.page import decode_json
-from okta_magic.paging import next_url
-from okta_magic.pull import fetch
-from okta_magic.query import parse_request
+from okta_magic.http.page import decode_json
+from okta_magic.http.stream import next_url
+from okta_magic.pulls.pull import fetch
+from okta_magic.pulls.request import parse_request
 
 ORG = httpx.URL("https://dev-1.okta.com/")
 PAGE1 = "https://dev-1.okta.com/api/v1/users?limit=2"
@@ -127,7 +127,7 @@ def test_the_read_ahead_asks_for_each_page_once_and_never_past_max_pages(max_pag
 
 
 def test_a_pull_stopped_by_the_caller_asks_for_at_most_the_read_ahead_beyond_it() -> None:
-    from okta_magic.paging import AHEAD
+    from okta_magic.http.stream import AHEAD
 
     seen: list[int] = []
     client = _numbered_pages(50, seen)

@@ -12,9 +12,9 @@ from _environments import SIGNS
 from IPython.core.error import UsageError
 
 import okta_magic
-from okta_magic.magics import OktaMagics
-from okta_magic.profiles import Profiles
-from okta_magic.session import Session
+from okta_magic.notebook.magics import OktaMagics
+from okta_magic.sessions.profiles import Profiles
+from okta_magic.sessions.session import Session
 
 SCOPES = '--scopes "openid okta.users.read okta.users.manage"'
 
@@ -214,7 +214,7 @@ def test_paste_back_when_the_provider_has_no_device_endpoint() -> None:
 
 
 def test_the_panel_names_its_profile() -> None:
-    from okta_magic.widgets import LoginPanel
+    from okta_magic.notebook.widgets import LoginPanel
 
     session = Session(name="helpdesk")
     panel = LoginPanel(session, {"org_url": "https://dev-1.okta.com", "client_id": "0oa1"}, lambda _v: None,

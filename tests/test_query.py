@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from okta_magic.errors import RequestError
-from okta_magic.query import ApiRequest, parse_request
+from okta_magic.pulls.request import ApiRequest, parse_request
 
 NS = {
     "uid": "00u1abc",

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from okta_magic.ratelimit import RateLimit, retry_wait
+from okta_magic.http.ratelimit import RateLimit, retry_wait
 
 EPOCH = 1_767_225_600  # 2026-01-01T00:00:00Z
 
@@ -86,7 +86,7 @@ def test_a_concurrency_429_is_recognised() -> None:
 
 
 def test_requests_for_different_objects_of_one_endpoint_share_the_pacing() -> None:
-    from okta_magic.client import OktaClient
+    from okta_magic.http.client import OktaClient
 
     waits: list[float] = []
 

@@ -19,10 +19,10 @@ import pytest
 import yaml
 
 from okta_magic.advice import render
-from okta_magic.client import OktaClient
+from okta_magic.http.client import OktaClient
 from okta_magic.errors import OktaApiError, PermissionDenied, RateLimited
-from okta_magic.pull import fetch
-from okta_magic.query import parse_request
+from okta_magic.pulls.pull import fetch
+from okta_magic.pulls.request import parse_request
 
 RECORDED = Path(__file__).parent / "fixtures" / "recorded"
 ORG = "https://test.okta.com"
@@ -282,9 +282,9 @@ def test_recorded_dpop_round_trip_through_the_sign_in_and_the_client() -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from okta_magic.client_auth import ClientAuth
-    from okta_magic.discovery import ProviderMetadata
-    from okta_magic.token_endpoint import client_credentials
+    from okta_magic.oauth.client_auth import ClientAuth
+    from okta_magic.oauth.discovery import ProviderMetadata
+    from okta_magic.oauth.token_endpoint import client_credentials
 
     replay = Replay(DPOP)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(

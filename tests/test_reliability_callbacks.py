@@ -26,8 +26,8 @@ import pytest
 from _login_fixtures import wait_until
 from reliability import record
 
-from okta_magic import loopback
-from okta_magic.browser_login import LoginFlow, Step
+from okta_magic.flows import loopback
+from okta_magic.flows.browser import LoginFlow, Step
 from okta_magic.errors import OktaMagicError
 from okta_magic.sandbox import Sandbox
 

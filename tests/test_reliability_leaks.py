@@ -34,7 +34,7 @@ import nbformat
 import pytest
 from reliability import record
 
-from okta_magic.demo import NOTEBOOKS, run_notebook
+from okta_magic.notebook.demo import NOTEBOOKS, run_notebook
 
 ALL = sorted(NOTEBOOKS.glob("*.ipynb"))
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*")
@@ -73,7 +73,7 @@ AFTER: list[tuple[str, str]] = [
     ('%okta_login --sandbox --as readonly --scopes "openid okta.users.read"', "ok"),
     ('''\
 import okta_magic
-from okta_magic import revocation as _hunt_revocation
+from okta_magic.oauth import revocation as _hunt_revocation
 _hunt_session = okta_magic.current_session()
 
 

@@ -24,7 +24,7 @@ from reliability import record
 
 from okta_magic import config as cfg
 from okta_magic.errors import NotSignedIn, OktaMagicError
-from okta_magic.session import Session
+from okta_magic.sessions.session import Session
 
 SANDBOX = {"users": 40, "calm": True}
 SCOPES = "openid okta.users.read"

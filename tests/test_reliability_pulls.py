@@ -25,14 +25,14 @@ from typing import Any
 import pandas as pd
 from reliability import record
 
-from okta_magic import revocation
-from okta_magic.client import OktaClient, Progress
+from okta_magic.oauth import revocation
+from okta_magic.http.client import OktaClient, Progress
 from okta_magic.errors import OktaMagicError
-from okta_magic.paging import AHEAD
-from okta_magic.pull import fetch
-from okta_magic.query import parse_request
+from okta_magic.http.stream import AHEAD
+from okta_magic.pulls.pull import fetch
+from okta_magic.pulls.request import parse_request
 from okta_magic.sandbox import Sandbox
-from okta_magic.session import Session
+from okta_magic.sessions.session import Session
 from okta_magic.tokens import Token
 
 RUNS = 64

@@ -6,10 +6,10 @@ import httpx
 import pytest
 from _oauth_fixtures import ISSUER, META, NOW, SECRET, Recorder, discovery_doc, held_token, token_body
 
-from okta_magic.client_auth import ClientAuth
+from okta_magic.oauth.client_auth import ClientAuth
 from okta_magic.errors import TokenExchangeError
-from okta_magic.revocation import revoke, revoke_token
-from okta_magic.token_endpoint import refresh_token
+from okta_magic.oauth.revocation import revoke, revoke_token
+from okta_magic.oauth.token_endpoint import refresh_token
 from okta_magic.tokens import Token
 
 

@@ -7,9 +7,9 @@ import time
 import httpx
 import jwt
 
-from okta_magic.client_auth import client_assertion
+from okta_magic.oauth.client_auth import client_assertion
 from okta_magic.dpop import DPoPKey
-from okta_magic.pull import fetch
+from okta_magic.pulls.pull import fetch
 from okta_magic.sandbox import Sandbox
 
 SANDBOX = {"users": 30, "seed": 5}  # this module's sandbox org (conftest.py)
@@ -92,8 +92,8 @@ def test_apps_without_dpop_are_unchanged_and_say_so_in_their_settings(sandbox: S
 
 
 def test_the_client_signs_a_proof_for_every_page_of_a_pull(sandbox: Sandbox) -> None:
-    from okta_magic.client import OktaClient
-    from okta_magic.query import parse_request
+    from okta_magic.http.client import OktaClient
+    from okta_magic.pulls.request import parse_request
 
     key = DPoPKey()
     token = _dpop_token(sandbox, key)
@@ -104,8 +104,8 @@ def test_the_client_signs_a_proof_for_every_page_of_a_pull(sandbox: Sandbox) -> 
 
 
 def test_a_resource_server_nonce_is_answered_once() -> None:
-    from okta_magic.client import OktaClient
-    from okta_magic.query import parse_request
+    from okta_magic.http.client import OktaClient
+    from okta_magic.pulls.request import parse_request
 
     seen: list[dict] = []
 

@@ -12,7 +12,7 @@ from _sandbox_fixtures import authorize_params, exchange, redirect_params, unatt
 import okta_magic.sandbox
 from okta_magic.errors import ConfigError, TokenExpired
 from okta_magic.sandbox import Sandbox
-from okta_magic.session import Session
+from okta_magic.sessions.session import Session
 
 OFFLINE = {"scopes": "openid offline_access okta.users.read"}
 

@@ -86,7 +86,7 @@ def test_packaged_data_records_its_source():
 
 
 def test_self_scopes_cover_requests_about_the_signed_in_user_only() -> None:
-    from okta_magic.coach import request_warning
+    from okta_magic.advice.coach import request_warning
     from okta_magic.scopes import missing_scopes
 
     held = ["openid", "okta.users.read.self"]

@@ -11,12 +11,12 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from okta_magic import where
+from okta_magic.flows import where
 from okta_magic.errors import ConfigError
-from okta_magic.loopback import CallbackReply, LoopbackListener
+from okta_magic.flows.loopback import CallbackReply, LoopbackListener
 from okta_magic.sandbox import Sandbox
 from okta_magic.sandbox.pages import base_path
-from okta_magic.session import Session
+from okta_magic.sessions.session import Session
 
 HUB = {"JUPYTERHUB_SERVICE_PREFIX": "/user/alice/", "JUPYTERHUB_USER": "alice",
        "JUPYTERHUB_PUBLIC_URL": "https://hub.example.org/user/alice/"}

@@ -14,8 +14,8 @@ from _login_fixtures import Browser
 from okta_magic import api
 from okta_magic.advice import render
 from okta_magic.errors import ConfigError, NotSignedIn, TokenExpired
-from okta_magic.pull import run_request
-from okta_magic.session import Session
+from okta_magic.pulls.pull import run_request
+from okta_magic.sessions.session import Session
 
 
 class Clock:
@@ -220,7 +220,7 @@ def test_a_handed_out_http_client_never_takes_a_token_to_another_org():
 
 def test_a_revoked_access_token_with_a_refresh_token_is_refreshed_on_401_and_the_request_retried(clocked):
     from okta_magic.errors import OktaApiError
-    from okta_magic.revocation import revoke_token
+    from okta_magic.oauth.revocation import revoke_token
 
     session, _clock = clocked
     first = _signed_in(session, "offline", "openid offline_access okta.users.read")
@@ -244,7 +244,7 @@ def test_the_session_its_client_a_sign_in_and_a_page_refuse_pickling():
 
     import httpx
 
-    from okta_magic.client import OktaClient
+    from okta_magic.http.client import OktaClient
 
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=[{"id": "00u1"}]))
     session = Session(transport=transport)

@@ -11,9 +11,9 @@ import pytest
 
 import okta_magic
 from okta_magic.errors import NotSignedIn, OktaMagicError
-from okta_magic.fanout import run_each
-from okta_magic.profiles import Profiles
-from okta_magic.session import Session
+from okta_magic.pulls.fanout import run_each
+from okta_magic.sessions.profiles import Profiles
+from okta_magic.sessions.session import Session
 
 SCOPES = "openid okta.users.read okta.groups.read"
 
@@ -148,7 +148,7 @@ def test_a_profile_error_names_that_profiles_command(shell):
 
 
 def test_a_refreshed_id_token_that_fails_only_a_time_check_keeps_the_new_access_token(sandbox, caplog):
-    from okta_magic.token_endpoint import refresh_token
+    from okta_magic.oauth.token_endpoint import refresh_token
 
     session = Session()
     session.kernel_sandbox.share(sandbox)

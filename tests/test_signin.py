@@ -1,4 +1,4 @@
-"""Sign-in orchestration (``okta_magic.signin``): the one path ``%okta_login`` and ``okta_magic.login()`` take, and
+"""Sign-in orchestration (``okta_magic.sessions.signin``): the one path ``%okta_login`` and ``okta_magic.login()`` take, and
 what a page location reported after the sign-in started changes, down to the panel, against the in-kernel sandbox."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ import httpx
 import pytest
 from _login_fixtures import Browser
 
-import okta_magic.magics
-from okta_magic import signin
-from okta_magic.browser_login import LoginFlow
-from okta_magic.device import DeviceLogin
-from okta_magic.magics import OktaMagics
-from okta_magic.profiles import Profiles
-from okta_magic.session import Session
-from okta_magic.widgets import LoginPanel, PageLocation
+import okta_magic.notebook.magics
+from okta_magic.sessions import signin
+from okta_magic.flows.browser import LoginFlow
+from okta_magic.flows.device import DeviceLogin
+from okta_magic.notebook.magics import OktaMagics
+from okta_magic.sessions.profiles import Profiles
+from okta_magic.sessions.session import Session
+from okta_magic.notebook.widgets import LoginPanel, PageLocation
 
 SCOPES = "openid okta.users.read"
 HUB_PAGE = "https://hub.example.org/user/alice/lab/tree/lesson.ipynb"
@@ -212,7 +212,7 @@ def widget_magics(shell: Any, profiles: Profiles, monkeypatch: pytest.MonkeyPatc
                                                                                                      list[Any]]]:
     """Magics over ``profiles`` as in a widget front end; what they display is collected, not rendered."""
     shown: list[Any] = []
-    monkeypatch.setattr(okta_magic.magics, "display", shown.append)
+    monkeypatch.setattr(okta_magic.notebook.magics, "display", shown.append)
     magics = OktaMagics(shell, profiles=profiles)
     monkeypatch.setattr(magics, "_widgets_available", lambda: True)
     yield magics, shown
@@ -276,7 +276,7 @@ def container_magics(shell: Any, container: Profiles, monkeypatch: pytest.Monkey
         tuple[OktaMagics, list[Any]]]:
     """Magics in a widget front end over profiles in a container; what they display is collected, not rendered."""
     shown: list[Any] = []
-    monkeypatch.setattr(okta_magic.magics, "display", shown.append)
+    monkeypatch.setattr(okta_magic.notebook.magics, "display", shown.append)
     magics = OktaMagics(shell, profiles=container)
     monkeypatch.setattr(magics, "_widgets_available", lambda: True)
     yield magics, shown

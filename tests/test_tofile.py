@@ -16,11 +16,11 @@ from IPython.core.error import UsageError
 
 from _file_limits import FORMATS, KINDS, run_cases
 
-from okta_magic.client import OktaClient
+from okta_magic.http.client import OktaClient
 from okta_magic.frames import FrameBuilder
 from okta_magic.frames.tofile import FileSink
-from okta_magic.pull import fetch, fetch_to
-from okta_magic.query import parse_request
+from okta_magic.pulls.pull import fetch, fetch_to
+from okta_magic.pulls.request import parse_request
 from okta_magic.sandbox import Sandbox
 
 SANDBOX = {"users": 1200, "seed": 11}
@@ -476,7 +476,7 @@ def test_a_full_disk_is_said_in_one_line_and_the_rows_are_kept(tmp_path: Path, s
 
 def test_parallel_against_a_redirect_is_one_line() -> None:
     from okta_magic.errors import OktaMagicError
-    from okta_magic.partition import plan
+    from okta_magic.pulls.partition import plan
 
     answers = {"redirect": httpx.Response(302, headers={"location": "https://sso.example.com/login"},
                                           text="<html>moved</html>"),

@@ -27,11 +27,11 @@ from _oauth_fixtures import (
 )
 
 from okta_magic import advice
-from okta_magic.authorize import AuthorizationRequest, parse_callback
-from okta_magic.client_auth import ClientAuth
+from okta_magic.oauth.authorize import AuthorizationRequest, parse_callback
+from okta_magic.oauth.client_auth import ClientAuth
 from okta_magic.errors import NetworkError, TokenExchangeError
-from okta_magic.revocation import revoke
-from okta_magic.token_endpoint import (
+from okta_magic.oauth.revocation import revoke
+from okta_magic.oauth.token_endpoint import (
     DEVICE_CODE_GRANT,
     client_credentials,
     exchange_code,

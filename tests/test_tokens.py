@@ -339,8 +339,8 @@ def _refuses_pickling(value: object, secret: str) -> None:
 
 
 def test_tokens_keys_and_client_credentials_refuse_pickling() -> None:
-    from okta_magic.authorize import AuthorizationRequest
-    from okta_magic.client_auth import ClientAuth
+    from okta_magic.oauth.authorize import AuthorizationRequest
+    from okta_magic.oauth.client_auth import ClientAuth
     from okta_magic.dpop import DPoPKey
 
     token = full_token()

@@ -1,4 +1,4 @@
-"""Where the kernel runs (okta_magic.where): each environment detected, the flow chosen for it, the proxied URI."""
+"""Where the kernel runs (okta_magic.flows.where): each environment detected, the flow chosen for it, the proxied URI."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from okta_magic.where import (
+from okta_magic.flows.where import (
     Environment,
     choose_flow,
     detect,

@@ -14,9 +14,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 from _login_fixtures import Browser
 
-from okta_magic.pull import run_request
-from okta_magic.session import Session
-from okta_magic.widgets import LoginPanel
+from okta_magic.pulls.pull import run_request
+from okta_magic.sessions.session import Session
+from okta_magic.notebook.widgets import LoginPanel
 
 
 @pytest.fixture
@@ -298,7 +298,7 @@ def test_in_a_kernel_the_newer_panel_drives_the_sign_in_and_the_older_says_it_wa
         '%okta_login --sandbox --app native --scopes "openid okta.groups.read"',
         "import okta_magic\n"
         "session = okta_magic.current_session()\n"
-        "print(okta_magic.coach.describe_token(session.current_token(), __import__('time').time()))\n"
+        "print(okta_magic.advice.coach.describe_token(session.current_token(), __import__('time').time()))\n"
         "print('client:', session.token.client_id)\n"
         "print('groups:', len(okta_magic.get('/api/v1/groups', max_pages=1)))",
     )]

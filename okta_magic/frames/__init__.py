@@ -2,7 +2,7 @@
 
 This package is the only place that imports pandas (and pyarrow), and it does
 so lazily, inside functions, so ``import okta_magic`` stays fast. It knows
-nothing of HTTP: it reads pages (bytes and headers, :class:`~okta_magic.page.Page`).
+nothing of HTTP: it reads pages (bytes and headers, :class:`~okta_magic.http.page.Page`).
 
 Shape of a frame, chosen for analysis:
 
@@ -44,10 +44,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..page import Page, decode_json
-from .arrowjson import JsonPages
-from .builder import FrameBuilder
-from .shape import empty_frame, is_enumeration, order_columns, resource_for_path
+from okta_magic.http.page import Page, decode_json
+from okta_magic.frames.arrowjson import JsonPages
+from okta_magic.frames.builder import FrameBuilder
+from okta_magic.frames.shape import empty_frame, is_enumeration, order_columns, resource_for_path
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -58,7 +58,7 @@ __all__ = ["FrameBuilder", "JsonPages", "PageReader", "to_frame", "to_record", "
 
 class PageReader:
     """Reads each page of a pull for the frame builder: a JSON array straight from bytes to an Arrow table,
-    anything Arrow declines (and any object, scalar or text) through :func:`~okta_magic.page.decode_json`."""
+    anything Arrow declines (and any object, scalar or text) through :func:`~okta_magic.http.page.decode_json`."""
 
     def __init__(self, *, keep_links: bool = False) -> None:
         self._arrays = JsonPages(keep_links=keep_links)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .shape import _HIDDEN
+from okta_magic.frames.shape import _HIDDEN
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa

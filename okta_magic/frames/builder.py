@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .shape import _DATES, _HIDDEN, _TIMESTAMP, empty_frame, is_enumeration, order_columns
+from okta_magic.frames.shape import _DATES, _HIDDEN, _TIMESTAMP, empty_frame, is_enumeration, order_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

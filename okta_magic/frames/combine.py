@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .builder import FrameBuilder, _strings_for_old_pandas
+from okta_magic.frames.builder import FrameBuilder, _strings_for_old_pandas
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

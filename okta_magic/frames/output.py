@@ -14,7 +14,7 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import FileWriteError
+from okta_magic.errors import FileWriteError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

@@ -19,7 +19,7 @@ happened, and that ``path`` is as it was), removes the parts, and gives the rows
 error's ``partial`` (a DataFrame, read back from the parts), as a failed pull to a DataFrame does.
 
 Many requests' pages (a fan-out's, a partitioned pull's) come in the result's order (see
-:func:`okta_magic.fanout.pull_many`); with ``first=NAME`` each page is given its request's value,
+:func:`okta_magic.pulls.fanout.pull_many`); with ``first=NAME`` each page is given its request's value,
 which goes in a first column ``NAME`` as in the fan-out's DataFrame. ``batch_rows`` also closes a
 batch at that many rows, for many small pages (one user's factors each).
 
@@ -39,11 +39,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import FileWriteError
-from .builder import FrameBuilder
-from .existing import SUFFIXES, check_continuable, count_rows, file_format, last_events, read_schema
-from .output import BUFFER, Output, copy_into, read_part, write_failure
-from .shape import empty_frame, order_columns
+from okta_magic.errors import FileWriteError
+from okta_magic.frames.builder import FrameBuilder
+from okta_magic.frames.existing import SUFFIXES, check_continuable, count_rows, file_format, last_events, read_schema
+from okta_magic.frames.output import BUFFER, Output, copy_into, read_part, write_failure
+from okta_magic.frames.shape import empty_frame, order_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -156,7 +156,7 @@ class FileSink:
         frame = builder.build()
         del builder
         if self.first is not None:
-            from .combine import insert_first
+            from okta_magic.frames.combine import insert_first
 
             frame = insert_first(frame, self.first, keys, counts)  # ValueError: the answer has that column
         if self.skip and "uuid" in frame.columns:
