@@ -12,7 +12,7 @@ import pathlib
 import sys
 import time
 
-NOTEBOOKS = pathlib.Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = pathlib.Path(__file__).resolve().parents[2] / "notebooks"
 
 
 def run_notebook(source: pathlib.Path, out_dir: pathlib.Path, *, timeout: int = 300) -> pathlib.Path:
