@@ -12,7 +12,7 @@ such names mapped). ``NotebookPage`` runs cells the way a person does (select,
 Shift+Enter) and waits on concrete selectors only; ``demo_password`` and
 ``activate_device`` do what a person does on the sandbox's pages.
 
-This module is imported by tests/test_browser.py and tests/test_jupyterhub.py
+This module is imported by tests/test_e2e_jupyterlab.py and tests/test_jupyterhub.py
 through ``sys.path`` (tests/ is not a package).
 """
 
