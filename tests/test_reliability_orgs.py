@@ -311,3 +311,41 @@ def test_a_token_of_one_org_is_refused_for_another(sandbox):
         assert session.token is None
     finally:
         session.close()
+
+
+def test_the_magic_after_a_failed_device_sign_in_to_a_mistyped_org_stays_with_the_old_one(shell, trap_factory):
+    from IPython.core.error import UsageError
+
+    trap = trap_factory("nothing")
+    shell.run_line_magic("okta_login", '--sandbox --as admin --scopes "openid okta.users.read"')
+    with pytest.raises(UsageError):
+        shell.run_line_magic("okta_login", f"--org-url {trap.url} --client-id x --device")
+    me = shell.run_line_magic("okta", "GET /api/v1/users/me")
+    assert "admin@example.com" in str(me)
+    assert trap.seen and not trap.credentials()  # it was asked for discovery, never given the token
+
+
+def test_a_profile_sign_in_to_a_mistyped_org_leaves_that_profile_as_it_was(shell, trap_factory):
+    from IPython.core.error import UsageError
+
+    trap = trap_factory("provider")
+    shell.run_line_magic("okta_login", '--sandbox --as helpdesk --profile b --scopes "openid okta.users.read"')
+    with pytest.raises(UsageError):
+        shell.run_line_magic("okta_login", f"--profile b --org-url {trap.url} --client-id x --device")
+    me = shell.run_line_magic("okta", "-p b GET /api/v1/users/me")
+    assert "helpdesk@example.com" in str(me) and not trap.credentials()
+
+
+def test_the_script_api_after_a_failed_sign_in_to_another_org_stays_with_the_old_one(trap_factory):
+    import okta_magic
+    from okta_magic.api import close_current_session
+
+    trap = trap_factory("provider")
+    try:
+        okta_magic.login_sandbox("admin", scopes="openid okta.users.read")
+        with pytest.raises(OktaMagicError):
+            okta_magic.login(org_url=trap.url, client_id="x", flow="device", open_browser=False)
+        me = okta_magic.get("/api/v1/users/me")
+        assert "admin@example.com" in str(me) and not trap.credentials()
+    finally:
+        close_current_session()
