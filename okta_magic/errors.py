@@ -47,6 +47,7 @@ class OktaMagicError(Exception):
     partial: Any = None
     fix: str | None = None
     fix_args: Mapping[str, str] = {}
+    worded: bool = False  # set once the advice layer has worded it for a script (advice.for_scripts)
 
     def with_fix(self, fix: str, **args: str) -> OktaMagicError:
         """Name the next step (a key of ``advice.FIXES``); returns ``self`` for ``raise exc.with_fix(...)``."""

@@ -114,6 +114,8 @@ def test_invalid_scope_names_the_scopes_and_where_to_grant_them() -> None:
         "The scope okta.logs.read must be granted to the app in Okta Admin Console > Applications > the app > "
         "Okta API Scopes" in message
     )
+    assert advice.render(info.value, advice.NOTEBOOK).endswith("Okta API Scopes. Or request fewer with --scopes.")
+    assert advice.render(info.value, advice.SCRIPT).endswith("Okta API Scopes. Or request fewer with scopes='...'.")
     # no scope named in the description: the okta.* scopes requested are the suspects
     with pytest.raises(AuthorizationDenied, match="The scopes okta.users.read okta.apps.read must be granted"):
         parse_callback(

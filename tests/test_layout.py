@@ -4,6 +4,7 @@ cycles, each heavy or front-end library in one layer, and no notebook syntax bel
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -183,6 +184,34 @@ def test_no_notebook_syntax_below_the_magics_and_the_advice_layer(name: str) -> 
 
 def test_the_sandbox_api_and_authorization_server_do_not_import_each_other() -> None:
     api = {n for n in MODULES if n.startswith("okta_magic.sandbox.api.")}
+def _magic_options() -> set[str]:
+    """The long options of every magic, read from the magics' own argument parsers (the one source)."""
+    from okta_magic.notebook import magics
+
+    parsers = [getattr(member, "parser", None) for member in vars(magics.OktaMagics).values()]
+    return {option for parser in parsers if parser is not None for action in parser._actions
+            for option in action.option_strings if option.startswith("--")}
+
+
+# the words for a person (advice/), and the sandbox's own command line (its options are its own)
+MAY_NAME_OPTIONS = {"okta_magic.advice", "okta_magic.advice.coach", "okta_magic.sandbox.__main__"}
+BELOW_THE_NOTEBOOK = sorted(name for name in MODULES if name not in MAY_NAME_OPTIONS  # (one on no layer fails above)
+                            and any(name in members or any(m.endswith(".") and name.startswith(m) for m in members)
+                                    for _layer, members in LAYERS[:layer_of("okta_magic.notebook")]))
+
+
+def test_the_magics_have_options_to_look_for() -> None:
+    assert {"--to", "--parallel", "--append", "--raw", "--each", "--max-pages", "--redirect-uri"} <= _magic_options()
+
+
+@pytest.mark.parametrize("name", BELOW_THE_NOTEBOOK)
+def test_no_option_syntax_below_the_notebook_but_in_the_advice_layer(name: str) -> None:
+    """A script user reads these messages too: ``--to`` is said by an ``advice`` fix key, worded for each reader."""
+    options = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(_magic_options()))) + r")(?![\w-])")
+    spoken = [s for s in _strings_outside_docstrings(TREES[name]) if options.search(s)]
+    assert not spoken, f"{name} names a magic's option; word it as a fix key in advice.FIXES: {spoken[:3]}"
+
+
     oauth = {n for n in MODULES if n.startswith("okta_magic.sandbox.oauth.")}
     assert not any(_imports(n) & oauth for n in api)
     assert not any(_imports(n) & api for n in oauth)

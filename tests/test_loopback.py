@@ -13,6 +13,7 @@ import httpx
 import pytest
 from _login_fixtures import wait_until
 
+from okta_magic import advice
 from okta_magic.flows import loopback
 from okta_magic.flows.browser import LoginFlow
 from okta_magic.errors import AuthorizationDenied, ConfigError
@@ -99,7 +100,9 @@ def test_port_in_use_is_a_config_error_that_says_what_to_do() -> None:
             LoopbackListener(f"http://127.0.0.1:{port}/callback", Callbacks()).start()
     message = str(info.value)
     assert f"Port {port} on 127.0.0.1 is in use" in message
-    assert "Register another loopback redirect URI" in message and "--redirect-uri" in message
+    assert "pass it with --redirect-uri, or stop" in advice.render(info.value, advice.NOTEBOOK)
+    script = advice.render(info.value, advice.SCRIPT)
+    assert "Register another loopback redirect URI" in script and "redirect_uri=" in script and "--" not in script
 
 
 def test_timeout_calls_back_and_frees_the_port() -> None:

@@ -12,6 +12,7 @@ from IPython.core.error import UsageError
 
 import okta_magic
 from okta_magic.api import current_session
+from okta_magic.errors import RequestError
 
 SCOPES = "openid okta.users.read okta.groups.read okta.logs.read"
 
@@ -94,3 +95,15 @@ def test_what_cannot_be_split_is_refused_in_one_line(nb, line, words):
     with pytest.raises(UsageError) as info:
         nb.run_line_magic("okta", line)
     assert words in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(("path", "params"), [("/api/v1/groups", {}),
+                                              ("/api/v1/users", {"filter": "status eq \"ACTIVE\""})])
+def test_what_cannot_be_split_says_what_to_drop_to_each_reader(nb, path, params):
+    query = "".join(f"?{name}={value}" for name, value in params.items())
+    with pytest.raises(UsageError) as info:
+        nb.run_line_magic("okta", f"GET {path}{query} --parallel 4")
+    assert str(info.value).endswith("Drop --parallel to pull it in one stream.")
+    with pytest.raises(RequestError) as error:
+        okta_magic.get(path, parallel=4, **params)
+    assert str(error.value).endswith("Drop parallel= to pull it in one stream.") and "--" not in str(error.value)

@@ -14,7 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 from IPython.core.error import UsageError
 
+import okta_magic
 from _file_limits import FORMATS, KINDS, run_cases
+from okta_magic.errors import RequestError
 
 from okta_magic.http.client import OktaClient
 from okta_magic.frames import FrameBuilder
@@ -176,16 +178,33 @@ def test_append_with_nothing_new_keeps_the_file(sandbox: Sandbox, tmp_path: Path
 
 
 @pytest.mark.parametrize(("options", "words"), [
-    ("--to users.xlsx", "suffix"),
-    ("--to /no/such/folder/users.parquet", "cannot write there"),
-    ("--append", "--append goes with --to"),
-    ("--to users.parquet --append", "System Log"),
-    ("--to users.parquet --raw", "drop --raw"),
+    ("--to users.xlsx", "suffix says its format: .parquet, .csv or .jsonl (not '.xlsx'). Name a file with --to, "
+                        "e.g. --to users.parquet."),
+    ("--to /no/such/folder/users.parquet", "no such folder. Write the file where you may with --to PATH."),
+    ("--append", "Appending needs the file to continue, and none is named. Name it with --to, e.g. --to "
+                 "logs.parquet --append."),
+    ("--to users.parquet --append", "System Log file (GET /api/v1/logs?since=...), not /api/v1/users. Drop --append."),
+    ("--to users.parquet --raw", "not the raw answer. Drop --raw (or --to, for the raw answer)."),
 ])
 def test_bad_targets_are_one_usage_line(shell: Any, options: str, words: str) -> None:
     with pytest.raises(UsageError) as info:
         shell.run_line_magic("okta", f"GET /api/v1/users {options}")
     assert words in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(("options", "words"), [
+    ({"to": "users.xlsx"}, "Name a file with to=, e.g. to='users.parquet'."),
+    ({"to": "/no/such/folder/users.parquet"}, "no such folder. Write the file where you may with to=PATH."),
+    ({"append": True}, "Appending needs the file to continue, and none is named. Name it with to=, e.g. "
+                       "to='logs.parquet', append=True."),
+    ({"to": "users.parquet", "append": True}, "not /api/v1/users. Drop append=True."),
+    ({"to": "users.parquet", "raw": True}, "not the raw answer. Drop raw=True (or to=, for the raw answer)."),
+])
+def test_bad_targets_in_a_script_are_worded_for_a_script(options: dict[str, Any], words: str) -> None:
+    with pytest.raises(RequestError) as info:
+        okta_magic.request("GET /api/v1/users", **options)
+    message = str(info.value)
+    assert words in message and "\n" not in message and "--" not in message
 
 
 def test_magic_writes_and_returns_a_summary(shell: Any, tmp_path: Path, capsys: Any) -> None:
@@ -401,6 +420,7 @@ def test_a_script_told_its_pull_failed_is_told_where_the_file_is(shell: Any, tmp
     message = str(info.value)
     assert "okta.roles.read" in message and "%okta" not in message  # in a script's terms
     assert f"The file holds every row fetched before it: 0 rows from 0 page(s) → {target}" in message
+    assert message.count("holds every row") == 1  # said once
     assert info.value.partial.path == str(target) and target.exists()
 
 
@@ -534,10 +554,11 @@ def test_a_folder_where_no_file_can_be_made_is_one_line_before_any_request(nb: A
     from okta_magic.errors import RequestError
 
     sent = _requests_sent(nb)
-    with pytest.raises(UsageError, match="cannot write there") as info:  # os.access approves /proc for root
+    with pytest.raises(UsageError, match="Cannot write to /proc/x.parquet") as info:  # os.access approves it to root
         nb.run_line_magic("okta", "GET /api/v1/users --to /proc/x.parquet")
-    assert "\n" not in str(info.value)
-    with pytest.raises(RequestError, match="cannot write there"):
+    assert "\n" not in str(info.value) and "with --to PATH" in str(info.value)
+    with pytest.raises(RequestError, match="Cannot write to /proc/x.csv") as error:
         okta_magic.get_each("/api/v1/groups/{gid}/users", gid=["00g1"], to="/proc/x.csv")
+    assert "with to=PATH" in str(error.value) and "--to" not in str(error.value)
     assert _requests_sent(nb) == sent
 

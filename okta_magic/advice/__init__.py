@@ -99,6 +99,23 @@ FIXES: dict[str, tuple[str, str]] = {
     "file_size_limit": ("Raise the file size limit (ulimit -f), or write the file to another disk with --to PATH.",
                         "Raise the file size limit (ulimit -f), or write the file to another disk with to=PATH."),
     "write_elsewhere": ("Write the file where you may with --to PATH.", "Write the file where you may with to=PATH."),
+    # a pull's file target or a partitioned pull refused before the first request (pulls/targets, pull, partition)
+    "name_the_file_to_continue": ("Name it with --to, e.g. --to logs.parquet --append.",
+                                  "Name it with to=, e.g. to='logs.parquet', append=True."),
+    "name_a_file": ("Name a file with --to, e.g. --to {example}.", "Name a file with to=, e.g. to='{example}'."),
+    "name_another_file": ("Name another file with --to.", "Name another file with to=."),
+    "drop_raw_for_file": ("Drop --raw (or --to, for the raw answer).", "Drop raw=True (or to=, for the raw answer)."),
+    "drop_to": ("Drop --to to see the answer.", "Drop to= to get the answer."),
+    "drop_append": ("Drop --append.", "Drop append=True."),
+    "drop_parallel": ("Drop --parallel to pull it in one stream.", "Drop parallel= to pull it in one stream."),
+    # a sign-in's redirect and scopes (flows/loopback, oauth/authorize)
+    "another_redirect_uri": ("Register another loopback redirect URI (e.g. http://127.0.0.1:8766/callback) in the "
+                             "app's Login redirect URIs and pass it with --redirect-uri, or stop the program using "
+                             "the port.",
+                             "Register another loopback redirect URI (e.g. http://127.0.0.1:8766/callback) in the "
+                             "app's Login redirect URIs and pass it as redirect_uri=..., or stop the program using "
+                             "the port."),
+    "request_fewer_scopes": ("Or request fewer with --scopes.", "Or request fewer with scopes='...'."),
 }
 
 _IMPLICIT_FLOW = (
@@ -204,12 +221,14 @@ def for_scripts(function: F) -> F:
         try:
             return function(*args, **kwargs)
         except OktaMagicError as exc:
+            if exc.worded:  # once: get() calls request(), both decorated
+                raise
+            exc.worded = True
             if exc.fix:
                 exc.args = (render(exc, SCRIPT), *exc.args[1:])
-                exc.fix = None  # worded once
-            if hasattr(exc.partial, "path") and exc.args and "holds every row" not in str(exc.args[0]):
-                # a pull written to a file (to=): say that the file is there, as the magic does (once: get() calls
-                # request(), both decorated)
+                exc.fix = None
+            if hasattr(exc.partial, "path") and exc.args:
+                # a pull written to a file (to=): say that the file is there, as the magic does
                 exc.args = (f"{exc.args[0]} The file holds every row fetched before it: {exc.partial!r}.",
                             *exc.args[1:])
             raise

@@ -359,10 +359,8 @@ class LoopbackListener:
                 server.server_close()
             if exc.errno in (errno.EADDRINUSE, errno.EACCES):
                 raise ConfigError(
-                    f"Port {port} on {self.host} is in use, so the sign-in redirect cannot be received here. "
-                    "Register another loopback redirect URI (e.g. http://127.0.0.1:8766/callback) in the app's "
-                    "Login redirect URIs and pass it with --redirect-uri, or stop the program using the port."
-                ) from None
+                    f"Port {port} on {self.host} is in use, so the sign-in redirect cannot be received here."
+                ).with_fix("another_redirect_uri") from None
             raise ConfigError(f"Cannot listen on {address}:{port} for the sign-in redirect ({exc.strerror}).") from None
         server.listener = self
         self._servers.append(server)

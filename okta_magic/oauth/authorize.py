@@ -116,15 +116,17 @@ def _invalid_scope_message(description: str | None, requested: Sequence[str]) ->
     desc = f" ({one_line(description)})" if description else ""
     return (
         f"Okta refused the scopes (invalid_scope){desc}. {noun} {which} must be granted to the app in "
-        "Okta Admin Console > Applications > the app > Okta API Scopes, or request fewer with --scopes."
+        "Okta Admin Console > Applications > the app > Okta API Scopes."
     )
 
 
 def denial(error: str, description: str | None, requested_scopes: Sequence[str] = ()) -> AuthorizationDenied:
     """The structured error for an ``error=`` redirect (RFC 6749 §4.1.2.1), with its fix key."""
     if error == "invalid_scope":
-        return AuthorizationDenied(_invalid_scope_message(description, requested_scopes), error=error,
-                                   description=description)
+        denied = AuthorizationDenied(_invalid_scope_message(description, requested_scopes), error=error,
+                                     description=description)
+        denied.with_fix("request_fewer_scopes")
+        return denied
     desc = f" ({error}: {one_line(description)})" if description else f" ({error})"
     template, fix, args = _DENIAL_HINTS.get(error, ("Sign-in failed{desc}.", "run_login_again", {}))
     exc = AuthorizationDenied(template.format(desc=desc), error=error, description=description)

@@ -88,7 +88,8 @@ def _with(request: ApiRequest, changes: Mapping[str, str | None]) -> ApiRequest:
 def _refuse(request: ApiRequest, names: tuple[str, ...], why: str) -> None:
     for name in names:
         if request.param(name) is not None:
-            raise RequestError(f"--parallel cannot split a request with {name}= ({why}).")
+            raise RequestError(f"A parallel pull cannot split a request with {name}= ({why}).").with_fix(
+                "drop_parallel")
 
 
 def _first_created(client: OktaClient, search: str, order: str) -> float | None:
@@ -104,7 +105,7 @@ def _first_created(client: OktaClient, search: str, order: str) -> float | None:
         return _seconds(users[0]["created"], "created") if users else None
     except (ValueError, TypeError, LookupError):  # not JSON, or not a list of users with a created time
         raise InvalidResponse(f"GET /api/v1/users answered HTTP {response.status_code} without the list of users "
-                              "that --parallel splits by their created time.", status=response.status_code,
+                              "that a parallel pull splits by their created time.", status=response.status_code,
                               url=str(response.url)) from None
 
 
@@ -162,14 +163,14 @@ def plan(client: OktaClient, request: ApiRequest, parallel: int) -> list[ApiRequ
     that cannot be split exactly."""
     path = request.path.rstrip("/")
     if request.method != "GET":
-        raise RequestError(f"--parallel splits a GET list, not {request.method}.")
+        raise RequestError(f"A parallel pull splits a GET list, not {request.method}.").with_fix("drop_parallel")
     count = max(1, parallel) * WINDOWS_PER_WORKER if parallel > 1 else 1
     if path == "/api/v1/users":
         return _user_windows(client, request, count)
     if path == "/api/v1/logs":
         return _log_windows(client, request, count)
-    raise RequestError(f"--parallel splits /api/v1/users and /api/v1/logs only; {path} is pulled in one stream "
-                       "(drop --parallel).")
+    raise RequestError(f"A parallel pull splits /api/v1/users and /api/v1/logs only, not {path}.").with_fix(
+        "drop_parallel")
 
 
 def run_parallel(session: Session, text: str, namespace: Mapping[str, Any], *, parallel: int,

@@ -192,7 +192,8 @@ def fetch_to(
         for page in pull:
             first = first or page
             if not is_rows(page.data):
-                raise RequestError(f"--to writes a list to a file; {request.path} answered one object")
+                raise RequestError(f"Only a list is written to a file; {request.path} answered one object.").with_fix(
+                    "drop_to")
             sink.add_page(page.data)
             page.data = None
     except KeyboardInterrupt:

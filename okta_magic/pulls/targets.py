@@ -33,23 +33,28 @@ def check_target(request: ApiRequest | None, to: str | os.PathLike[str] | None, 
     """
     if to is None:
         if append:
-            raise RequestError("--append goes with --to PATH (the file to continue), e.g. --to logs.parquet --append")
+            raise RequestError("Appending needs the file to continue, and none is named.").with_fix(
+                "name_the_file_to_continue")
         return
     check_path(to)
     if raw:
-        raise RequestError("--to writes the rows to a file: drop --raw")
+        raise RequestError("A pull written to a file writes its rows, not the raw answer.").with_fix(
+            "drop_raw_for_file")
     if request is not None and request.method != "GET":
-        raise RequestError(f"--to writes a list to a file: it goes with GET, not {request.method}")
+        raise RequestError(f"A pull written to a file writes a list: it goes with GET, not {request.method}.").with_fix(
+            "drop_to")
     if append and (request is None or request.path.rstrip("/") != "/api/v1/logs"):
         where = request.path if request is not None else "a fan-out"
-        raise RequestError(f"--append continues a System Log file (GET /api/v1/logs?since=...), not {where}")
+        raise RequestError(f"Appending continues a System Log file (GET /api/v1/logs?since=...), not {where}."
+                           ).with_fix("drop_append")
     if append:
         from okta_magic.frames.tofile import check_continuable
 
         try:
             check_continuable(to)  # its format read now, not once the pull is over
         except ValueError as exc:
-            raise RequestError(f"--to {to} --append cannot continue that file: {exc}; name another file") from None
+            raise RequestError(f"Appending cannot continue that file ({to}): {exc}.").with_fix(
+                "name_another_file") from None
 
 
 def check_path(to: str | os.PathLike[str]) -> None:
@@ -63,23 +68,25 @@ def check_path(to: str | os.PathLike[str]) -> None:
     try:
         file_format(to)
     except ValueError as exc:
-        raise RequestError(f"--to {to}: {exc}") from None
+        raise RequestError(f"Cannot write to {to}: {exc}.").with_fix(
+            "name_a_file", example=f"{Path(to).stem or 'rows'}.parquet") from None
     target = Path(to)
     if target.is_dir():
-        raise RequestError(f"--to {to}: that is a folder; name a file, e.g. {target / ('rows' + target.suffix)}")
+        raise RequestError(f"Cannot write to {to}: that is a folder.").with_fix(
+            "name_a_file", example=str(target / ("rows" + target.suffix)))
     if target.exists() and not target.is_file():
-        raise RequestError(f"--to {to}: that is not a regular file; name a file")
+        raise RequestError(f"Cannot write to {to}: that is not a regular file.").with_fix("name_another_file")
     if not target.parent.is_dir():
-        raise RequestError(f"--to {to}: cannot write there (no such folder)")
+        raise RequestError(f"Cannot write to {to}: no such folder.").with_fix("write_elsewhere")
     if target.exists() and not os.access(target, os.W_OK):
-        raise RequestError(f"--to {to}: cannot write there (the file is read-only)")
+        raise RequestError(f"Cannot write to {to}: the file is read-only.").with_fix("write_elsewhere")
     try:
         handle, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".check", dir=target.parent)
         os.close(handle)
         os.unlink(probe)
     except OSError as exc:
-        raise RequestError(f"--to {to}: cannot write there (a file could not be made beside it: "
-                           f"{exc.strerror or type(exc).__name__})") from None
+        raise RequestError(f"Cannot write to {to}: a file could not be made beside it "
+                           f"({exc.strerror or type(exc).__name__}).").with_fix("write_elsewhere") from None
 
 
 def resume_request(request: ApiRequest, to: str | os.PathLike[str]) -> tuple[ApiRequest, set[str]]:
@@ -90,8 +97,8 @@ def resume_request(request: ApiRequest, to: str | os.PathLike[str]) -> tuple[Api
         published, uuids = last_events(to)
     except (ValueError, KeyError, OSError) as exc:  # a file that check_target's look at its head did not catch
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise RequestError(f"--to {to} --append cannot continue that file: its last events cannot be read "
-                           f"({reason}); name another file") from None
+        raise RequestError(f"Appending cannot continue that file ({to}): its last events cannot be read "
+                           f"({reason}).").with_fix("name_another_file") from None
     if published is None:
         return request, set()
     since = request.param("since")
