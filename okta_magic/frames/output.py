@@ -3,7 +3,7 @@
 :class:`Output` takes a part's bytes (from a Parquet writer or a text stream): they go to the part's
 file until the disk refuses a write (full: ENOSPC; past a file size limit: EFBIG; no permission),
 and from then on to memory, so that the writer above never sees a failed write and ends its file
-properly; the part is then read back whole (:func:`read_part`) for the rows it holds, and removed.
+properly; the part is then read back whole (its format's ``read_part``) for the rows it holds, and removed.
 :func:`write_failure` says in one line what the disk refused and names what to do.
 """
 
@@ -12,14 +12,11 @@ from __future__ import annotations
 import errno
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from okta_magic.errors import FileWriteError
 
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
-__all__ = ["BUFFER", "Output", "write_failure", "read_part", "copy_into"]
+__all__ = ["BUFFER", "Output", "write_failure", "copy_into"]
 
 BUFFER = 1 << 16  # bytes gathered before each write to a part
 
@@ -107,26 +104,6 @@ class Output(io.RawIOBase):
             f.seek(start)
             head = f.read(max(self.on_disk - start, 0))
         return head + bytes(self._rest[max(start - self.on_disk, 0):])
-
-
-def read_part(source: Path | bytes, fmt: str, start: int = 0) -> pd.DataFrame | None:
-    """A part's rows as a DataFrame, from its file (from byte ``start``: an append's old lines are skipped) or its
-    bytes; None when it holds none."""
-    import pandas as pd
-
-    if fmt == "parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        return pq.read_table(pa.BufferReader(source) if isinstance(source, bytes) else source).to_pandas()
-    if isinstance(source, Path):
-        with open(source, "rb") as f:
-            f.seek(start)
-            source = f.read()
-    if not source.strip():
-        return None
-    buffer = io.BytesIO(source)
-    return pd.read_csv(buffer) if fmt == "csv" else pd.read_json(buffer, lines=True, dtype=False)
 
 
 def copy_into(source: Path, out: Output) -> None:

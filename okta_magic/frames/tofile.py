@@ -1,5 +1,8 @@
 """Write a pull's pages to a file as they arrive: Parquet, CSV or JSON Lines, chosen by the file's suffix.
 
+The format is an object (``formats.py``: how a part is written, widened, merged and read back); this sink
+never names one, so a new format is a class there and a suffix nobody registered is refused, never written.
+
 Pages are gathered in batches (``batch_pages``, 32 by default); each batch goes through its own
 :class:`~okta_magic.frames.builder.FrameBuilder`, so it has the columns and types the DataFrame of the
 pull would have, and is written as one Parquet row group (or its CSV / JSON Lines rows) before the
@@ -30,26 +33,23 @@ merge rewrites it with the new rows after it (one file, rewritten each run, in c
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
-import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from okta_magic.errors import FileWriteError
 from okta_magic.frames.builder import FrameBuilder
-from okta_magic.frames.existing import SUFFIXES, check_continuable, count_rows, file_format, last_events, read_schema
-from okta_magic.frames.output import BUFFER, Output, copy_into, read_part, write_failure
+from okta_magic.frames.existing import check_continuable, last_events
+from okta_magic.frames.formats import FileFormat, PartWriter, file_format, format_for
+from okta_magic.frames.output import Output, copy_into, write_failure
 from okta_magic.frames.shape import empty_frame, order_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-    import pyarrow as pa
 
-__all__ = ["FileSink", "Written", "SUFFIXES", "file_format", "last_events", "check_continuable"]
+__all__ = ["FileSink", "Written", "file_format", "last_events", "check_continuable"]
 
 
 @dataclass
@@ -97,7 +97,8 @@ class FileSink:
                  append: bool = False, skip: Iterable[str] = (), batch_pages: int = 32,
                  batch_rows: int | None = None, first: str | None = None) -> None:
         self.path = Path(path)
-        self.format = file_format(path)
+        self.kind: FileFormat = format_for(path)  # ValueError for a suffix no format has
+        self.format = self.kind.name
         self.resource = resource
         self.keep_links = keep_links
         self.skip = frozenset(skip)
@@ -110,8 +111,7 @@ class FileSink:
         self.pages = 0
         self.before = 0
         self._parts: list[Path] = []
-        self._writer: Any = None  # the current part's writer (Parquet), or its text stream (CSV, JSON Lines)
-        self._stream: io.BufferedWriter | None = None  # the Parquet writer's buffer
+        self._writer: PartWriter | None = None  # the current part's writer (its format's)
         self._out: Output | None = None  # the current part's bytes
         self._broken: Output | None = None  # a part the disk refused, its rest in memory (read back on failure)
         self._start = 0  # JSON Lines append: the bytes of the old lines at the part's start
@@ -123,8 +123,8 @@ class FileSink:
         self.error: FileWriteError | None = None  # the failure that stopped the sink, raised again by close()
         if append and self.path.exists():
             self._parts.append(self.path)
-            self.before = count_rows(self.path, self.format)
-            self._schema = read_schema(self.path, self.format)
+            self.before = self.kind.count_rows(self.path)
+            self._schema = self.kind.read_schema(self.path)
 
     def add_page(self, data: Any, key: Any = None) -> None:
         """One page's rows (an Arrow table, a parsed JSON array, or one object as one row) and, with ``first``,
@@ -176,23 +176,13 @@ class FileSink:
             raise self._fail(refused) from refused
 
     def _put(self, frame: pd.DataFrame) -> None:
-        if self.format == "jsonl":
-            self._write_jsonl(frame)
-            return
-        if self.format == "csv":
-            names = list(frame.columns)
-            if self._writer is None or set(names) - set(self._schema or ()):
-                self._new_part(self._order([*(self._schema or ()), *(n for n in names if n not in (self._schema
-                                                                                                   or ()))]))
-            frame.reindex(columns=self._schema).to_csv(self._writer, header=False, index=False)
-            return
-        table = _arrow(frame)
-        widened = table.schema if self._schema is None else _unify(self._schema, table.schema, self._order)
-        if self._writer is not None and widened.equals(self._schema):
-            self._writer.write_table(_conform(table, self._schema))
-            return
-        self._new_part(widened)
-        self._writer.write_table(_conform(table, self._schema))
+        """``frame`` into the current part, or a new one when its columns or types widen the part's schema."""
+        data = self.kind.prepare(frame)
+        widened = self.kind.widen(self._schema, data, self._order)
+        if self._writer is None or not self.kind.same(widened, self._schema):
+            self._new_part(widened)
+        assert self._writer is not None
+        self._writer.write(data)
 
     def _order(self, names: Iterable[str]) -> list[str]:
         """The frame's column order: the fan-out column first, then the resource's order."""
@@ -201,44 +191,27 @@ class FileSink:
         return [self.first, *rest] if self.first is not None and self.first in names else rest
 
     def _new_part(self, schema: Any) -> None:
-        """Close the current part and start another, with ``schema`` (column names for CSV)."""
+        """Close the current part and start another, of ``schema`` (the format's: an Arrow schema, a header)."""
         self._close_writer()
-        part = self.path.with_name(f".{self.path.name}.part{len(self._parts)}")
+        one = self.kind.one_part  # the only part of the pull (no schema): an append's old rows are copied into it
+        part = self.path.with_name(f".{self.path.name}.part" + ("" if one else str(len(self._parts))))
         self._out = Output(part)
-        self._parts.append(part)
+        old, self._parts = self._parts, [*self._parts, part]
         self._schema = schema
-        if self.format == "csv":
-            self._writer = io.TextIOWrapper(io.BufferedWriter(self._out, BUFFER), encoding="utf-8", newline="")
-            csv.writer(self._writer).writerow(schema)
-        else:
-            import pyarrow.parquet as pq
-
-            self._stream = io.BufferedWriter(self._out, BUFFER)
-            self._writer = pq.ParquetWriter(self._stream, schema)
-
-    def _write_jsonl(self, frame: pd.DataFrame) -> None:
-        if self._writer is None:
-            part = self.path.with_name(f".{self.path.name}.part")
-            self._out = Output(part)
-            old, self._parts = self._parts, [*self._parts, part]
-            if old:  # append: JSON Lines needs no schema, so the old lines are copied once
-                self._start = old[0].stat().st_size  # (set first: a copy cut short leaves no new rows to read back)
-                copy_into(old[0], self._out)
-            self._writer = io.TextIOWrapper(io.BufferedWriter(self._out, BUFFER), encoding="utf-8")
-        text = frame.to_json(orient="records", lines=True, date_format="iso", date_unit="ms", force_ascii=False)
-        self._writer.write(text if text.endswith("\n") or not text else text + "\n")
+        if one and old:
+            self._start = old[0].stat().st_size  # (set first: a copy cut short leaves no new rows to read back)
+            copy_into(old[0], self._out)
+        self._writer = self.kind.open(self._out, schema)
 
     def _close_writer(self) -> None:
-        """Close the current part (its Parquet footer, its last bytes); the OSError of a write the disk refused."""
-        writer, stream, out = self._writer, self._stream, self._out
-        self._writer = self._stream = self._out = None
+        """Close the current part (a Parquet footer, its last bytes); the OSError of a write the disk refused."""
+        writer, out = self._writer, self._out
+        self._writer = self._out = None
         if out is None:
             return
         try:
             if writer is not None:
                 writer.close()
-            if stream is not None:
-                stream.close()
         finally:
             out.close()
         if out.error is not None:
@@ -287,7 +260,7 @@ class FileSink:
 
     def _finish(self) -> None:
         new = [p for p in self._parts if p != self.path]
-        if self.format == "jsonl" or (len(self._parts) == 1 and new):
+        if self.kind.one_part or (len(self._parts) == 1 and new):
             if new:
                 os.replace(new[-1], self.path)
             elif not self.path.exists():
@@ -300,7 +273,7 @@ class FileSink:
                 os.replace(self._parts[-1], self.path)
             return
         merged = self.path.with_name(f".{self.path.name}.merged")
-        (_merge_csv if self.format == "csv" else _merge_parquet)(self._parts, merged, self._order)
+        self.kind.merge(self._parts, merged, self._order)
         os.replace(merged, self.path)
         for part in new:  # (the file is in place: a part that stays behind is no failure of the pull)
             with contextlib.suppress(OSError):
@@ -335,14 +308,14 @@ class FileSink:
         import pandas as pd
 
         frames = []
-        start = self._start if self.format == "jsonl" else 0
+        start = self._start  # an append's old lines in a JSON Lines part (0 for every other part)
         for part in self._parts:
             if part == self.path:
                 continue
             if self._broken is not None and self._broken.path == part:
-                frame = read_part(self._broken.contents(start), self.format)
+                frame = self.kind.read_part(self._broken.contents(start))
             elif part.exists():
-                frame = read_part(part, self.format, start)
+                frame = self.kind.read_part(part, start)
             else:
                 continue
             if frame is not None:
@@ -354,131 +327,3 @@ class FileSink:
         frame = pd.concat(frames, ignore_index=True)
         return frame[self._order(frame.columns)]
 
-
-def _arrow(frame: pd.DataFrame) -> pa.Table:
-    """A batch's frame as an Arrow table; a column of mixed kinds (text and numbers) as JSON text."""
-    import pyarrow as pa
-
-    arrays, names = [], []
-    for name in frame.columns:
-        series = frame[name]
-        try:
-            array = pa.array(series, from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            array = pa.array([None if v is None else v if isinstance(v, str) else json.dumps(v, default=str)
-                              for v in series], type=pa.string())
-        arrays.append(_normal(array))
-        names.append(str(name))
-    return pa.Table.from_arrays(arrays, names=names)
-
-
-def _normal(array: Any) -> Any:
-    """One spelling per kind: int32 dictionary indices of text, text not large text, nulls as text."""
-    import pyarrow as pa
-
-    kind = array.type
-    if pa.types.is_dictionary(kind):
-        return array.cast(pa.dictionary(pa.int32(), pa.string()))
-    if pa.types.is_large_string(kind) or pa.types.is_null(kind):
-        return array.cast(pa.string())
-    return array
-
-
-def _unify_type(a: pa.DataType, b: pa.DataType) -> pa.DataType:
-    """The type two batches' columns both fit (text when nothing narrower does)."""
-    import pyarrow as pa
-
-    t = pa.types
-    if a.equals(b):
-        return a
-    if t.is_timestamp(a) and t.is_timestamp(b):
-        return max(a, b, key=lambda k: ("s", "ms", "us", "ns").index(k.unit))
-    if all(t.is_integer(k) or t.is_floating(k) for k in (a, b)):
-        return pa.float64() if t.is_floating(a) or t.is_floating(b) else pa.int64()
-    if {t.is_dictionary(a), t.is_dictionary(b)} == {True} or (t.is_dictionary(a) and t.is_string(b)) or (
-            t.is_dictionary(b) and t.is_string(a)):
-        return pa.dictionary(pa.int32(), pa.string())
-    try:
-        return pa.unify_schemas([pa.schema([("x", a)]), pa.schema([("x", b)])],
-                                promote_options="permissive").field("x").type
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return pa.string()
-
-
-def _unify(a: pa.Schema, b: pa.Schema, order: Callable[[Iterable[str]], list[str]]) -> pa.Schema:
-    """Schema ``a`` widened by ``b``, its columns in the frame's order (``a``'s, then ``b``'s new ones, grouped)."""
-    import pyarrow as pa
-
-    fields = {f.name: f.type for f in a}
-    for f in b:
-        fields[f.name] = _unify_type(fields[f.name], f.type) if f.name in fields else f.type
-    return pa.schema([pa.field(n, fields[n]) for n in order(fields)])
-
-
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """``table`` cast to ``schema`` (missing columns as nulls)."""
-    import pyarrow as pa
-
-    arrays = []
-    for f in schema:
-        if f.name not in table.column_names:
-            arrays.append(pa.nulls(table.num_rows, f.type))
-            continue
-        column = table.column(f.name)
-        if column.type.equals(f.type):
-            arrays.append(column)
-        elif pa.types.is_string(f.type) and not pa.types.is_string(column.type) and not pa.types.is_dictionary(
-                column.type):
-            arrays.append(pa.array([None if v is None else v if isinstance(v, str) else json.dumps(v, default=str)
-                                    for v in column.to_pylist()], type=pa.string()))
-        else:
-            arrays.append(column.cast(f.type))
-    return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def _merge_parquet(parts: list[Path], target: Path, order: Callable[[Iterable[str]], list[str]]) -> None:
-    """The parts one after the other in one file of their unified schema, a row group at a time."""
-    import pyarrow.parquet as pq
-
-    files = [pq.ParquetFile(p) for p in parts]
-    try:
-        schema = files[0].schema_arrow
-        for f in files[1:]:
-            schema = _unify(schema, f.schema_arrow, order)
-        out = Output(target, keep=False)
-        with io.BufferedWriter(out, BUFFER) as stream, pq.ParquetWriter(stream, schema) as writer:
-            for i, f in ((i, f) for f in files for i in range(f.num_row_groups)):
-                writer.write_table(_conform(f.read_row_group(i), schema))
-                if out.error is not None:
-                    break  # (the disk refused: the rest is not read)
-        if out.error is not None:
-            raise out.error
-    finally:
-        for f in files:
-            f.close()
-
-
-def _merge_csv(parts: list[Path], target: Path, order: Callable[[Iterable[str]], list[str]]) -> None:
-    """The parts one after the other under one header (every part's columns), a line at a time."""
-    header: list[str] = []
-    for p in parts:
-        with open(p, newline="", encoding="utf-8") as f:
-            header += [n for n in next(csv.reader(f), []) if n not in header]
-    header = order(header)
-    out = Output(target, keep=False)
-    with io.TextIOWrapper(io.BufferedWriter(out, BUFFER), encoding="utf-8", newline="") as text:
-        writer = csv.writer(text)
-        writer.writerow(header)
-        for p in parts:
-            with open(p, newline="", encoding="utf-8") as f:
-                rows = csv.reader(f)
-                names = next(rows, [])
-                for row in rows:
-                    cells = dict(zip(names, row, strict=False))
-                    writer.writerow([cells.get(n, "") for n in header])
-                    if out.error is not None:
-                        break  # (the disk refused: the rest is not read)
-            if out.error is not None:
-                break
-    if out.error is not None:
-        raise out.error
