@@ -221,6 +221,19 @@ def test_answers_to_writes_match_the_spec(sandbox: Sandbox, admin: httpx.Client)
     check(admin.delete(f"/api/v1/users/{uid}"))
 
 
+def test_app_grants_match_the_spec(sandbox: Sandbox, admin: httpx.Client) -> None:
+    """listScopeConsentGrants and the grant's own operations (OAuth2ScopeConsentGrant)."""
+    service = sandbox.apps["service"].client_id
+    granted = check(admin.get(f"/api/v1/apps/{service}/grants"))
+    assert {g["scopeId"] for g in granted} == set(sandbox.apps["service"].scopes)
+    check(admin.get(f"/api/v1/apps/{service}/grants/{granted[0]['id']}"))
+    new = check(admin.post(f"/api/v1/apps/{service}/grants", json={"issuer": sandbox.url,
+                                                                    "scopeId": "okta.groups.manage"}))
+    assert "okta.groups.manage" in sandbox.apps["service"].scopes  # the app may now ask for it
+    check(admin.delete(f"/api/v1/apps/{service}/grants/{new['id']}"))
+    assert "okta.groups.manage" not in sandbox.apps["service"].scopes
+
+
 def test_lifecycle_answers_match_the_spec(admin: httpx.Client) -> None:
     def create(name: str, password: bool) -> str:
         body: dict[str, Any] = {"profile": {"firstName": "Life", "lastName": name, "email": f"life.{name}@example.com",

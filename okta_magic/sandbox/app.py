@@ -28,7 +28,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from okta_magic.sandbox.api import apps, assignments, config, factors, groups, iam, logs, roles, rules, users
+from okta_magic.sandbox.api import apps, assignments, config, factors, grants, groups, iam, logs, roles, rules, users
 from okta_magic.sandbox.api.calls import Routes
 from okta_magic.sandbox.api.pipeline import ManagementApi
 from okta_magic.sandbox.oauth import authorize, device, discovery, introspect, keys, logout, revoke, token, userinfo
@@ -78,6 +78,8 @@ API_ROUTES: Routes = (
     ("/apps/{id}/users", {"GET": apps.app_users, "POST": assignments.assign_user}),
     ("/apps/{id}/users/{uid}", {"GET": assignments.get_app_user, "DELETE": assignments.unassign_user}),
     ("/apps/{id}/groups", {"GET": assignments.app_groups}),
+    ("/apps/{id}/grants", {"GET": grants.list_grants, "POST": grants.create_grant}),
+    ("/apps/{id}/grants/{gid}", {"GET": grants.get_grant, "DELETE": grants.revoke_grant}),
     ("/apps/{id}/groups/{gid}", {"GET": assignments.get_app_group, "PUT": assignments.assign_group,
                                  "DELETE": assignments.unassign_group}),
     ("/logs", {"GET": logs.list_logs}),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from okta_magic.sandbox.data import DemoApp
 from okta_magic.sandbox.directory import Directory
@@ -49,6 +50,7 @@ class OrgState:
     grants: Grants = field(default_factory=Grants)
     traffic: Traffic = field(default_factory=Traffic)
     security: Security | None = None  # roles, factors, devices, assignments, configuration (server.py seeds it)
+    app_grants: dict[str, dict[str, dict[str, Any]]] | None = None  # the apps' scope grants (api/grants.py)
 
     def __post_init__(self) -> None:
         self.clients = {app.client_id: app for app in self.apps.values()}
