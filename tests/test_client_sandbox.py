@@ -64,7 +64,8 @@ def test_5000_users_across_pages_match_the_orgs_own_list(sandbox: Sandbox) -> No
     dtype = frame["profile.login"].dtype  # Arrow-backed text (pandas 3 "str"; string[pyarrow] on pandas 2)
     assert isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
     assert isinstance(frame["credentials.emails"].iloc[0], list)
-    assert list(frame.columns[:2]) == ["id", "status"]
+    assert list(frame.columns[:7]) == ["profile.login", "profile.firstName", "profile.lastName",
+                                       "profile.displayName", "profile.email", "status", "id"]  # who first
 
 
 def test_search_with_quotes_and_spaces(sandbox: Sandbox) -> None:

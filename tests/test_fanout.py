@@ -33,7 +33,7 @@ def test_each_equals_the_one_by_one_loop(nb):
     groups = nb.user_ns["groups"]
     each = nb.run_line_magic("okta", "GET /api/v1/groups/{{gid}}/users --each gid=groups.id")
     loop = _loop(list(groups["id"]))
-    assert list(each.columns[:2]) == ["gid", "id"]
+    assert list(each.columns[:2]) == ["gid", "profile.login"]  # the value, then who each user is
     assert each["gid"].tolist() == loop["gid"].tolist()  # the values, in the order given, each group's rows
     assert each["id"].tolist() == loop["id"].tolist()
     assert each["profile.login"].tolist() == loop["profile.login"].tolist()

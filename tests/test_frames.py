@@ -83,14 +83,17 @@ def test_column_order_is_stable() -> None:
     shuffled = {k: v for k, v in reversed(list(user(1, zeta="z").items()))}
     frame = to_frame([shuffled], "users")
     columns = list(frame.columns)
-    assert columns[:8] == ["id", "status", "created", "activated", "statusChanged", "lastLogin", "lastUpdated",
-                           "passwordChanged"]
-    profile = [c for c in columns if c.startswith("profile.")]
-    assert columns[8 : 8 + len(profile)] == profile
-    assert set(columns[8 + len(profile):]) == {"type.id", "credentials.emails", "credentials.provider.type",
-                                               "credentials.provider.name", "zeta"}
+    who = ["profile.login", "profile.firstName", "profile.lastName", "profile.email", "status"]
+    assert columns[:5] == who  # who each row is, first
+    assert columns[5:12] == ["id", "created", "activated", "statusChanged", "lastLogin", "lastUpdated",
+                             "passwordChanged"]  # then Okta's order
+    profile = [c for c in columns if c.startswith("profile.") and c not in who]
+    assert columns[12 : 12 + len(profile)] == profile
+    assert set(columns[12 + len(profile):]) == {"type.id", "credentials.emails", "credentials.provider.type",
+                                                "credentials.provider.name", "zeta"}
     # the same data in another key order gives the same columns
-    assert list(to_frame([user(1, zeta="z")], "users").columns[:8]) == columns[:8]
+    leading = 12 + len(profile)
+    assert list(to_frame([user(1, zeta="z")], "users").columns[:leading]) == columns[:leading]
 
 
 @pytest.mark.parametrize(
@@ -410,3 +413,152 @@ def test_an_object_holding_only_embedded_data_and_links_shows_the_data(body: dic
 def test_an_object_holding_only_links_shows_them_rather_than_nothing() -> None:
     record = to_record({"_links": {"self": {"href": "https://dev-1.okta.com/api/v1/x"}}})
     assert record.to_dict() == {"_links.self.href": "https://dev-1.okta.com/api/v1/x"}
+
+
+# -- frames for people: who each row is first, custom attributes typed by the user schema, managers by login,
+# a System Log event's first target as columns -------------------------------------------------------------------
+
+def _both(pages: list[list[dict]], resource: str, **options: object) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The frame of ``pages`` read by Arrow from their bytes, and built from the parsed JSON; both must agree."""
+    import orjson
+
+    from okta_magic.frames import JsonPages
+
+    reader = JsonPages()
+    arrow, python = FrameBuilder(resource, **options), FrameBuilder(resource, **options)  # type: ignore[arg-type]
+    for page in pages:
+        table = reader.read(orjson.dumps(page))
+        assert table is not None  # the fast path takes these pages
+        arrow.add_table(table)
+        python.add(page)
+    fast, slow = arrow.build(), python.build()
+    assert list(fast.columns) == list(slow.columns)
+    assert fast.dtypes.to_dict() == slow.dtypes.to_dict()
+    assert fast.equals(slow)
+    return fast, slow
+
+
+def _attribute(kind: str, **extra: object) -> dict:
+    return {"title": "T", "type": kind, "mutability": "READ_WRITE", "scope": "NONE", **extra}
+
+
+# The shape of Okta's UserSchema (GET /api/v1/meta/schemas/user/default): base and custom definitions.
+USER_SCHEMA = {
+    "id": "https://dev-1.okta.com/meta/schemas/user/default", "name": "user", "type": "object",
+    "definitions": {
+        "base": {"id": "#base", "type": "object", "properties": {
+            "login": _attribute("string", required=True), "firstName": _attribute("string"),
+            "managerId": _attribute("string")}},
+        "custom": {"id": "#custom", "type": "object", "properties": {
+            "HireDate": _attribute("string", pattern=r"\d{4}-\d{2}-\d{2}"),
+            "contractEnd": _attribute("string", format="date-time"),
+            "badgeID": _attribute("string", pattern="B[0-9]{6}"),
+            "isContractor": _attribute("boolean"),
+            "floor": _attribute("integer"),
+            "fte": _attribute("number"),
+            "clearanceLevel": _attribute("string", enum=["Confidential", "Secret", "Restricted"],
+                                         oneOf=[{"const": "Confidential", "title": "Confidential"},
+                                                {"const": "Secret", "title": "Secret"},
+                                                {"const": "Restricted", "title": "Restricted"}]),
+            "skills": _attribute("array", items={"type": "string"}),
+        }}},
+}
+
+
+def person(i: int, **profile: object) -> dict:
+    record = user(i)
+    record["profile"].update(profile)
+    return record
+
+
+@pytest.mark.parametrize(("resource", "records", "first"), [
+    ("groups", [group_with_stats(1, 3, False), group_with_stats(2, 0, True)], ["profile.name", "profile.description"]),
+    ("apps", [{"id": "0oa1", "name": "okta_org2org", "label": "Partner org", "status": "ACTIVE",
+               "signOnMode": "SAML_2_0", "created": "2026-01-02T03:04:05.000Z", "features": []}],
+     ["label", "name", "id", "status", "signOnMode", "created"]),
+    ("users", [person(1, displayName="F1 L1"), person(2, displayName="F2 L2")],
+     ["profile.login", "profile.firstName", "profile.lastName", "profile.displayName", "profile.email", "status",
+      "id", "created"]),
+])
+def test_who_each_row_is_comes_first_on_both_paths(resource: str, records: list[dict], first: list[str]) -> None:
+    fast, _ = _both([records], resource)
+    assert list(fast.columns[:len(first)]) == first
+    assert set(fast.columns) == set(to_frame(records, resource).columns)  # only the order moved
+    empty = to_frame([], resource)
+    who = [c for c in first if c in empty.columns]
+    assert list(empty.columns[:len(who)]) == who  # an empty answer too
+
+
+def test_the_user_schema_types_custom_attributes_on_both_paths() -> None:
+    pages = [[person(1, HireDate="2021-03-04", contractEnd="2027-01-31T00:00:00.000Z", badgeID="B000001",
+                     isContractor=False, floor=3, fte=1, clearanceLevel="Secret", skills=["sql"]),
+              person(2, HireDate="2019-11-30", contractEnd=None, badgeID="B000002", isContractor=True, floor=None,
+                     fte=0.5, clearanceLevel=None, skills=[])],
+             [person(3, HireDate=None, badgeID="B000003", isContractor=None, floor=12, fte=None)]]
+    frame, _ = _both(pages, "users", schema=USER_SCHEMA)
+    hired = frame["profile.HireDate"]
+    assert str(hired.dtype) == "datetime64[ms, UTC]"
+    assert hired.tolist()[:2] == [pd.Timestamp("2021-03-04", tz="UTC"), pd.Timestamp("2019-11-30", tz="UTC")]
+    assert hired.isna().tolist() == [False, False, True]
+    assert str(frame["profile.contractEnd"].dtype) == "datetime64[ms, UTC]"
+    assert frame["profile.isContractor"].dtype == "boolean"
+    assert frame["profile.isContractor"].tolist()[:2] == [False, True] and frame["profile.isContractor"].isna()[2]
+    assert frame["profile.floor"].dtype == "Int64" and frame["profile.floor"].tolist()[0] == 3
+    assert frame["profile.floor"].isna().tolist() == [False, True, False]
+    assert frame["profile.fte"].dtype == "float64" and frame["profile.fte"].tolist()[:2] == [1.0, 0.5]
+    clearance = frame["profile.clearanceLevel"]
+    assert isinstance(clearance.dtype, pd.CategoricalDtype)
+    assert list(clearance.cat.categories) == ["Confidential", "Secret", "Restricted"]  # the declared values
+    assert clearance.tolist()[0] == "Secret" and clearance.isna().tolist()[1:] == [True, True]
+    assert frame["profile.badgeID"].tolist() == ["B000001", "B000002", "B000003"]  # not date-shaped: text
+    assert isinstance(frame["profile.badgeID"].dtype, pd.StringDtype)
+    assert frame["profile.skills"].tolist()[:2] == [["sql"], []]  # arrays stay lists
+    untyped = to_frame([r for page in pages for r in page], "users")
+    assert untyped["profile.HireDate"].tolist()[0] == "2021-03-04"  # without a schema: as Okta sent it
+    assert set(untyped.columns) == set(frame.columns)
+
+
+def test_a_value_the_schema_type_does_not_fit_keeps_the_column_as_okta_sent_it() -> None:
+    records = [person(1, HireDate="2021-03-04", floor="3rd"), person(2, HireDate="soon", floor=2)]
+    frame = to_frame(records, "users", schema=USER_SCHEMA)
+    assert frame["profile.HireDate"].tolist() == ["2021-03-04", "soon"]
+    assert frame["profile.floor"].tolist() == ["3rd", 2]
+
+
+def test_the_managers_login_is_a_column_beside_the_manager_id_on_both_paths() -> None:
+    boss = person(1, manager="F1 L1", managerId=None)
+    pages = [[boss, person(2, manager="F1 L1", managerId="00u1")],
+             [person(3, manager="Someone Else", managerId="00u99"), person(4, manager="F2 L2", managerId="00u2")]]
+    frame, _ = _both(pages, "users", managers=True)
+    assert frame["profile.managerLogin"].tolist()[1:2] == ["u1@example.com"]
+    assert frame["profile.managerLogin"].tolist()[3] == "u2@example.com"
+    assert frame["profile.managerLogin"].isna().tolist() == [True, False, True, False]  # no manager / not pulled
+    columns = list(frame.columns)
+    assert columns.index("profile.managerLogin") == columns.index("profile.managerId") + 1
+    assert frame["profile.managerId"].tolist()[1] == "00u1"  # what Okta sent stays
+    unresolved = FrameBuilder("users")  # a file written batch by batch: no column that would be partial
+    unresolved.add(pages[0])
+    assert "profile.managerLogin" not in unresolved.build().columns
+
+
+def test_system_log_events_get_their_first_target_and_geography_as_columns_on_both_paths() -> None:
+    app = {"id": "0oa1", "type": "AppInstance", "alternateId": "Salesforce", "displayName": "Salesforce"}
+    two = dict(LOG_EVENT, uuid="e2", target=[app, LOG_EVENT["target"][0]])
+    none = dict(LOG_EVENT, uuid="e3", target=[])
+    fast, _ = _both([[LOG_EVENT, two], [none]], "logs")
+    assert fast["target.0.type"].tolist()[:2] == ["User", "AppInstance"]
+    assert isinstance(fast["target.0.type"].dtype, pd.CategoricalDtype)
+    assert fast["target.0.id"].tolist()[:2] == ["00u1", "0oa1"]
+    assert fast["target.0.alternateId"].tolist()[:2] == ["admin@example.com", "Salesforce"]
+    assert fast["target.0.displayName"].tolist()[:2] == ["Admin", "Salesforce"]
+    assert fast[["target.0.id", "target.0.type", "target.0.displayName"]].iloc[2].isna().all()  # no target
+    assert fast["target"].tolist()[1] == [app, LOG_EVENT["target"][0]]  # the list stays whole
+    columns = list(fast.columns)
+    at = columns.index("target")
+    assert columns[at:at + 5] == ["target", "target.0.id", "target.0.type", "target.0.alternateId",
+                                  "target.0.displayName"]
+    assert fast["client.geographicalContext.country"].tolist() == ["France"] * 3
+    assert fast["client.geographicalContext.city"].tolist() == ["Paris"] * 3
+    empty = to_frame([], "logs")
+    assert {"target.0.type", "target.0.id", "target.0.displayName", "client.geographicalContext.country",
+            "client.geographicalContext.city"} <= set(empty.columns)

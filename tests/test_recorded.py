@@ -150,7 +150,7 @@ def test_groups_list_becomes_a_group_frame() -> None:
     frame = result.data
     assert frame["id"].tolist() == [g["id"] for g in groups]
     assert frame["profile.name"].tolist() == [g["profile"]["name"] for g in groups]
-    assert list(frame.columns[:2]) == ["id", "type"]
+    assert list(frame.columns[:4]) == ["profile.name", "profile.description", "id", "type"]
     assert isinstance(frame["type"].dtype, pd.CategoricalDtype)
     assert frame["objectClass"].iloc[0] == groups[0]["objectClass"]
     assert str(frame["lastMembershipUpdated"].dtype) == "datetime64[ms, UTC]"
@@ -164,7 +164,7 @@ def test_apps_next_link_on_the_orgs_other_name_is_moved_to_the_org_host() -> Non
     assert frame["id"].tolist() == [a["id"] for a in apps]
     assert frame["label"].tolist() == [a["label"] for a in apps]
     assert isinstance(frame["signOnMode"].dtype, pd.CategoricalDtype)
-    assert list(frame.columns[:3]) == ["id", "name", "label"]
+    assert list(frame.columns[:3]) == ["label", "name", "id"]
     # recorded Link: <https://dev-20982288.okta.com/api/v1/apps?after=...>; rel="next"
     assert result.next_url == f"{ORG}/api/v1/apps?after=0oanwlw0so3WcfOQi5d7&limit=2"
 

@@ -43,8 +43,14 @@ def client(sandbox: Sandbox, **options: Any) -> OktaClient:
     return OktaClient(sandbox.url, lambda: f"Bearer {token}", held_scopes=lambda: SCOPES, **options)
 
 
+# A frame's column that needs the whole answer (docs/frames.md): a file written batch by batch has none.
+FRAME_ONLY = ["profile.managerLogin"]
+
+
 def _same(frame: pd.DataFrame, back: pd.DataFrame) -> None:
     """Values and dtypes equal; a categorical's categories may come in another order."""
+    assert not set(FRAME_ONLY) & set(back.columns)
+    frame = frame.drop(columns=FRAME_ONLY, errors="ignore")
     assert list(back.columns) == list(frame.columns)
     assert {n: str(t) for n, t in back.dtypes.items()} == {n: str(t) for n, t in frame.dtypes.items()}
     pd.testing.assert_frame_equal(back, frame, check_categorical=False)
@@ -70,7 +76,8 @@ def test_csv_and_json_lines_hold_the_same_rows(sandbox: Sandbox, tmp_path: Path)
             assert fetch_to(c, parse_request("GET /api/v1/users?limit=200"), tmp_path / name).data.rows == len(frame)
     csv_back = pd.read_csv(tmp_path / "users.csv")
     lines = pd.read_json(tmp_path / "users.jsonl", lines=True)
-    assert list(csv_back.columns) == list(frame.columns) and csv_back["id"].tolist() == frame["id"].tolist()
+    assert list(csv_back.columns) == [c for c in frame.columns if c not in FRAME_ONLY]
+    assert csv_back["id"].tolist() == frame["id"].tolist()
     assert lines["id"].tolist() == frame["id"].tolist()
     assert csv_back["profile.login"].tolist() == frame["profile.login"].tolist()
 

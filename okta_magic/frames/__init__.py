@@ -20,11 +20,16 @@ Shape of a frame, chosen for analysis:
   ``severity``, ``outcome.result``, ``credentials.provider.type`` ...) become
   categoricals; other strings use pandas' pyarrow-backed ``str`` dtype;
 * arrays stay whole as list cells (``credentials.emails``, ``target``);
-* columns come in a stable order: ``id``, ``status``, the dates (``created``,
+* columns come in a stable order, who each row is first (``shape.WHO_COLUMNS``: a user's
+  ``profile.login``, names, ``profile.email``, ``status``; a group's ``profile.name``; an app's
+  ``label`` and ``name``), then Okta's: ``id``, ``status``, the dates (``created``,
   ``activated``, ``statusChanged``, ``lastLogin``, ``lastUpdated``,
   ``passwordChanged``), then ``profile.*``, then the rest in order of appearance
   (System Log events: ``uuid``, ``published``, ``eventType`` ... then
-  ``actor.*``, ``outcome.*``, ``target``, ``client.*``).
+  ``actor.*``, ``outcome.*``, ``target``, ``client.*``);
+* ``readable.py`` adds what a person needs beside what Okta sent: custom attributes typed by the
+  org's user schema (given as plain data), ``profile.managerLogin``, a System Log event's first
+  target (``target.0.id``, ``target.0.type`` ...). See docs/frames.md.
 
 A JSON *object* (one user, one group) becomes a :class:`pandas.Series` indexed
 by the same dotted names: an analyst reads one record top to bottom, and
@@ -41,7 +46,7 @@ hands its pages to; ``shape.py`` holds the column order, dates and enumerations 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from okta_magic.http.page import Page, decode_json
@@ -92,23 +97,34 @@ def add_page(builder: FrameBuilder, data: Any) -> None:
         builder.add_table(data)
 
 
-def to_frame(records: Sequence[Any], resource: str | None = None, *, keep_links: bool = False) -> pd.DataFrame:
-    """A JSON array (list of objects) as a DataFrame shaped for analysis (see the module docstring)."""
-    builder = FrameBuilder(resource, keep_links=keep_links)
+def to_frame(records: Sequence[Any], resource: str | None = None, *, keep_links: bool = False,
+             schema: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """A JSON array (list of objects) as a DataFrame shaped for analysis (see the module docstring); ``schema``: the
+    org's user schema (``GET /api/v1/meta/schemas/user/default``) to type a users frame by."""
+    builder = FrameBuilder(resource, keep_links=keep_links, schema=schema, managers=True)
     builder.add(records)
     return builder.build()
 
 
-def to_record(obj: dict[str, Any], resource: str | None = None, *, keep_links: bool = False) -> pd.Series:
+def to_record(obj: dict[str, Any], resource: str | None = None, *, keep_links: bool = False,
+              schema: Mapping[str, Any] | None = None) -> pd.Series:
     """A JSON object as a Series indexed by dotted attribute names (named after its ``id`` when it has one).
 
     An object that holds nothing but ``_links`` shows them: hidden, it would read as empty.
     """
     import pandas as pd
 
-    frame = to_frame([obj], resource, keep_links=keep_links)
+    frame = _one_row(obj, resource, keep_links=keep_links, schema=schema)
     if not len(frame.columns) and obj:
-        frame = to_frame([obj], resource, keep_links=True)
+        frame = _one_row(obj, resource, keep_links=True, schema=schema)
     # Built value by value so NaT stays NaT (a row of mixed dtypes would turn it into NaN).
     values = {name: frame[name].iloc[0] for name in frame.columns}
     return pd.Series(values, dtype=object, name=obj.get("id", obj.get("uuid")))
+
+
+def _one_row(obj: dict[str, Any], resource: str | None, *, keep_links: bool,
+             schema: Mapping[str, Any] | None) -> pd.DataFrame:
+    """One object as a frame of one row (no manager's login: the manager is not in a one-object answer)."""
+    builder = FrameBuilder(resource, keep_links=keep_links, schema=schema)
+    builder.add([obj])
+    return builder.build()

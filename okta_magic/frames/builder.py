@@ -7,10 +7,12 @@ flattened into per-column lists and converted at once; ``build()`` concatenates 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from okta_magic.frames.readable import finish, parse_user_schema
 from okta_magic.frames.shape import _DATES, _HIDDEN, _TIMESTAMP, empty_frame, is_enumeration, order_columns
+from okta_magic.frames.shape import strings_for_old_pandas as _strings_for_old_pandas
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -43,11 +45,18 @@ class FrameBuilder:
         resource: ``users``, ``groups``, ``apps``, ``logs`` or None; sets the column
             order and the columns of an empty result.
         keep_links: keep ``_links`` (at any depth) as dotted columns; ``_embedded`` is always kept.
+        schema: the org's user schema (the body of ``GET /api/v1/meta/schemas/user/default``) to type a users
+            frame's custom attributes by; None leaves them as Okta's JSON gave them.
+        managers: the frame will hold the whole answer: add each user's ``profile.managerLogin`` (a file written
+            batch by batch does not, as a manager may be in another batch).
     """
 
-    def __init__(self, resource: str | None = None, *, keep_links: bool = False) -> None:
+    def __init__(self, resource: str | None = None, *, keep_links: bool = False,
+                 schema: Mapping[str, Any] | None = None, managers: bool = False) -> None:
         self.resource = resource
         self.keep_links = keep_links
+        self.schema = parse_user_schema(schema) if resource == "users" else None
+        self.managers = managers
         self._columns: dict[str, _Column] = {}
         self._page_sizes: list[int] = []
         self._rows = 0
@@ -243,7 +252,7 @@ class FrameBuilder:
 
         self._convert_tables()
         if not self._rows:
-            return empty_frame(self.resource)
+            return self._finish(empty_frame(self.resource))
         # The pages' buffers are freed by now; Arrow's pool keeps freed memory for reuse unless told,
         # and the frame is about to need as much again (about 15 MB of a 100,000-user pull's peak).
         pa.default_memory_pool().release_unused()
@@ -269,7 +278,11 @@ class FrameBuilder:
         if objects:
             extra = pd.DataFrame({n: pd.Series(v, dtype=object) for n, v in objects.items()}, index=frame.index)
             frame = pd.concat([frame, extra], axis=1)[self._ordered_names()]
-        return frame
+        return self._finish(frame)
+
+    def _finish(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The frame made readable (``readable.finish``): schema types, managers' logins, a log event's target."""
+        return finish(frame, self.resource, schema=self.schema, managers=self.managers)
 
     def _ordered_names(self) -> list[str]:
         return order_columns(self._columns, self.resource)
@@ -319,18 +332,6 @@ def _keys(objects: Sequence[dict[str, Any]]) -> list[str]:
             if key not in seen:
                 seen[key] = None
     return list(seen)
-
-
-def _strings_for_old_pandas() -> Any:
-    """pandas 3 keeps Arrow strings by default; pandas 2 would make Python objects of 100,000s of
-    strings, so there they are mapped to the Arrow-backed string dtype explicitly."""
-    import pandas as pd
-    import pyarrow as pa
-
-    if int(pd.__version__.split(".", 1)[0]) >= 3:
-        return None
-    arrow_strings = pd.StringDtype("pyarrow")
-    return {pa.string(): arrow_strings, pa.large_string(): arrow_strings}.get
 
 
 def _to_timestamps(strings: Any) -> Any:

@@ -10,7 +10,7 @@ the categoricals; :func:`failures_frame` is the small table of the requests that
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from okta_magic.frames.builder import FrameBuilder, _strings_for_old_pandas
@@ -24,11 +24,11 @@ __all__ = ["build_parts", "insert_first", "stack", "failures_frame", "FAILURE_CO
 FAILURE_COLUMNS = ("value", "status", "errorCode", "summary")
 
 
-def build_parts(resource: str | None, parts: Iterable[Sequence[Any]], *,
-                keep_links: bool = False) -> tuple[pd.DataFrame, list[int]]:
+def build_parts(resource: str | None, parts: Iterable[Sequence[Any]], *, keep_links: bool = False,
+                schema: Mapping[str, Any] | None = None) -> tuple[pd.DataFrame, list[int]]:
     """One frame from each part's page data in order (Arrow tables, JSON arrays or one object each); the rows
-    of each part."""
-    builder = FrameBuilder(resource, keep_links=keep_links)
+    of each part. ``schema``: the org's user schema, to type a users frame by."""
+    builder = FrameBuilder(resource, keep_links=keep_links, schema=schema, managers=True)
     counts: list[int] = []
     for pages in parts:
         before = builder.rows

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["resource_for_path", "is_enumeration", "order_columns", "empty_frame"]
+__all__ = ["resource_for_path", "is_enumeration", "order_columns", "empty_frame", "WHO_COLUMNS", "DERIVED_COLUMNS",
+           "strings_for_old_pandas"]
 
 # HAL navigation (hrefs to other resources), hidden unless asked for; ``_embedded`` is data Okta sent (a group's
 # stats, a hook key's public key), kept as dotted columns.
@@ -18,7 +19,25 @@ _HIDDEN = frozenset({"_links"})
 
 _DATES = ("created", "activated", "statusChanged", "lastLogin", "lastUpdated", "passwordChanged",
           "lastMembershipUpdated", "published")
-# Leading columns per resource, then column groups (by prefix) in this order, then the rest.
+# Who a row is about, first, per resource: what a person reads to tell one user, group or app from another.
+# The one table of this rule: every frame and file of okta_magic, and anything else that lays Okta's objects out
+# for people, orders its columns with :func:`order_columns`. Users: the login, the name (first and last name; the
+# display name where the profile has one), the email, the status; groups: their name and description; apps:
+# their label (what people see) and name (the app's kind, ``okta_org2org``, ``salesforce``).
+WHO_COLUMNS: dict[str, tuple[str, ...]] = {
+    "users": ("profile.login", "profile.firstName", "profile.lastName", "profile.displayName", "profile.email",
+              "status"),
+    "groups": ("profile.name", "profile.description"),
+    "apps": ("label", "name"),
+}
+# Columns okta_magic adds beside what Okta sent (nothing is replaced), each placed right after its source:
+# a user's manager's login after ``profile.managerId``; a System Log event's first target after ``target``.
+DERIVED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "profile.managerId": ("profile.managerLogin",),
+    "target": ("target.0.id", "target.0.type", "target.0.alternateId", "target.0.displayName"),
+}
+
+# Then, in Okta's own order: leading columns per resource, then column groups (by prefix) in this order, then the rest.
 _LEADING: dict[str | None, tuple[str, ...]] = {
     None: ("id", "status", *_DATES),
     "users": ("id", "status", *_DATES),
@@ -60,8 +79,10 @@ _EMPTY: dict[str, tuple[tuple[str, str], ...]] = {
     "logs": (("uuid", "str"), ("published", "ts"), ("eventType", "cat"), ("severity", "cat"),
              ("displayMessage", "str"), ("legacyEventType", "cat"), ("version", "str"), ("actor.id", "str"),
              ("actor.type", "cat"), ("actor.alternateId", "str"), ("actor.displayName", "str"),
-             ("outcome.result", "cat"), ("outcome.reason", "str"), ("target", "list"),
-             ("client.ipAddress", "str"), ("client.userAgent.rawUserAgent", "str")),
+             ("outcome.result", "cat"), ("outcome.reason", "str"), ("target", "list"), ("target.0.id", "str"),
+             ("target.0.type", "cat"), ("target.0.alternateId", "str"), ("target.0.displayName", "str"),
+             ("client.ipAddress", "str"), ("client.userAgent.rawUserAgent", "str"),
+             ("client.geographicalContext.country", "str"), ("client.geographicalContext.city", "str")),
 }
 
 _COLLECTIONS = ("users", "groups", "apps", "logs")
@@ -89,18 +110,28 @@ def is_enumeration(column: str) -> bool:
 
 
 def order_columns(names: Iterable[str], resource: str | None = None) -> list[str]:
-    """Stable column order: the resource's leading columns, then its groups (``profile.*`` ...), then the rest."""
+    """The column order of a frame for people: who the row is about first (:data:`WHO_COLUMNS`), then Okta's order
+    (the resource's leading columns, its groups such as ``profile.*``, then the rest as they appeared), each
+    derived column right after its source (:data:`DERIVED_COLUMNS`)."""
     names = list(names)
     present = set(names)
-    leading = [n for n in _LEADING.get(resource, _LEADING[None]) if n in present]
-    taken = set(leading)
-    ordered = list(leading)
+    beside = {d: source for source, derived in DERIVED_COLUMNS.items() if source in present
+              for d in derived if d in present}
+    ordered = [n for n in WHO_COLUMNS.get(resource or "", ()) if n in present]
+    ordered += [n for n in _LEADING.get(resource, _LEADING[None]) if n in present and n not in ordered]
+    taken = set(ordered) | set(beside)
     for prefix in _GROUPS.get(resource, _DEFAULT_GROUPS):
         group = [n for n in names if n not in taken and (n == prefix or n.startswith(prefix))]
         ordered.extend(group)
         taken.update(group)
     ordered.extend(n for n in names if n not in taken)
-    return ordered
+    if not beside:
+        return ordered
+    placed: list[str] = []
+    for name in ordered:
+        placed.append(name)
+        placed.extend(d for d in DERIVED_COLUMNS.get(name, ()) if beside.get(d) == name)
+    return placed
 
 
 def empty_frame(resource: str | None = None) -> pd.DataFrame:
@@ -117,5 +148,16 @@ def empty_frame(resource: str | None = None) -> pd.DataFrame:
             columns[name] = pd.Series([], dtype=object)
         else:
             columns[name] = pd.Series([], dtype="str")
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns)[order_columns(columns, resource)]
 
+
+def strings_for_old_pandas() -> Any:
+    """pandas 3 keeps Arrow strings by default; pandas 2 would make Python objects of 100,000s of
+    strings, so there they are mapped to the Arrow-backed string dtype explicitly."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if int(pd.__version__.split(".", 1)[0]) >= 3:
+        return None
+    arrow_strings = pd.StringDtype("pyarrow")
+    return {pa.string(): arrow_strings, pa.large_string(): arrow_strings}.get

@@ -183,6 +183,7 @@ def run_parallel(session: Session, text: str, namespace: Mapping[str, Any], *, p
     from okta_magic.frames.combine import build_parts
     from okta_magic.pulls.request import parse_request
     from okta_magic.pulls.targets import check_target, resume_request
+    from okta_magic.pulls.userschema import user_schema
 
     started = time.monotonic()
     request = parse_request(text, namespace)
@@ -190,7 +191,7 @@ def run_parallel(session: Session, text: str, namespace: Mapping[str, Any], *, p
     skip: set[str] = set()
     if to is not None and append:
         request, skip = resume_request(request, to)
-    session.current_token(on_wait=print, wait_for=sign_in_wait)  # first: a sign-in replaces the client
+    token = session.current_token(on_wait=print, wait_for=sign_in_wait)  # first: a sign-in replaces the client
     client = session.client
     windows = plan(client, request, parallel)
     if to is not None:
@@ -199,7 +200,9 @@ def run_parallel(session: Session, text: str, namespace: Mapping[str, Any], *, p
     batch = pull_many(client, list(enumerate(windows)), concurrency=parallel, progress=progress,
                       keep_links=keep_links, timeout=timeout, where=f"GET {request.path}")
     keys = [key for key in range(len(windows)) if key in batch.data]
-    frame, _ = build_parts(resource_for_path(request.path), (batch.data[k] for k in keys), keep_links=keep_links)
+    resource = resource_for_path(request.path)
+    schema = user_schema(session, token, client) if resource == "users" else None
+    frame, _ = build_parts(resource, (batch.data[k] for k in keys), keep_links=keep_links, schema=schema)
     error = batch.fatal or next((batch.errors[k] for k in sorted(batch.errors)), None)
     if error is not None:  # a missing window would be a list that silently lacks rows
         error.partial = frame

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from okta_magic.http.progress import Progress
     from okta_magic.pulls.request import ApiRequest
     from okta_magic.sessions.session import Session
+    from okta_magic.tokens import Token
 
 __all__ = ["Result", "PlainAnswer", "Outcome", "fetch", "fetch_to", "run_request"]
 
@@ -106,10 +107,12 @@ def fetch(
     keep_links: bool = False,
     timeout: float | None = None,
     progress: bool | Callable[[Progress], object] | None = None,
+    user_schema: Mapping[str, Any] | None = None,
 ) -> Result:
     """Send a parsed request and gather every page into one result.
 
-    ``timeout`` (seconds per request) and ``progress`` override the client's for this call.
+    ``timeout`` (seconds per request) and ``progress`` override the client's for this call; ``user_schema`` (the
+    body of ``GET /api/v1/meta/schemas/user/default``) types a users frame's custom attributes.
 
     A JSON array becomes a DataFrame (``raw=True``: the list of records), a JSON object a
     Series (``raw=True``: the dict), other answers their text; 204 gives None.
@@ -122,7 +125,7 @@ def fetch(
     decode = decode_json if raw else PageReader(keep_links=keep_links)
     pull = client.stream(request.method, request.target, json=request.body, headers=request.headers,
                          max_pages=max_pages, max_rows=max_rows, timeout=timeout, progress=progress, decode=decode)
-    builder = FrameBuilder(resource_for_path(request.path), keep_links=keep_links)
+    builder = FrameBuilder(resource_for_path(request.path), keep_links=keep_links, schema=user_schema, managers=True)
     gathered = _Gathered()
     try:
         _gather(pull, builder, gathered, raw=raw, method=request.method)
@@ -133,7 +136,7 @@ def fetch(
     if first is None or pull.is_list:
         data = gathered.records if raw else builder.build()
     elif isinstance(single, dict):
-        data = single if raw else to_record(single, builder.resource, keep_links=keep_links)
+        data = single if raw else to_record(single, builder.resource, keep_links=keep_links, schema=user_schema)
     elif single is None:
         data = first.text if first.body else None  # a non-JSON answer as text (None when empty, e.g. 204)
     else:
@@ -305,8 +308,9 @@ def run_request(
         result = fetch_to(client, request, to, append=append, max_pages=max_pages, max_rows=max_rows,
                           keep_links=keep_links, timeout=timeout, progress=progress)
         return Outcome(result.data, result, [result.note] if result.note else [])
+    schema = _user_schema(session, token, client, request) if not raw else None
     result = fetch(client, request, max_pages=max_pages, max_rows=max_rows, raw=raw, keep_links=keep_links,
-                   timeout=timeout, progress=progress)
+                   timeout=timeout, progress=progress, user_schema=schema)
     value = result.data
     if value is None or isinstance(value, str):
         # (a JSON "" is shown as what it is, not as no content)
@@ -314,3 +318,13 @@ def run_request(
     elif getattr(value, "ndim", 0) == 1 and len(value) == 0:  # an empty JSON object (lifecycle calls answer {})
         value = PlainAnswer(result.status, result.content_type, "{}")
     return Outcome(value, result, [result.note] if result.note else [])
+
+
+def _user_schema(session: Session, token: Token, client: OktaClient, request: ApiRequest) -> dict[str, Any] | None:
+    """The org's user schema for a GET of users (read once per session), else None."""
+    from okta_magic.frames import resource_for_path
+    from okta_magic.pulls.userschema import user_schema
+
+    if request.method != "GET" or resource_for_path(request.path) != "users":
+        return None
+    return user_schema(session, token, client)
