@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING, Any
 from okta_magic.version import __version__
 
 _API = ("login", "login_sandbox", "finish_login", "use_token", "logout", "get", "get_each", "request", "http_client",
-        "current_session", "current_profiles", "session", "profile", "close_current_session", "Session")
+        "current_session", "current_profiles", "session", "profile", "close_current_session", "Session", "audit")
 __all__ = [*_API, "load_ipython_extension", "unload_ipython_extension", "__version__"]
 
 if TYPE_CHECKING:
     from okta_magic.api import (
         Session,
+        audit,
         close_current_session,
         current_profiles,
         current_session,
@@ -74,7 +75,8 @@ class _Package(types.ModuleType):
 sys.modules[__name__].__class__ = _Package
 
 
-_MAGIC_NAMES = {"line": ("okta_login", "okta", "okta_token", "okta_scopes", "okta_logout"), "cell": ("okta",)}
+_MAGIC_NAMES = {"line": ("okta_login", "okta", "okta_token", "okta_scopes", "okta_logout", "okta_audit"),
+                "cell": ("okta",)}
 
 
 def load_ipython_extension(ipython: Any) -> None:

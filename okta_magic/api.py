@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Session", "current_session", "current_profiles", "session", "profile", "close_current_session", "login",
            "login_sandbox", "finish_login",
-           "use_token", "logout", "get", "get_each", "request", "http_client"]
+           "use_token", "logout", "get", "get_each", "request", "http_client", "audit"]
 
 
 class _DefaultSession:
@@ -291,3 +291,30 @@ def request(text: str, *, namespace: Mapping[str, Any] | None = None, session: S
 def http_client(*, session: Session | None = None) -> httpx.Client:
     """A new ``httpx.Client`` for the signed-in org, yours to close: base URL set, token sent only to the org's host."""
     return _session(session).http_client()
+
+
+# -- audits: questions answered from the org's snapshot (okta_magic/audits) ---------------------------
+
+
+@advice.for_scripts
+def audit(name: str | None = None, *, explain: bool = False, snapshot: str | None = None,
+          session: Session | None = None, **params: Any) -> Any:
+    """Run an audit over the org's snapshot (syncing the tables it reads first when the snapshot lacks them).
+
+    ``audit("inactive_users", days=30)`` returns a DataFrame whose ``attrs["headline"]`` is its one-line answer
+    (also printed to stderr); ``audit()`` lists the audits (one dict each: question, tables, scopes, role, what
+    this token lacks); ``explain=True`` returns what it reads and needs, and its SQL, as text.
+    """
+    from okta_magic.audits import ask, catalog, scope
+
+    chosen = _session(session)
+    held = tuple(chosen.held_scopes())
+    if name is None:
+        return scope.overview(held)
+    spec = catalog.get(name)
+    if explain:
+        spec.values(params)
+        return scope.explain(spec, held, advice.SCRIPT)
+    result = ask.audit(chosen, name, params, path=snapshot, say=lambda line: _notes([line]))
+    _notes([result.headline, *(f"Note: {note}" for note in result.notes)])
+    return result.frame

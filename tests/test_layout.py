@@ -24,7 +24,7 @@ ONLY_IN = {
 }
 # the front ends and the advice layer, where notebook syntax (%okta ...) belongs
 MAY_SPEAK_NOTEBOOK = {"okta_magic.notebook.magics", "okta_magic.notebook.widgets", "okta_magic.advice", "okta_magic.advice.coach",
-                      "okta_magic.notebook.demo"}
+                      "okta_magic.notebook.demo", "okta_magic.notebook.audit"}
 
 
 def _modules() -> dict[str, Path]:
@@ -55,6 +55,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("sessions", ("okta_magic.sessions", "okta_magic.sessions.")),
     ("advice", ("okta_magic.advice", "okta_magic.advice.")),
     ("pulls", ("okta_magic.pulls", "okta_magic.pulls.")),
+    ("snapshot", ("okta_magic.snapshot", "okta_magic.snapshot.")),
+    ("audits", ("okta_magic.audits", "okta_magic.audits.")),
     ("notebook", ("okta_magic.notebook", "okta_magic.notebook.")),
     ("script", ("okta_magic.api",)),
     ("package", ("okta_magic",)),

@@ -116,6 +116,18 @@ FIXES: dict[str, tuple[str, str]] = {
                              "app's Login redirect URIs and pass it as redirect_uri=..., or stop the program using "
                              "the port."),
     "request_fewer_scopes": ("Or request fewer with --scopes.", "Or request fewer with scopes='...'."),
+    # the audits (okta_magic/audits): a wrong name or parameter, a scope, a role or a table they lack
+    "audit_list": ("List them with %okta_audit alone.", "List them with okta_magic.audit() (no name)."),
+    "audit_param": ("Give it as --{param} {example}.", "Pass {param}={example}."),
+    "audit_scopes": ("Sign in again asking for them: %okta_login --scopes 'openid {scopes}' (the app must be "
+                     "granted them in Okta).",
+                     "Sign in again asking for them: okta_magic.login(scopes='openid {scopes}') (the app must be "
+                     "granted them in Okta)."),
+    "audit_role": ("Sign in as someone who holds the {role} role, then run it again.",) * 2,
+    "audit_sync": ("Run %okta_audit again signed in to the org (it syncs {tables} first), or sync them with "
+                   "%okta_sync.",
+                   "Call okta_magic.audit(...) again signed in to the org (it syncs {tables} first), or sync them "
+                   "with okta_magic.sync()."),
 }
 
 _IMPLICIT_FLOW = (

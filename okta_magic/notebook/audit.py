@@ -1,0 +1,92 @@
+"""``%okta_audit``: how its line is read and what it shows (the magic in ``magics.py`` only calls :func:`run_line`).
+
+    %okta_audit                                   one line per audit (and the scopes this token lacks)
+    %okta_audit inactive_users --days 30          the answer as a DataFrame, its headline printed
+    %okta_audit failed_sign_ins --by country      a choice parameter
+    %okta_audit admins --explain                  tables, endpoints, scopes, role, what the token lacks, the SQL
+    %okta_audit admins --snapshot org.duckdb      another snapshot file than the org's own
+
+An audit's parameters are its own, so the line is read here rather than by a fixed argument parser: each
+``--name value`` (or ``--name=value``) after the audit's name is one of its parameters, checked and typed
+by the audit (a wrong one is one line saying which values it takes).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+from okta_magic.audits import ask, catalog, scope
+from okta_magic.errors import ConfigError
+from okta_magic.sessions.session import Session
+
+__all__ = ["run_line", "listing", "parse_line"]
+
+
+def parse_line(line: str) -> tuple[str | None, dict[str, str], bool, str | None]:
+    """(audit name, parameters, --explain, --snapshot PATH) of a ``%okta_audit`` line."""
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise ConfigError(f"Cannot read the line ({str(exc).lower()}): close each quote you open.") from None
+    if not words:
+        return None, {}, False, None
+    name, rest = words[0], words[1:]
+    params: dict[str, str] = {}
+    explain, path = False, None
+    while rest:
+        word = rest.pop(0)
+        if not word.startswith("--"):
+            raise ConfigError(f"{word!r} after the audit's name is not an option; parameters are written "
+                              "--name value, e.g. --days 30.")
+        key, eq, value = word[2:].partition("=")
+        if key == "explain":
+            explain = True
+            continue
+        if not eq:
+            if not rest or rest[0].startswith("--"):
+                raise ConfigError(f"--{key} needs a value, e.g. --{key} 30.")
+            value = rest.pop(0)
+        if key == "snapshot":
+            path = value
+        else:
+            params[key.replace("-", "_")] = value
+    return name, params, explain, path
+
+
+def listing(held: tuple[str, ...] | list[str]) -> str:
+    """One line per audit: its name, question and parameters; the scopes the token lacks for it, if any."""
+    rows = scope.overview(held)
+    width = max(len(r["audit"]) for r in rows)
+    lines = ["Audits (%okta_audit NAME runs one, --explain shows what it reads and needs):"]
+    for row in rows:
+        params = "  [" + ", ".join("--" + p.replace("=", " ") for p in row["params"].split(", ")) + "]" \
+            if row["params"] else ""
+        lacking = f"  (this token lacks {row['lacking']})" if row["lacking"] else ""
+        lines.append(f"  {row['audit']:<{width}}  {row['question']}{params}{lacking}")
+    return "\n".join(lines)
+
+
+def _usage(audit: catalog.Audit) -> str:
+    example = " ".join(f"--{p.name} {p.default}" for p in audit.params)
+    return f"Run it: %okta_audit {audit.name}{' ' + example if example else ''}"
+
+
+def run_line(session: Session, line: str, say: Callable[[str], object] = print) -> Any:
+    """Run one ``%okta_audit`` line: the list, an explanation (None), or the answer's DataFrame."""
+    name, params, explain, path = parse_line(line)
+    held = tuple(session.held_scopes())
+    if name is None:
+        say(listing(held))
+        return None
+    audit = catalog.get(name)
+    if explain:
+        audit.values(params)  # a wrong parameter is said now, not when it runs
+        say(scope.explain(audit, held, "notebook") + "\n\n" + _usage(audit))
+        return None
+    result = ask.audit(session, name, params, path=path, say=say)
+    say(result.headline)
+    for note in result.notes:
+        say(f"Note: {note}")
+    return result.frame

@@ -1,0 +1,184 @@
+"""The audits as a person meets them: ``%okta_audit`` (the list, a run that syncs first after saying what it will
+fetch, ``--explain``), ``okta_magic.audit(...)``, a wrong name or parameter in one line, a token without a
+needed scope or admin role told how to get it instead of given an empty answer, and a System Log window
+longer than the snapshot's."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from IPython.core.error import UsageError
+
+import okta_magic
+from _audit_org import WEAK, session_for, snapshot_of, state
+from okta_magic.advice import render
+from okta_magic.audits import ask, catalog
+from okta_magic.audits.catalog import BadParameter, UnknownAudit
+from okta_magic.audits.run import NotSynced
+from okta_magic.audits.scope import MissingScopes
+from okta_magic.sandbox import Sandbox
+
+SANDBOX = {"users": 250, "seed": 4, "calm": True}
+
+
+def _signed_in(sb: Sandbox, user: str = "admin", scopes: list[str] | None = None) -> None:
+    """The default session (the magics' and the script API's) signed in to the sandbox."""
+    okta_magic.use_token(sb.issue_token(user, "native", scopes=scopes), org_url=sb.url)
+
+
+def test_the_list_has_one_line_per_audit_and_marks_what_the_token_lacks(shell: Any, sandbox: Sandbox,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    _signed_in(sandbox, scopes=["okta.users.read"])
+    assert shell.run_line_magic("okta_audit", "") is None
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 + len(catalog.names())
+    by_name = {line.split()[0]: line for line in lines[1:]}
+    assert "--days 90" in by_name["inactive_users"] and "lacks" not in by_name["inactive_users"]
+    assert "(this token lacks okta.groups.read, okta.roles.read)" in by_name["admins"]
+    assert "--by user" in by_name["failed_sign_ins"]
+
+
+def test_explain_shows_endpoints_scopes_role_and_the_sign_in_that_gets_them(
+        shell: Any, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    _signed_in(sandbox, scopes=["okta.users.read", "okta.groups.read"])
+    shell.run_line_magic("okta_audit", "admins --explain")
+    out = capsys.readouterr().out
+    assert "GET /api/v1/iam/assignees/users" in out and "GET /api/v1/users/{user_id}/factors" in out
+    assert "okta.roles.read  (LACKING)" in out and "okta.users.read  (held)" in out
+    assert "Admin role: Read-only Administrator" in out
+    assert ("This token lacks okta.roles.read. Sign in again asking for them: %okta_login --scopes "
+            "'openid okta.users.read okta.groups.read okta.roles.read'") in out
+    assert "FROM admin_roles" in out  # the SQL itself
+    text = okta_magic.audit("admins", explain=True)
+    assert "okta_magic.login(scopes='openid okta.users.read okta.groups.read okta.roles.read')" in text
+    assert "%okta" not in text
+
+
+def test_a_wrong_name_or_parameter_is_one_line_in_each_readers_words(shell: Any, sandbox: Sandbox) -> None:
+    _signed_in(sandbox)
+    with pytest.raises(UsageError) as bad:
+        shell.run_line_magic("okta_audit", "inactive_users --days soon")
+    assert str(bad.value) == ("inactive_users: days is a number of days, 1 or more, not 'soon'. "
+                              "Give it as --days 90.")
+    with pytest.raises(UsageError) as unknown:
+        shell.run_line_magic("okta_audit", "inactive_users --dayz 3")
+    assert str(unknown.value) == "inactive_users has no parameter 'dayz'; it takes days. Give it as --days 90."
+    with pytest.raises(UsageError) as choice:
+        shell.run_line_magic("okta_audit", "failed_sign_ins --by city --explain")
+    assert "by is one of user, ip, country, not 'city'. Give it as --by user." in str(choice.value)
+    with pytest.raises(UsageError) as name:
+        shell.run_line_magic("okta_audit", "inactive_user")
+    assert str(name.value) == "No audit 'inactive_user'. Did you mean inactive_users? List them with %okta_audit alone."
+    with pytest.raises(BadParameter) as script:
+        okta_magic.audit("inactive_users", days=0)
+    assert str(script.value).endswith("not 0. Pass days=90.") and "--" not in str(script.value)
+    with pytest.raises(UnknownAudit, match=r"List them with okta_magic.audit\(\) \(no name\)\."):
+        okta_magic.audit("nope")
+
+
+def test_a_token_without_a_needed_scope_gets_the_fix_not_an_empty_answer(
+        shell: Any, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    _signed_in(sandbox, scopes=["okta.users.read"])
+    with pytest.raises(UsageError) as refused:
+        shell.run_line_magic("okta_audit", "admins")
+    assert str(refused.value) == (
+        "admins needs okta.groups.read, okta.roles.read to read users, groups, group_members, admin_roles, "
+        "user_factors, which this token lacks. Sign in again asking for them: %okta_login --scopes "
+        "'openid okta.users.read okta.groups.read okta.roles.read' (the app must be granted them in Okta).")
+    assert not list(tmp_path.iterdir())  # refused before any request: no snapshot written
+    session = session_for(sandbox, scopes=["okta.users.read"])
+    try:
+        with pytest.raises(MissingScopes) as script:
+            okta_magic.audit("admins", session=session)
+        assert "okta_magic.login(scopes='openid okta.users.read okta.groups.read okta.roles.read')" in str(
+            script.value)
+    finally:
+        session.close()
+
+
+def test_an_admin_role_the_org_refuses_is_named(sandbox: Sandbox, tmp_path: Path) -> None:
+    session = session_for(sandbox, "readonly", scopes=["okta.users.read", "okta.apiTokens.read"])
+    try:
+        with pytest.raises(NotSynced) as refused:
+            ask.audit(session, "api_tokens", path=tmp_path / "org.duckdb")
+        message = render(refused.value, "notebook")
+        assert message.startswith("api_tokens needs api_tokens, which the sync could not read (skipped: the org "
+                                  "refused it (403 E0000006))")
+        assert message.endswith("Sign in as someone who holds the Super or Organization Administrator role, "
+                                "then run it again.")
+    finally:
+        session.close()
+
+
+def test_the_magic_syncs_what_the_audit_reads_after_saying_so(
+        shell: Any, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    _signed_in(sandbox)
+    frame = shell.run_line_magic("okta_audit", "weak_mfa_only")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("weak_mfa_only reads users, user_factors, which ") and "syncing them first" in out[0]
+    assert "GET /api/v1/users/{user_id}/factors" in out[0] and "scopes okta.users.read" in out[0]
+    d, factors = state(sandbox).directory, state(sandbox).security.factors
+
+    def kinds(u: dict[str, Any]) -> set[str]:
+        return {f["factorType"] for f in factors.of(u) if f["status"] == "ACTIVE"}
+
+    expected = sorted(uid for uid, u in d.users.items() if u["status"] == "ACTIVE" and kinds(u) and kinds(u) <= WEAK)
+    assert sorted(frame["user_id"]) == expected
+    assert out[-1] == frame.attrs["headline"] and out[-1].startswith(f"{len(expected)} of ")
+    assert list(tmp_path.glob("*.duckdb"))  # the org's own snapshot, named after its host
+    again = shell.run_line_magic("okta_audit", "users_without_mfa")  # the tables are there now: no sync
+    assert "syncing" not in capsys.readouterr().out and len(again) >= 0
+
+
+def test_the_script_api_lists_and_runs(sandbox: Sandbox, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    session = session_for(sandbox)
+    try:
+        listed = okta_magic.audit(session=session)
+        assert [row["audit"] for row in listed] == catalog.names()
+        assert all(row["lacking"] == "" for row in listed)
+        blocked = okta_magic.audit("blocked_users", snapshot=str(tmp_path / "org.duckdb"), session=session)
+        assert capsys.readouterr().err.splitlines()[-1] == blocked.attrs["headline"]
+        statuses = {u["status"] for u in state(sandbox).directory.users.values()}
+        assert set(blocked["status"]) <= statuses & {"SUSPENDED", "LOCKED_OUT", "PASSWORD_EXPIRED"}
+    finally:
+        session.close()
+
+
+def test_a_log_window_longer_than_the_snapshot_is_read_again_or_said(sandbox: Sandbox, tmp_path: Path) -> None:
+    session = session_for(sandbox)
+    path = tmp_path / "org.duckdb"
+    try:
+        from okta_magic.snapshot.sync import sync_org
+
+        week = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        sync_org(session, path, tables=["system_log"], since=week)  # a snapshot of the last 7 days' events
+        short = ask.audit(session, "failed_sign_ins", {"days": 25}, path=path, sync=False)
+        assert short.notes and "older events are missing" in short.notes[0]
+        full = ask.audit(session, "failed_sign_ins", {"days": 25}, path=path)  # syncs the log from 26 days back
+        assert not full.notes
+        start = full.as_of - dt.timedelta(days=25)
+        events = [e for e in state(sandbox).directory.events if e["eventType"] == "user.session.start"
+                  and e["outcome"]["result"] == "FAILURE" and dt.datetime.fromisoformat(
+                      e["published"].replace("Z", "+00:00")) >= start]
+        assert int(full.frame["failures"].sum()) == len(events) > int(short.frame["failures"].sum())
+    finally:
+        session.close()
+
+
+def test_snapshot_of_every_table_an_audit_reads(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The audits' tables are all in the snapshot's catalogue, and one sync holds them all."""
+    session = session_for(sandbox)
+    try:
+        tables = sorted({t for name in catalog.names() for t in catalog.get(name).tables})
+        snapshot_of(session, tmp_path / "all.duckdb", tables)
+        for name in catalog.names():
+            assert ask.audit(session, name, path=tmp_path / "all.duckdb", sync=False).headline
+    finally:
+        session.close()
