@@ -3,6 +3,7 @@
 ``sandbox`` is the module's sandbox org, started once per test module: a module says what it needs
 in a ``SANDBOX`` dict (``users``, ``seed``, ``calm=True`` for no latency and no injected faults,
 and any other ``Sandbox`` option); without one it gets 1,000 users from seed 1.
+``admin`` is an admin's HTTP client of the module's sandbox, ``http`` a plain HTTP client.
 ``sandbox_factory`` starts sandboxes of a test's own (stopped when the test ends), for tests that
 move the clock or need other options. ``free_port`` is a function: call it for each port needed.
 """
@@ -14,6 +15,7 @@ import socket
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 from _exit_guard import pytest_sessionfinish, pytest_unconfigure  # noqa: F401 (the suite ends when its tests end)
 
@@ -59,6 +61,22 @@ def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
         yield started
     finally:
         started.stop()
+
+
+@pytest.fixture(scope="module")
+def admin(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    """An HTTP client of the module's sandbox org with an admin's token (the native app's scopes); a module that
+    needs other scopes defines its own ``admin``."""
+    token = sandbox.issue_token(user="admin", app="native")
+    with httpx.Client(base_url=sandbox.url, headers={"Authorization": f"Bearer {token}"}) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def http() -> Iterator[httpx.Client]:
+    """A plain HTTP client (no base URL, redirects not followed) for a browser's or a callback's requests."""
+    with httpx.Client(timeout=10) as client:
+        yield client
 
 
 @pytest.fixture

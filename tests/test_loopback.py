@@ -6,7 +6,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -223,12 +223,6 @@ def loopback_threads() -> list[threading.Thread]:
 
 
 SANDBOX = {"users": 5, "seed": 3, "calm": True}  # this module's sandbox org (conftest.py)
-
-
-@pytest.fixture(scope="module")
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=10) as client:
-        yield client
 
 
 def pending_sign_in(sandbox: Sandbox, http: httpx.Client, port: int) -> tuple[LoginFlow, str, str]:

@@ -339,12 +339,6 @@ def short_read_timeout() -> Iterator[None]:
 SANDBOX = {"users": 5, "seed": 11, "calm": True}  # this module's sandbox org (conftest.py)
 
 
-@pytest.fixture(scope="module")
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=10, follow_redirects=False) as client:
-        yield client
-
-
 @pytest.fixture(scope="module", autouse=True)
 def report() -> Iterator[None]:
     """Writes this suite's figures once every case has run (a partial run leaves the document alone)."""

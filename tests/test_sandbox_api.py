@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email.utils
 import re
-from collections.abc import Iterator
 
 import httpx
 import orjson
@@ -13,13 +12,6 @@ import pytest
 from okta_magic.sandbox import Sandbox
 
 SANDBOX = {"users": 1000, "seed": 1}  # this module's sandbox org (conftest.py)
-
-
-@pytest.fixture(scope="module")
-def admin(sandbox: Sandbox) -> Iterator[httpx.Client]:
-    token = sandbox.issue_token(user="admin", app="native")
-    with httpx.Client(base_url=sandbox.url, headers={"Authorization": f"Bearer {token}"}) as client:
-        yield client
 
 
 def client_for(sandbox: Sandbox, user: str, scopes: list[str] | None = None) -> httpx.Client:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -17,13 +16,6 @@ APP_LOGGER = "okta_magic.sandbox.app"
 
 
 SANDBOX = {"users": 50, "seed": 1}  # this module's sandbox org (conftest.py)
-
-
-@pytest.fixture(scope="module")
-def admin(sandbox: Sandbox) -> Iterator[httpx.Client]:
-    token = sandbox.issue_token(user="admin", app="native")
-    with httpx.Client(base_url=sandbox.url, headers={"Authorization": f"Bearer {token}"}) as client:
-        yield client
 
 
 def nested(depth: int, core: str = 'status eq "ACTIVE"') -> str:
