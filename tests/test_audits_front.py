@@ -182,3 +182,13 @@ def test_snapshot_of_every_table_an_audit_reads(sandbox: Sandbox, tmp_path: Path
             assert ask.audit(session, name, path=tmp_path / "all.duckdb", sync=False).headline
     finally:
         session.close()
+
+
+def test_docs_list_every_audit_with_its_question_tables_scopes_and_role() -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "audits.md").read_text()
+    rows = {line.split("|")[1].strip(" `"): line for line in text.splitlines() if line.startswith("| `")}
+    assert sorted(rows) == sorted(catalog.names())
+    for name in catalog.names():
+        audit = catalog.get(name)
+        assert audit.question in rows[name] and audit.role in rows[name]
+        assert all(f"`{s}`" in rows[name] for s in audit.scopes) and all(f"`{t}`" in rows[name] for t in audit.tables)
