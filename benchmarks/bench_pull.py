@@ -17,10 +17,19 @@ subprocess so that memory peaks are separate:
 * ``parquet``: ``fetch_to(..., "users.parquet")``: pages streamed to a file, at 10,000 rows and at every
   row, for the peak memory of each.
 
+Two servers, one after the other (``--servers``):
+
+* ``prerendered``: every page's answer (status line, headers with the ``Link`` lines, body) is fetched
+  from the sandbox once and held as bytes by a tiny asyncio server in its own process, before any clock
+  starts; a request costs it a dictionary look-up and one write. The floor is then the client's own cost.
+* ``sandbox``: the sandbox org serves each page as it is asked for (it pages, serialises and counts the
+  rate limit on its server thread), so its floor holds the server's work as well.
+
 Wall times, peak RSS (VmHWM) of each process, rows and columns, and the machine's load average at
 each run are printed as a log and as the Markdown table that ``benchmarks/RESULTS.md`` holds.
 
-    python benchmarks/bench_pull.py [--users 100000] [--rounds 3] [--sdk-python .venv-bench/bin/python]
+    python benchmarks/bench_pull.py [--users 100000] [--rounds 3] [--servers prerendered,sandbox]
+                                    [--sdk-python .venv-bench/bin/python]
 """
 
 from __future__ import annotations
@@ -181,6 +190,106 @@ def work_parquet(spec: dict[str, Any]) -> dict[str, Any]:
                 "bytes": target.stat().st_size}
 
 
+# -- the pre-rendered pages' server -------------------------------------------------------------
+
+
+def record_pages(url: str, token: str, limit: int) -> list[tuple[str, int, list[tuple[str, str]], bytes]]:
+    """Every page of the users list as the sandbox answers it: (request target, status, headers, body)."""
+    import httpx
+
+    pages = []
+    headers = {"Authorization": f"SSWS {token}", "Accept": "application/json"}
+    with httpx.Client(headers=headers, timeout=60) as http:
+        next_page: str | None = f"{url}/api/v1/users?limit={limit}"
+        while next_page:
+            response = http.get(next_page)
+            response.raise_for_status()
+            kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in ("content-length", "date")]
+            pages.append((response.request.url.raw_path.decode("ascii"), response.status_code, kept, response.content))
+            link = response.links.get("next")
+            next_page = link["url"] if link else None
+    return pages
+
+
+def _target_key(target: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A request target with its query parameters in a canonical order (clients may order them differently)."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    parts = urlsplit(target)
+    return parts.path, tuple(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+
+
+def serve_pages(recorded: str, origin: str) -> None:
+    """Serve the recorded answers from memory (HTTP/1.1, keep-alive) until stdin closes; prints the port.
+
+    Each answer is rendered to its bytes before the first request, its Link URLs moved from the sandbox's
+    ``origin`` to this server's; a request is parsed only as far as its request line.
+    """
+    import asyncio
+    import pickle
+    import socket
+
+    pages = pickle.loads(Path(recorded).read_bytes())
+    sock = socket.create_server(("127.0.0.1", 0))
+    here = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    answers: dict[Any, bytes] = {}
+    for target, status, headers, body in pages:
+        head = [f"HTTP/1.1 {status} OK", *(f"{k}: {v.replace(origin, here)}" for k, v in headers),
+                f"Content-Length: {len(body)}", "", ""]
+        answers[_target_key(target)] = "\r\n".join(head).encode("latin-1") + body
+    del pages
+    missing = b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+    unauthorized = b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+
+    class Pages(asyncio.Protocol):
+        def connection_made(self, transport: Any) -> None:
+            self.transport, self.buffer = transport, b""
+            transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def data_received(self, data: bytes) -> None:
+            self.buffer += data
+            while b"\r\n\r\n" in self.buffer:  # GETs only: no request body
+                head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+                target = head.split(b"\r\n", 1)[0].split(b" ")[1].decode("ascii")
+                if b"\r\nauthorization:" not in head.lower():
+                    self.transport.write(unauthorized)
+                else:
+                    self.transport.write(answers.get(_target_key(target), missing))
+
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(Pages, sock=sock)
+        print(here, flush=True)
+        async with server:
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the conductor closes it
+
+    asyncio.run(main())
+
+
+class PrerenderedPages:
+    """The pre-rendered server in a process of its own, for a ``with`` block; ``url`` is its origin."""
+
+    def __init__(self, pages: list[Any], origin: str) -> None:
+        import pickle
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("wb", suffix=".pickle", delete=False) as handle:
+            pickle.dump(pages, handle)
+        self._file = handle.name
+        self._origin = origin
+        self.url = ""
+
+    def __enter__(self) -> PrerenderedPages:
+        self._process = subprocess.Popen([sys.executable, __file__, "--serve-pages", self._file, "--origin", self._origin],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.url = self._process.stdout.readline().strip()  # type: ignore[union-attr]
+        os.unlink(self._file)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._process.stdin.close()  # type: ignore[union-attr]
+        self._process.wait(timeout=30)
+
+
 WORKERS = {"floor": work_floor, "cold": work_cold, "warm": work_warm, "normalize": work_normalize,
            "sdk": work_sdk, "parquet": work_parquet}
 
@@ -311,13 +420,24 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="contenders to leave out, comma-separated: " + ", ".join(CONTENDERS))
     parser.add_argument("--sdk-python", default=str(ROOT / ".venv-bench/bin/python"),
                         help="an interpreter with the Okta SDK installed (kept out of okta_magic's environment)")
+    parser.add_argument("--servers", default="prerendered,sandbox",
+                        help="where the pages come from, in this order: prerendered (held in memory), sandbox")
+    parser.add_argument("--parquet-rounds", type=int, default=None, help="--to parquet runs (default: --rounds; 0: none)")
     parser.add_argument("--worker", choices=sorted(WORKERS))
     parser.add_argument("--spec")
+    parser.add_argument("--serve-pages", help=argparse.SUPPRESS)
+    parser.add_argument("--origin", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_pages:
+        serve_pages(args.serve_pages, args.origin)
+        return
     if args.worker:
         worker(args.worker, args.spec)
         return
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    if not servers or set(servers) - {"prerendered", "sandbox"}:
+        parser.error("--servers takes prerendered, sandbox or both")
 
     sys.path.insert(0, str(ROOT))
     from okta_magic.sandbox import Sandbox
@@ -331,14 +451,30 @@ def main() -> None:
         sb.set_knobs(latency=0.0, error_rate=0.0, rate_429=0.0, drop_rate=0.0)
         spec = {"url": sb.url, "token": sb.create_api_token("admin"), "limit": args.limit, "max_pages": None,
                 "warm_rounds": args.warm_rounds}
-        run_worker("floor", spec, sys.executable)  # warm the server's caches
-        results = rounds(spec, args, log)
-        smalls, larges = [], []
-        for _ in range(args.rounds):  # alternating, as the peaks vary from run to run by 10-20 MB
-            smalls.append(run_worker("parquet", {**spec, "max_pages": max(1, 10_000 // args.limit)}, sys.executable))
-            larges.append(run_worker("parquet", spec, sys.executable))
-            log(f"parquet 10k {json.dumps(smalls[-1])}\nparquet all {json.dumps(larges[-1])}")
-        summarize(results, smalls, larges, log)
+        for server in servers:
+            if server == "sandbox":
+                run_worker("floor", spec, sys.executable)  # warm the server's caches
+                log(f"\n## pages served by the sandbox as they are asked for ({sb.url})")
+                measure(spec, args, log)
+                continue
+            pages = record_pages(sb.url, spec["token"], args.limit)
+            with PrerenderedPages(pages, sb.url) as prerendered:
+                size = sum(len(body) for *_, body in pages)
+                del pages
+                log(f"\n## pre-rendered pages: {size / 2**20:.0f} MiB of answers held in memory ({prerendered.url})")
+                measure({**spec, "url": prerendered.url}, args, log)
+
+
+def measure(spec: dict[str, Any], args: argparse.Namespace, log: Any) -> None:
+    """The contenders' rounds and the --to parquet runs against one server, then their table."""
+    results = rounds(spec, args, log)
+    smalls, larges = [], []
+    for _ in range(args.rounds if args.parquet_rounds is None else args.parquet_rounds):
+        # alternating, as the peaks vary from run to run by 10-20 MB
+        smalls.append(run_worker("parquet", {**spec, "max_pages": max(1, 10_000 // args.limit)}, sys.executable))
+        larges.append(run_worker("parquet", spec, sys.executable))
+        log(f"parquet 10k {json.dumps(smalls[-1])}\nparquet all {json.dumps(larges[-1])}")
+    summarize(results, smalls, larges, log)
 
 
 if __name__ == "__main__":
