@@ -562,3 +562,22 @@ def test_system_log_events_get_their_first_target_and_geography_as_columns_on_bo
     empty = to_frame([], "logs")
     assert {"target.0.type", "target.0.id", "target.0.displayName", "client.geographicalContext.country",
             "client.geographicalContext.city"} <= set(empty.columns)
+
+
+def test_pages_with_line_breaks_read_as_their_compact_form() -> None:
+    """A page pretty-printed by a proxy (CR/LF between tokens) gives the same rows as the compact page, alone or
+    read with others; an escaped newline inside a value stays in the value."""
+    import orjson
+
+    from okta_magic.frames import JsonPages
+
+    page = [user(1, note="two\nlines"), user(2, badge=2)]
+    compact = orjson.dumps(page)
+    pretty = orjson.dumps(page, option=orjson.OPT_INDENT_2).replace(b"\n", b"\r\n")
+    assert b"\r\n" in pretty and compact.count(b"\\n") == 1
+    reader = JsonPages()
+    expected = reader.read(compact)
+    assert reader.read(pretty).equals(expected)
+    together = reader.read_many([pretty, compact, b"\r\n" + pretty + b"\n"])
+    assert all(table.equals(expected) for table in together)
+    assert expected.column("note").to_pylist() == ["two\nlines", None]

@@ -44,20 +44,20 @@ class JsonPages:
 
     def read(self, content: bytes) -> pa.Table | None:
         """One page (the raw bytes of a JSON array of objects) as a flat table, or None."""
-        line = _line(content)
-        return None if line is None else self._read_lines(line, 1)[0]
+        body = _array(content)
+        return None if body is None else self._read_lines(_lines([body]), 1)[0]
 
     def read_many(self, contents: Sequence[bytes]) -> list[pa.Table | None]:
         """Several pages read in one call (cheaper than one call each), each as :meth:`read` would give it.
 
         Should the pages not go together (one is not an array, or their types clash), each is read alone.
         """
-        lines = [_line(content) for content in contents]
-        if len(lines) > 1 and all(line is not None for line in lines):
-            table, sizes = self._read_lines(b"\n".join(lines), len(lines))  # type: ignore[arg-type]
+        bodies = [_array(content) for content in contents]
+        if len(bodies) > 1 and all(body is not None for body in bodies):
+            table, sizes = self._read_lines(_lines(bodies), len(bodies))  # type: ignore[arg-type]
             if table is not None:
                 return _split(table, sizes)
-        return [None if line is None else self._read_lines(line, 1)[0] for line in lines]
+        return [None if body is None else self._read_lines(_lines([body]), 1)[0] for body in bodies]
 
     def _read_lines(self, lines: bytes, rows: int) -> tuple[pa.Table | None, list[int]]:
         """Lines of ``{"items": [...]}`` as one flat table (None when Arrow cannot hold them), and the rows
@@ -142,14 +142,26 @@ class JsonPages:
         return [n for n in self._order if n in present]
 
 
-def _line(content: bytes) -> bytes | None:
-    """A page as one line holding ``{"items": [...]}``, or None when it is not a JSON array."""
+def _array(content: bytes) -> bytes | None:
+    """A page's JSON array on one line (the bytes as they came when they hold no line break), or None when
+    the page is not a JSON array."""
     body = content.strip()
     if not body.startswith(b"["):
         return None
     # Raw CR/LF can only be whitespace between JSON tokens (RFC 8259 §7 forbids them inside
-    # strings), so they are safe to blank out.
-    return b'{"items":' + body.replace(b"\n", b" ").replace(b"\r", b" ") + b"}"
+    # strings), so they are safe to blank out. Okta's pages are compact: no copy then.
+    if b"\n" in body:
+        body = body.replace(b"\n", b" ")
+    return body.replace(b"\r", b" ") if b"\r" in body else body
+
+
+def _lines(bodies: Sequence[bytes]) -> bytes:
+    """Pages' arrays as lines of ``{"items": [...]}`` (one per page), in one copy of their bytes."""
+    parts = [b'{"items":']
+    for body in bodies:
+        parts += (body, b'}\n{"items":')
+    parts[-1] = b"}"
+    return b"".join(parts)
 
 
 def _split(table: pa.Table, sizes: list[int]) -> list[pa.Table]:

@@ -180,6 +180,9 @@ class PageStream:
         self._requested: set[str] = {str(url)}  # the URLs asked for (a link back to one is the caller's to refuse)
         self._waiting: list[tuple[httpx.Response, Future[Page]]] = []
         self._chain = method == "GET" and not self.polling and max_rows is None
+        # The next link of an answer the worker read ahead from, by id(answer): worked out once per page
+        # (httpx's URL parsing is a good part of the client's own cost on a fast org).
+        self._links: dict[int, tuple[httpx.Response, httpx.URL | None | Exception]] = {}
 
     def _state(self, waiting: float = 0.0, message: str = "") -> Progress:
         return Progress(self.pages, self.rows, self.remaining, waiting, message)
@@ -248,7 +251,7 @@ class PageStream:
     def _following(self, response: httpx.Response) -> tuple[httpx.URL | None, HostNotAllowed | None]:
         """The next page's URL (RFC 8288 ``rel="next"``; GET only) and a refusal to raise after this page."""
         try:
-            following = next_url(response, self._org) if self.method == "GET" else None
+            following = self._next_url(response) if self.method == "GET" else None
         except HostNotAllowed as exc:  # the token stays home, but this page is still handed over first
             return None, exc
         if following is not None and not self.polling:
@@ -260,6 +263,15 @@ class PageStream:
                     f"fetched ({following}): the server ignored the cursor; the pull stopped.",
                     status=response.status_code, url=str(response.url))
         return following, None
+
+    def _next_url(self, response: httpx.Response) -> httpx.URL | None:
+        """:func:`next_url` of an answer, as the worker found it when it read ahead (raising what it raised)."""
+        known = self._links.pop(id(response), None)
+        if known is None or known[0] is not response:
+            return next_url(response, self._org)
+        if isinstance(known[1], Exception):
+            raise known[1]
+        return known[1]
 
     def _wrap(self, response: httpx.Response) -> Page:
         """The answer as a Page, not decoded yet."""
@@ -361,8 +373,10 @@ class PageStream:
         is reached, the pull is closing, or the link is refused or seen before (the caller then says why)."""
         try:
             following = next_url(response, self._org)
-        except (HostNotAllowed, httpx.InvalidURL):
+        except (HostNotAllowed, httpx.InvalidURL) as exc:
+            self._links[id(response)] = (response, exc)  # the caller raises it in its turn
             return
+        self._links[id(response)] = (response, following)
         if following is None:
             return
         key = str(following)
@@ -398,6 +412,7 @@ class PageStream:
             self._stop.set()
             unread = [*self._ahead.values(), *([self._pending] if self._pending is not None else [])]
             self._ahead.clear()
+            self._links.clear()
             undecoded, self._waiting = self._waiting, []
             executors = (self._executor, self._decoding)
             self._executor = self._decoding = None
