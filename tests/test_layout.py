@@ -212,6 +212,15 @@ def test_no_option_syntax_below_the_notebook_but_in_the_advice_layer(name: str) 
     options = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(_magic_options()))) + r")(?![\w-])")
     spoken = [s for s in _strings_outside_docstrings(TREES[name]) if options.search(s)]
     assert not spoken, f"{name} names a magic's option; word it as a fix key in advice.FIXES: {spoken[:3]}"
+def test_a_session_fits_its_room() -> None:
+    """One screen of public surface (docs/architecture.md): pasted tokens (sessions/pasted), the org a credential
+    goes to (sessions/orgbound), revocation (oauth/revocation) and the flow for the kernel (flows/where) live beside it."""
+    lines = len(MODULES["okta_magic.sessions.session"].read_text().splitlines())
+    assert lines < 450, f"okta_magic/sessions/session.py has {lines} lines; move a cohesive piece out"
+
+
+def test_the_sandbox_api_and_authorization_server_do_not_import_each_other() -> None:
+    api = {n for n in MODULES if n.startswith("okta_magic.sandbox.api.")}
 
 
     oauth = {n for n in MODULES if n.startswith("okta_magic.sandbox.oauth.")}

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
+from okta_magic.errors import ConfigError
+
 Flow = Literal["loopback", "device", "paste"]
 
 # (kind, label, where it runs, the variables any one of which says so), most specific first: Binder runs
@@ -335,3 +337,22 @@ def flow_for(environ: Mapping[str, str], exists: Callable[[str], bool],
         return Choice(named, f"{_FLOW_WORDS[named]}: {FLOW_VARIABLE}={named} says so.")  # type: ignore[arg-type]
     environment = detect(environ, page_location, exists=exists)
     return choose_flow(environment, not environment.browser_reaches_kernel and has_device_endpoint())
+
+
+def for_kernel(redirect_uri: str | None, environ: Mapping[str, str] | None, exists: Callable[[str], bool] | None,
+               has_device_endpoint: Callable[[], bool], page_location: str | None = None, *,
+               sandbox: bool = False) -> tuple[Flow, str]:
+    """The sign-in flow for where the kernel runs and one line saying why (``Session.choose_flow``).
+
+    A redirect through jupyter-server-proxy first (the in-kernel sandbox's, ``sandbox``, or one registered for this
+    server's proxy: ``through_proxy``), else ``flow_for``; ``environ`` and ``exists`` default to the process's
+    environment and file system. A ConfigError for a flow ``OKTA_SIGN_IN_FLOW`` names that is none.
+    """
+    environ = os.environ if environ is None else environ
+    proxied = through_proxy(redirect_uri, environ, sandbox=sandbox)
+    if proxied is not None:
+        return proxied
+    try:
+        return flow_for(environ, exists or os.path.exists, has_device_endpoint, page_location)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None

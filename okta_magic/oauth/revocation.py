@@ -8,6 +8,7 @@ and a convenience that discovers the endpoint first for callers holding only con
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Literal
@@ -16,7 +17,7 @@ import httpx
 
 from okta_magic.oauth.client_auth import AuthMethod, ClientAuth
 from okta_magic.oauth.discovery import ProviderMetadata, discover, network_error
-from okta_magic.errors import ConfigError
+from okta_magic.errors import ConfigError, OktaMagicError
 from okta_magic.oauth.token_endpoint import FORM, sent_secrets, token_error, with_client
 from okta_magic.tokens import Token
 
@@ -100,3 +101,19 @@ def revoke_token(
     finally:
         if own:
             client.close()
+
+
+def revoke_all(issuer: str, client_id: str, token: Token, *, client_secret: str | None = None,
+               auth_method: AuthMethod | None = None, http: httpx.Client | None = None) -> list[str]:
+    """Revoke a sign-out's refresh token, then its access token (RFC 7009 §2); the kinds revoked, in words.
+
+    One failing (a network error, a refusal) does not keep the other alive: each is tried.
+    """
+    revoked = []
+    kinds: tuple[Literal["refresh_token", "access_token"], ...] = ("refresh_token", "access_token")
+    for which in kinds:
+        with contextlib.suppress(OktaMagicError, httpx.HTTPError):
+            if revoke_token(issuer, client_id, token, which, client_secret=client_secret, auth_method=auth_method,
+                            http=http):
+                revoked.append(which.replace("_", " "))
+    return revoked

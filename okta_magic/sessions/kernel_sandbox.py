@@ -112,6 +112,15 @@ class KernelSandbox:
 
         return self._proxied.get(redirect_uri or "") or where.proxy_listener(redirect_uri, self._environ)
 
+    def proxied_sign_in(self, config: cfg.OktaConfig) -> tuple[str | None, str | None]:
+        """For a sign-in through jupyter-server-proxy: the loopback URI its listener binds (``listener_for``), and
+        for the in-kernel sandbox the base its sign-in page is reached through; each None when not proxied."""
+        listen_uri = self.listener_for(config.redirect_uri)
+        sb = self.sandbox
+        if listen_uri is None or sb is None or config.org_url != sb.url:
+            return listen_uri, None
+        return listen_uri, self.through_server_proxy(port_of(sb.url))
+
     def proxied(self, redirect_uri: str | None) -> bool:
         """True when ``redirect_uri`` is a sandbox redirect URI that comes back through jupyter-server-proxy."""
         return bool(redirect_uri) and redirect_uri in self._proxied

@@ -17,7 +17,6 @@ that says so (and keeps its rows). The in-kernel sandbox org is a collaborator (
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -27,8 +26,8 @@ from typing import TYPE_CHECKING
 import httpx
 
 from okta_magic import config as cfg
-from okta_magic.errors import ConfigError, LoginError, NotSignedIn, OktaMagicError
-from okta_magic.sessions.kernel_sandbox import KernelSandbox, port_of
+from okta_magic.errors import ConfigError, LoginError, NotSignedIn
+from okta_magic.sessions.kernel_sandbox import KernelSandbox
 from okta_magic.http.pacer import Pacers
 from okta_magic.scopes import catalogue
 from okta_magic.tokens import InMemoryOnly, Secret, TokenKeeper, secret
@@ -106,24 +105,14 @@ class Session(InMemoryOnly):
 
         The environment decides, and the notebook page's location when a front end reported one (``page_location``).
         """
-        import os
-
         from okta_magic.flows import where
         from okta_magic.oauth.discovery import discover
 
         def has_device() -> bool:
             return discover(config.org_url, self.oauth_http()).device_authorization_endpoint is not None
 
-        environ = os.environ if self._environ is None else self._environ
-        # the in-kernel sandbox behind jupyter-server-proxy, or a redirect URI registered for this server's proxy
-        proxied = where.through_proxy(config.redirect_uri, environ, sandbox=self.kernel_sandbox.proxied(config.redirect_uri))
-        if proxied is not None:
-            return proxied
-
-        try:
-            return where.flow_for(environ, self._exists or os.path.exists, has_device, self.page_location)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
+        return where.for_kernel(config.redirect_uri, self._environ, self._exists, has_device, self.page_location,
+                                sandbox=self.kernel_sandbox.proxied(config.redirect_uri))
 
     # -- observers (the panel) -----------------------------------------
 
@@ -153,12 +142,7 @@ class Session(InMemoryOnly):
         """Start an Authorization Code + PKCE sign-in; returns at once with the flow (``open_browser`` gets its URL)."""
         from okta_magic.flows.browser import LoginFlow
 
-        listen_uri = self.kernel_sandbox.listener_for(config.redirect_uri)
-        sb = self.sandbox
-        authorize_base = None
-        if listen_uri is not None and sb is not None and config.org_url == sb.url:
-            # the in-kernel sandbox behind jupyter-server-proxy: its sign-in page too comes through the proxy
-            authorize_base = self.kernel_sandbox.through_server_proxy(port_of(sb.url))
+        listen_uri, authorize_base = self.kernel_sandbox.proxied_sign_in(config)
         with self._lock:
             on_change = self._begin(config, client_secret)
             flow = LoginFlow(
@@ -237,37 +221,18 @@ class Session(InMemoryOnly):
     def use_token(self, access_token: str, *, org_url: str | None = None, client_id: str | None = None,
                   note: Note | None = None) -> Token:
         """Use an access token (or a redirect URL carrying one) obtained elsewhere; ``note`` hears "implicit_flow"."""
-        from okta_magic.tokens import Token, front_channel_parameters
+        from okta_magic.sessions import pasted
 
         access_token = Secret(access_token)  # masked wherever this frame's locals are shown
-        org = self._org_url(org_url)
-        token = Token.from_access_token(access_token, issuer=org)
-        issued_by = str((token.claims() or {}).get("iss") or "")
-        if "/oauth2/" in issued_by:
-            # Only the Org Authorization Server mints okta.* scopes; the Management API refuses every other token.
-            raise ConfigError(f"This access token comes from the custom authorization server {issued_by}; the "
-                              "Management API accepts only tokens of the Org Authorization Server: get one from "
-                              f"{org}/oauth2/v1/token,").with_fix("or_sign_in")
-        adopted = self._adopt_pasted(token, org, client_id)
-        if note is not None and front_channel_parameters(access_token) is not None:
-            note("implicit_flow")  # only a redirect that carries the token says how it was obtained
-        return adopted
+        return pasted.use_token(self.adopt, access_token, org_url=org_url, client_id=client_id, environ=self._environ,
+                                note=note)
 
     def use_api_token(self, api_token: str, *, org_url: str | None = None, client_id: str | None = None) -> Token:
         """Use an SSWS API token (acts with its creator's admin role; Okta recommends OAuth instead)."""
-        from okta_magic.tokens import Token
+        from okta_magic.sessions import pasted
 
         api_token = Secret(api_token)  # masked wherever this frame's locals are shown
-        org = self._org_url(org_url)
-        return self._adopt_pasted(Token.from_api_token(api_token, issuer=org), org, client_id)
-
-    def _org_url(self, org_url: str | None) -> str:
-        """The given org URL, else the environment's, checked (config.check_org_url)."""
-        return cfg.check_org_url(org_url or cfg.from_environ(self._environ).get("org_url"))
-
-    def _adopt_pasted(self, token: Token, org_url: str, client_id: str | None) -> Token:
-        client = client_id or cfg.from_environ(self._environ).get("client_id") or token.client_id or "(pasted)"
-        return self.adopt(token, cfg.OktaConfig(org_url=org_url, client_id=client, scopes=token.scopes_granted))
+        return pasted.use_api_token(self.adopt, api_token, org_url=org_url, client_id=client_id, environ=self._environ)
 
     def adopt(self, token: Token, config: cfg.OktaConfig | None = None) -> Token:
         """Hold a token obtained elsewhere (a service or device sign-in, a test) for ``config``'s org.
@@ -359,7 +324,7 @@ class Session(InMemoryOnly):
 
     def logout(self) -> str:
         """Revoke the tokens at the server where possible and forget them; says what happened."""
-        from okta_magic.oauth.revocation import revoke_token
+        from okta_magic.oauth.revocation import revoke_all
 
         with self._lock:
             token, conf = self.token, self._held
@@ -372,13 +337,8 @@ class Session(InMemoryOnly):
             return "Not signed in; nothing to forget."
         if token.token_type == "SSWS" or conf is None:
             return "Forgot the API token (SSWS tokens are revoked in the Admin Console, not from here)."
-        revoked = []
-        for secret_kind in ("refresh_token", "access_token"):  # one failing does not keep the other alive
-            with contextlib.suppress(OktaMagicError, httpx.HTTPError):
-                if revoke_token(conf.org_url, conf.client_id, token, secret_kind,
-                                client_secret=self._client_secret, auth_method=conf.auth_method,
-                                http=self.oauth_http()):
-                    revoked.append(secret_kind.replace("_", " "))
+        revoked = revoke_all(conf.org_url, conf.client_id, token, client_secret=self._client_secret,
+                             auth_method=conf.auth_method, http=self.oauth_http())
         if revoked:
             return f"Signed out: revoked the {' and '.join(revoked)} at {conf.host} and forgot them."
         return f"Signed out: forgot the tokens ({conf.host} could not revoke them; they expire on their own)."
@@ -426,16 +386,19 @@ class Session(InMemoryOnly):
 
     @property
     def client(self) -> OktaClient:
-        """The Management API client for the signed-in org."""
+        """The Management API client for the signed-in org; it signs requests to that org only (``orgbound``)."""
         from okta_magic.http.client import OktaClient
+        from okta_magic.sessions import orgbound
 
         with self._lock:
             if self._held is None:
                 raise NotSignedIn("Not signed in:").with_fix("sign_in")
             if self._client is None:
                 org = self._held.org_url
-                self._client = OktaClient(org, lambda: self._authorization_for(org), dpop_key=self.dpop_key,
-                                          renew=lambda refused: self._renew_for(org, refused),
+                # each request asks which token signs it, then: the one held when it is sent, if it is this org's
+                header = lambda: orgbound.authorization(org, self._held, self._keeper, self.current_token)  # noqa: E731
+                renew = lambda refused: orgbound.renewed(org, refused, self._held, self._keeper)  # noqa: E731
+                self._client = OktaClient(org, header, dpop_key=self.dpop_key, renew=renew,
                                           held_scopes=self.held_scopes, transport=self._transport,
                                           sleep=self._sleep, clock=self._clock,
                                           pacer=self.pacers.for_org(cfg.origin_of(org), self._clock))
@@ -444,37 +407,6 @@ class Session(InMemoryOnly):
     def http_client(self) -> httpx.Client:
         """A new httpx.Client for the signed-in org, the caller's to close (the session's own stays open)."""
         return self.client.new_http()
-
-    def _authorization_for(self, org_url: str) -> str:
-        """The Authorization header for a client made for ``org_url``: only a token issued for that org signs it.
-
-        The token carries its org (``Token.org``): whatever the configuration says, a credential of one org is
-        never sent to another.
-        """
-        conf = self._held
-        here = conf is not None and conf.org_url == org_url and self._keeper is not None
-        token = self.current_token() if here else None
-        if token is not None and token.sent_to(org_url):
-            return token.authorization_header()
-        raise self._moved_from(org_url)
-
-    def _moved_from(self, org_url: str) -> NotSignedIn:
-        """Why a client made for ``org_url`` sends nothing more: the session signed out, or in to another org."""
-        conf = self._held
-        host = cfg.origin_of(org_url).split("://", 1)[1].removesuffix(":443")
-        if conf is None or self._keeper is None:
-            return NotSignedIn(f"This session signed out of {host}, so nothing more is sent there:").with_fix(
-                "sign_in")  # type: ignore[return-value]
-        return NotSignedIn(f"This session has since signed in to {conf.host}, so nothing more is sent to {host} "
-                           "from here:").with_fix("run_again")  # type: ignore[return-value]
-
-    def _renew_for(self, org_url: str, refused: str) -> str | None:
-        """After the org refused ``refused`` (401 invalid_token): a refreshed header to retry with once, or None."""
-        keeper, conf = self._keeper, self._held
-        if keeper is None or conf is None or conf.org_url != org_url:
-            raise self._moved_from(org_url)  # signed out (the token revoked) or moved on while this was in flight
-        token = keeper.renew(refused)
-        return token.authorization_header() if token is not None and token.sent_to(org_url) else None
 
     def _reset_client(self, *, close: bool = False) -> None:
         """Let go of the Management API client (a new sign-in or org gets a new one).
