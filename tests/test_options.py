@@ -237,3 +237,17 @@ def test_scopes_magic_still_checks_requests_and_refuses_what_is_neither(shell, c
     assert "needs okta.groups.read" in capsys.readouterr().out
     assert "did you mean okta.users.read" in _one_line_error(shell, "okta_scopes", "okta.user.read")
     assert "neither a request" in _one_line_error(shell, "okta_scopes", "users")
+
+
+def test_which_options_take_a_value_is_read_from_the_magics_own_parser() -> None:
+    """One source: the ``@argument`` declarations of ``%okta`` say which options take a value and which split the line."""
+    from okta_magic.notebook.magics import OktaMagics
+    from okta_magic.notebook.options import flag_options, split_options, value_options
+
+    parser = OktaMagics.okta.parser
+    declared = {option for action in parser._actions for option in action.option_strings}
+    assert value_options(parser) | flag_options(parser) == declared
+    assert {"--to", "--parallel", "-o"} <= value_options(parser) and {"--raw", "--append"} <= flag_options(parser)
+    # an option the parser declares with a value takes the word after it, before and after the request
+    options, request = split_options("--to users.parquet GET /api/v1/users --parallel 2 --raw", parser)
+    assert request == "GET /api/v1/users" and options.split() == ["--to", "users.parquet", "--parallel", "2", "--raw"]

@@ -396,7 +396,7 @@ class OktaMagics(Magics):
         JSON body). Every ``Link: rel="next"`` page is followed (``--max-pages`` /
         ``--max-rows`` stop early), rate limits are respected, and errors say what to do.
         """
-        options, request_text = _split_options(line)
+        options, request_text = _split_options(line, self.okta.parser)
         args = _parse(self.okta, options)
         assert self.shell is not None
         session = self._profile(args.profile)

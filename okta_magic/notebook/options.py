@@ -12,15 +12,22 @@ import difflib
 import math
 import re
 
-__all__ = ["VALUE_OPTIONS", "FLAG_OPTIONS", "split_options", "unquote", "in_flight", "at_least_one", "seconds",
+__all__ = ["value_options", "flag_options", "split_options", "unquote", "in_flight", "at_least_one", "seconds",
            "lifetime", "unrecognized"]
 
 _MAX_TIMEOUT = 86_400.0  # seconds: a day per response is already more than any org takes
 
-VALUE_OPTIONS = frozenset({"-o", "--out", "-p", "--profile", "--max-pages", "--max-rows", "--timeout", "--each",
-                           "--concurrency", "--parallel", "--to"})  # options taking a value
-FLAG_OPTIONS = frozenset({"--raw", "--links", "--resume", "--append"})  # options taking none
 _OPTION_WORD = re.compile(r"--?[A-Za-z]")  # what reads as an option: -x, --name (not -1, not a lone --)
+
+
+def value_options(parser: argparse.ArgumentParser) -> frozenset[str]:
+    """The options of a magic that take a value (``--to PATH``), as its ``@argument`` declarations say."""
+    return frozenset(option for action in parser._actions if action.nargs != 0 for option in action.option_strings)
+
+
+def flag_options(parser: argparse.ArgumentParser) -> frozenset[str]:
+    """The options of a magic that take none (``--raw``), as its ``@argument`` declarations say."""
+    return frozenset(option for action in parser._actions if action.nargs == 0 for option in action.option_strings)
 
 
 def _whole(text: str, low: int, high: int | None, what: str) -> int:
@@ -68,27 +75,29 @@ def unquote(value: str | None) -> str | None:
     return value
 
 
-def split_options(line: str) -> tuple[str, str]:
+def split_options(line: str, parser: argparse.ArgumentParser) -> tuple[str, str]:
     """Split ``-o var --max-pages 2 GET /path?q="a b" --raw`` into the options and the raw request.
 
     Options come first; the first other word starts the request, which keeps its quotes and
     spaces exactly (argparse would eat them) and is checked by the request parser, so a
     mistyped method gets that parser's message. Known options outside double quotes at the
-    end of the line are options too, never part of the request sent.
+    end of the line are options too, never part of the request sent. ``parser`` is the magic's own: which of
+    its options take a value is read from it.
     """
+    values, flags = value_options(parser), flag_options(parser)
     words = _words(line, quotes="'\"")
     i = 0
     while i < len(words) and line[words[i][0]:words[i][1]].startswith("-"):
-        i += 2 if line[words[i][0]:words[i][1]] in VALUE_OPTIONS else 1
+        i += 2 if line[words[i][0]:words[i][1]] in values else 1
     if i >= len(words):
         return line, ""
     start = words[i][0]
     request = line[start:]
-    tail = _trailing_options(request)
+    tail = _trailing_options(request, values, flags)
     return line[:start] + " " + request[tail:], request[:tail].rstrip()
 
 
-def _trailing_options(request: str) -> int:
+def _trailing_options(request: str, values: frozenset[str], flags: frozenset[str]) -> int:
     """Where the options written after the request begin (``len(request)`` when there are none).
 
     A word that reads as an option but is none of the magic's (``--bogus``, perhaps with a value after it) is
@@ -101,15 +110,15 @@ def _trailing_options(request: str) -> int:
         word = words[i - 1]
         if _OPTION_WORD.match(word):  # known, --max-rows=5, or unknown
             i -= 1  # (a value option with its value missing is left to argparse to explain)
-        elif i > 2 and (words[i - 2] in VALUE_OPTIONS or _unknown_option(words[i - 2])):
+        elif i > 2 and (words[i - 2] in values or _unknown_option(words[i - 2], values, flags)):
             i -= 2
         else:
             break
     return spans[i][0] if i < len(words) else len(request)
 
 
-def _unknown_option(word: str) -> bool:
-    return bool(_OPTION_WORD.match(word)) and word not in FLAG_OPTIONS and word.split("=", 1)[0] not in VALUE_OPTIONS
+def _unknown_option(word: str, values: frozenset[str], flags: frozenset[str]) -> bool:
+    return bool(_OPTION_WORD.match(word)) and word not in flags and word.split("=", 1)[0] not in values
 
 
 def unrecognized(parser: argparse.ArgumentParser, message: str) -> str | None:
