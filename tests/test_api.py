@@ -314,3 +314,20 @@ def test_a_script_in_a_container_pastes_back_for_an_app_without_the_device_grant
     assert isinstance(progress, LoginFlow) and progress.redirect_uri == redirect_uri  # given: Authorization Code
     assert f"a redirect URI was given ({redirect_uri})" in capsys.readouterr().out
     progress.cancel()
+
+
+def test_the_script_api_names_are_one_list() -> None:
+    """``okta_magic._API`` (what the package hands out), its ``TYPE_CHECKING`` import block (for type checkers) and
+    ``okta_magic.api.__all__`` name exactly the same functions: a name added to one is in the others."""
+    import ast
+    from pathlib import Path
+
+    from okta_magic import api
+
+    tree = ast.parse(Path(okta_magic.__file__).read_text())
+    blocks = [node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"]
+    imported = {alias.name for block in blocks for node in block.body
+                if isinstance(node, ast.ImportFrom) and node.module == "okta_magic.api" for alias in node.names}
+    assert len(okta_magic._API) == len(set(okta_magic._API)) and len(api.__all__) == len(set(api.__all__))
+    assert set(okta_magic._API) == set(api.__all__) == imported
+    assert all(callable(getattr(okta_magic, name)) for name in okta_magic._API)
