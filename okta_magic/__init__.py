@@ -75,10 +75,6 @@ class _Package(types.ModuleType):
 sys.modules[__name__].__class__ = _Package
 
 
-_MAGIC_NAMES = {"line": ("okta_login", "okta", "okta_token", "okta_scopes", "okta_logout", "okta_audit"),
-                "cell": ("okta",)}
-
-
 def load_ipython_extension(ipython: Any) -> None:
     """Register the magics on ``ipython`` (``%load_ext okta_magic``), handing them the script API's default session.
 
@@ -94,14 +90,19 @@ def unload_ipython_extension(ipython: Any) -> None:
     """Remove the magics and close their session (listener, clients, sandbox); the default starts afresh."""
     from okta_magic.api import close_current_session
 
+    # IPython has no API to take magics out again: MagicsManager offers register, register_function,
+    # register_alias and register_lazy and no inverse, and ExtensionManager.unload_extension only calls this
+    # function. So this undoes what register() did (the registry entry, each name in the magics table) and what
+    # Magics.__init__ did (shell.configurables), reading the names from the instance's own table (magics.magics):
+    # a name another extension has since taken over stays.
     magics = ipython.magics_manager.registry.pop("OktaMagics", None)
     if magics is not None:
         magics.close()
         close_current_session(only=magics.profiles.default)
+        for kind, table in ipython.magics_manager.magics.items():
+            for name, function in magics.magics.get(kind, {}).items():
+                if table.get(name) == function:
+                    del table[name]
     else:
         close_current_session()
-    registry = ipython.magics_manager.magics
-    for kind, names in _MAGIC_NAMES.items():
-        for name in names:
-            registry[kind].pop(name, None)
     ipython.configurables[:] = [c for c in ipython.configurables if type(c).__name__ != "OktaMagics"]

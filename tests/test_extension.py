@@ -84,3 +84,23 @@ def test_import_is_light():
 def test_a_mistyped_method_is_named_with_the_methods_to_use(shell):
     with pytest.raises(UsageError, match="Unknown HTTP method 'FETCH': use one of GET"):
         shell.run_line_magic("okta", "FETCH /api/v1/users")
+
+
+def test_unload_removes_every_magic_the_extension_declares_and_no_other(shell):
+    from okta_magic.notebook.magics import OktaMagics
+
+    def mine(line):
+        return "mine"
+
+    shell.register_magic_function(mine, "line", "okta_token")  # a user's own %okta_token replaces ours
+    shell.run_line_magic("unload_ext", "okta_magic")
+    try:
+        tables = shell.magics_manager.magics
+        for kind, names in OktaMagics.magics.items():
+            assert not set(names) - {"okta_token"} & set(tables[kind]), kind
+        assert shell.run_line_magic("okta_token", "") == "mine"  # not ours to take out
+        assert "OktaMagics" not in shell.magics_manager.registry
+        assert not any(type(c).__name__ == "OktaMagics" for c in shell.configurables)
+    finally:
+        tables["line"].pop("okta_token", None)
+        shell.run_line_magic("load_ext", "okta_magic")
