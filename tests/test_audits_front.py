@@ -86,8 +86,8 @@ def test_a_token_without_a_needed_scope_gets_the_fix_not_an_empty_answer(
     with pytest.raises(UsageError) as refused:
         shell.run_line_magic("okta_audit", "admins")
     assert str(refused.value) == (
-        "admins needs okta.groups.read, okta.roles.read to read users, groups, group_members, admin_roles, "
-        "user_factors, which this token lacks. Sign in again asking for them: %okta_login --scopes "
+        "admins needs okta.groups.read, okta.roles.read to read groups, group_members, admin_roles, which this "
+        "token lacks. Sign in again asking for them: %okta_login --scopes "
         "'openid okta.users.read okta.groups.read okta.roles.read' (the app must be granted them in Okta).")
     assert not list(tmp_path.iterdir())  # refused before any request: no snapshot written
     session = session_for(sandbox, scopes=["okta.users.read"])

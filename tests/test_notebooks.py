@@ -66,9 +66,20 @@ def test_notebook_executes_against_the_sandbox(path: pathlib.Path, tmp_path: pat
         assert found and int(found.group(1)) > 7 and int(found.group(2)) > 0
         assert "Report Administrator" in outputs and "SMS or email only" in outputs
         assert "active admins without strong MFA" in outputs and "helpdesk@example.com" in outputs
+        # The headline findings come from the audits, each under its one-line headline.
+        assert re.search(r"\d+ of \d+ active users have no MFA factor", outputs)
+        assert re.search(r"\d+ people hold an admin role \(\d+ only through a group\)", outputs)
+        assert re.search(r"\d+ failed sign-ins in the last 30 days, counted by country", outputs)
+        assert "syncing them first" in outputs  # the first audit said what it would fetch
     if path.name == "teaching-scopes.ipynb":
-        # The two deliberate failures are the lesson: a missing scope, then silent downscoping.
-        assert len(errors) == 2
+        # The deliberate failures are the lesson: a missing scope, then silent downscoping; then an audit's
+        # missing scope (the sign-in that adds it) and the role it needs beyond the scope.
+        assert len(errors) == 4
+        assert "%okta_login --profile auditor --scopes 'openid okta.users.read okta.groups.read okta.roles.read'" \
+            in errors[2][1]
+        assert "403 E0000006" in errors[3][1] and "Read-only Administrator role" in errors[3][1]
+        assert "Read-only Administrator" in tagged_output(executed, "audit-admins") and "through a group" in outputs
+        assert "okta.roles.read  (LACKING)" in outputs  # %okta_audit admins --explain
         assert "okta.groups.read" in errors[0][1] and "%okta_login --scopes" in errors[0][1]
         assert "E0000006" in errors[1][1]
         assert "curl" in outputs and "code_challenge" in outputs  # the --explain view ran

@@ -39,7 +39,8 @@ def check(audit: Audit, held: Sequence[str], tables: Sequence[str]) -> None:
     """Refuse, with the sign-in that would fix it, when the token lacks a scope the ``tables`` to sync need."""
     missing = lacking(audit, held, tables)
     if missing:
-        raise MissingScopes(f"{audit.name} needs {', '.join(missing)} to read {', '.join(tables)}, which this "
+        unread = [t.name for t in audit.table_defs if t.name in tables and t.scope in missing]
+        raise MissingScopes(f"{audit.name} needs {', '.join(missing)} to read {', '.join(unread)}, which this "
                             "token lacks.").with_fix("audit_scopes", scopes=ask_for(held, missing))
 
 

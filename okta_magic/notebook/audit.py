@@ -17,6 +17,7 @@ import shlex
 from collections.abc import Callable
 from typing import Any
 
+from okta_magic import advice
 from okta_magic.audits import ask, catalog, scope
 from okta_magic.errors import ConfigError
 from okta_magic.sessions.session import Session
@@ -83,7 +84,7 @@ def run_line(session: Session, line: str, say: Callable[[str], object] = print) 
     audit = catalog.get(name)
     if explain:
         audit.values(params)  # a wrong parameter is said now, not when it runs
-        say(scope.explain(audit, held, "notebook") + "\n\n" + _usage(audit))
+        say(advice.in_profile(scope.explain(audit, held, advice.NOTEBOOK), session.name) + "\n\n" + _usage(audit))
         return None
     result = ask.audit(session, name, params, path=path, say=say)
     say(result.headline)
