@@ -192,3 +192,27 @@ def test_docs_list_every_audit_with_its_question_tables_scopes_and_role() -> Non
         audit = catalog.get(name)
         assert audit.question in rows[name] and audit.role in rows[name]
         assert all(f"`{s}`" in rows[name] for s in audit.scopes) and all(f"`{t}`" in rows[name] for t in audit.tables)
+
+
+def test_not_signed_in_and_no_snapshot_says_how_to_sign_in(shell: Any, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    okta_magic.logout()
+    with pytest.raises(UsageError, match=r"^Not signed in.*%okta_login"):
+        shell.run_line_magic("okta_audit", "users_without_mfa")
+
+
+def test_a_snapshot_without_the_table_is_refused_not_answered_empty(sandbox: Sandbox, tmp_path: Path) -> None:
+    from okta_magic.audits.run import run
+
+    session = session_for(sandbox)
+    try:
+        snapshot_of(session, tmp_path / "org.duckdb", ["users"])
+        audit = catalog.get("users_without_mfa")
+        with pytest.raises(NotSynced) as missing:
+            run(tmp_path / "org.duckdb", audit, audit.values({}))
+        assert render(missing.value, "script").endswith(
+            "lacks (user_factors: not synced yet). Run it with okta_magic.audit(...) signed in to the org: it syncs "
+            "user_factors first.")
+    finally:
+        session.close()

@@ -124,10 +124,8 @@ FIXES: dict[str, tuple[str, str]] = {
                      "Sign in again asking for them: okta_magic.login(scopes='openid {scopes}') (the app must be "
                      "granted them in Okta)."),
     "audit_role": ("Sign in as someone who holds the {role} role, then run it again.",) * 2,
-    "audit_sync": ("Run %okta_audit again signed in to the org (it syncs {tables} first), or sync them with "
-                   "%okta_sync.",
-                   "Call okta_magic.audit(...) again signed in to the org (it syncs {tables} first), or sync them "
-                   "with okta_magic.sync()."),
+    "audit_sync": ("Run it with %okta_audit signed in to the org: it syncs {tables} first.",
+                   "Run it with okta_magic.audit(...) signed in to the org: it syncs {tables} first."),
 }
 
 _IMPLICIT_FLOW = (
