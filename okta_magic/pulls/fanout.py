@@ -175,10 +175,11 @@ class _Reader:
 
     __slots__ = ("keep_links", "reader", "slot")
 
-    def __init__(self, keep_links: bool, slot: _Slot | None = None) -> None:
+    def __init__(self, keep_links: bool, slot: _Slot | None = None,
+                 decode: Callable[[Page], Any] | None = None) -> None:
         self.keep_links = keep_links
         self.slot = slot
-        self.reader: Callable[[Page], Any] | None = None
+        self.reader: Callable[[Page], Any] | None = decode  # (given: e.g. the JSON as sent, for a snapshot)
 
     def __call__(self, page: Page) -> Any:
         if self.slot is not None and "next" not in str(page.headers.get("link") or "").lower():
@@ -191,7 +192,7 @@ class _Reader:
 
 
 def _pull_one(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep_links: bool,
-              timeout: float | None, slot: _Slot | None = None) -> None:
+              timeout: float | None, slot: _Slot | None = None, decode: Callable[[Page], Any] | None = None) -> None:
     """Pull every page of one request into the batch (a worker's job)."""
     if run.stop.is_set():
         return
@@ -199,7 +200,7 @@ def _pull_one(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep
 
     # Written to a file, memory is the point: one page fetched ahead per stream, not AHEAD (concurrency x pages).
     stream = client.stream(request.method, request.target, json=request.body, headers=request.headers,
-                           timeout=timeout, progress=run.view.reporter(), decode=_Reader(keep_links, slot),
+                           timeout=timeout, progress=run.view.reporter(), decode=_Reader(keep_links, slot, decode),
                            ahead=1 if run.feed is not None else AHEAD)
     with run.lock:
         run.active.add(stream)
@@ -248,12 +249,12 @@ def _pull_one(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep
 
 
 def _job(client: OktaClient, key: Any, request: ApiRequest, run: _Run, keep_links: bool,
-         timeout: float | None) -> None:
+         timeout: float | None, decode: Callable[[Page], Any] | None = None) -> None:
     """A worker's job: one request pulled in its slot, then counted as finished (a bug wakes the caller at once)."""
     slot = _Slot(run.gate)
     try:
         if (run.feed is None or run.feed.may_start(key, run.stop)) and slot.take(run.stop):
-            _pull_one(client, key, request, run, keep_links, timeout, slot)
+            _pull_one(client, key, request, run, keep_links, timeout, slot, decode)
     except BaseException:
         run.over.set()
         raise
@@ -280,18 +281,20 @@ def _workers(concurrency: int) -> int:
 
 def pull_many(client: OktaClient, parts: Sequence[tuple[Any, ApiRequest]], *, concurrency: int,
               progress: bool | Callable[[Progress], object] = True, keep_links: bool = False,
-              timeout: float | None = None, where: str = "", feed: InOrder | None = None) -> Batch:
+              timeout: float | None = None, where: str = "", feed: InOrder | None = None,
+              decode: Callable[[Page], Any] | None = None) -> Batch:
     """Pull each ``(key, request)`` with ``concurrency`` requests in flight at most; Ctrl-C keeps what arrived.
 
     ``feed``: the pages go to it (written in the parts' order by this thread, as they can) instead of into
-    the batch's ``data``.
+    the batch's ``data``. ``decode``: each page's reader (default: Arrow, :class:`~okta_magic.frames.PageReader`).
     """
     view = BatchView(progress, len(parts), where)
     run = _Run(view, len(parts), concurrency, feed)
     executor = ThreadPoolExecutor(max_workers=max(1, min(_workers(concurrency), len(parts) or 1)),
                                   thread_name_prefix="okta-fanout")
     try:
-        futures = [executor.submit(_job, client, key, request, run, keep_links, timeout) for key, request in parts]
+        futures = [executor.submit(_job, client, key, request, run, keep_links, timeout, decode)
+                   for key, request in parts]
         view.open()  # the first requests are on their way: the bar is drawn during their round trip
         from okta_magic import frames  # noqa: F401  (their pages' decoder, imported during that round trip too)
 
