@@ -95,17 +95,54 @@ def sandbox_factory() -> Iterator[Callable[..., Sandbox]]:
             one.stop()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "own_sandbox: the shell's %okta_login --sandbox starts a sandbox of its own "
+                                       "(the test moves the clock, writes data, or stops the sandbox)")
+
+
+def _sandbox_state(sandbox: Sandbox) -> tuple[Any, ...]:
+    """What a test could leave changed in a shared sandbox: its clock, token lifetime, limits, users."""
+    return (sandbox.clock.offset, sandbox.token_lifetime, sandbox.rate_limits(), sandbox.stats().concurrency_limit,
+            len(sandbox.user_ids(include_deprovisioned=True)))
+
+
+@pytest.fixture(scope="session")
+def _shared_sandboxes() -> Iterator[list[Sandbox]]:
+    """The in-kernel sandbox the shells share (as ``%okta_login --sandbox`` starts it: 1,000 users, seed 1)."""
+    held: list[Sandbox] = []
+    yield held
+    for one in held:
+        one.stop()
+
+
 @pytest.fixture
-def shell():
-    """A fresh InteractiveShell with okta_magic loaded; unloaded (sandbox, listener stopped) afterwards."""
+def shell(request: pytest.FixtureRequest, _shared_sandboxes: list[Sandbox]):
+    """A fresh InteractiveShell with okta_magic loaded; unloaded (listener stopped) afterwards.
+
+    Its ``%okta_login --sandbox`` signs in to an in-kernel sandbox the shells share (started once), unless the
+    test is marked ``own_sandbox``; a test that leaves the shared one changed gets it replaced for the next.
+    """
     from IPython.core.interactiveshell import InteractiveShell
+
+    from okta_magic.api import current_profiles
+    from okta_magic.sandbox import Sandbox
 
     ip = InteractiveShell.instance(history_length=0)
     ip.history_manager.enabled = False
     ip.run_line_magic("load_ext", "okta_magic")
+    shared = None
+    if request.node.get_closest_marker("own_sandbox") is None:
+        if not _shared_sandboxes:
+            _shared_sandboxes.append(Sandbox(port=0, users=1000, seed=1, in_kernel=True).start())
+        shared = _shared_sandboxes[0]
+        current_profiles().default.kernel_sandbox.share(shared)
+        before = _sandbox_state(shared)
     try:
         yield ip
     finally:
         ip.run_line_magic("unload_ext", "okta_magic")
         ip.user_ns.clear()
         ip.init_user_ns()
+        if shared is not None and (not shared.running or _sandbox_state(shared) != before):
+            _shared_sandboxes.remove(shared)  # the next test starts a fresh one
+            shared.stop()

@@ -141,6 +141,7 @@ def _sign_in_sandbox(shell, scopes: str = "openid okta.users.read") -> None:
     shell.run_line_magic("okta_login", f"--sandbox --as admin --scopes '{scopes}'")
 
 
+@pytest.mark.own_sandbox  # a sandbox of 30 users (_sign_in_sandbox)
 @pytest.mark.parametrize("progress", [True, False])
 def test_progress_shows_a_bar_on_a_multi_page_pull_or_not(shell, capsys, progress):
     _sign_in_sandbox(shell)

@@ -61,6 +61,7 @@ def test_group_stats_asked_for_are_columns_and_count_the_members(shell):
     assert linked["_embedded.stats._links.self.href"].str.endswith("/stats").all()
 
 
+@pytest.mark.own_sandbox
 def test_post_with_a_json_body_creates_a_user(shell):
     _login(shell, "admin", "openid okta.users.manage")
     shell.user_ns["login"] = "new.hire@example.com"
@@ -85,6 +86,7 @@ def test_missing_scope_warns_before_and_explains_after_with_the_fix(shell, capsy
     assert "needs okta.groups.read" in capsys.readouterr().err  # the warning before sending
 
 
+@pytest.mark.own_sandbox
 def test_silent_downscoping_is_explained(shell):
     _login(shell, "readonly", "openid okta.users.manage")
     active = shell.run_line_magic("okta", '--max-rows 10 GET /api/v1/users?search=status eq "ACTIVE"&limit=20')

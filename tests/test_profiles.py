@@ -114,6 +114,7 @@ def test_profiles_refuse_pickling(two: Any) -> None:
         pickle.dumps(_magics(two).profiles.get("hd"))
 
 
+@pytest.mark.own_sandbox
 def test_a_profile_at_another_sandbox_app_and_the_token_lifetime_option(shell: Any) -> None:
     shell.run_line_magic("okta_login", "--profile short --sandbox --app offline --as admin --token-lifetime 120 "
                                        '--scopes "openid offline_access okta.users.read"')

@@ -125,6 +125,7 @@ def test_token_and_api_token_options_read_the_secret_without_echo(shell, monkeyp
     assert "Okta recommends OAuth" in out and key not in out
 
 
+@pytest.mark.own_sandbox
 def test_unloading_stops_the_sandbox_and_the_listener(shell):
     from okta_magic.api import current_session
 

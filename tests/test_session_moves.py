@@ -125,6 +125,7 @@ def test_a_logout_during_a_magic_fan_out_sets_okta_partial(shell, capsys):
     assert len(shell.user_ns["_okta_partial"]) > 0
 
 
+@pytest.mark.own_sandbox
 def test_moving_the_sandbox_clock_is_time_passing_for_its_sessions(shell):
     shell.run_line_magic("okta_login", '--sandbox --as admin --app offline --profile off '
                                        '--scopes "openid offline_access okta.users.read"')
@@ -137,6 +138,7 @@ def test_moving_the_sandbox_clock_is_time_passing_for_its_sessions(shell):
     assert session.token.expires_in(okta_magic.sandbox.current().clock()) > 3000
 
 
+@pytest.mark.own_sandbox
 def test_a_profile_error_names_that_profiles_command(shell):
     from IPython.core.error import UsageError
 
