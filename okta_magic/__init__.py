@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 from okta_magic.version import __version__
 
 _API = ("login", "login_sandbox", "finish_login", "use_token", "logout", "get", "get_each", "request", "http_client",
-        "current_session", "current_profiles", "session", "profile", "close_current_session", "Session", "audit")
+        "current_session", "current_profiles", "session", "profile", "close_current_session", "Session", "audit",
+        "sync", "sql", "snapshot")
 __all__ = [*_API, "load_ipython_extension", "unload_ipython_extension", "__version__"]
 
 if TYPE_CHECKING:
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
         profile,
         request,
         session,
+        snapshot,
+        sql,
+        sync,
         use_token,
     )
 
@@ -83,7 +87,11 @@ def load_ipython_extension(ipython: Any) -> None:
     from okta_magic.api import current_profiles
     from okta_magic.notebook.magics import OktaMagics
 
-    ipython.register_magics(OktaMagics(ipython, profiles=current_profiles()))
+    from okta_magic.notebook.snapshot import add_magics
+
+    magics = OktaMagics(ipython, profiles=current_profiles())
+    add_magics(magics)  # %okta_sync, %okta_sql and %%okta_sql (notebook/snapshot.py)
+    ipython.register_magics(magics)
 
 
 def unload_ipython_extension(ipython: Any) -> None:

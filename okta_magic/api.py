@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Session", "current_session", "current_profiles", "session", "profile", "close_current_session", "login",
            "login_sandbox", "finish_login",
-           "use_token", "logout", "get", "get_each", "request", "http_client", "audit"]
+           "use_token", "logout", "get", "get_each", "request", "http_client", "audit",
+           "sync", "sql", "snapshot"]
 
 
 class _DefaultSession:
@@ -318,3 +319,50 @@ def audit(name: str | None = None, *, explain: bool = False, snapshot: str | Non
     result = ask.audit(chosen, name, params, path=snapshot, say=lambda line: _notes([line]))
     _notes([result.headline, *(f"Note: {note}" for note in result.notes)])
     return result.frame
+
+
+# -- the snapshot: the org as tables in a local DuckDB file ----------------------------------------
+
+
+def _snapshot_path(path: Any, session: Session | None) -> Any:
+    """``path``, else the signed-in org's own snapshot (``<host>.duckdb`` in the working directory)."""
+    from okta_magic.snapshot.sync import path_for
+
+    return path_for(_session(session), path)
+
+
+@advice.for_scripts
+def sync(path: Any = None, *, full: bool = False, since: str | None = None, tables: Any = None, plan: bool = False,
+         session: Session | None = None) -> Any:
+    """Sync the signed-in org into a local DuckDB snapshot (incrementally, unless ``full``); returns the report.
+
+    ``path``: the file (default ``<org host>.duckdb`` here); ``since``: where the System Log's first pull starts
+    (``"30d"``, ``"12h"`` or a timestamp); ``tables``: only these; ``plan=True``: what it would fetch, cost and
+    need, without syncing. A table the token cannot read is skipped with a line here and a row in ``_tables``.
+    """
+    from okta_magic.snapshot.sync import sync_org
+
+    names = [tables] if isinstance(tables, str) else tables
+    if plan:
+        from okta_magic.snapshot.plan import plan_sync
+
+        return plan_sync(_session(session), path, full=full, tables=names)
+    return sync_org(_session(session), path, full=full, since=since, tables=names,
+                    say=lambda line: print(line, file=sys.stderr))
+
+
+@advice.for_scripts
+def snapshot(path: Any = None, *, read_only: bool = True, session: Session | None = None) -> Any:
+    """The DuckDB connection to the org's snapshot (read-only by default), yours to close."""
+    from okta_magic.snapshot.sql import connect
+
+    return connect(_snapshot_path(path, session), read_only=read_only)
+
+
+@advice.for_scripts
+def sql(text: str, *, path: Any = None, namespace: Mapping[str, Any] | None = None,
+        session: Session | None = None, **values: Any) -> Any:
+    """DuckDB SQL over the org's snapshot, a pandas DataFrame; ``{{name}}`` takes ``name=`` (or ``namespace``)."""
+    from okta_magic.snapshot.sql import query
+
+    return query(_snapshot_path(path, session), text, {**(namespace or {}), **values})

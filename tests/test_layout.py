@@ -26,7 +26,7 @@ ONLY_IN = {
 }
 # the front ends and the advice layer, where notebook syntax (%okta ...) belongs
 MAY_SPEAK_NOTEBOOK = {"okta_magic.notebook.magics", "okta_magic.notebook.widgets", "okta_magic.advice", "okta_magic.advice.coach",
-                      "okta_magic.notebook.demo", "okta_magic.notebook.audit"}
+                      "okta_magic.notebook.demo", "okta_magic.notebook.audit", "okta_magic.notebook.snapshot"}
 
 
 def _modules() -> dict[str, Path]:

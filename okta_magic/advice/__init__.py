@@ -28,6 +28,8 @@ SCRIPT: Audience = "script"
 FIXES: dict[str, tuple[str, str]] = {
     "sign_in": ("Run %okta_login first (or %okta_login --sandbox to try the sandbox).",
                 "Call okta_magic.login(...) first (or okta_magic.login_sandbox() to try the sandbox)."),
+    "sync_first": ("Run %okta_sync first (it writes the snapshot), or pass --snapshot PATH.",
+                   "Call okta_magic.sync() first (it writes the snapshot), or pass path=."),
     "sign_in_again": ("Sign in again with %okta_login.", "Sign in again with okta_magic.login(...)."),
     # the OAuth/OIDC protocol modules and the sign-in flows (authorize, token_endpoint, idtoken, login, device)
     "run_login_again": ("Run %okta_login again.", "Call okta_magic.login(...) again."),

@@ -29,7 +29,7 @@ from okta_magic.snapshot.tables import TABLES
 if TYPE_CHECKING:
     from okta_magic.sessions.session import Session
 
-__all__ = ["sync_org", "SyncReport", "TableReport", "default_path", "Run", "lacking", "NEEDS"]
+__all__ = ["path_for", "sync_org", "SyncReport", "TableReport", "default_path", "Run", "lacking", "NEEDS"]
 
 NEEDS = {"group_members": "groups", "app_user_assignments": "apps", "app_group_assignments": "apps",
          "user_factors": "users", "policy_rules": "policies", "app_grants": "apps"}
@@ -42,6 +42,17 @@ def default_path(org_url: str) -> Path:
     parts = urlsplit(org_url)
     host = (parts.hostname or "org") + (f"_{parts.port}" if parts.port else "")
     return Path(f"{host}.duckdb")
+
+
+def path_for(session: Session, path: str | os.PathLike[str] | None) -> Path:
+    """``path``, else the signed-in org's own snapshot (``<host>.duckdb`` in the working directory)."""
+    if path is not None:
+        return Path(path)
+    if not session.org_url:
+        from okta_magic.errors import NotSignedIn
+
+        raise NotSignedIn("Not signed in, and no snapshot named:").with_fix("sign_in")
+    return default_path(str(session.org_url))
 
 
 @dataclass
@@ -144,7 +155,7 @@ def sync_org(session: Session, path: str | os.PathLike[str] | None = None, *, fu
     started = time.monotonic()
     session.current_token()
     client = session.client
-    target = Path(path) if path is not None else default_path(str(session.org_url))
+    target = path_for(session, path)
     only = set(tables) if tables is not None else None
     if only is not None:
         unknown = only - {t.name for t in TABLES}
