@@ -303,15 +303,18 @@ def audit(name: str | None = None, *, explain: bool = False, snapshot: str | Non
     """Run an audit over the org's snapshot (syncing the tables it reads first when the snapshot lacks them).
 
     ``audit("inactive_users", days=30)`` returns a DataFrame whose ``attrs["headline"]`` is its one-line answer
-    (also printed to stderr); ``audit()`` lists the audits (one dict each: question, tables, scopes, role, what
-    this token lacks); ``explain=True`` returns what it reads and needs, and its SQL, as text.
+    (also printed to stderr); ``audit()`` lists the audits (a DataFrame, one row each: question, parameters, the
+    scopes this token lacks, scopes, role, tables, endpoints); ``explain=True`` returns what it reads and needs,
+    and its SQL, as text.
     """
     from okta_magic.audits import ask, catalog, scope
 
     chosen = _session(session)
     held = tuple(chosen.held_scopes())
     if name is None:
-        return scope.overview(held)
+        from okta_magic.frames import to_frame
+
+        return to_frame(scope.overview(held))
     spec = catalog.get(name)
     if explain:
         spec.values(params)

@@ -29,16 +29,22 @@ def _signed_in(sb: Sandbox, user: str = "admin", scopes: list[str] | None = None
     okta_magic.use_token(sb.issue_token(user, "native", scopes=scopes), org_url=sb.url)
 
 
-def test_the_list_has_one_line_per_audit_and_marks_what_the_token_lacks(shell: Any, sandbox: Sandbox,
-                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_list_has_one_row_per_audit_with_its_needs_and_what_the_token_lacks(
+        shell: Any, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
     _signed_in(sandbox, scopes=["okta.users.read"])
-    assert shell.run_line_magic("okta_audit", "") is None
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 1 + len(catalog.names())
-    by_name = {line.split()[0]: line for line in lines[1:]}
-    assert "--days 90" in by_name["inactive_users"] and "lacks" not in by_name["inactive_users"]
-    assert "(this token lacks okta.groups.read, okta.roles.read)" in by_name["admins"]
-    assert "--by user" in by_name["failed_sign_ins"]
+    listed = shell.run_line_magic("okta_audit", "")
+    assert list(listed["audit"]) == catalog.names()
+    row = listed.set_index("audit").to_dict("index")
+    assert row["inactive_users"]["params"] == "--days 90" and row["inactive_users"]["lacking"] == ""
+    assert row["failed_sign_ins"]["params"] == "--days 30, --by user"
+    assert row["admins"]["lacking"] == "okta.groups.read, okta.roles.read"
+    assert row["admins"]["admin_role"] == "Read-only Administrator"
+    assert "GET /api/v1/iam/assignees/users" in row["admins"]["endpoints"]
+    assert row["api_tokens"]["scopes"] == "okta.apiTokens.read, okta.users.read"
+    said = capsys.readouterr().out
+    assert said.startswith(f"{len(catalog.names())} audits: %okta_audit NAME runs one")
+    assert "This token lacks scopes 10 of them need: Sign in again asking for them: %okta_login --scopes 'openid " \
+           "okta.users.read okta.groups.read okta.roles.read" in said
 
 
 def test_explain_shows_endpoints_scopes_role_and_the_sign_in_that_gets_them(
@@ -141,8 +147,8 @@ def test_the_script_api_lists_and_runs(sandbox: Sandbox, tmp_path: Path,
     session = session_for(sandbox)
     try:
         listed = okta_magic.audit(session=session)
-        assert [row["audit"] for row in listed] == catalog.names()
-        assert all(row["lacking"] == "" for row in listed)
+        assert list(listed["audit"]) == catalog.names() and not listed["lacking"].str.len().any()
+        assert list(listed.loc[listed["audit"] == "inactive_users", "params"]) == ["days=90"]
         blocked = okta_magic.audit("blocked_users", snapshot=str(tmp_path / "org.duckdb"), session=session)
         assert capsys.readouterr().err.splitlines()[-1] == blocked.attrs["headline"]
         statuses = {u["status"] for u in state(sandbox).directory.users.values()}

@@ -14,7 +14,7 @@ from okta_magic.advice import Audience, fix_line
 from okta_magic.audits.catalog import Audit, AuditError, names
 from okta_magic.scopes import missing_scopes
 
-__all__ = ["MissingScopes", "lacking", "ask_for", "check", "explain", "overview"]
+__all__ = ["MissingScopes", "lacking", "all_lacking", "ask_for", "check", "explain", "overview"]
 
 
 class MissingScopes(AuditError):
@@ -72,15 +72,24 @@ def explain(audit: Audit, held: Sequence[str] | None, audience: Audience) -> str
     return "\n".join([*lines, "", audit.text.rstrip()])
 
 
+def all_lacking(held: Sequence[str]) -> list[str]:
+    """Every scope some audit needs that the token lacks (empty when it names no scopes)."""
+    from okta_magic.audits.catalog import get
+
+    return list(dict.fromkeys(s for name in names() for s in lacking(get(name), held)))
+
+
 def overview(held: Sequence[str] | None) -> list[dict[str, str]]:
-    """One row per audit: name, question, tables, scopes, role, and the scopes the token lacks."""
+    """One row per audit: name, question, parameters (``days=90``), the scopes the token lacks, the scopes, admin
+    role, tables and endpoints it needs."""
     from okta_magic.audits.catalog import get
 
     rows = []
     for name in names():
         audit = get(name)
-        rows.append({"audit": name, "question": audit.question, "tables": ", ".join(audit.tables),
-                     "scopes": ", ".join(audit.scopes), "admin_role": audit.role,
+        rows.append({"audit": name, "question": audit.question,
                      "params": ", ".join(f"{p.name}={p.default}" for p in audit.params),
-                     "lacking": ", ".join(lacking(audit, held or ()))})
+                     "lacking": ", ".join(lacking(audit, held or ())), "scopes": ", ".join(audit.scopes),
+                     "admin_role": audit.role, "tables": ", ".join(audit.tables),
+                     "endpoints": "; ".join(audit.endpoints)})
     return rows

@@ -1,6 +1,6 @@
 """``%okta_audit``: how its line is read and what it shows (the magic in ``magics.py`` only calls :func:`run_line`).
 
-    %okta_audit                                   one line per audit (and the scopes this token lacks)
+    %okta_audit                                   one row per audit: its needs, and the scopes this token lacks
     %okta_audit inactive_users --days 30          the answer as a DataFrame, its headline printed
     %okta_audit failed_sign_ins --by country      a choice parameter
     %okta_audit admins --explain                  tables, endpoints, scopes, role, what the token lacks, the SQL
@@ -56,17 +56,21 @@ def parse_line(line: str) -> tuple[str | None, dict[str, str], bool, str | None]
     return name, params, explain, path
 
 
-def listing(held: tuple[str, ...] | list[str]) -> str:
-    """One line per audit: its name, question and parameters; the scopes the token lacks for it, if any."""
+def listing(held: tuple[str, ...] | list[str]) -> tuple[str, Any]:
+    """The audits, one row each (question, parameters, what this token lacks, scopes, role, tables, endpoints),
+    and the line to say above them (how to run one; the sign-in that would get every scope they lack)."""
+    from okta_magic.frames import to_frame
+
     rows = scope.overview(held)
-    width = max(len(r["audit"]) for r in rows)
-    lines = ["Audits (%okta_audit NAME runs one, --explain shows what it reads and needs):"]
     for row in rows:
-        params = "  [" + ", ".join("--" + p.replace("=", " ") for p in row["params"].split(", ")) + "]" \
-            if row["params"] else ""
-        lacking = f"  (this token lacks {row['lacking']})" if row["lacking"] else ""
-        lines.append(f"  {row['audit']:<{width}}  {row['question']}{params}{lacking}")
-    return "\n".join(lines)
+        row["params"] = ", ".join("--" + p.replace("=", " ") for p in row["params"].split(", ")) if row["params"] \
+            else ""
+    line = f"{len(rows)} audits: %okta_audit NAME runs one, %okta_audit NAME --explain shows what it reads and needs."
+    missing = scope.all_lacking(held)
+    if missing:
+        line += (f" This token lacks scopes {sum(bool(r['lacking']) for r in rows)} of them need: "
+                 + advice.fix_line("audit_scopes", advice.NOTEBOOK, {"scopes": scope.ask_for(held, missing)}))
+    return line, to_frame(rows)
 
 
 def _usage(audit: catalog.Audit) -> str:
@@ -75,12 +79,13 @@ def _usage(audit: catalog.Audit) -> str:
 
 
 def run_line(session: Session, line: str, say: Callable[[str], object] = print) -> Any:
-    """Run one ``%okta_audit`` line: the list, an explanation (None), or the answer's DataFrame."""
+    """Run one ``%okta_audit`` line: the list (a DataFrame), an explanation (None), or the answer's DataFrame."""
     name, params, explain, path = parse_line(line)
     held = tuple(session.held_scopes())
     if name is None:
-        say(listing(held))
-        return None
+        line, frame = listing(held)
+        say(advice.in_profile(line, session.name))
+        return frame
     audit = catalog.get(name)
     if explain:
         audit.values(params)  # a wrong parameter is said now, not when it runs
