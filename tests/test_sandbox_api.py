@@ -547,3 +547,15 @@ def test_insufficient_scope_names_a_path_outside_latin1_percent_encoded(sandbox:
         response = client.delete("/api/v1/users/%E2%9C%93%22x")
     assert response.status_code == 403
     assert 'resource="/api/v1/users/%E2%9C%93%22x"' in response.headers["www-authenticate"]
+
+
+def test_a_configuration_list_of_many_pages_follows_its_next_links_to_the_end(sandbox, admin):
+    """Devices (740 at 1,000 users) in pages of 200: every next cursor is a device id, not a user's."""
+    url, seen, pages = "/api/v1/devices?limit=200", [], 0
+    while url:
+        response = admin.get(url)
+        assert response.status_code == 200, response.text  # was: 400 E0000029 Invalid cursor on page 2
+        seen += [d["id"] for d in response.json()]
+        pages += 1
+        url = response.links.get("next", {}).get("url")
+    assert pages > 1 and len(seen) == len(set(seen)) == len(sandbox._state.security.devices())

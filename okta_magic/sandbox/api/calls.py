@@ -89,7 +89,9 @@ def page(call: Call, listing: Listing, size: int, render: Callable[[list[str]], 
     after = call.params.get("after")
     if after is not None:
         seq = call.directory.seq.get(after)
-        begin = listing.start_after(after, seq) if seq is not None else None
+        # a listing in its own order (configuration objects: devices, policies ...) knows every cursor's place;
+        # the directory's lists find theirs by the sequence number of the user or group
+        begin = listing.start_after(after, seq or 0) if seq is not None or listing.places is not None else None
         if begin is None:
             raise bad_cursor()
         start = begin
