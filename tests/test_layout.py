@@ -21,8 +21,7 @@ ONLY_IN = {
     "anywidget": {"okta_magic.notebook.widgets"},
     "pandas": {"okta_magic.frames"},
     "pyarrow": {"okta_magic.frames"},
-    # the snapshot's engine (audits/run.py opens a snapshot itself for now: snapshot.sql.connect is the way in)
-    "duckdb": {"okta_magic.snapshot", "okta_magic.audits"},
+    "duckdb": {"okta_magic.snapshot"},  # the snapshot's engine: snapshot.sql.connect is the way in
 }
 # the front ends and the advice layer, where notebook syntax (%okta ...) belongs
 MAY_SPEAK_NOTEBOOK = {"okta_magic.notebook.magics", "okta_magic.notebook.widgets", "okta_magic.advice", "okta_magic.advice.coach",

@@ -26,12 +26,11 @@ __all__ = ["audit", "snapshot_path", "plan_line"]
 
 def snapshot_path(session: Session, path: str | os.PathLike[str] | None) -> Path:
     """The snapshot an audit reads: ``path``, else the one named after the session's org."""
-    from okta_magic.snapshot.sync import default_path
+    from okta_magic.snapshot.sync import path_for
 
-    if path is not None:
-        return Path(path)
-    session.current_token()  # not signed in: the NotSignedIn that says how to sign in
-    return default_path(str(session.org_url))
+    if path is None:
+        session.current_token()  # not signed in: the NotSignedIn that says how to sign in
+    return path_for(session, path)
 
 
 def _stamp(moment: dt.datetime) -> str:
@@ -68,7 +67,10 @@ def audit(session: Session, name: str, params: Mapping[str, object] | None = Non
     missing, short = _to_sync(spec, values, status)
     if missing and sync:
         scope.check(spec, session.held_scopes(), missing)
+        from okta_magic.snapshot.plan import plan_sync
+
         say(plan_line(spec, missing, target))
+        say(repr(plan_sync(session, target, full=short, tables=missing)))
         since = None
         if spec.log_param:
             since = _stamp(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=int(values[spec.log_param]) + 1))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from okta_magic.audits.catalog import Audit, AuditError
+from okta_magic.snapshot.sql import connect
 
 __all__ = ["AuditResult", "NotSynced", "run", "table_status", "USABLE"]
 
@@ -44,12 +45,6 @@ class AuditResult:
 
     def __repr__(self) -> str:
         return "\n".join([self.headline, *self.notes])
-
-
-def _duckdb() -> Any:
-    import duckdb  # the snapshot's engine, loaded only when an audit runs
-
-    return duckdb
 
 
 def table_status(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
@@ -125,7 +120,7 @@ def run(path: str | os.PathLike[str], audit: Audit, values: dict[str, int | str]
         notes.append(f"the snapshot's System Log starts at {log_start(status):%Y-%m-%d %H:%M} UTC, after the "
                      f"{values[audit.log_param]} days asked for (from {short:%Y-%m-%d}): older events are missing")
     params: dict[str, Any] = {**values, "as_of": as_of}
-    con = _duckdb().connect(str(target), read_only=True)
+    con = connect(target)  # read-only: a sync swaps the file whole
     try:
         frame = _query(con, audit.sql, params).df()
         headline = _headline(audit, con, frame, values, params)
