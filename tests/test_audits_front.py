@@ -222,3 +222,16 @@ def test_a_snapshot_without_the_table_is_refused_not_answered_empty(sandbox: San
             "user_factors first.")
     finally:
         session.close()
+
+
+def test_explain_of_a_system_log_audit_names_its_window_and_parameters() -> None:
+    nobody = okta_magic.Session()
+    try:
+        text = okta_magic.audit("failed_sign_ins", explain=True, session=nobody)
+    finally:
+        nobody.close()
+    assert "system_log             okta.logs.read  <- GET /api/v1/logs" in text
+    assert "Admin role: Read-only or Report Administrator" in text
+    assert "by (user|ip|country, default user): what to count them by" in text
+    assert "The System Log must reach back over the window (days)" in text
+    assert "lacks" not in text.split("-- question")[0]  # no token: nothing said lacking

@@ -62,7 +62,8 @@ def explain(audit: Audit, held: Sequence[str] | None, audience: Audience) -> str
     if audit.params:
         lines += ["Parameters:", *(f"  {p.describe()}" for p in audit.params)]
     if audit.log_param:
-        lines.append(f"The System Log must reach back {audit.log_param} days (a sync reads it from then on).")
+        lines.append(f"The System Log must reach back over the window ({audit.log_param}): the sync before a run "
+                     "reads it from then on.")
     missing = lacking(audit, held or ())
     if missing:
         lines += ["", f"This token lacks {', '.join(missing)}. "
