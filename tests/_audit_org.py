@@ -98,6 +98,11 @@ def set_up(sb: Sandbox) -> Cases:
             "firstName": "Lone", "lastName": "Person", "email": "lone.person@example.com",
             "login": "lone.person@example.com"}, "credentials": {"password": {"value": "Audit-Pass-2024!"}}}))
         cases.loner = loner["id"]
+        ruled = _ok(http.post("/api/v1/users", params={"activate": "true"}, json={"profile": {
+            "firstName": "Rule", "lastName": "Member", "email": "rule.member@example.com",
+            "login": "rule.member@example.com", "department": "Engineering"},
+            "credentials": {"password": {"value": "Audit-Pass-2024!"}}}))
+        cases.extra["rule_member"] = ruled["id"]  # in the Engineering group by its group rule alone
         cases.empty_group = _ok(http.post("/api/v1/groups", json={"profile": {"name": "Audit: nobody"}}))["id"]
         cases.suspended = _plain_active(sb, used)
         used.add(cases.suspended)

@@ -142,6 +142,11 @@ def test_users_in_no_group(org: Org) -> None:
                       and not any(uid in m for gid, m in org.d.members.items() if gid != everyone))
     assert sorted(result.frame["user_id"]) == expected
     assert org.cases.loner in expected
+    member = org.cases.extra["rule_member"]  # joined a group by a rule, not by an API call: in a group
+    by_rule = {gid for rule in org.sec.rules.rules.values() if rule["status"] == "ACTIVE"
+               and 'user.department=="Engineering"' in rule["conditions"]["expression"]["value"]
+               for gid in rule["actions"]["assignUserToGroups"]["groupIds"]}
+    assert by_rule and all(member in org.d.members[gid] for gid in by_rule) and member not in expected
 
 
 def test_empty_groups_and_group_rule_members(org: Org) -> None:
