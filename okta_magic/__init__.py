@@ -87,10 +87,12 @@ def load_ipython_extension(ipython: Any) -> None:
     from okta_magic.api import current_profiles
     from okta_magic.notebook.magics import OktaMagics
 
+    from okta_magic.notebook.audit import add_magic as add_audit
     from okta_magic.notebook.snapshot import add_magics
 
     magics = OktaMagics(ipython, profiles=current_profiles())
     add_magics(magics)  # %okta_sync, %okta_sql and %%okta_sql (notebook/snapshot.py)
+    add_audit(magics)  # %okta_audit (notebook/audit.py)
     ipython.register_magics(magics)
 
 

@@ -235,3 +235,14 @@ def test_explain_of_a_system_log_audit_names_its_window_and_parameters() -> None
     assert "by (user|ip|country, default user): what to count them by" in text
     assert "The System Log must reach back over the window (days)" in text
     assert "lacks" not in text.split("-- question")[0]  # no token: nothing said lacking
+
+
+def test_a_profile_answers_with_its_own_token(shell: Any, sandbox: Sandbox,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    _signed_in(sandbox, scopes=["okta.users.read"])
+    okta_magic.use_token(sandbox.issue_token("readonly", "native"), org_url=sandbox.url,
+                         session=okta_magic.session("analyst"))
+    shell.run_line_magic("okta_audit", "-p analyst admins --explain")
+    assert "okta.roles.read  (held)" in capsys.readouterr().out
+    shell.run_line_magic("okta_audit", "admins --explain")  # the active profile's token still lacks it
+    assert "okta.roles.read  (LACKING)" in capsys.readouterr().out

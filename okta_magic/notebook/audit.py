@@ -1,10 +1,11 @@
-"""``%okta_audit``: how its line is read and what it shows (the magic in ``magics.py`` only calls :func:`run_line`).
+"""``%okta_audit``: how its line is read and what it shows (:func:`add_magic` puts it in the extension's magics).
 
     %okta_audit                                   one row per audit: its needs, and the scopes this token lacks
     %okta_audit inactive_users --days 30          the answer as a DataFrame, its headline printed
     %okta_audit failed_sign_ins --by country      a choice parameter
     %okta_audit admins --explain                  tables, endpoints, scopes, role, what the token lacks, the SQL
     %okta_audit admins --snapshot org.duckdb      another snapshot file than the org's own
+    %okta_audit -p helpdesk admins                as a profile (without making it the active one)
 
 An audit's parameters are its own, so the line is read here rather than by a fixed argument parser: each
 ``--name value`` (or ``--name=value``) after the audit's name is one of its parameters, checked and typed
@@ -22,22 +23,28 @@ from okta_magic.audits import ask, catalog, scope
 from okta_magic.errors import ConfigError
 from okta_magic.sessions.session import Session
 
-__all__ = ["run_line", "listing", "parse_line"]
+__all__ = ["add_magic", "run_line", "listing", "parse_line"]
 
 
-def parse_line(line: str) -> tuple[str | None, dict[str, str], bool, str | None]:
-    """(audit name, parameters, --explain, --snapshot PATH) of a ``%okta_audit`` line."""
+def parse_line(line: str) -> tuple[str | None, dict[str, str], bool, str | None, str | None]:
+    """(audit name, parameters, --explain, --snapshot PATH, -p/--profile NAME) of a ``%okta_audit`` line."""
     try:
         words = shlex.split(line)
     except ValueError as exc:
         raise ConfigError(f"Cannot read the line ({str(exc).lower()}): close each quote you open.") from None
+    profile = None
+    if len(words) > 1 and words[0] in ("-p", "--profile"):
+        profile, words = words[1], words[2:]
     if not words:
-        return None, {}, False, None
+        return None, {}, False, None, profile
     name, rest = words[0], words[1:]
     params: dict[str, str] = {}
     explain, path = False, None
     while rest:
         word = rest.pop(0)
+        if word in ("-p", "--profile") and rest:
+            profile = rest.pop(0)
+            continue
         if not word.startswith("--"):
             raise ConfigError(f"{word!r} after the audit's name is not an option; parameters are written "
                               "--name value, e.g. --days 30.")
@@ -53,7 +60,7 @@ def parse_line(line: str) -> tuple[str | None, dict[str, str], bool, str | None]
             path = value
         else:
             params[key.replace("-", "_")] = value
-    return name, params, explain, path
+    return name, params, explain, path, profile
 
 
 def listing(held: tuple[str, ...] | list[str]) -> tuple[str, Any]:
@@ -78,9 +85,20 @@ def _usage(audit: catalog.Audit) -> str:
     return f"Run it: %okta_audit {audit.name}{' ' + example if example else ''}"
 
 
-def run_line(session: Session, line: str, say: Callable[[str], object] = print) -> Any:
-    """Run one ``%okta_audit`` line: the list (a DataFrame), an explanation (None), or the answer's DataFrame."""
-    name, params, explain, path = parse_line(line)
+def run_line(magics: Any, line: str, say: Callable[[str], object] = print) -> Any:
+    """Run one ``%okta_audit`` line for the extension's ``magics`` (its profiles): the list (a DataFrame), an
+    explanation (None), or the answer's DataFrame; our errors as one UsageError line."""
+    from okta_magic.notebook.magics import user_errors
+
+    with user_errors(magics.session):
+        name, params, explain, path, profile = parse_line(line)
+    session = magics._profile(profile)
+    with user_errors(session):
+        return _run(session, name, params, explain, path, say)
+
+
+def _run(session: Session, name: str | None, params: dict[str, str], explain: bool, path: str | None,
+         say: Callable[[str], object]) -> Any:
     held = tuple(session.held_scopes())
     if name is None:
         line, frame = listing(held)
@@ -96,3 +114,8 @@ def run_line(session: Session, line: str, say: Callable[[str], object] = print) 
     for note in result.notes:
         say(f"Note: {note}")
     return result.frame
+
+
+def add_magic(magics: Any) -> None:
+    """Add ``okta_audit`` (a line magic) to the extension's magics table, beside the others."""
+    magics.magics["line"]["okta_audit"] = lambda line: run_line(magics, line)

@@ -563,14 +563,6 @@ class OktaMagics(Magics):
             else:
                 print(coach.scopes_overview(held))
 
-    @line_magic
-    def okta_audit(self, line: str) -> Any:
-        """%okta_audit [NAME [--param VALUE ...] [--explain]]: a question about the org, answered from its snapshot."""
-        from okta_magic.notebook.audit import run_line
-
-        with user_errors(self.session):
-            return run_line(self.session, line)
-
 
 def _now() -> float:
     """Epoch seconds, for the time left on a token."""
