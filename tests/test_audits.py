@@ -17,7 +17,7 @@ from okta_magic.audits.run import AuditResult
 from okta_magic.sandbox import Sandbox
 from okta_magic.sandbox.api.grants import app_grants
 
-SANDBOX = {"users": 400, "seed": 11, "calm": True}
+ORGS = [(400, 11), (650, 23)]  # (users, seed): two seeded orgs, each with the cases below made in it
 
 
 class Org:
@@ -47,16 +47,22 @@ class Org:
         return held
 
 
-@pytest.fixture(scope="module")
-def org(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Org]:
-    cases = set_up(sandbox)
-    session = session_for(sandbox)
-    tables = sorted({t for name in catalog.names() for t in catalog.get(name).tables})
-    path = snapshot_of(session, tmp_path_factory.mktemp("audits") / "org.duckdb", tables)
+@pytest.fixture(scope="module", params=ORGS, ids=lambda p: f"seed{p[1]}")
+def org(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Org]:
+    users, seed = request.param
+    sandbox = Sandbox(port=0, users=users, seed=seed).start()
+    sandbox.set_knobs(latency=0.0, error_rate=0.0, rate_429=0.0, drop_rate=0.0)
+    session = None
     try:
+        cases = set_up(sandbox)
+        session = session_for(sandbox)
+        tables = sorted({t for name in catalog.names() for t in catalog.get(name).tables})
+        path = snapshot_of(session, tmp_path_factory.mktemp("audits") / "org.duckdb", tables)
         yield Org(sandbox, cases, session, path)
     finally:
-        session.close()
+        if session is not None:
+            session.close()
+        sandbox.stop()
 
 
 def _older(stamp: str | None, as_of: dt.datetime, days: int) -> bool:
