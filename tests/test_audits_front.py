@@ -246,3 +246,19 @@ def test_a_profile_answers_with_its_own_token(shell: Any, sandbox: Sandbox,
     assert "okta.roles.read  (held)" in capsys.readouterr().out
     shell.run_line_magic("okta_audit", "admins --explain")  # the active profile's token still lacks it
     assert "okta.roles.read  (LACKING)" in capsys.readouterr().out
+
+
+def test_an_answer_from_an_old_snapshot_says_when_it_is_from(sandbox: Sandbox, tmp_path: Path) -> None:
+    from okta_magic.snapshot.sql import connect
+
+    session = session_for(sandbox)
+    try:
+        path = snapshot_of(session, tmp_path / "org.duckdb", ["users"])
+        assert not ask.audit(session, "blocked_users", path=path).notes  # synced just now
+        con = connect(path, read_only=False)
+        con.execute("UPDATE _tables SET synced_at = TIMESTAMPTZ '2026-01-02 03:04:00+00' WHERE table_name = 'users'")
+        con.close()
+        old = ask.audit(session, "blocked_users", path=path)
+        assert old.notes == ["the answer is as of 2026-01-02 03:04 UTC, when the snapshot's tables were synced"]
+    finally:
+        session.close()

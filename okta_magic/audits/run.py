@@ -21,6 +21,7 @@ from okta_magic.snapshot.sql import connect
 
 __all__ = ["AuditResult", "NotSynced", "run", "table_status", "USABLE"]
 
+STALE = dt.timedelta(hours=1)  # a snapshot older than this: the answer says when it is from
 USABLE = ("synced", "kept")  # a _tables status whose rows an audit may read ("kept": an earlier sync's rows)
 
 
@@ -115,6 +116,8 @@ def run(path: str | os.PathLike[str], audit: Audit, values: dict[str, int | str]
     status = table_status(target)
     notes = _check_tables(audit, status, target)
     as_of = _as_of(audit, status)
+    if dt.datetime.now(dt.timezone.utc) - as_of > STALE:
+        notes.append(f"the answer is as of {as_of:%Y-%m-%d %H:%M} UTC, when the snapshot's tables were synced")
     short = log_window_short(audit, values, status, as_of)
     if short is not None:
         notes.append(f"the snapshot's System Log starts at {log_start(status):%Y-%m-%d %H:%M} UTC, after the "
