@@ -581,3 +581,21 @@ def test_pages_with_line_breaks_read_as_their_compact_form() -> None:
     together = reader.read_many([pretty, compact, b"\r\n" + pretty + b"\n"])
     assert all(table.equals(expected) for table in together)
     assert expected.column("note").to_pylist() == ["two\nlines", None]
+
+
+def test_a_manager_without_a_login_leaves_the_managers_login_missing() -> None:
+    """profile.managerLogin is looked up by id; a manager whose record lacks a login gives a missing value (the
+    frame was refused with an ArrowTypeError before), and an unknown manager id gives one too."""
+    boss = user(1)
+    del boss["profile"]["login"]
+    report = user(2)
+    report["profile"]["managerId"] = "00u1"
+    stranger = user(3)
+    stranger["profile"]["managerId"] = "00u404"
+    frame = to_frame([boss, report, stranger], "users")
+    logins = frame.set_index("id")["profile.managerLogin"]
+    assert logins.isna().all()
+    report2 = user(4)
+    report2["profile"]["managerId"] = "00u2"
+    frame = to_frame([boss, report, report2], "users")
+    assert frame.set_index("id")["profile.managerLogin"].get("00u4") == "u2@example.com"
