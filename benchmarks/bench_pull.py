@@ -111,13 +111,16 @@ def work_warm(spec: dict[str, Any]) -> dict[str, Any]:
     import okta_magic.pulls.pull  # noqa: F401
 
     floors, ours, rows = [], [], set()
+    cpu: dict[str, list[float]] = {"floor": [], "ours": []}
     for _ in range(spec["warm_rounds"]):
         for name, pull, walls in (("floor", floor_pull, floors), ("ours", our_pull, ours)):
-            started = time.perf_counter()
+            started, used = time.perf_counter(), time.process_time()
             figures = pull(spec)
             walls.append(time.perf_counter() - started)
+            cpu[name].append(round(time.process_time() - used, 3))
             rows.add((name, figures["rows"]))
-    return {"floor_walls": floors, "our_walls": ours, "rows": sorted(rows), "timed": "pulls only"}
+    return {"floor_walls": floors, "our_walls": ours, "floor_cpu": cpu["floor"], "our_cpu": cpu["ours"],
+            "rows": sorted(rows), "timed": "pulls only"}
 
 
 def work_normalize(spec: dict[str, Any]) -> dict[str, Any]:
@@ -306,7 +309,9 @@ def rss_high_water_mb() -> float:
 def worker(mode: str, spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     figures = WORKERS[mode](spec)
-    figures.update(wall=time.perf_counter() - STARTED, rss_peak_mb=round(rss_high_water_mb(), 1))
+    times = os.times()  # CPU of every thread since the process started, imports included
+    figures.update(wall=time.perf_counter() - STARTED, cpu=round(times.user + times.system, 3),
+                   rss_peak_mb=round(rss_high_water_mb(), 1))
     print(json.dumps(figures))
 
 
@@ -369,15 +374,19 @@ def summarize(results: dict[str, list[dict[str, Any]]], small: list[dict[str, An
         peaks = [r["rss_peak_mb"] for r in results.get(name, []) if "rss_peak_mb" in r]
         return f"{max(peaks):.0f} MB" if peaks else ""
 
+    floor_cpu = min((r["cpu"] for r in results.get("floor", []) if "cpu" in r), default=float("nan"))
+
     def line(label: str, name: str, note: str = "") -> None:
         times = walls(results.get(name, []))
         if not times:
             return
         runs = ", ".join(f"{t:.2f}" for t in times)
-        log(f"| {label} | {times[0]:.2f} | {runs} | {times[0] / base:.2f}x | {rss(name)} | {note} |")
+        cpu = min(r["cpu"] for r in results[name] if "cpu" in r)
+        log(f"| {label} | {times[0]:.2f} | {runs} | {times[0] / base:.2f}x | {cpu:.2f} ({cpu / floor_cpu:.2f}x) | "
+            f"{rss(name)} | {note} |")
 
-    log("\n| contender | best s | all runs s | / floor | peak RSS | |")
-    log("|---|---|---|---|---|---|")
+    log("\n| contender | best s | all runs s | / floor | CPU s, best (/ floor's) | peak RSS | |")
+    log("|---|---|---|---|---|---|---|")
     line("floor: httpx page loop + `orjson.loads`, fresh process, imports included", "floor")
     line("okta_magic `pull.fetch` into a DataFrame, fresh process, imports included", "cold", "**cold**")
     line("naive: `response.json()` per page, then `pandas.json_normalize`", "normalize")
@@ -387,17 +396,20 @@ def summarize(results: dict[str, list[dict[str, Any]]], small: list[dict[str, An
         ours = sorted(w for r in warm for w in r["our_walls"])
         floors = sorted(w for r in warm for w in r["floor_walls"])
         pairs = sorted(o / f for r in warm for o, f in zip(r["our_walls"], r["floor_walls"], strict=True))
+        floor_cpus = sorted(c for r in warm for c in r.get("floor_cpu", []))
+        our_cpus = sorted(c for r in warm for c in r.get("our_cpu", []))
+        cpu_note = (f"{our_cpus[0]:.2f} ({our_cpus[0] / floor_cpus[0]:.2f}x)" if floor_cpus and our_cpus else "")
         log(f"| warm process: floor (same loop, imports done) | {floors[0]:.2f} | "
-            f"{', '.join(f'{t:.2f}' for t in floors)} | | | |")
+            f"{', '.join(f'{t:.2f}' for t in floors)} | | {f'{floor_cpus[0]:.2f}' if floor_cpus else ''} | | |")
         log(f"| warm process: okta_magic `pull.fetch` | {ours[0]:.2f} | {', '.join(f'{t:.2f}' for t in ours)} | "
             f"**{ours[0] / floors[0]:.2f}x** the warm floor (median of pairs {statistics.median(pairs):.2f}x) | "
-            f"{rss('warm')} (both pulls) | **warm** |")
+            f"{cpu_note} | {rss('warm')} (both pulls) | **warm** |")
     for label, runs in (("10,000 rows", small), ("every row", large)):
         ok = [r for r in runs if "rss_peak_mb" in r]
         if ok:
             peaks = sorted(r["rss_peak_mb"] for r in ok)
             times = ", ".join(f"{r['wall']:.2f}" for r in ok)
-            log(f"| `fetch_to(..., 'users.parquet')`, {label} | {min(r['wall'] for r in ok):.2f} | {times} | | "
+            log(f"| `fetch_to(..., 'users.parquet')`, {label} | {min(r['wall'] for r in ok):.2f} | {times} | | | "
                 f"median {statistics.median(peaks):.0f} MB ({', '.join(f'{p:.0f}' for p in peaks)}) | "
                 f"{ok[0]['rows']:,} rows, {ok[0]['bytes'] / 2**20:.1f} MiB |")
     small_peaks = [r["rss_peak_mb"] for r in small if "rss_peak_mb" in r]
