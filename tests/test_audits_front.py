@@ -262,3 +262,25 @@ def test_an_answer_from_an_old_snapshot_says_when_it_is_from(sandbox: Sandbox, t
         assert old.notes == ["the answer is as of 2026-01-02 03:04 UTC, when the snapshot's tables were synced"]
     finally:
         session.close()
+
+
+@pytest.mark.parametrize("name", catalog.names())
+def test_each_audit_file_declares_what_its_sql_uses(name: str) -> None:
+    """Its tables are snapshot tables, the SQL reads no other table and only its declared parameters, its headline
+    names only what the run fills in (the row count, total, counts, parameters)."""
+    import re
+    import string
+
+    from okta_magic.snapshot.tables import TABLES
+
+    audit = catalog.get(name)
+    assert set(audit.tables) <= {t.name for t in TABLES}
+    queries = " ".join([audit.sql, audit.total])
+    read = set(re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", queries)) & {t.name for t in TABLES}
+    assert read and read <= set(audit.tables)  # every table it reads is synced for it
+    used = set(re.findall(r"\$(\w+)", audit.sql)) - {"as_of"}
+    assert used == {p.name for p in audit.params}
+    fields = {f for _, f, _, _ in string.Formatter().parse(audit.headline) if f}
+    assert fields <= {"rows", "total", *dict(audit.counts), *(p.name for p in audit.params)}
+    assert ("total" in fields) == bool(audit.total)
+    assert audit.question.endswith("?") and audit.role

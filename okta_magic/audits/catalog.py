@@ -28,7 +28,7 @@ from importlib import resources
 from okta_magic.errors import OktaMagicError
 from okta_magic.snapshot.tables import Table, by_name
 
-__all__ = ["Audit", "Param", "AuditError", "UnknownAudit", "BadParameter", "AUDITS", "get", "names"]
+__all__ = ["Audit", "Param", "AuditError", "UnknownAudit", "BadParameter", "get", "names", "parse"]
 
 
 class AuditError(OktaMagicError):
@@ -191,9 +191,3 @@ def get(name: str) -> Audit:
         hint = f" Did you mean {' or '.join(close)}?" if close else ""
         raise UnknownAudit(f"No audit {name!r}.{hint}").with_fix("audit_list")
     return found
-
-
-def __getattr__(attr: str) -> object:
-    if attr == "AUDITS":
-        return _load()
-    raise AttributeError(attr)
