@@ -284,3 +284,18 @@ def test_each_audit_file_declares_what_its_sql_uses(name: str) -> None:
     assert fields <= {"rows", "total", *dict(audit.counts), *(p.name for p in audit.params)}
     assert ("total" in fields) == bool(audit.total)
     assert audit.question.endswith("?") and audit.role
+
+
+def test_below_the_notebook_no_audit_option_or_magic_is_named() -> None:
+    """The audits layer speaks neither notebook (--days, %okta_audit) nor script syntax: fix keys word both."""
+    import ast
+    import re
+
+    from test_layout import MODULES, _strings_outside_docstrings
+
+    options = {f"--{p.name}" for name in catalog.names() for p in catalog.get(name).params} | {"--explain",
+                                                                                              "--snapshot"}
+    for module in (m for m in MODULES if m.startswith("okta_magic.audits")):
+        strings = _strings_outside_docstrings(ast.parse(MODULES[module].read_text()))
+        assert not [s for s in strings if "%okta" in s or re.search(r"okta_magic\.\w+\(", s)
+                    or any(o in s for o in options)], module
