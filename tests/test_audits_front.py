@@ -151,6 +151,8 @@ def test_the_script_api_lists_and_runs(sandbox: Sandbox, tmp_path: Path,
         assert list(listed.loc[listed["audit"] == "inactive_users", "params"]) == ["days=90"]
         blocked = okta_magic.audit("blocked_users", snapshot=str(tmp_path / "org.duckdb"), session=session)
         assert capsys.readouterr().err.splitlines()[-1] == blocked.attrs["headline"]
+        assert blocked.attrs["scopes"] == ["okta.users.read"] and blocked.attrs["endpoints"] == ["GET /api/v1/users"]
+        assert blocked.attrs["role"] == "Read-only Administrator" and blocked.attrs["as_of"]
         statuses = {u["status"] for u in state(sandbox).directory.users.values()}
         assert set(blocked["status"]) <= statuses & {"SUSPENDED", "LOCKED_OUT", "PASSWORD_EXPIRED"}
     finally:

@@ -130,6 +130,7 @@ def run(path: str | os.PathLike[str], audit: Audit, values: dict[str, int | str]
     finally:
         con.close()
     frame = frame.rename(columns={column: value.format(**values) for column, value in audit.renames})
-    frame.attrs["headline"] = headline
-    frame.attrs["audit"] = audit.name
+    # the scope behind the answer travels with it: what it read, what that needs, when the data is from
+    frame.attrs.update(headline=headline, audit=audit.name, tables=list(audit.tables), scopes=list(audit.scopes),
+                       endpoints=list(audit.endpoints), role=audit.role, as_of=as_of.isoformat())
     return AuditResult(audit, frame, headline, dict(values), as_of, notes)
