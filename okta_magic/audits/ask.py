@@ -77,7 +77,7 @@ def audit(session: Session, name: str, params: Mapping[str, object] | None = Non
         from okta_magic.snapshot.sync import sync_org
 
         report = sync_org(session, target, tables=missing, full=short, since=since, say=say)
-        refused = [t for t in report.tables if t.name in missing and t.status not in ("synced",)]
+        refused = [t for t in report.tables if t.name in missing and t.status not in USABLE]
         if refused:
             first = refused[0]
             raise NotSynced(f"{spec.name} needs {first.name}, which the sync could not read ({first.note}).",
