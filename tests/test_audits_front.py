@@ -301,3 +301,19 @@ def test_below_the_notebook_no_audit_option_or_magic_is_named() -> None:
         strings = _strings_outside_docstrings(ast.parse(MODULES[module].read_text()))
         assert not [s for s in strings if "%okta" in s or re.search(r"okta_magic\.\w+\(", s)
                     or any(o in s for o in options)], module
+
+
+def test_a_log_re_read_the_org_refuses_keeps_the_log_held_and_says_so(sandbox: Sandbox, tmp_path: Path) -> None:
+    from okta_magic.snapshot.sync import sync_org
+
+    admin, helpdesk = session_for(sandbox), session_for(sandbox, "helpdesk", scopes=["okta.logs.read"])
+    path = tmp_path / "org.duckdb"
+    try:
+        week = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        sync_org(admin, path, tables=["system_log"], since=week)
+        result = ask.audit(helpdesk, "failed_sign_ins", {"days": 25}, path=path)  # a help desk admin: 403
+        assert any("older events are missing" in note for note in result.notes)
+        assert result.headline.endswith("counted by user ({:,} rows)".format(len(result.frame)))
+    finally:
+        admin.close()
+        helpdesk.close()
