@@ -78,6 +78,11 @@ def test_a_wrong_name_or_parameter_is_one_line_in_each_readers_words(shell: Any,
     with pytest.raises(UsageError) as name:
         shell.run_line_magic("okta_audit", "inactive_user")
     assert str(name.value) == "No audit 'inactive_user'. Did you mean inactive_users? List them with %okta_audit alone."
+    with pytest.raises(UsageError, match=r"^'30' after the audit's name is not an option; parameters are written "
+                                         r"--name value, e\.g\. --days 30\.$"):
+        shell.run_line_magic("okta_audit", "inactive_users 30")
+    with pytest.raises(UsageError, match=r"^--days needs a value, e\.g\. --days 30\.$"):
+        shell.run_line_magic("okta_audit", "inactive_users --days")
     with pytest.raises(BadParameter) as script:
         okta_magic.audit("inactive_users", days=0)
     assert str(script.value).endswith("not 0. Pass days=90.") and "--" not in str(script.value)
