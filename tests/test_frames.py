@@ -599,3 +599,28 @@ def test_a_manager_without_a_login_leaves_the_managers_login_missing() -> None:
     report2["profile"]["managerId"] = "00u2"
     frame = to_frame([boss, report, report2], "users")
     assert frame.set_index("id")["profile.managerLogin"].get("00u4") == "u2@example.com"
+
+
+def test_list_cells_of_a_large_page_are_what_okta_sent() -> None:
+    """List cells (emails, skills) of a page large enough for their repeated text to be shared read as the JSON
+    gave them, nulls and empty lists included, by the Arrow path as by the Python one."""
+    import orjson
+
+    from okta_magic.frames import JsonPages
+
+    page = []
+    for i in range(300):
+        emails = [{"value": f"u{i}@example.com", "status": "VERIFIED" if i % 5 else None, "type": "PRIMARY"}]
+        extra = {"skills": None if i % 11 == 0 else ["SCIM", "Networking"][: i % 3]}
+        record = user(i, **extra)
+        record["credentials"] = {"emails": None if i % 13 == 0 else emails}
+        page.append(record)
+    table = JsonPages().read(orjson.dumps(page))
+    assert table is not None
+    arrow, python = FrameBuilder("users"), FrameBuilder("users")
+    arrow.add_table(table)
+    python.add(page)
+    fast, slow = arrow.build(), python.build()
+    assert fast.equals(slow)
+    assert fast["credentials.emails"].tolist() == [r["credentials"]["emails"] for r in page]
+    assert fast["skills"].tolist() == [r["skills"] for r in page]

@@ -168,17 +168,18 @@ def _logins_by_arrow(ids: pd.Series, logins: pd.Series, managers: pd.Series) -> 
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    try:
-        ids, logins, managers = (pa.array(s, from_pandas=True) for s in (ids, logins, managers))
+    try:  # the columns' own Arrow data where they have it (pandas' text columns): no copy
+        ids, logins, managers = (pa.chunked_array(s) for s in (ids, logins, managers))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    text = (pa.types.is_string, pa.types.is_large_string)
-    if not all(any(is_text(a.type) for is_text in text) or pa.types.is_null(a.type) for a in (ids, logins, managers)):
+    text = (pa.types.is_string, pa.types.is_large_string, pa.types.is_null)
+    if not all(any(is_text(a.type) for is_text in text) for a in (ids, logins, managers)):
         return None
     if pc.count_distinct(ids, mode="only_valid").as_py() != len(ids) - ids.null_count:
         return None
-    at = pc.index_in(managers.cast(pa.large_string()), value_set=ids.cast(pa.large_string()), skip_nulls=True)
-    return pc.take(logins.cast(pa.string()), at)
+    value_set = ids.cast(pa.large_string()).combine_chunks()
+    at = pc.index_in(managers.cast(pa.large_string()), value_set=value_set, skip_nulls=True)
+    return pc.take(logins.cast(pa.large_string()), at)
 
 
 def add_first_target(frame: pd.DataFrame) -> pd.DataFrame:
