@@ -215,7 +215,8 @@ def test_security_configuration_answers(admin: httpx.Client) -> None:
     assert tokens and all(set(t) >= {"userId", "lastUpdated", "created"} for t in tokens)
     schema = admin.get("/api/v1/meta/schemas/user/default").json()
     custom = schema["definitions"]["custom"]["properties"]
-    assert {custom[k]["type"] for k in custom} == {"string", "boolean"} and custom["clearanceLevel"]["enum"]
+    assert {custom[k]["type"] for k in custom} == {"string", "boolean", "integer", "number", "array"}
+    assert custom["clearanceLevel"]["enum"] and custom["skills"]["items"]["type"] == "string"
     user = admin.get("/api/v1/users?limit=1").json()[0]
     assert admin.get(admin.get(f"/api/v1/users/{user['id']}").json()["_links"]["schema"]["href"]).status_code == 200
 

@@ -265,6 +265,10 @@ def user_schema(created: str, updated: str) -> dict[str, Any]:
         "isContractor": _attribute("Contractor", "boolean"),
         "clearanceLevel": _attribute("Clearance level", "string", enum=["Confidential", "Secret", "Restricted"],
                                      oneOf=[{"const": v, "title": v} for v in ("Confidential", "Secret", "Restricted")]),
+        # SPEC UserSchemaAttributeType: integer, number, and array with UserSchemaAttributeItems of strings
+        "yearsOfService": _attribute("Years of service", "integer", description="Whole years since the hire date"),
+        "fte": _attribute("FTE", "number", description="Share of full time worked: 1.0, 0.8, 0.6 or 0.5"),
+        "skills": _attribute("Skills", "array", items={"type": "string"}),
     }
     return {"id": SCHEMA_ID, "$schema": "http://json-schema.org/draft-04/schema#", "name": "user",
             "title": "User", "created": created, "lastUpdated": updated,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import gc
+import itertools
 import random
 import time
 import uuid
@@ -99,6 +100,25 @@ CITIES = (
 CLEARANCE_LEVELS = ("Confidential", "Secret", "Restricted")
 # The sparse custom attribute appears only from this user on (list order), so on page 3 of 200.
 CLEARANCE_FIRST_INDEX = 450
+# The typed custom attributes (integer, number, array) every seeded person carries: skills by department,
+# and full-time equivalents with the weights employees and contractors are drawn with.
+SKILLS: dict[str, tuple[str, ...]] = {
+    "Engineering": ("Python", "Go", "Kubernetes", "Terraform", "PostgreSQL", "React"),
+    "Sales": ("Negotiation", "Salesforce", "Forecasting", "Public speaking", "Solution selling"),
+    "Marketing": ("SEO", "Copywriting", "Figma", "Analytics", "Events"),
+    "Finance": ("Excel", "NetSuite", "Budgeting", "SQL", "Audit"),
+    "Human Resources": ("Workday", "Recruiting", "Coaching", "Compensation", "Onboarding"),
+    "IT": ("Okta", "Jamf", "Intune", "Networking", "PowerShell", "SCIM"),
+    "Security": ("Threat hunting", "Splunk", "Incident response", "Okta", "Python", "ISO 27001"),
+    "Legal": ("Contracts", "Privacy", "GDPR", "Litigation", "Employment law"),
+    "Customer Success": ("Zendesk", "Onboarding", "SQL", "Training", "Escalations"),
+    "Operations": ("Project management", "Jira", "Vendor management", "Excel", "Lean"),
+}
+# Each department's sets of one, two and three skills (in the order above): a draw picks a size, then a set.
+_SKILL_SETS = {dept: [list(itertools.combinations(skills, k)) for k in (1, 2, 3)] for dept, skills in SKILLS.items()}
+FTE_VALUES = (1.0, 0.8, 0.6, 0.5)
+# Cumulative shares of FTE_VALUES: employees 85/10/3/2 %, contractors 50/20/15/15 %.
+_FTE_SHARES = {False: (0.85, 0.95, 0.98), True: (0.50, 0.70, 0.85)}
 
 
 _DAYS: dict[int, str] = {}
@@ -399,6 +419,17 @@ def _add_custom_attributes(rand: Any, i: int, profile: dict[str, Any], created: 
         profile["clearanceLevel"] = CLEARANCE_LEVELS[int(rand() * 3)]
 
 
+def _add_typed_attributes(rng: random.Random, profile: dict[str, Any], created: float, anchor: float) -> None:
+    """The integer, number and array custom attributes, from their own generator so that every other
+    attribute and object stays as it was for a seed: whole years since the hire date, the share of
+    full time worked (contractors are more often part-time) and one to three skills of the department."""
+    profile["yearsOfService"] = int((anchor - created) // (365 * DAY))
+    roll = rng.random()
+    profile["fte"] = FTE_VALUES[sum(roll >= share for share in _FTE_SHARES[bool(profile["isContractor"])])]
+    sets = _SKILL_SETS[profile["department"]][int(rng.random() * 3)]
+    profile["skills"] = list(sets[int(rng.random() * len(sets))])
+
+
 class _People:
     """Draws the seeded people one by one: names, unique logins, departments and their heads."""
 
@@ -444,6 +475,7 @@ def _seed(n_users: int, seed_value: int, anchor: float) -> SeedData:
     users: list[dict[str, Any]] = []
     demo_users: dict[str, DemoUser] = {}
     people = _People(rng, n_users)
+    typed = random.Random(f"{seed_value}-profile-extra")  # its own stream: the draws above stay as they were
     for i in range(n_users):
         uid = okta_id(rng, "00u")
         names, status = people.identity(i)
@@ -456,6 +488,7 @@ def _seed(n_users: int, seed_value: int, anchor: float) -> SeedData:
         profile = _profile(rand, i, names, place)
         people.assign_manager(i, uid, status, profile)
         _add_custom_attributes(rand, i, profile, created)
+        _add_typed_attributes(typed, profile, created, anchor)
         stamps = (t.activated, t.status_changed, t.last_login, t.last_updated, t.password_changed)
         users.append(_user(uid, status, created, *stamps, profile))
 
