@@ -336,22 +336,37 @@ def _snapshot_path(path: Any, session: Session | None) -> Any:
 
 @advice.for_scripts
 def sync(path: Any = None, *, full: bool = False, since: str | None = None, tables: Any = None, plan: bool = False,
-         session: Session | None = None) -> Any:
+         format: str = "duckdb", to: Any = None, session: Session | None = None) -> Any:  # noqa: A002
     """Sync the signed-in org into a local DuckDB snapshot (incrementally, unless ``full``); returns the report.
 
     ``path``: the file (default ``<org host>.duckdb`` here); ``since``: where the System Log's first pull starts
     (``"30d"``, ``"12h"`` or a timestamp); ``tables``: only these; ``plan=True``: what it would fetch, cost and
     need, without syncing. A table the token cannot read is skipped with a line here and a row in ``_tables``.
+    ``format="parquet"``: after the sync, every table as a Parquet dataset under ``to`` (a directory; default
+    ``<org host>.parquet``); otherwise ``to`` is another name for ``path``.
     """
     from okta_magic.snapshot.sync import sync_org
 
+    if format not in ("duckdb", "parquet"):
+        from okta_magic.errors import RequestError
+
+        raise RequestError(f"format={format!r}: choose 'duckdb' (the snapshot) or 'parquet' (a dataset per table).")
+    if format == "duckdb" and to is not None:
+        path, to = to, None
     names = [tables] if isinstance(tables, str) else tables
     if plan:
         from okta_magic.snapshot.plan import plan_sync
 
         return plan_sync(_session(session), path, full=full, tables=names)
-    return sync_org(_session(session), path, full=full, since=since, tables=names,
-                    say=lambda line: print(line, file=sys.stderr))
+    report = sync_org(_session(session), path, full=full, since=since, tables=names,
+                      say=lambda line: print(line, file=sys.stderr))
+    if format == "duckdb":
+        return report
+    from okta_magic.snapshot.parquet import export_parquet
+
+    export = export_parquet(report.path, to)
+    export.sync = report
+    return export
 
 
 @advice.for_scripts

@@ -4,6 +4,7 @@
     %okta_sync --full --since 30d      every table afresh; the System Log's first pull from 30 days back
     %okta_sync --plan                  what it would fetch, the requests it expects, the scopes it lacks
     %okta_sync --to org.duckdb -p helpdesk users groups
+    %okta_sync --format parquet --to DIR   then every table as a Parquet dataset under DIR (for Spark, polars)
     %%okta_sql -o admins               DuckDB SQL over the snapshot ({{var}} from the notebook), a DataFrame
     SELECT ...
 
@@ -34,6 +35,8 @@ def _sync_parser() -> _Parser:
     parser.add_argument("--plan", action="store_true")
     parser.add_argument("--full", action="store_true")
     parser.add_argument("--to", dest="path")
+    parser.add_argument("--format", choices=("duckdb", "parquet"), default="duckdb")
+    parser.add_argument("--snapshot")
     parser.add_argument("--since")
     parser.add_argument("-p", "--profile")
     return parser
@@ -47,20 +50,30 @@ def _words(line: str) -> list[str]:
 
 
 def sync_line(magics: Any, line: str) -> Any:
-    """``%okta_sync [--plan] [--full] [--to PATH] [--since WHEN] [-p NAME] [TABLE ...]``."""
+    """``%okta_sync [--plan] [--full] [--to PATH] [--format parquet [--snapshot PATH]] [--since WHEN] [-p NAME]
+    [TABLE ...]``: with ``--format parquet``, ``--to`` names the Parquet directory, ``--snapshot`` the DuckDB file."""
     from okta_magic.notebook.magics import user_errors
     from okta_magic.snapshot.sync import sync_org
 
     with user_errors():
         args = _sync_parser().parse_args(_words(line))
     session = magics._profile(args.profile)
+    parquet = args.format == "parquet"
+    snapshot = args.snapshot if parquet else args.path
     with user_errors(session):
         if args.plan:
             from okta_magic.snapshot.plan import plan_sync
 
-            return plan_sync(session, args.path, full=args.full, tables=args.tables or None)
-        return sync_org(session, args.path, full=args.full, since=args.since, tables=args.tables or None,
-                        say=lambda text: print(text, file=sys.stderr))
+            return plan_sync(session, snapshot, full=args.full, tables=args.tables or None)
+        report = sync_org(session, snapshot, full=args.full, since=args.since, tables=args.tables or None,
+                          say=lambda text: print(text, file=sys.stderr))
+        if not parquet:
+            return report
+        from okta_magic.snapshot.parquet import export_parquet
+
+        export = export_parquet(report.path, args.path)
+        export.sync = report
+        return export
 
 
 def sql_cell(magics: Any, line: str, cell: str | None = None) -> Any:
