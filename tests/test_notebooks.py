@@ -71,6 +71,9 @@ def test_notebook_executes_against_the_sandbox(path: pathlib.Path, tmp_path: pat
         assert re.search(r"\d+ people hold an admin role \(\d+ only through a group\)", outputs)
         assert re.search(r"\d+ failed sign-ins in the last 30 days, counted by country", outputs)
         assert "syncing them first" in outputs  # the first audit said what it would fetch
+        # The org as tables: the admins-and-apps question in one SQL query finds the same admins as the API walk.
+        reach = re.search(r"(\d+) admins can reach (\d+) app assignments between them", outputs)
+        assert reach and reach.group(1) == found.group(1) and int(reach.group(2)) > 0, (reach, found.group(0))
     if path.name == "teaching-scopes.ipynb":
         # The deliberate failures are the lesson: a missing scope, then silent downscoping; then an audit's
         # missing scope (the sign-in that adds it) and the role it needs beyond the scope.
