@@ -130,6 +130,9 @@ def run(path: str | os.PathLike[str], audit: Audit, values: dict[str, int | str]
     finally:
         con.close()
     frame = frame.rename(columns={column: value.format(**values) for column, value in audit.renames})
+    # who or what first (a login, a group's or an app's name), the keys that join it to the tables (..._id) last
+    keys = [column for column in frame.columns if str(column).endswith("_id")]
+    frame = frame[[column for column in frame.columns if column not in keys] + keys]
     # the scope behind the answer travels with it: what it read, what that needs, when the data is from
     frame.attrs.update(headline=headline, audit=audit.name, tables=list(audit.tables), scopes=list(audit.scopes),
                        endpoints=list(audit.endpoints), role=audit.role, as_of=as_of.isoformat())
