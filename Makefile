@@ -77,11 +77,12 @@ $(BENCH_VENV)/.installed-sdk:
 	$(BENCH_VENV)/bin/python -m pip install --quiet 'okta>=3,<4'
 	touch $@
 
-## make bench: speed and memory figures (not part of the test suite); bench_pull takes about 7 minutes, bench_fanout about 15
+## make bench: speed and memory figures (not part of the test suite); bench_pull takes about 7 minutes, bench_fanout about 15, bench_sync about 25
 bench: $(VENV)/.installed-test $(BENCH_VENV)/.installed-sdk
 	$(PY) benchmarks/bench_sandbox.py
 	$(PY) benchmarks/bench_pull.py --sdk-python $(BENCH_VENV)/bin/python
 	$(PY) benchmarks/bench_fanout.py --sdk-python $(BENCH_VENV)/bin/python
+	$(PY) benchmarks/bench_sync.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) $(OUT) .pytest_cache $(OIDC)/node_modules $(HUB)/node_modules
