@@ -193,6 +193,65 @@ def work_parquet(spec: dict[str, Any]) -> dict[str, Any]:
                 "bytes": target.stat().st_size}
 
 
+def work_parts(spec: dict[str, Any]) -> dict[str, Any]:
+    """CPU seconds of each part of okta_magic's pull, each alone on this one thread, best of 3."""
+    import httpx
+    import orjson
+
+    from okta_magic.frames import FrameBuilder, JsonPages
+    from okta_magic.http.client import OktaClient
+
+    headers = {"Authorization": f"SSWS {spec['token']}", "Accept": "application/json"}
+    bodies: list[bytes] = []
+
+    def best(step: Any) -> float:
+        spent = []
+        for _ in range(3):
+            used = time.process_time()
+            step()
+            spent.append(time.process_time() - used)
+        return round(min(spent), 3)
+
+    def transport() -> None:
+        bodies.clear()
+        with httpx.Client(headers=headers, timeout=60) as http:
+            url: str | None = first_url(spec)
+            while url:
+                response = http.get(url)
+                bodies.append(response.content)
+                link = response.links.get("next")
+                url = link["url"] if link else None
+
+    def stream() -> None:  # every thread's CPU: the page worker's and this one's
+        with OktaClient(spec["url"], lambda: f"SSWS {spec['token']}", progress=False, timeout=60) as client:
+            pull = client.stream("GET", f"/api/v1/users?limit={spec['limit']}", decode=lambda page: [])
+            for _ in pull:
+                pass
+            pull.close()
+
+    tables: list[Any] = []
+
+    def arrow() -> None:
+        reader = JsonPages()
+        tables[:] = [t for i in range(0, len(bodies), 4) for t in reader.read_many(bodies[i:i + 4])]
+
+    def converted() -> FrameBuilder:
+        builder = FrameBuilder("users", managers=True)
+        for table in tables:
+            builder.add_table(table)
+        builder._convert_tables()
+        return builder
+
+    figures = {"httpx page loop": best(transport),
+               "orjson.loads per page": best(lambda: sum(len(orjson.loads(b)) for b in bodies)),
+               "okta_magic client + stream, no decoding": best(stream),
+               "Arrow JSON reader, 4 pages a call": best(arrow),
+               "frame builder, batches converted": best(converted)}
+    builders = [converted() for _ in range(3)]
+    figures["build() and finish"] = best(lambda: builders.pop().build())
+    return {"cpu_s": figures}
+
+
 # -- the pre-rendered pages' server -------------------------------------------------------------
 
 
@@ -293,7 +352,7 @@ class PrerenderedPages:
         self._process.wait(timeout=30)
 
 
-WORKERS = {"floor": work_floor, "cold": work_cold, "warm": work_warm, "normalize": work_normalize,
+WORKERS = {"parts": work_parts, "floor": work_floor, "cold": work_cold, "warm": work_warm, "normalize": work_normalize,
            "sdk": work_sdk, "parquet": work_parquet}
 
 
@@ -352,7 +411,7 @@ def rounds(spec: dict[str, Any], args: argparse.Namespace, log: Any) -> dict[str
         contenders.remove("sdk")
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in contenders}
     for round_no in range(args.rounds):
-        shift = round_no % len(contenders)
+        shift = round_no % max(1, len(contenders))
         for name in contenders[shift:] + contenders[:shift]:
             figures = run_worker(name, spec, args.sdk_python if name == "sdk" else sys.executable)
             results[name].append(figures)
@@ -429,7 +488,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warm-rounds", type=int, default=3, help="floor/okta_magic pairs in the warm process")
-    parser.add_argument("--skip", default="", help="contenders to leave out, comma-separated: " + ", ".join(CONTENDERS))
+    parser.add_argument("--skip", default="", help="contenders to leave out, comma-separated: " + ", ".join(CONTENDERS)
+                        + "; parts (the CPU of each part of the pull, against pre-rendered pages)")
     parser.add_argument("--sdk-python", default=str(ROOT / ".venv-bench/bin/python"),
                         help="an interpreter with the Okta SDK installed (kept out of okta_magic's environment)")
     parser.add_argument("--servers", default="prerendered,sandbox",
@@ -475,6 +535,8 @@ def main() -> None:
                 del pages
                 log(f"\n## pre-rendered pages: {size / 2**20:.0f} MiB of answers held in memory ({prerendered.url})")
                 measure({**spec, "url": prerendered.url}, args, log)
+                if "parts" not in args.skip:
+                    log(f"CPU s of each part, alone, best of 3: {json.dumps(run_worker('parts', {**spec, 'url': prerendered.url}, sys.executable))}")
 
 
 def measure(spec: dict[str, Any], args: argparse.Namespace, log: Any) -> None:
