@@ -16,6 +16,9 @@ subprocess so that memory peaks are separate:
   interpreter (``--sdk-python``): it is not a dependency of okta_magic.
 * ``parquet``: ``fetch_to(..., "users.parquet")``: pages streamed to a file, at 10,000 rows and at every
   row, for the peak memory of each.
+* ``parts`` (pre-rendered pages only): the CPU seconds of each part of okta_magic's pull (httpx's page loop,
+  ``orjson.loads``, the client and page stream, Arrow's reader, the frame builder, ``build()``), each alone
+  on one thread, best of 3: where the time goes when the ratio to the floor is above what is wanted.
 
 Two servers, one after the other (``--servers``):
 
