@@ -2,7 +2,7 @@
 
 Each change is what an analyst's org sees every day: people created, renamed, moved to another department
 (the group rules move them), deactivated, reactivated, deleted; memberships; app assignments to people and
-groups; admin roles granted to people and groups; factors reset; groups created and deleted.
+groups; admin roles granted to and revoked from people and groups; factors reset; groups created and deleted.
 """
 
 from __future__ import annotations
@@ -104,6 +104,17 @@ class Changes:
             if group:
                 self.http.post(f"/api/v1/groups/{group['id']}/roles", json={"type": self.rng.choice(ROLES)})
 
+    def revoke_role(self) -> None:
+        """A role taken from a person or a group that holds one (no change when none does)."""
+        held = [(f"/api/v1/users/{u['id']}/roles", r) for u in self._users()
+                for r in self.http.get(f"/api/v1/users/{u['id']}/roles").json() if r["assignmentType"] == "USER"]
+        held += [(f"/api/v1/groups/{g['id']}/roles", r) for g in self._groups()
+                 for r in self.http.get(f"/api/v1/groups/{g['id']}/roles").json()]
+        pick = self._pick(held)
+        if pick:
+            path, role = pick
+            self.http.delete(f"{path}/{role['id']}")
+
     def reset_factors(self) -> None:
         user = self._pick(self._users("ACTIVE"))
         if user:
@@ -122,7 +133,7 @@ class Changes:
         kinds: list[Callable[[], None]] = [
             self.create_user, self.update_user, self.update_user, self.deactivate, self.reactivate,
             self.delete_user, self.membership, self.membership, self.assign_app, self.assign_app_group,
-            self.grant_role, self.reset_factors, self.create_group, self.delete_group]
+            self.grant_role, self.revoke_role, self.reset_factors, self.create_group, self.delete_group]
         done = []
         for _ in range(count):
             change = self.rng.choice(kinds)

@@ -79,6 +79,36 @@ def test_a_second_sync_fetches_only_what_changed(org: Sandbox, tmp_path) -> None
     assert second.requests < first.requests / 2
     per = {t.name: t.requests for t in second.tables}
     assert per["group_members"] == 0 and per["app_user_assignments"] == 0 and per["user_factors"] == 0
+    assert per["admin_roles"] == 1  # the admin list; no admin's roles again
+
+
+def test_a_second_sync_fetches_only_the_roles_that_changed(tmp_path) -> None:
+    """Roles granted to a person and a group and taken from another person: their roles again, nobody else's."""
+    with Sandbox(port=0, users=60, seed=5, rate_limits=UNLIMITED) as sb, _admin_http(sb) as http:
+        chained, fresh = str(tmp_path / "chained.duckdb"), str(tmp_path / "fresh.duckdb")
+        session = _session(sb)
+        sync_org(session, chained, since="30d")
+        demo = {p.id for p in sb.demo_users.values()}
+        people = [u["id"] for u in http.get("/api/v1/users", params={"limit": 200}).json() if u["id"] not in demo]
+        newcomer = next(uid for uid in people if not http.get(f"/api/v1/users/{uid}/roles").json())
+        http.post(f"/api/v1/users/{newcomer}/roles", json={"type": "REPORT_ADMIN"}).raise_for_status()
+        admin = next(uid for uid in people if any(r["assignmentType"] == "USER" for r in
+                                                  http.get(f"/api/v1/users/{uid}/roles").json()) and uid != newcomer)
+        for role in http.get(f"/api/v1/users/{admin}/roles").json():
+            if role["assignmentType"] == "USER":
+                http.delete(f"/api/v1/users/{admin}/roles/{role['id']}").raise_for_status()
+        group = next(g for g in http.get("/api/v1/groups").json() if g["type"] == "OKTA_GROUP")
+        http.post(f"/api/v1/groups/{group['id']}/roles", json={"type": "HELP_DESK_ADMIN"}).raise_for_status()
+        report = sync_org(session, chained)
+        roles = next(t for t in report.tables if t.name == "admin_roles")
+        assert roles.mode == "incremental" and roles.requests == 1 + 2 + 1  # the list, two people, one group
+        sync_org(session, fresh, full=True, since=_since(chained))
+        assert tables_of(chained)["admin_roles"] == tables_of(fresh)["admin_roles"]
+        con = duckdb.connect(chained, read_only=True)
+        held = con.execute("SELECT assignee_id, role_type FROM admin_roles").fetchall()
+        con.close()
+        assert (newcomer, "REPORT_ADMIN") in held and (group["id"], "HELP_DESK_ADMIN") in held
+        assert not any(who == admin for who, _ in held)
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -50,6 +50,7 @@ class Run:
         self.reports: dict[str, TableReport] = {}
         self.extra = 0  # requests made for the next table finished (its schema, a count)
         self.log_mark: str | None = None  # the newest event the last sync held: events since are new
+        self.log_held: set[str] = set()  # the uuids of the events at the mark the last sync held already
         self.changed_users: set[str] = set()
         self.deleted_users: set[str] = set()
         self.old_deprovisioned: set[str] = set()

@@ -15,7 +15,9 @@ How a second sync finds what changed (docs/snapshot.md):
   assigned group whose members changed, or rows of a changed or deleted user (all of them when a
   deprovisioned person came back);
 * factors: again for changed users and those that ``user.mfa.factor`` events name;
-* admin roles and the configuration lists: whole each time (one request per admin; small lists).
+* admin roles: the admin list (a request per 200 admins), then the roles of the users and groups that
+  ``*.privilege.grant`` / ``revoke`` events name, or that the list or ``hasAdminPrivilege`` disagrees on;
+* the configuration lists: whole each time (small lists).
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ def system_log(run: Run) -> None:
 
     staged = run.store.stage(table.name)
     since = run.log_since()
+    if run.log_mark:  # the events the last sync held at its newest instant: not news when read again
+        run.log_held = set(run.store.values("SELECT uuid FROM system_log WHERE published >= ?::TIMESTAMPTZ",
+                                            [run.log_mark]))
     windows = plan(run.client, request_for("/api/v1/logs", {"since": since, "sortOrder": "ASCENDING"}), 1)
     staged.requests += 1  # the org's clock, for the pull's end
     pull_parts(run.client, list(enumerate(windows)), staged, prefix=True, concurrency=1, gone_ok=False)
@@ -195,21 +200,78 @@ def user_factors(run: Run) -> None:
     run.finish(table, staged, keep=incremental, drop=wanted | run.deleted_users, drop_column="user_id")
 
 
+ROLE_EVENTS = ("user.account.privilege.grant", "user.account.privilege.revoke", "group.privilege.grant",
+               "group.privilege.revoke")  # Okta's Event Types: a role assigned to or taken from a user or group
+IAM_EVENTS = ("iam.role.%", "iam.resourceset.%")  # custom roles and resource-set bindings: their members unnamed
+
+
 def admin_roles(run: Run) -> None:
+    """Every admin's own roles and every admin group's; on a second sync only the users and groups the System
+    Log's privilege events name, and those the admin list or the groups' ``hasAdminPrivilege`` disagree on."""
     table = by_name("admin_roles")
     staged = run.store.stage(table.name)
     holders = run.store.stage("_assignees")
     admins = pull_assignees(run.client, holders)
     holders.close()
+    plan = _roles_to_refetch(run, admins) if _roles_incremental(run) else None
+    users = admins if plan is None else plan[0]
     seen = run.store.stage("_user_roles")
-    pull_each(run.client, "/api/v1/users/{}/roles", admins, seen)
+    pull_each(run.client, "/api/v1/users/{}/roles", users, seen)
     seen.close()
     groups = _restage_direct(seen.path, staged)  # a user's own roles (USER); the groups' come from the groups
-    if run.store.has("groups"):
-        groups |= set(run.store.values("SELECT group_id FROM groups WHERE hasAdminPrivilege"))
+    if plan is None:
+        if run.store.has("groups"):
+            groups |= set(run.store.values("SELECT group_id FROM groups WHERE hasAdminPrivilege"))
+    else:
+        held = set(run.store.values("SELECT DISTINCT group_id FROM admin_roles WHERE assignee_type = 'GROUP'"))
+        groups = (groups - held) | plan[1]
     pull_each(run.client, "/api/v1/groups/{}/roles", sorted(groups), staged)
     staged.requests += holders.requests + seen.requests
-    run.finish(table, staged)
+    drop = set() if plan is None else set(users) | groups | plan[2]
+    run.finish(table, staged, keep=plan is not None, drop=drop, drop_column="assignee_id")
+
+
+def _roles_incremental(run: Run) -> bool:
+    """A second sync may refetch only some roles: the last one left them whole, the System Log says what moved
+    since, this sync refreshed the groups, and no custom-role binding changed (those events name no members)."""
+    if not (run.incremental("admin_roles") and run.events_known()
+            and run.reports.get("groups") is not None and run.reports["groups"].status == "synced"):
+        return False
+    likes = " OR ".join("eventType LIKE ?" for _ in IAM_EVENTS)
+    return not run.store.scalar(f"SELECT count(*) FROM system_log WHERE published >= ?::TIMESTAMPTZ AND ({likes})",
+                                [run.log_mark, *IAM_EVENTS])
+
+
+def _role_event_targets(run: Run, target_type: str) -> set[str]:
+    """The ``target_type`` targets of the privilege events this sync read that the last one did not hold."""
+    return set(run.store.values(
+        "SELECT DISTINCT t->>'$.id' FROM (SELECT unnest(from_json(targets, '[\"JSON\"]')) AS t, eventType, "
+        "published, uuid FROM system_log) WHERE published >= ?::TIMESTAMPTZ AND eventType IN "
+        "(SELECT unnest(?::VARCHAR[])) AND t->>'$.type' = ? AND uuid NOT IN (SELECT unnest(?::VARCHAR[]))",
+        [run.log_mark, list(ROLE_EVENTS), target_type, sorted(run.log_held)]))
+
+
+def _roles_to_refetch(run: Run, admins: list[str]) -> tuple[list[str], set[str], set[str]]:
+    """(users whose own roles to fetch again, groups whose roles to fetch again, assignees whose rows just go).
+
+    The events' users and groups; an admin of the list who holds no row of their own and is in no admin group
+    (a grant the log missed); a user with rows who is no longer an admin; a group whose ``hasAdminPrivilege``
+    disagrees with its rows; a deleted user's or group's rows go.
+    """
+    named_users, named_groups = _role_event_targets(run, "User"), _role_event_targets(run, "UserGroup")
+    roles = "SELECT DISTINCT assignee_id FROM admin_roles WHERE assignee_type = "
+    held_users, held_groups = set(run.store.values(roles + "'USER'")), set(run.store.values(roles + "'GROUP'"))
+    current = set(run.store.values("SELECT group_id FROM groups"))
+    privileged = set(run.store.values("SELECT group_id FROM groups WHERE hasAdminPrivilege"))
+    covered: set[str] = set()
+    if run.store.has("group_members"):
+        covered = set(run.store.values("SELECT DISTINCT user_id FROM group_members WHERE group_id IN "
+                                       "(SELECT unnest(?::VARCHAR[]))", [sorted(held_groups | privileged)]))
+    listed = set(admins)
+    users = (named_users | (listed - held_users - covered) | (held_users - listed)) - run.deleted_users
+    groups = (named_groups | (privileged ^ held_groups)) & current
+    gone = run.deleted_users | run.deleted_groups | (held_groups - current)
+    return sorted(users), groups, gone
 
 
 def _restage_direct(path: str, staged: Staged) -> set[str]:

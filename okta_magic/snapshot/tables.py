@@ -198,7 +198,8 @@ TABLES: tuple[Table, ...] = (
                   "regexp_extract(r->>'$._links.\"resource-set\".href', '/([^/?]+)/?$', 1))",
                   "a custom role's resource set"),
            stamp("created", "created"), stamp("lastUpdated", "lastUpdated")),
-          "the whole set each sync (one request per admin and admin group)", parent="assignee_id"),
+          "the admin list, then the roles of users and groups the System Log's privilege grant/revoke events "
+          "name or the list and hasAdminPrivilege disagree on (whole without okta.logs.read)", parent="assignee_id"),
     Table("devices", ("GET /api/v1/devices",), "okta.devices.read", READ_ONLY, ("device_id",),
           (*_common("device_id"), text("displayName", "profile.displayName"), text("platform", "profile.platform"),
            text("serialNumber", "profile.serialNumber")), _LIST,
