@@ -148,7 +148,7 @@ def test_the_python_api_works_in_a_plain_script_without_ipython():
         engineers = okta_magic.get("/api/v1/users", search='profile.department eq "Engineering"')
         assert len(engineers) > 0 and set(engineers["profile.department"]) == {"Engineering"}
         some = okta_magic.get("/api/v1/users", fields="status,profile:(login, department)", limit=200)
-        assert list(some.columns) == ["id", "status", "profile.login", "profile.department"]
+        assert list(some.columns) == ["profile.login", "status", "id", "profile.department"]  # who first
         groups = okta_magic.get("/api/v1/groups")
         with_http = okta_magic.http_client().get("/api/v1/users/me").json()
         print(len(users), len(groups) > 0, with_http["profile"]["login"], repr(token).count("masked"))
