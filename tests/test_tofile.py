@@ -147,6 +147,7 @@ def _make_events(c: OktaClient, n: int, tag: str) -> None:
         fetch(c, parse_request('POST /api/v1/groups\n\n{"profile": {"name": "' + f"{tag}-{i}" + '"}}'))
 
 
+@pytest.mark.own_sandbox  # the System Log it appends: no other test's events at its instants
 def test_append_continues_the_system_log_without_duplicates_or_gaps(sandbox: Sandbox, tmp_path: Path) -> None:
     target = tmp_path / "logs.parquet"
     line = f"GET /api/v1/logs?since={_days_ago(sandbox, 30)}&limit=100"
@@ -364,6 +365,7 @@ def test_users_in_parallel_to_a_file_are_the_parallel_dataframe(nb: Any, tmp_pat
     _same(frame, pd.read_parquet(target))
 
 
+@pytest.mark.own_sandbox  # the System Log it appends: no other test's events at its instants
 def test_the_system_log_in_parallel_appended_over_three_runs_has_every_event_once(nb: Any, tmp_path: Path) -> None:
     from okta_magic.api import current_session
 
@@ -385,6 +387,7 @@ def test_the_system_log_in_parallel_appended_over_three_runs_has_every_event_onc
     assert set(back["uuid"]) == set(everything["uuid"][everything["published"] >= back["published"].min()])
 
 
+@pytest.mark.own_sandbox  # the System Log it appends: no other test's events at its instants
 def test_an_interrupted_partitioned_log_pull_leaves_the_beginning_of_the_log_and_append_finishes_it(
         nb: Any, tmp_path: Path) -> None:
     import _thread
