@@ -345,7 +345,7 @@ def sync(path: Any = None, *, full: bool = False, since: str | None = None, tabl
     ``format="parquet"``: after the sync, every table as a Parquet dataset under ``to`` (a directory; default
     ``<org host>.parquet``); otherwise ``to`` is another name for ``path``.
     """
-    from okta_magic.snapshot.sync import sync_org
+    from okta_magic.snapshot.entry import sync_as_asked
 
     if format not in ("duckdb", "parquet"):
         from okta_magic.errors import RequestError
@@ -354,19 +354,8 @@ def sync(path: Any = None, *, full: bool = False, since: str | None = None, tabl
     if format == "duckdb" and to is not None:
         path, to = to, None
     names = [tables] if isinstance(tables, str) else tables
-    if plan:
-        from okta_magic.snapshot.plan import plan_sync
-
-        return plan_sync(_session(session), path, full=full, tables=names)
-    report = sync_org(_session(session), path, full=full, since=since, tables=names,
-                      say=lambda line: print(line, file=sys.stderr))
-    if format == "duckdb":
-        return report
-    from okta_magic.snapshot.parquet import export_parquet
-
-    export = export_parquet(report.path, to)
-    export.sync = report
-    return export
+    return sync_as_asked(_session(session), path, full=full, since=since, tables=names, plan=plan,
+                         parquet=format == "parquet", parquet_dir=to, say=lambda line: print(line, file=sys.stderr))
 
 
 @advice.for_scripts

@@ -52,6 +52,12 @@ def test_the_magics_sync_and_query(shell, org: Sandbox, tmp_path) -> None:
     con.close()
     one = shell.run_line_magic("okta_sql", f"--snapshot {path} SELECT count(*) AS n FROM groups")
     assert int(one["n"][0]) == len(okta_magic.get("/api/v1/groups"))
+    from IPython.core.error import UsageError
+
+    for line, cell in ((f"--snapshot {path} --bogus SELECT 1", None), (f"--snapshot {path} oops", "SELECT 1")):
+        with pytest.raises(UsageError) as info:  # named in one line, not sent to DuckDB nor left out of the SQL
+            shell.run_cell_magic("okta_sql", line, cell) if cell else shell.run_line_magic("okta_sql", line)
+        assert "\n" not in str(info.value) and ("--bogus" in str(info.value) or "oops" in str(info.value))
 
 
 def test_a_missing_scope_skips_its_table_and_says_so(org: Sandbox, tmp_path) -> None:

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import sys
 from typing import Any
@@ -53,27 +54,17 @@ def sync_line(magics: Any, line: str) -> Any:
     """``%okta_sync [--plan] [--full] [--to PATH] [--format parquet [--snapshot PATH]] [--since WHEN] [-p NAME]
     [TABLE ...]``: with ``--format parquet``, ``--to`` names the Parquet directory, ``--snapshot`` the DuckDB file."""
     from okta_magic.notebook.magics import user_errors
-    from okta_magic.snapshot.sync import sync_org
+    from okta_magic.snapshot.entry import sync_as_asked
 
     with user_errors():
         args = _sync_parser().parse_args(_words(line))
     session = magics._profile(args.profile)
     parquet = args.format == "parquet"
-    snapshot = args.snapshot if parquet else args.path
     with user_errors(session):
-        if args.plan:
-            from okta_magic.snapshot.plan import plan_sync
-
-            return plan_sync(session, snapshot, full=args.full, tables=args.tables or None)
-        report = sync_org(session, snapshot, full=args.full, since=args.since, tables=args.tables or None,
-                          say=lambda text: print(text, file=sys.stderr))
-        if not parquet:
-            return report
-        from okta_magic.snapshot.parquet import export_parquet
-
-        export = export_parquet(report.path, args.path)
-        export.sync = report
-        return export
+        return sync_as_asked(session, args.snapshot if parquet else args.path, full=args.full, since=args.since,
+                             tables=args.tables or None, plan=args.plan, parquet=parquet,
+                             parquet_dir=args.path if parquet else None,
+                             say=lambda text: print(text, file=sys.stderr))
 
 
 def sql_cell(magics: Any, line: str, cell: str | None = None) -> Any:
@@ -85,6 +76,13 @@ def sql_cell(magics: Any, line: str, cell: str | None = None) -> Any:
     while words and words[0] in options and len(words) > 1:
         options[words[0]] = words[1].strip("'\"")
         words = words[2:]
+    stray = words if cell is not None else words[:1] if words and re.match(r"--?[A-Za-z]", words[0]) else []
+    if stray:  # an unknown option, or words the cell's SQL would silently leave out
+        from okta_magic.errors import RequestError
+
+        with user_errors():
+            raise RequestError(f"Unknown option or word {stray[0]!r} on the %okta_sql line: it takes -o NAME, "
+                               "--snapshot PATH and -p NAME, then the SQL (in the cell below for %%okta_sql).")
     text = cell if cell is not None else " ".join(words)
     session = magics._profile(options["-p"])
     with user_errors(session):

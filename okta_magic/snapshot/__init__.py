@@ -9,5 +9,5 @@ One module per job: :mod:`tables` (what each table is: endpoints, scope, admin r
 incremental rule), :mod:`fetch` (pages pulled through the session's client and the fan-out machinery, its
 pacing and rate limits applying), :mod:`store` (the DuckDB file written into a copy and swapped in at the end,
 ``_tables`` and ``_columns``), :mod:`plan` (what a sync will fetch, cost and need), :mod:`sync` (the engine),
-:mod:`sql` (queries, ``{{var}}``). DuckDB is imported only in this package, and only when a snapshot is used.
+:mod:`sql` (queries, ``{{var}}``), :mod:`entry` (what both front ends call). DuckDB is imported only in this package, and only when a snapshot is used.
 """

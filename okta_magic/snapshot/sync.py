@@ -178,3 +178,4 @@ def sync_org(session: Session, path: str | os.PathLike[str] | None = None, *, fu
     report = SyncReport(target, [run.reports[t.name] for t in TABLES if t.name in run.reports])
     report.seconds = time.monotonic() - started
     return report
+
