@@ -146,3 +146,14 @@ def shell(request: pytest.FixtureRequest, _shared_sandboxes: list[Sandbox]):
         if shared is not None and (not shared.running or _sandbox_state(shared) != before):
             _shared_sandboxes.remove(shared)  # the next test starts a fresh one
             shared.stop()
+
+
+@pytest.fixture
+def default() -> Iterator[Any]:
+    """The script API's default session, closed afterwards so that the next test starts afresh."""
+    from okta_magic import api
+
+    try:
+        yield api.current_session()
+    finally:
+        api.close_current_session()

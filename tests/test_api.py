@@ -27,15 +27,6 @@ SANDBOX = {"users": 40, "seed": 2, "calm": True}  # this module's sandbox org (c
 
 
 @pytest.fixture
-def default() -> Iterator[Session]:
-    """The default session, closed afterwards so that the next test starts afresh."""
-    try:
-        yield api.current_session()
-    finally:
-        api.close_current_session()
-
-
-@pytest.fixture
 def two(sandbox: Sandbox) -> Iterator[tuple[Session, Session]]:
     """Two sessions of their own on the module's sandbox org (neither stops it)."""
     helpdesk, readonly = Session(name="helpdesk", sandbox=sandbox), Session(name="readonly", sandbox=sandbox)

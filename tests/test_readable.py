@@ -5,7 +5,6 @@ and a System Log event's first target as columns; through ``okta_magic.get`` and
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import httpx
 import pandas as pd
@@ -19,15 +18,6 @@ from okta_magic.sessions.session import Session
 SANDBOX = {"users": 600, "seed": 3, "calm": True}  # clearanceLevel: from the 450th person on
 WHO = ["profile.login", "profile.firstName", "profile.lastName", "profile.displayName", "profile.email", "status"]
 READ = ["okta.users.read", "okta.schemas.read"]
-
-
-@pytest.fixture
-def default() -> Iterator[Session]:
-    """The script API's default session, closed afterwards."""
-    try:
-        yield api.current_session()
-    finally:
-        api.close_current_session()
 
 
 def _check_people(users: pd.DataFrame) -> None:
