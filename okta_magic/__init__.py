@@ -85,9 +85,8 @@ def load_ipython_extension(ipython: Any) -> None:
     So ``%okta_login`` and ``okta_magic.get(...)`` in the same notebook share one sign-in.
     """
     from okta_magic.api import current_profiles
-    from okta_magic.notebook.magics import OktaMagics
-
     from okta_magic.notebook.audit import add_magic as add_audit
+    from okta_magic.notebook.magics import OktaMagics
     from okta_magic.notebook.snapshot import add_magics
 
     magics = OktaMagics(ipython, profiles=current_profiles())

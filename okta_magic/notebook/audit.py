@@ -86,8 +86,9 @@ def _usage(audit: catalog.Audit) -> str:
 
 
 def run_line(magics: Any, line: str, say: Callable[[str], object] = print) -> Any:
-    """Run one ``%okta_audit`` line for the extension's ``magics`` (its profiles): the list (a DataFrame), an
-    explanation (None), or the answer's DataFrame; our errors as one UsageError line."""
+    """``%okta_audit`` lists the audits; ``%okta_audit NAME [--param value] [--explain] [--snapshot PATH]
+    [-p NAME]`` answers one from the org's snapshot (a DataFrame and its one-line headline), syncing the tables
+    it reads first; ``--explain`` shows its endpoints, scopes, admin role and SQL instead."""
     from okta_magic.notebook.magics import user_errors
 
     with user_errors(magics.session):
@@ -118,4 +119,6 @@ def _run(session: Session, name: str | None, params: dict[str, str], explain: bo
 
 def add_magic(magics: Any) -> None:
     """Add ``okta_audit`` (a line magic) to the extension's magics table, beside the others."""
-    magics.magics["line"]["okta_audit"] = lambda line: run_line(magics, line)
+    from okta_magic.notebook.options import bound
+
+    magics.magics["line"]["okta_audit"] = bound(run_line, magics)

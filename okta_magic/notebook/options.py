@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import math
 import re
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["value_options", "flag_options", "split_options", "unquote", "in_flight", "at_least_one", "seconds",
+__all__ = ["bound", "value_options", "flag_options", "split_options", "unquote", "in_flight", "at_least_one", "seconds",
            "lifetime", "unrecognized"]
 
 _MAX_TIMEOUT = 86_400.0  # seconds: a day per response is already more than any org takes
@@ -166,3 +169,11 @@ def _words(text: str, *, quotes: str) -> list[tuple[int, int]]:
     if quote is not None:
         return [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
     return spans
+
+
+def bound(function: Callable[..., Any], magics: Any) -> Callable[..., Any]:
+    """``function(magics, line[, cell])`` as a magic of the extension's ``magics``: its docstring is ``%name?``."""
+    def magic(*args: Any) -> Any:
+        return function(magics, *args)
+
+    return functools.update_wrapper(magic, function)

@@ -96,6 +96,7 @@ def sql_cell(magics: Any, line: str, cell: str | None = None) -> Any:
 
 def add_magics(magics: Any) -> None:
     """Add ``okta_sync`` (line) and ``okta_sql`` (line and cell) to the extension's magics table."""
-    magics.magics["line"]["okta_sync"] = lambda line: sync_line(magics, line)
-    magics.magics["line"]["okta_sql"] = lambda line: sql_cell(magics, line)
-    magics.magics["cell"]["okta_sql"] = lambda line, cell: sql_cell(magics, line, cell)
+    from okta_magic.notebook.options import bound
+
+    magics.magics["line"]["okta_sync"] = bound(sync_line, magics)
+    magics.magics["line"]["okta_sql"] = magics.magics["cell"]["okta_sql"] = bound(sql_cell, magics)
