@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import Literal, TypeVar
 
 from okta_magic.errors import OktaMagicError
-from okta_magic.sessions.profiles import DEFAULT as DEFAULT_PROFILE
 
 Audience = Literal["notebook", "script"]
 NOTEBOOK: Audience = "notebook"
@@ -165,8 +164,9 @@ def render(exc: OktaMagicError, audience: Audience) -> str:
 
 
 def in_profile(line: str, profile: str | None) -> str:
-    """A notebook line for a named profile: its ``%okta_login`` becomes ``%okta_login --profile NAME``."""
-    if not profile or profile == DEFAULT_PROFILE or "--profile" in line:
+    """A notebook line for a named profile: its ``%okta_login`` becomes ``%okta_login --profile NAME``
+    (``profile`` None: the default session, whose line stays as it is)."""
+    if not profile or "--profile" in line:
         return line
     return re.sub(r"%okta_login\b", f"%okta_login --profile {profile}", line)
 

@@ -100,15 +100,17 @@ def run_line(magics: Any, line: str, say: Callable[[str], object] = print) -> An
 
 def _run(session: Session, name: str | None, params: dict[str, str], explain: bool, path: str | None,
          say: Callable[[str], object]) -> Any:
+    from okta_magic.notebook.magics import named
+
     held = tuple(session.held_scopes())
     if name is None:
         line, frame = listing(held)
-        say(advice.in_profile(line, session.name))
+        say(advice.in_profile(line, named(session)))
         return frame
     audit = catalog.get(name)
     if explain:
         audit.values(params)  # a wrong parameter is said now, not when it runs
-        say(advice.in_profile(scope.explain(audit, held, advice.NOTEBOOK), session.name) + "\n\n" + _usage(audit))
+        say(advice.in_profile(scope.explain(audit, held, advice.NOTEBOOK), named(session)) + "\n\n" + _usage(audit))
         return None
     result = ask.audit(session, name, params, path=path, say=say)
     say(result.headline)

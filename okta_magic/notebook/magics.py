@@ -39,7 +39,7 @@ from okta_magic.notebook.options import seconds as _seconds
 from okta_magic.notebook.options import split_options as _split_options
 from okta_magic.notebook.options import unquote as _unquote
 from okta_magic.notebook.options import unrecognized as _unrecognized
-from okta_magic.sessions.profiles import Profiles
+from okta_magic.sessions.profiles import DEFAULT, Profiles
 from okta_magic.sessions.session import Session
 from okta_magic.tokens import Secret
 
@@ -61,6 +61,11 @@ def _usage(message: str) -> UsageError:
     return UsageError(_one_line(message))
 
 
+def named(session: Session) -> str | None:
+    """The session's profile name for a fix line (``%okta_login --profile NAME``), None for the default one."""
+    return None if session.name == DEFAULT else session.name
+
+
 @contextlib.contextmanager
 def user_errors(session: Session | None = None,
                 keep_partial: Callable[[Any], str] | None = None) -> Iterator[None]:
@@ -76,7 +81,7 @@ def user_errors(session: Session | None = None,
         else:
             message = advice.render(exc, advice.NOTEBOOK)
         if session is not None:
-            message = advice.in_profile(message, session.name)  # a profile's fix names that profile
+            message = advice.in_profile(message, named(session))
         if exc.partial is not None and keep_partial is not None:
             message += " " + keep_partial(exc.partial)
         raise _usage(message) from None
