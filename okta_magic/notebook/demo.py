@@ -40,13 +40,16 @@ def run_notebook(source: pathlib.Path, out_dir: pathlib.Path, *, timeout: int = 
 
 
 def tagged_output(path: pathlib.Path, tag: str) -> str:
-    """The text/plain output of the cell carrying ``tag`` (e.g. the users table's head)."""
+    """The value the cell carrying ``tag`` shows (e.g. the users table's head): its result's text/plain, else its
+    first text output (a line printed before the result, such as a sign-in's, is not the value)."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if tag in cell.get("metadata", {}).get("tags", []):
-            for output in cell.get("outputs", []):
+            outputs = cell.get("outputs", [])
+            results = [o for o in outputs if o.get("output_type") == "execute_result"]
+            for output in results or outputs:
                 text = output.get("data", {}).get("text/plain") or output.get("text")
                 if text:
                     return str(text)
