@@ -186,12 +186,16 @@ def test_no_notebook_syntax_below_the_magics_and_the_advice_layer(name: str) -> 
 
 
 def _magic_options() -> set[str]:
-    """The long options of every magic, read from the magics' own argument parsers (the one source)."""
-    from okta_magic.notebook import magics
+    """The long options of every magic, read from where each magic declares them (the one source): the magics'
+    own argument parsers, %okta_sync's parser and %okta_sql's list (notebook/snapshot.py), %okta_audit's options
+    and its audits' parameters (notebook/audit.py)."""
+    from okta_magic.notebook import audit, magics, snapshot
 
     parsers = [getattr(member, "parser", None) for member in vars(magics.OktaMagics).values()]
-    return {option for parser in parsers if parser is not None for action in parser._actions
-            for option in action.option_strings if option.startswith("--")}
+    declared = {option for parser in parsers if parser is not None for action in parser._actions
+                for option in action.option_strings}
+    return {option for option in declared | snapshot.option_strings() | audit.option_strings()
+            if option.startswith("--")}
 
 
 # the words for a person (advice/), and the sandbox's own command line (its options are its own)
@@ -203,6 +207,8 @@ BELOW_THE_NOTEBOOK = sorted(name for name in MODULES if name not in MAY_NAME_OPT
 
 def test_the_magics_have_options_to_look_for() -> None:
     assert {"--to", "--parallel", "--append", "--raw", "--each", "--max-pages", "--redirect-uri"} <= _magic_options()
+    # %okta_sync and %okta_sql (notebook/snapshot.py), %okta_audit and an audit's parameters (notebook/audit.py)
+    assert {"--plan", "--full", "--since", "--format", "--snapshot", "--explain", "--days", "--by"} <= _magic_options()
 
 
 @pytest.mark.parametrize("name", BELOW_THE_NOTEBOOK)

@@ -23,7 +23,17 @@ from okta_magic.audits import ask, catalog, scope
 from okta_magic.errors import ConfigError
 from okta_magic.sessions.session import Session
 
-__all__ = ["add_magic", "run_line", "listing", "parse_line"]
+__all__ = ["add_magic", "run_line", "listing", "parse_line", "OPTIONS", "option_strings"]
+
+# The line's own options, the one list: parse_line reads it, and tests/test_layout.py keeps these words (and the
+# audits' parameters, below) out of the layers under the notebook, where a script user would read them too.
+OPTIONS = {"explain": ("--explain",), "snapshot": ("--snapshot",), "profile": ("-p", "--profile")}
+
+
+def option_strings() -> set[str]:
+    """Every option a ``%okta_audit`` line may hold: its own (:data:`OPTIONS`) and each audit's ``--param``."""
+    params = {"--" + p.name.replace("_", "-") for name in catalog.names() for p in catalog.get(name).params}
+    return {option for options in OPTIONS.values() for option in options} | params
 
 
 def parse_line(line: str) -> tuple[str | None, dict[str, str], bool, str | None, str | None]:
@@ -33,7 +43,7 @@ def parse_line(line: str) -> tuple[str | None, dict[str, str], bool, str | None,
     except ValueError as exc:
         raise ConfigError(f"Cannot read the line ({str(exc).lower()}): close each quote you open.") from None
     profile = None
-    if len(words) > 1 and words[0] in ("-p", "--profile"):
+    if len(words) > 1 and words[0] in OPTIONS["profile"]:
         profile, words = words[1], words[2:]
     if not words:
         return None, {}, False, None, profile
@@ -42,21 +52,21 @@ def parse_line(line: str) -> tuple[str | None, dict[str, str], bool, str | None,
     explain, path = False, None
     while rest:
         word = rest.pop(0)
-        if word in ("-p", "--profile") and rest:
+        if word in OPTIONS["profile"] and rest:
             profile = rest.pop(0)
             continue
         if not word.startswith("--"):
             raise ConfigError(f"{word!r} after the audit's name is not an option; parameters are written "
                               "--name value, e.g. --days 30.")
         key, eq, value = word[2:].partition("=")
-        if key == "explain":
+        if "--" + key in OPTIONS["explain"]:
             explain = True
             continue
         if not eq:
             if not rest or rest[0].startswith("--"):
                 raise ConfigError(f"--{key} needs a value, e.g. --{key} 30.")
             value = rest.pop(0)
-        if key == "snapshot":
+        if "--" + key in OPTIONS["snapshot"]:
             path = value
         else:
             params[key.replace("-", "_")] = value

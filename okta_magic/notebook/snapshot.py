@@ -22,7 +22,10 @@ from typing import Any
 
 from okta_magic.errors import ConfigError
 
-__all__ = ["add_magics", "sync_line", "sql_cell"]
+__all__ = ["add_magics", "sync_line", "sql_cell", "SQL_OPTIONS", "option_strings"]
+
+# %okta_sql's options, each taking a value: the one list, which sql_cell reads (%okta_sync's are its parser)
+SQL_OPTIONS = ("-o", "--snapshot", "-p")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,6 +44,12 @@ def _sync_parser() -> _Parser:
     parser.add_argument("--since")
     parser.add_argument("-p", "--profile")
     return parser
+
+
+def option_strings() -> set[str]:
+    """Every option of ``%okta_sync`` and ``%okta_sql``, from their one declaration each (tests/test_layout.py keeps
+    them out of the layers under the notebook, where a script user would read them too)."""
+    return {option for action in _sync_parser()._actions for option in action.option_strings} | set(SQL_OPTIONS)
 
 
 def _words(line: str) -> list[str]:
@@ -72,7 +81,7 @@ def sql_cell(magics: Any, line: str, cell: str | None = None) -> Any:
     from okta_magic.notebook.magics import user_errors
     from okta_magic.snapshot.sql import query
 
-    words, options = line.split(), {"-o": None, "--snapshot": None, "-p": None}
+    words, options = line.split(), dict.fromkeys(SQL_OPTIONS)
     while words and words[0] in options and len(words) > 1:
         options[words[0]] = words[1].strip("'\"")
         words = words[2:]
