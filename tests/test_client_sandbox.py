@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pandas as pd
 import pytest
 
+from _sandbox_client import SandboxSleep, client
 from okta_magic.advice import render
 from okta_magic.http.client import OktaClient
 from okta_magic.errors import InsufficientScope, OktaApiError, PermissionDenied
@@ -17,6 +17,7 @@ from okta_magic.pulls.request import parse_request
 from okta_magic.sandbox import Sandbox
 
 READ_SCOPES = ["okta.users.read", "okta.groups.read", "okta.apps.read", "okta.logs.read"]
+SCOPES = [*READ_SCOPES, "okta.groups.manage"]  # what most tests here are granted
 
 
 SANDBOX = {"users": 5000, "seed": 7}  # this module's sandbox org (conftest.py)
@@ -29,28 +30,8 @@ def calm(sandbox: Sandbox) -> Iterator[None]:
     sandbox.set_knobs(latency=0.0, error_rate=0.0, rate_429=0.0, drop_rate=0.0)
 
 
-class SandboxSleep:
-    """An injected sleep that moves the sandbox's clock instead of waiting."""
-
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.sandbox.advance_clock(seconds)
-
-
-def client(sandbox: Sandbox, *, user: str = "admin", scopes: list[str] | None = None, **options: Any) -> OktaClient:
-    granted = scopes if scopes is not None else [*READ_SCOPES, "okta.groups.manage"]
-    token = sandbox.issue_token(user=user, app="native", scopes=granted)
-    options.setdefault("progress", False)
-    options.setdefault("sleep", SandboxSleep(sandbox))
-    return OktaClient(sandbox.url, lambda: f"Bearer {token}", held_scopes=lambda: granted, **options)
-
-
 def test_5000_users_across_pages_match_the_orgs_own_list(sandbox: Sandbox) -> None:
-    with client(sandbox) as c:
+    with client(sandbox, SCOPES) as c:
         result = fetch(c, parse_request("GET /api/v1/users?limit=200"))
     frame = result.data
     expected = sandbox.user_ids()
@@ -69,7 +50,7 @@ def test_5000_users_across_pages_match_the_orgs_own_list(sandbox: Sandbox) -> No
 
 
 def test_search_with_quotes_and_spaces(sandbox: Sandbox) -> None:
-    with client(sandbox) as c:
+    with client(sandbox, SCOPES) as c:
         everyone = fetch(c, parse_request('GET /api/v1/users?search=status eq "ACTIVE" or status eq "SUSPENDED"'
                                          "&limit=200")).data
         department = everyone["profile.department"].dropna().iloc[0]
@@ -86,7 +67,7 @@ def test_429_in_the_middle_of_a_pull_loses_and_repeats_nothing(sandbox: Sandbox)
     sandbox.set_rate_limit("/api/v1/users", 8)
     try:
         sleep = SandboxSleep(sandbox)
-        with client(sandbox, sleep=sleep, max_retries=10) as c:
+        with client(sandbox, SCOPES, sleep=sleep, max_retries=10) as c:
             result = fetch(c, parse_request("GET /api/v1/users?limit=200"))
         assert result.data["id"].tolist() == sandbox.user_ids()
         assert sleep.waits  # it did wait (or pace) for the window to reset
@@ -97,7 +78,7 @@ def test_429_in_the_middle_of_a_pull_loses_and_repeats_nothing(sandbox: Sandbox)
 
 def test_random_429_and_5xx_are_recovered(sandbox: Sandbox) -> None:
     sandbox.set_knobs(rate_429=0.2, error_rate=0.1)
-    with client(sandbox, max_retries=10) as c:
+    with client(sandbox, SCOPES, max_retries=10) as c:
         result = fetch(c, parse_request("GET /api/v1/users?limit=500"))
     assert result.data["id"].tolist() == sandbox.user_ids()
 
@@ -111,7 +92,7 @@ def test_401_for_a_bad_token(sandbox: Sandbox) -> None:
 
 
 def test_403_insufficient_scope_names_the_missing_scope(sandbox: Sandbox) -> None:
-    with client(sandbox, scopes=["okta.users.read"]) as c:
+    with client(sandbox, ["okta.users.read"]) as c:
         with pytest.raises(InsufficientScope) as info:
             fetch(c, parse_request("GET /api/v1/groups"))
     assert info.value.needed == ("okta.groups.read",)
@@ -120,7 +101,7 @@ def test_403_insufficient_scope_names_the_missing_scope(sandbox: Sandbox) -> Non
 
 
 def test_403_e0000006_when_the_role_forbids_it(sandbox: Sandbox) -> None:
-    with client(sandbox, user="readonly") as c:
+    with client(sandbox, SCOPES, user="readonly") as c:
         with pytest.raises(PermissionDenied) as info:
             fetch(c, parse_request('POST /api/v1/groups\n\n{"profile": {"name": "Not allowed"}}'))
     assert info.value.error_code == "E0000006"
@@ -128,7 +109,7 @@ def test_403_e0000006_when_the_role_forbids_it(sandbox: Sandbox) -> None:
 
 
 def test_404_and_400_messages(sandbox: Sandbox) -> None:
-    with client(sandbox) as c:
+    with client(sandbox, SCOPES) as c:
         with pytest.raises(OktaApiError) as missing:
             fetch(c, parse_request("GET /api/v1/users/00uNOPE"))
         with pytest.raises(OktaApiError) as bad:
@@ -139,7 +120,7 @@ def test_404_and_400_messages(sandbox: Sandbox) -> None:
 
 
 def test_post_with_a_json_body_creates_a_group(sandbox: Sandbox) -> None:
-    with client(sandbox) as c:
+    with client(sandbox, SCOPES) as c:
         created = fetch(c, parse_request('POST /api/v1/groups\n\n{"profile": {"name": "{{n}}", "description": "d"}}',
                                         {"n": 'Analysts "EU"'})).data
         assert created["profile.name"] == 'Analysts "EU"'
@@ -158,7 +139,7 @@ def test_interrupted_pull_keeps_its_rows(sandbox: Sandbox) -> None:
                 raise KeyboardInterrupt
             return super().handle_request(request)
 
-    with client(sandbox, transport=Interrupting()) as c:
+    with client(sandbox, SCOPES, transport=Interrupting()) as c:
         result = fetch(c, parse_request("GET /api/v1/users?limit=100"))
     assert result.interrupted
     assert result.data["id"].tolist() == sandbox.user_ids()[:300]
@@ -168,7 +149,7 @@ def test_interrupted_pull_keeps_its_rows(sandbox: Sandbox) -> None:
 def test_search_values_with_ampersand_hash_quote_and_non_ascii(sandbox: Sandbox) -> None:
     profile = {"firstName": "Zoë", "lastName": 'O"Brien', "email": "zoe.obrien@example.com",
                "login": "zoe.obrien@example.com", "department": "R&D #2 Zürich"}
-    with client(sandbox, scopes=[*READ_SCOPES, "okta.users.manage"]) as c:
+    with client(sandbox, [*READ_SCOPES, "okta.users.manage"]) as c:
         created = fetch(c, parse_request("POST /api/v1/users?activate=false\n\n{{p}}", {"p": {"profile": profile}})).data
         typed = fetch(c, parse_request('GET /api/v1/users?search=profile.department eq "R&D #2 Zürich"&limit=5')).data
         interpolated = fetch(c, parse_request('GET /api/v1/users?search=profile.lastName eq "{{last}}"&limit=5',

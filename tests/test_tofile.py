@@ -16,6 +16,7 @@ from IPython.core.error import UsageError
 
 import okta_magic
 from _file_limits import FORMATS, KINDS, run_cases
+from _sandbox_client import client
 from okta_magic.errors import RequestError
 
 from okta_magic.http.client import OktaClient
@@ -36,13 +37,6 @@ def calm(sandbox: Sandbox) -> Iterator[None]:
     sandbox.set_knobs(latency=0.0, error_rate=0.0, rate_429=0.0, drop_rate=0.0)
 
 
-def client(sandbox: Sandbox, **options: Any) -> OktaClient:
-    token = sandbox.issue_token(user="admin", app="native", scopes=SCOPES)
-    options.setdefault("progress", False)
-    options.setdefault("sleep", sandbox.advance_clock)
-    return OktaClient(sandbox.url, lambda: f"Bearer {token}", held_scopes=lambda: SCOPES, **options)
-
-
 # A frame's column that needs the whole answer (docs/frames.md): a file written batch by batch has none.
 FRAME_ONLY = ["profile.managerLogin"]
 
@@ -58,7 +52,7 @@ def _same(frame: pd.DataFrame, back: pd.DataFrame) -> None:
 
 def test_parquet_file_equals_the_dataframe_of_the_same_pull(sandbox: Sandbox, tmp_path: Path) -> None:
     target = tmp_path / "users.parquet"
-    with client(sandbox) as c:
+    with client(sandbox, SCOPES) as c:
         pulled = fetch(c, parse_request("GET /api/v1/users?limit=20"))
         written = fetch_to(c, parse_request("GET /api/v1/users?limit=20"), target).data
     frame = pulled.data
@@ -70,7 +64,7 @@ def test_parquet_file_equals_the_dataframe_of_the_same_pull(sandbox: Sandbox, tm
 
 
 def test_csv_and_json_lines_hold_the_same_rows(sandbox: Sandbox, tmp_path: Path) -> None:
-    with client(sandbox) as c:
+    with client(sandbox, SCOPES) as c:
         frame = fetch(c, parse_request("GET /api/v1/users?limit=200")).data
         for name in ("users.csv", "users.jsonl"):
             assert fetch_to(c, parse_request("GET /api/v1/users?limit=200"), tmp_path / name).data.rows == len(frame)
@@ -129,7 +123,7 @@ class Interrupting(httpx.HTTPTransport):
 
 def test_an_interrupted_pull_leaves_a_file_of_exactly_the_rows_fetched(sandbox: Sandbox, tmp_path: Path) -> None:
     target = tmp_path / "users.parquet"
-    with client(sandbox, transport=Interrupting()) as c:
+    with client(sandbox, SCOPES, transport=Interrupting()) as c:
         result = fetch_to(c, parse_request("GET /api/v1/users?limit=100"), target)
     assert result.interrupted and result.data.rows == 300
     assert "Interrupted after 3 page(s)" in (result.note or "") and "users.parquet" in (result.note or "")
@@ -151,7 +145,7 @@ def _make_events(c: OktaClient, n: int, tag: str) -> None:
 def test_append_continues_the_system_log_without_duplicates_or_gaps(sandbox: Sandbox, tmp_path: Path) -> None:
     target = tmp_path / "logs.parquet"
     line = f"GET /api/v1/logs?since={_days_ago(sandbox, 30)}&limit=100"
-    with client(sandbox) as c:
+    with client(sandbox, SCOPES) as c:
         first = fetch_to(c, parse_request(line), target, append=True).data
         _make_events(c, 3, "morning-one")
         second = fetch_to(c, parse_request(line), target, append=True).data
@@ -178,7 +172,7 @@ def test_append_continues_the_system_log_without_duplicates_or_gaps(sandbox: San
 def test_append_with_nothing_new_keeps_the_file(sandbox: Sandbox, tmp_path: Path) -> None:
     target = tmp_path / "logs.jsonl"
     line = f"GET /api/v1/logs?since={_days_ago(sandbox, 30)}&limit=500"
-    with client(sandbox) as c:
+    with client(sandbox, SCOPES) as c:
         first = fetch_to(c, parse_request(line), target, append=True).data
         again = fetch_to(c, parse_request(line), target, append=True).data
     assert again.rows == 0 and again.appended_to == first.rows
@@ -259,7 +253,7 @@ def test_a_failed_pull_leaves_a_file_of_the_rows_fetched_and_says_so(sandbox: Sa
     from okta_magic.errors import OktaMagicError
 
     target = tmp_path / "users.csv"
-    with client(sandbox, transport=Failing()) as c, pytest.raises(OktaMagicError) as info:
+    with client(sandbox, SCOPES, transport=Failing()) as c, pytest.raises(OktaMagicError) as info:
         fetch_to(c, parse_request("GET /api/v1/users?limit=100"), target)
     assert info.value.partial.rows == 300 and "users.csv" in repr(info.value.partial)
     assert pd.read_csv(target)["id"].tolist() == sandbox.user_ids()[:300]
