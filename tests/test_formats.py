@@ -94,3 +94,21 @@ def test_a_format_without_a_writer_or_a_reader_cannot_be_made() -> None:
         Unwritten()  # type: ignore[abstract]
     with pytest.raises(ValueError, match="suffix"):
         format_for("rows.xlsx")
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".jsonl"])
+def test_an_append_leaves_out_the_events_of_the_files_last_second(tmp_path: Path, suffix: str) -> None:
+    # An append asks for since = the file's last instant; a server whose since is a millisecond coarse
+    # (as the sandbox's once was) sends back the events just before it too, which must not be written twice.
+    events = [{"uuid": u, "published": p, "eventType": "user.session.start"} for u, p in [
+        ("old", "2026-12-01T10:00:00.100Z"), ("near", "2026-12-01T10:00:01.050Z"),
+        ("ms-before", "2026-12-01T10:00:01.197Z"), ("last-a", "2026-12-01T10:00:01.198Z"),
+        ("last-b", "2026-12-01T10:00:01.198Z")]]
+    target = tmp_path / f"logs{suffix}"
+    sink = FileSink(target, "logs", batch_pages=1)
+    for event in events:
+        sink.add_page([event])
+    sink.close()
+    published, uuids = last_events(target)
+    assert published == "2026-12-01T10:00:01.198Z"
+    assert uuids == {"near", "ms-before", "last-a", "last-b"}

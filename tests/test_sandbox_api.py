@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import re
+from typing import Any
 
 import httpx
 import orjson
@@ -559,3 +561,52 @@ def test_a_configuration_list_of_many_pages_follows_its_next_links_to_the_end(sa
         pages += 1
         url = response.links.get("next", {}).get("url")
     assert pages > 1 and len(seen) == len(set(seen)) == len(sandbox._state.security.devices())
+
+
+
+def _ms(when: dt.datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def _float_unsafe_instants(start: float, count: int) -> list[dt.datetime]:
+    """Millisecond instants from ``start`` on whose text, read as seconds since the epoch (a float) and cut back
+    to the millisecond, names the millisecond before: what a server must not do with ``since``/``until``."""
+    found: list[dt.datetime] = []
+    when = dt.datetime.fromtimestamp(int(start), tz=dt.timezone.utc)
+    while len(found) < count:
+        when += dt.timedelta(milliseconds=1)
+        seconds = when.timestamp()
+        if int((seconds - int(seconds)) * 1000) != when.microsecond // 1000:
+            found.append(when)
+    return found
+
+
+def test_system_log_since_and_until_are_exact_to_the_millisecond(sandbox_factory: Any) -> None:
+    # Okta's System Log: since is the first instant a bounded request holds, until the first it does not.
+    # A log continued from its file's last event (since = that event's published) must not take in the
+    # event one millisecond before it, nor may until drop the events of its last millisecond.
+    from okta_magic.sandbox.data import log_event
+
+    sb = sandbox_factory(users=20, seed=5, calm=True)
+    d = sb._state.directory
+    one_ms = dt.timedelta(milliseconds=1)
+    placed: dict[dt.datetime, tuple[str, str]] = {}
+    for i, when in enumerate(_float_unsafe_instants(sb.clock() - 3600, 5)):
+        pair = []
+        for stamp in (when - one_ms, when):
+            event = log_event(sb.clock() - 3600, "group.user_membership.add", f"test {i}", None,
+                              {"id": "x", "type": "User"}, [])
+            event["published"] = _ms(stamp)
+            d.add_event(event)
+            pair.append(event["uuid"])
+        placed[when] = (pair[0], pair[1])
+    token = sb.issue_token(user="admin", app="native")
+    with httpx.Client(base_url=sb.url, headers={"Authorization": f"Bearer {token}"}) as admin:
+        for when, (before, at) in placed.items():
+            second = dt.timedelta(seconds=1)
+            got = admin.get("/api/v1/logs", params={"since": _ms(when), "until": _ms(when + second), "limit": 1000})
+            uuids = [e["uuid"] for e in got.json()]
+            assert at in uuids and before not in uuids, _ms(when)
+            upto = admin.get("/api/v1/logs", params={"since": _ms(when - second), "until": _ms(when), "limit": 1000})
+            uuids = [e["uuid"] for e in upto.json()]
+            assert before in uuids and at not in uuids, _ms(when)

@@ -9,6 +9,7 @@ subclass given to :func:`register`. The sink (``tofile.py``) asks its format obj
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import os
@@ -27,6 +28,9 @@ __all__ = ["FORMATS", "FileFormat", "PartWriter", "Parquet", "Csv", "JsonLines",
            "register"]
 
 Order = Callable[[Iterable[str]], list[str]]
+
+# The span before a System Log file's last event whose uuids an append leaves out (``existing.last_events``).
+LAST_SECOND = datetime.timedelta(seconds=1)
 
 
 class PartWriter(Protocol):
@@ -422,7 +426,9 @@ def _merge_parquet(parts: list[Path], target: Path, order: Order) -> None:
 
 
 def _last_row_groups(path: Path) -> Iterable[pd.DataFrame]:
-    """The ``published``/``uuid`` columns of a Parquet file's row groups, last first, while they reach the latest."""
+    """The ``published``/``uuid`` columns of a Parquet file's row groups, last first, while they reach into the
+    last second before the latest event (what an append leaves out: ``existing.last_events``)."""
+    import pandas as pd
     import pyarrow.parquet as pq
 
     f = pq.ParquetFile(path)
@@ -430,9 +436,11 @@ def _last_row_groups(path: Path) -> Iterable[pd.DataFrame]:
     for i in reversed(range(f.num_row_groups)):
         chunk = f.read_row_group(i, columns=["published", "uuid"]).to_pandas()
         yield chunk
-        top = chunk["published"].max()
-        latest = top if latest is None or top > latest else latest
-        if chunk["published"].min() < latest:  # the events before this group are all earlier (ascending order)
+        stamps = pd.to_datetime(chunk["published"], utc=True, format="ISO8601")
+        if stamps.isna().all():
+            continue
+        latest = stamps.max() if latest is None else max(latest, stamps.max())
+        if stamps.min() < latest - LAST_SECOND:  # the events before this group are all earlier (ascending order)
             return
 
 

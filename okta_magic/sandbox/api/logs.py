@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from starlette.responses import Response
@@ -45,7 +45,7 @@ def list_logs(call: Call) -> Response:
     since = _timestamp(p["since"], "since") if "since" in p else None
     upper = until if until is not None else iso(now + 1)
     if since is None:
-        since = iso((_parse_iso(upper) if until else now) - LOG_DEFAULT_WINDOW)
+        since = _before(upper, LOG_DEFAULT_WINDOW) if until else iso(now - LOG_DEFAULT_WINDOW)
     if since < iso(now - LOG_MAX_SINCE):
         raise ApiProblem(
             400, "E0000053", "Invalid parameter: The since parameter is over 180 days prior to the current day."
@@ -107,12 +107,32 @@ def _resume_cursor(d: Directory, after: str | None, indexes: range, since: str) 
     return _log_cursor((since, 0))
 
 
+def _before(stamp: str, seconds: int) -> str:
+    """The instant ``seconds`` before ``stamp`` (both in the sandbox's ISO form), to the millisecond."""
+    return _stamp_text(datetime.fromisoformat(stamp.replace("Z", "+00:00")) - timedelta(seconds=seconds))
+
+
+def _stamp_text(when: datetime) -> str:
+    """Okta's form of an instant: UTC, to the millisecond (truncated), ``Z``."""
+    when = when.astimezone(timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
 def _timestamp(value: str, name: str) -> str:
-    """A ``since`` or ``until`` parameter in the sandbox's ISO form (E0000001 when it is not a timestamp)."""
+    """A ``since`` or ``until`` parameter in the sandbox's ISO form (E0000001 when it is not a timestamp).
+
+    Read from the text's own fields, never through a float: ``09:50:07.198Z`` as seconds since the epoch is
+    ``...07.19799995`` and came back as ``.197Z``, so ``since`` took in the events one millisecond before it
+    (a System Log continued from its last event wrote such an event twice) and ``until`` left out its last
+    millisecond.
+    """
     try:
-        return iso(_parse_iso(value))
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise invalid(name, f"{name}: must be an ISO 8601 timestamp") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return _stamp_text(parsed)
 
 
 def _log_predicate(expression: str | None, q: str | None) -> EventPredicate | None:
