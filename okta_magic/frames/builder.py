@@ -48,7 +48,7 @@ class FrameBuilder:
         schema: the org's user schema (the body of ``GET /api/v1/meta/schemas/user/default``) to type a users
             frame's custom attributes by; None leaves them as Okta's JSON gave them.
         managers: the frame will hold the whole answer: add each user's ``profile.managerLogin`` (a file written
-            batch by batch does not, as a manager may be in another batch).
+            in several batches does not, as a manager may be in another batch; see ``tofile.FileSink``).
     """
 
     def __init__(self, resource: str | None = None, *, keep_links: bool = False,

@@ -26,6 +26,12 @@ Many requests' pages (a fan-out's, a partitioned pull's) come in the result's or
 which goes in a first column ``NAME`` as in the fan-out's DataFrame. ``batch_rows`` also closes a
 batch at that many rows, for many small pages (one user's factors each).
 
+A users file is typed by the org's user schema as the frame is (``schema``: each batch's builder gets it). Its
+``profile.managerLogin`` needs every row at once, so only a pull written in one piece has it: when the sink
+closes with nothing written yet (not continuing a file), the one batch it holds is the whole pull, and its
+managers are looked up in it as a DataFrame's are. A pull written in several batches has no such column, rather
+than one filled only where a manager happened to come first (docs/frames.md).
+
 ``append=True`` keeps the rows already in ``path`` first: the old file is the first part, so the same
 merge rewrites it with the new rows after it (one file, rewritten each run, in constant memory).
 """
@@ -34,7 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,11 +97,14 @@ class FileSink:
         batch_pages: pages per row group.
         batch_rows: also close a row group once it holds this many rows.
         first: the name of a first column holding each page's ``key`` (a fan-out's value).
+        schema: the org's user schema (the body of ``GET /api/v1/meta/schemas/user/default``) to type a users
+            file's custom attributes by, as :class:`FrameBuilder` does.
     """
 
     def __init__(self, path: str | os.PathLike[str], resource: str | None = None, *, keep_links: bool = False,
                  append: bool = False, skip: Iterable[str] = (), batch_pages: int = 32,
-                 batch_rows: int | None = None, first: str | None = None) -> None:
+                 batch_rows: int | None = None, first: str | None = None,
+                 schema: Mapping[str, Any] | None = None) -> None:
         self.path = Path(path)
         self.kind: FileFormat = format_for(path)  # ValueError for a suffix no format has
         self.format = self.kind.name
@@ -105,6 +114,7 @@ class FileSink:
         self.batch_pages = batch_pages
         self.batch_rows = batch_rows
         self.first = first
+        self.schema = schema
         self._keys: list[Any] = []  # the batch's fan-out value of each page, and its rows
         self._counts: list[int] = []
         self.rows = 0
@@ -116,7 +126,7 @@ class FileSink:
         self._broken: Output | None = None  # a part the disk refused, its rest in memory (read back on failure)
         self._start = 0  # JSON Lines append: the bytes of the old lines at the part's start
         self._schema: Any = None
-        self._builder = FrameBuilder(resource, keep_links=keep_links)
+        self._builder = FrameBuilder(resource, keep_links=keep_links, schema=schema)
         self._batched = 0
         self._closed = False
         self._existed = self.path.exists()
@@ -149,7 +159,9 @@ class FileSink:
     def flush(self) -> None:
         """Write the pages gathered so far (one row group)."""
         builder, self._batched = self._builder, 0
-        self._builder = FrameBuilder(self.resource, keep_links=self.keep_links)
+        self._builder = FrameBuilder(self.resource, keep_links=self.keep_links, schema=self.schema)
+        # the last batch, and nothing written before it (nor a file continued): the whole pull, managers and all
+        builder.managers = self._closed and not self._parts
         keys, counts, self._keys, self._counts = self._keys, self._counts, [], []
         if not builder.rows:
             return

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from okta_magic.errors import InsufficientScope, OktaApiError, OktaMagicError, RequestError, UnusableValue
 from okta_magic.pulls.inorder import InOrder, rows_in
 from okta_magic.http.progress import BatchView, Progress
-from okta_magic.pulls.pull import Outcome, Result
+from okta_magic.pulls.pull import Outcome, Result, user_schema_for
 
 if TYPE_CHECKING:
     from okta_magic.http.client import OktaClient, PageStream
@@ -429,17 +429,19 @@ def run_each(session: Session, text: str, name: str, values: Any, namespace: Map
     done_before = [v for v in wanted if state is not None and v in set(state.done)]
     todo = [v for v in wanted if v not in set(done_before)]
     parts, refused = _requests(text, name, todo, namespace)
-    session.current_token(on_wait=print, wait_for=sign_in_wait)  # first: a sign-in replaces the client
+    token = session.current_token(on_wait=print, wait_for=sign_in_wait)  # first: a sign-in replaces the client
     client = session.client
     if concurrency is None:
         concurrency = default_concurrency(client)
     where = f"{parts[0][1].method} {parts[0][1].path}" if parts else text.strip()
+    # users typed by the org's user schema, as a plain pull's are (read once per session)
+    schema = user_schema_for(session, token, client, parts[0][1]) if parts else None
     if to is not None:
         return _to_file(client, parts, name, to, started, concurrency=concurrency, progress=progress,
-                        keep_links=keep_links, timeout=timeout, where=where, refused=refused)
+                        keep_links=keep_links, timeout=timeout, where=where, refused=refused, schema=schema)
     batch = _with_refused(pull_many(client, parts, concurrency=concurrency, progress=progress,
                                     keep_links=keep_links, timeout=timeout, where=where), refused)
-    outcome = _outcome(batch, text, name, wanted, done_before, previous, parts, keep_links)
+    outcome = _outcome(batch, text, name, wanted, done_before, previous, parts, keep_links, schema)
     outcome.result.elapsed = time.monotonic() - started
     if batch.fatal is not None:
         batch.fatal.partial = outcome.value
@@ -448,14 +450,16 @@ def run_each(session: Session, text: str, name: str, values: Any, namespace: Map
 
 
 def _outcome(batch: Batch, text: str, name: str, wanted: list[Any], done_before: list[Any], previous: Any,
-             parts: list[tuple[Any, ApiRequest]], keep_links: bool) -> FanOutOutcome:
-    """The frame in the order of the values (kept rows of a resumed run first merged in), with its attrs."""
+             parts: list[tuple[Any, ApiRequest]], keep_links: bool,
+             schema: Mapping[str, Any] | None = None) -> FanOutOutcome:
+    """The frame in the order of the values (kept rows of a resumed run first merged in), with its attrs;
+    ``schema``: the org's user schema, to type a users frame by."""
     from okta_magic.frames import resource_for_path
     from okta_magic.frames.combine import build_parts, failures_frame, insert_first, order_by, rows_of, stack
 
     keys = [key for key, _ in parts if key in batch.data]
     resource = resource_for_path(parts[0][1].path) if parts else None
-    frame, counts = build_parts(resource, (batch.data[k] for k in keys), keep_links=keep_links)
+    frame, counts = build_parts(resource, (batch.data[k] for k in keys), keep_links=keep_links, schema=schema)
     try:
         frame = insert_first(frame, name, keys, counts)
     except ValueError:
@@ -493,15 +497,18 @@ def _name_taken(name: str) -> RequestError:
 
 def _to_file(client: OktaClient, parts: list[tuple[Any, ApiRequest]], name: str, to: str | os.PathLike[str],
              started: float, *, concurrency: int, progress: bool | Callable[[Progress], object], keep_links: bool,
-             timeout: float | None, where: str, refused: Sequence[tuple[Any, UnusableValue]] = ()) -> FanOutOutcome:
-    """The fan-out written to ``to`` as its pages arrive, in the values' order (see :mod:`okta_magic.pulls.inorder`)."""
+             timeout: float | None, where: str, refused: Sequence[tuple[Any, UnusableValue]] = (),
+             schema: Mapping[str, Any] | None = None) -> FanOutOutcome:
+    """The fan-out written to ``to`` as its pages arrive, in the values' order (see :mod:`okta_magic.pulls.inorder`);
+    ``schema`` types a users file as the frame is typed."""
     from okta_magic.frames import resource_for_path
     from okta_magic.frames.combine import failures_frame
     from okta_magic.frames.tofile import FileSink
 
     resource = resource_for_path(parts[0][1].path) if parts else None
     # Row groups by rows, not pages: a fan-out's pages are often a few rows each (one user's factors).
-    sink = FileSink(to, resource, keep_links=keep_links, first=name, batch_pages=4096, batch_rows=6400)
+    sink = FileSink(to, resource, keep_links=keep_links, first=name, batch_pages=4096, batch_rows=6400,
+                    schema=schema)
 
     def write(key: Any, data: Any) -> None:
         if name in _columns(data):

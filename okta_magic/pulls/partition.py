@@ -195,8 +195,9 @@ def run_parallel(session: Session, text: str, namespace: Mapping[str, Any], *, p
     client = session.client
     windows = plan(client, request, parallel)
     if to is not None:
+        schema = user_schema(session, token, client) if resource_for_path(request.path) == "users" else None
         return _to_file(client, request, windows, to, started, parallel=parallel, progress=progress,
-                        keep_links=keep_links, timeout=timeout, append=append, skip=skip)
+                        keep_links=keep_links, timeout=timeout, append=append, skip=skip, schema=schema)
     batch = pull_many(client, list(enumerate(windows)), concurrency=parallel, progress=progress,
                       keep_links=keep_links, timeout=timeout, where=f"GET {request.path}")
     keys = [key for key in range(len(windows)) if key in batch.data]
@@ -218,13 +219,15 @@ def run_parallel(session: Session, text: str, namespace: Mapping[str, Any], *, p
 
 def _to_file(client: OktaClient, request: ApiRequest, windows: list[ApiRequest], to: str | os.PathLike[str],
              started: float, *, parallel: int, progress: bool | Callable[[Progress], object], keep_links: bool,
-             timeout: float | None, append: bool, skip: set[str]) -> Outcome:
-    """The windows written to ``to`` as their pages arrive, in order; the outcome's value is the file's summary."""
+             timeout: float | None, append: bool, skip: set[str], schema: Mapping[str, Any] | None = None) -> Outcome:
+    """The windows written to ``to`` as their pages arrive, in order; the outcome's value is the file's summary
+    (``schema``: the org's user schema, to type a users file by)."""
     from okta_magic.frames import resource_for_path
     from okta_magic.frames.tofile import FileSink
     from okta_magic.pulls.inorder import InOrder
 
-    sink = FileSink(to, resource_for_path(request.path), keep_links=keep_links, append=append, skip=skip)
+    sink = FileSink(to, resource_for_path(request.path), keep_links=keep_links, append=append, skip=skip,
+                    schema=schema)
     feed = InOrder(range(len(windows)), lambda _key, data: sink.add_page(data), prefix=True,
                    keys_ahead=2 * WINDOWS_PER_WORKER * parallel)
     try:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from okta_magic.sessions.session import Session
     from okta_magic.tokens import Token
 
-__all__ = ["Result", "PlainAnswer", "Outcome", "fetch", "fetch_to", "run_request"]
+__all__ = ["Result", "PlainAnswer", "Outcome", "fetch", "fetch_to", "run_request", "user_schema_for"]
 
 
 @dataclass
@@ -170,8 +170,10 @@ def fetch_to(
     keep_links: bool = False,
     timeout: float | None = None,
     progress: bool | Callable[[Progress], object] | None = None,
+    user_schema: Mapping[str, Any] | None = None,
 ) -> Result:
     """Send a GET and write every page to ``to`` as it arrives; the result's data is the :class:`Written` summary.
+    ``user_schema`` types a users file's custom attributes, as :func:`fetch` types a frame's.
 
     Ctrl-C keeps the file of every row fetched, with ``interrupted=True``; a failure leaves the same
     file and carries the summary as the error's ``partial``. A file that cannot be written (disk full, file too
@@ -186,7 +188,8 @@ def fetch_to(
     if append:
         request, skip = resume_request(request, to)
     started = time.monotonic()
-    sink = FileSink(to, resource_for_path(request.path), keep_links=keep_links, append=append, skip=skip)
+    sink = FileSink(to, resource_for_path(request.path), keep_links=keep_links, append=append, skip=skip,
+                    schema=user_schema)
     pull = client.stream(request.method, request.target, json=request.body, headers=request.headers,
                          max_pages=max_pages, max_rows=max_rows, timeout=timeout, progress=progress,
                          decode=PageReader(keep_links=keep_links))
@@ -304,11 +307,11 @@ def run_request(
         warning = request_warning(request.method, request.path, token.scopes_granted)
         if warning:
             warn(warning)
+    schema = user_schema_for(session, token, client, request) if not raw else None
     if to is not None:
         result = fetch_to(client, request, to, append=append, max_pages=max_pages, max_rows=max_rows,
-                          keep_links=keep_links, timeout=timeout, progress=progress)
+                          keep_links=keep_links, timeout=timeout, progress=progress, user_schema=schema)
         return Outcome(result.data, result, [result.note] if result.note else [])
-    schema = _user_schema(session, token, client, request) if not raw else None
     result = fetch(client, request, max_pages=max_pages, max_rows=max_rows, raw=raw, keep_links=keep_links,
                    timeout=timeout, progress=progress, user_schema=schema)
     value = result.data
@@ -320,7 +323,8 @@ def run_request(
     return Outcome(value, result, [result.note] if result.note else [])
 
 
-def _user_schema(session: Session, token: Token, client: OktaClient, request: ApiRequest) -> dict[str, Any] | None:
+def user_schema_for(session: Session, token: Token, client: OktaClient,
+                    request: ApiRequest) -> dict[str, Any] | None:
     """The org's user schema for a GET of users (read once per session), else None."""
     from okta_magic.frames import resource_for_path
     from okta_magic.pulls.userschema import user_schema
