@@ -6,10 +6,13 @@ explained one-line message and nothing else may fail. No output may carry a toke
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import pathlib
 import re
+from collections.abc import Callable
 
+import httpx
 import nbformat
 import pytest
 
@@ -48,8 +51,22 @@ def _outputs_text(nb) -> str:
     return json.dumps([cell.get("outputs", []) for cell in nb.cells])
 
 
+def _api_tokens(sandbox) -> tuple[tuple[int, int, int, int], set[str]]:
+    """The org's API tokens as its super admin reads them over HTTP: the api_tokens audit's headline counts (tokens,
+    owners, not used for 30 days, owned by someone not active) and the owners' logins."""
+    token = sandbox.issue_token(user="admin", app="native", scopes=["okta.apiTokens.read", "okta.users.read"])
+    with httpx.Client(base_url=sandbox.url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+        tokens = http.get("/api/v1/api-tokens").raise_for_status().json()
+        owners = {t["userId"]: http.get(f"/api/v1/users/{t['userId']}").raise_for_status().json() for t in tokens}
+    cutoff = dt.datetime.fromtimestamp(sandbox.clock(), dt.timezone.utc) - dt.timedelta(days=30)
+    unused = sum(dt.datetime.fromisoformat(t["lastUpdated"].replace("Z", "+00:00")) < cutoff for t in tokens)
+    inactive = sum(owners[t["userId"]]["status"] != "ACTIVE" for t in tokens)
+    return (len(tokens), len(owners), unused, inactive), {o["profile"]["login"] for o in owners.values()}
+
+
 @pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
-def test_notebook_executes_against_the_sandbox(path: pathlib.Path, tmp_path: pathlib.Path):
+def test_notebook_executes_against_the_sandbox(path: pathlib.Path, tmp_path: pathlib.Path,
+                                               sandbox_factory: Callable[..., object]):
     executed = run_notebook(path, tmp_path)
     nb = nbformat.read(executed, as_version=4)
     errors = _errors(nb)
@@ -74,6 +91,15 @@ def test_notebook_executes_against_the_sandbox(path: pathlib.Path, tmp_path: pat
         # The org as tables: the admins-and-apps question in one SQL query finds the same admins as the API walk.
         reach = re.search(r"(\d+) admins can reach (\d+) app assignments between them", outputs)
         assert reach and reach.group(1) == found.group(1) and int(reach.group(2)) > 0, (reach, found.group(0))
+        # API tokens, as the super admin's profile: the tokens the org lists (a sandbox like the notebook's, the
+        # kernel's default users and seed), each owner by login; the read-only admin stays the active profile.
+        counts, owners = _api_tokens(sandbox_factory(users=1000, seed=1))
+        tokens = re.search(r"(\d+) API tokens held by (\d+) people; (\d+) not used for 30 days, (\d+) owned by "
+                           r"someone not active", outputs)
+        assert tokens and tuple(map(int, tokens.groups())) == counts, (tokens, counts)
+        table = tagged_output(executed, "audit-api-tokens")
+        assert owners and all(login in table for login in owners), (owners, table)
+        assert "Profile default is active" in outputs  # the read-only admin's requests again from here on
     if path.name == "teaching-scopes.ipynb":
         # The deliberate failures are the lesson: a missing scope, then silent downscoping; then an audit's
         # missing scope (the sign-in that adds it) and the role it needs beyond the scope.
