@@ -624,3 +624,13 @@ def test_list_cells_of_a_large_page_are_what_okta_sent() -> None:
     assert fast.equals(slow)
     assert fast["credentials.emails"].tolist() == [r["credentials"]["emails"] for r in page]
     assert fast["skills"].tolist() == [r["skills"] for r in page]
+
+
+def test_a_user_listed_twice_gives_the_managers_last_login_on_both_paths() -> None:
+    """A user may come twice in a list (Okta's cursor over a directory that changed during the pull): the manager's
+    login is the later record's, as a dict of id to login gives it, on the Arrow path as on the Python one."""
+    boss, renamed = person(1), person(1, login="boss@example.com")
+    report = person(2, managerId="00u1")
+    frame, _ = _both([[boss, report], [renamed]], "users", managers=True)
+    assert frame["profile.managerLogin"].tolist()[1] == "boss@example.com"
+    assert frame["profile.managerLogin"].isna().tolist() == [True, False, True]
