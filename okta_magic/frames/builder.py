@@ -7,7 +7,10 @@ flattened into per-column lists and converted at once; ``build()`` concatenates 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import gc
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from okta_magic.frames.readable import finish, parse_user_schema
@@ -145,7 +148,8 @@ class FrameBuilder:
         if column.objects or pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_struct(kind):
             if not column.objects:
                 self._to_objects(column)
-            return _cells(array)
+            with _collector_paused():
+                return _cells(array)
         if pa.types.is_null(kind) or array.null_count == len(array):
             return None
         if pa.types.is_string(kind):
@@ -318,6 +322,29 @@ class FrameBuilder:
 
 
 
+_pause_lock = threading.Lock()
+_pauses = [0, False]  # list cells being made now (on any thread), and whether they turned the collector off
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector held off while list cells are made: every new list and dict counts towards
+    a collection, and the collections that hundreds of thousands set off walk every object in the process (half the
+    cells' own CPU on a 100,000-user pull). The cells hold text, numbers and dicts of those: no cycles to collect."""
+    with _pause_lock:
+        if not _pauses[0]:
+            _pauses[1] = gc.isenabled()
+            gc.disable()
+        _pauses[0] += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pauses[0] -= 1
+            if not _pauses[0] and _pauses[1]:
+                gc.enable()
+
+
 def _cells(array: pa.Array) -> list[Any]:
     """A page batch of list cells as Python values (``to_pylist``'s), the text that repeats inside them (an email's
     ``status`` and ``type``, a profile's skills) as one str object per distinct value: a 100,000-user pull's
@@ -335,13 +362,34 @@ def _cells(array: pa.Array) -> list[Any]:
     if pa.types.is_struct(child):
         names = [f.name for f in child]
         fields = [_shared_text(values.field(i)) for i in range(child.num_fields)]  # (.field: not the struct's nulls)
-        items: list[Any] = [dict(zip(names, row)) for row in zip(*fields)]
+        items: list[Any] = _records(names, fields)
         _none_where_null(values, items)
     else:
         items = _shared_text(values)
-    cells: list[Any] = [items[start - base:end - base] for start, end in zip(offsets, offsets[1:])]
+    if base:
+        offsets = [offset - base for offset in offsets]
+    cells: list[Any] = list(map(items.__getitem__, map(slice, offsets, offsets[1:])))  # (a slice per cell, in C)
     _none_where_null(array, cells)
     return cells
+
+
+def _records(names: list[str], fields: list[list[Any]]) -> list[dict[str, Any]]:
+    """Each row of a struct's fields as a dict, as ``dict(zip(names, row))`` gives it: a dict display per row for
+    up to four fields (an email's ``value``, ``status``, ``type``), about twice as fast on a 100,000-user pull."""
+    rows = zip(*fields)
+    if len(names) == 1:
+        (a,) = names
+        return [{a: v} for (v,) in rows]
+    if len(names) == 2:
+        a, b = names
+        return [{a: v, b: w} for v, w in rows]
+    if len(names) == 3:
+        a, b, c = names
+        return [{a: v, b: w, c: x} for v, w, x in rows]
+    if len(names) == 4:
+        a, b, c, d = names
+        return [{a: v, b: w, c: x, d: y} for v, w, x, y in rows]
+    return [dict(zip(names, row)) for row in rows]
 
 
 def _shared_text(values: pa.Array) -> list[Any]:
@@ -356,7 +404,11 @@ def _shared_text(values: pa.Array) -> list[Any]:
     if 2 * len(encoded.dictionary) > len(values):
         return values.to_pylist()
     distinct = encoded.dictionary.to_pylist()
-    return [None if i is None else distinct[i] for i in encoded.indices.to_pylist()]
+    indices = encoded.indices
+    if indices.null_count:  # a null's index points past the distinct values, at None
+        distinct.append(None)
+        indices = pc.fill_null(indices, len(distinct) - 1)
+    return list(map(distinct.__getitem__, indices.to_pylist()))
 
 
 def _none_where_null(array: pa.Array, values: list[Any]) -> None:
