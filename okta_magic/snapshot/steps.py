@@ -57,8 +57,8 @@ def system_log(run: Run) -> None:
 def users(run: Run) -> None:
     table = by_name("users")
     schema = run.user_schema()
-    staged = run.store.stage(table.name)
     incremental = run.incremental(table.name) and run.events_known()
+    staged = run.store.stage(table.name, ids=incremental)  # a full sync needs no list of every id
     if incremental:
         newest = run.store.scalar("SELECT max(raw->>'$.lastUpdated') FROM users")
         run.old_deprovisioned = set(run.store.values("SELECT user_id FROM users WHERE status = 'DEPROVISIONED'"))

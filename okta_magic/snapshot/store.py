@@ -5,6 +5,10 @@ when it was synced, what it cost) and ``_columns`` (every column described).
 Rows arrive as pages; each is written as it comes to a staging file of JSON lines (``{"p": parent, "r":
 object}``, the object exactly as Okta sent it), never held as one list, and DuckDB reads the file in one
 statement when the table is built (:meth:`Store.build`).
+
+DuckDB's memory during a sync does not grow with the org: it works within ``MEMORY_LIMIT_MB`` and ``THREADS`` and spills
+beyond it to the sync's staging directory (beside the snapshot, removed at the end, after a failure too), and
+a table is sorted by its keys alone, its rows then written in that order ``BATCH`` at a time.
 """
 
 from __future__ import annotations
@@ -23,7 +27,14 @@ import orjson
 from okta_magic.errors import FileWriteError
 from okta_magic.snapshot.tables import Column, Table
 
-__all__ = ["Store", "Staged", "META_COLUMNS", "existing_tables"]
+__all__ = ["Store", "Staged", "META_COLUMNS", "existing_tables", "MEMORY_LIMIT_MB", "THREADS", "BATCH"]
+
+MEMORY_LIMIT_MB = 256  # DuckDB's memory for a sync (its memory_limit); past it, it spills to the staging dir
+MEMORY_CEILING_MB = 8192  # a build that still runs out doubles the limit up to this, rather than fail the sync
+THREADS = 2  # at most: DuckDB's JSON functions parse 2,048 rows at once per thread (tens of MB each)
+BATCH = 5_000  # rows of a table written at a time, in key order
+IDLE_MEMORY = "16MB"  # what DuckDB keeps cached between two tables' builds (the pages of the next arrive then)
+_BUILD = "okta_build"  # the staging directory's own DuckDB file, attached: a table's unsorted rows, its key order
 
 # _tables: one row per table of the catalogue, synced or skipped
 META_COLUMNS = (("table_name", "VARCHAR"), ("endpoints", "VARCHAR"), ("scope", "VARCHAR"),
@@ -39,20 +50,22 @@ def _duckdb() -> Any:
 
 
 class Staged:
-    """A table's fetched rows on their way in: JSON lines in a staging file, written page by page."""
+    """A table's fetched rows on their way in: JSON lines in a staging file, written page by page; with
+    ``ids``, the objects' ids and ``lastUpdated`` noted too (a second sync's changed users: only those)."""
 
-    def __init__(self, directory: str, name: str) -> None:
+    def __init__(self, directory: str, name: str, *, ids: bool = False) -> None:
         self.path = os.path.join(directory, f"{name}.jsonl")
         self._file = open(self.path, "wb")  # noqa: SIM115 (closed by close(), the rows stream in between)
         self.rows = 0
         self.requests = 0
-        self.ids: list[str] = []  # the objects' ids, in order (a second sync's changed users)
+        self._note_ids = ids
+        self.ids: list[str] = []  # the objects' ids, in order (only when asked for)
         self.stamps: dict[str, Any] = {}  # id -> lastUpdated
 
     def add(self, parent: Any, rows: Iterable[Any]) -> None:
         """Stage rows fetched under ``parent`` (None for a top-level list)."""
         for row in rows:
-            if isinstance(row, dict) and row.get("id") is not None:
+            if self._note_ids and isinstance(row, dict) and row.get("id") is not None:
                 self.ids.append(str(row["id"]))
                 self.stamps[str(row["id"])] = row.get("lastUpdated")
             self._file.write(orjson.dumps({"p": parent, "r": row}) + b"\n")
@@ -101,12 +114,18 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.work = self.path.with_name(f".{self.path.name}.{os.getpid()}.syncing")
-        self._staging = tempfile.mkdtemp(prefix="okta-snapshot-")
+        # beside the snapshot, not in the system's temporary directory (often memory: tmpfs)
+        self._staging = tempfile.mkdtemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=".staging",
+                                         dir=self.path.parent)
+        self.memory_mb = MEMORY_LIMIT_MB
         try:
             self.work.unlink(missing_ok=True)
             if self.path.exists() and not fresh:
                 shutil.copyfile(self.path, self.work)
-            self.con = _duckdb().connect(str(self.work))
+            self.con = _duckdb().connect(str(self.work), config={
+                "memory_limit": f"{self.memory_mb}MB", "threads": max(1, min(THREADS, os.cpu_count() or 1)),
+                "temp_directory": os.path.join(self._staging, "spill")})
+            self.con.execute(f"ATTACH '{_quoted(os.path.join(self._staging, 'build.duckdb'))}' AS {_BUILD}")
         except OSError as exc:
             self.abort()
             raise FileWriteError(f"The snapshot {self.path} cannot be written: {exc.strerror or exc}") from None
@@ -116,7 +135,8 @@ class Store:
     def has(self, table: str) -> bool:
         """The working copy holds ``table``."""
         return bool(self.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND "
-                                     "schema_name = 'main'", [table]).fetchone()[0])
+                                     "schema_name = 'main' AND database_name = current_database()",
+                                     [table]).fetchone()[0])
 
     def values(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """The first column of a query over the working copy."""
@@ -136,16 +156,19 @@ class Store:
 
     # -- writing ------------------------------------------------------------------------------------
 
-    def stage(self, name: str) -> Staged:
-        """A new staging file for ``name``'s rows."""
-        return Staged(self._staging, name)
+    def stage(self, name: str, *, ids: bool = False) -> Staged:
+        """A new staging file for ``name``'s rows (``ids``: their ids and stamps noted as they pass)."""
+        return Staged(self._staging, name, ids=ids)
 
     def build(self, table: Table, staged: Staged, columns: Sequence[Column], *, keep: str | None = None,
               drop: Sequence[Any] = (), drop_column: str | None = None) -> int:
         """(Re)build ``table`` from the staged rows, plus, when ``keep`` names which, the rows it holds whose
         ``drop_column`` is not in ``drop`` (``keep="all"``: all of them but those); its row count.
 
-        Every column is computed from ``raw`` and the parent key, so kept rows take today's types too.
+        Every column is computed from ``raw`` and the parent key, so kept rows take today's types too. The rows
+        go to a work table as they come; a narrow table of the keys alone (each key's first row, its place in
+        key order) replaces the sort of the whole rows (``DISTINCT ON (keys) ... ORDER BY keys`` over every
+        column held them all in memory), and the table is written from the two ``BATCH`` rows at a time.
         """
         staged.close()
         new = (f"SELECT json->>'p' AS p, json->'r' AS r FROM read_json_objects('{_quoted(staged.path)}', "
@@ -158,13 +181,55 @@ class Store:
                 old += f' WHERE "{drop_column}" IS NULL OR "{drop_column}" NOT IN (SELECT unnest(?::VARCHAR[]))'
                 params.append([str(v) for v in drop])
             parts.insert(0, old)
-        order = ", ".join(f'"{k}"' for k in table.keys)
         body = " UNION ALL ".join(f"({part})" for part in parts)
         select, parsed = _select(columns)
-        self.con.execute(f'CREATE OR REPLACE TABLE "{table.name}" AS SELECT DISTINCT ON ({order}) * FROM '
-                         f"(SELECT {select} FROM (SELECT {parsed} FROM ({body}))) ORDER BY {order}", params)
+        work, order = f"{_BUILD}.rows", f"{_BUILD}.key_order"
+        while True:
+            try:
+                self.con.execute(f"CREATE OR REPLACE TABLE {work} AS SELECT {select} FROM (SELECT {parsed} FROM "
+                                 f"({body}))", params)
+                rows = self._write_in_key_order(table, work, order)
+                break
+            except _duckdb().OutOfMemoryException:
+                if self.memory_mb * 2 > MEMORY_CEILING_MB:
+                    raise
+                # large objects: DuckDB's JSON functions need more per thread than the limit leaves
+                self.memory_mb *= 2
+                self.con.execute(f"SET memory_limit = '{self.memory_mb}MB'")
         os.unlink(staged.path)
-        return int(self.scalar(f'SELECT count(*) FROM "{table.name}"'))
+        self.con.execute(f"DROP TABLE {work}")  # (after a failure the staging directory goes, and they with it)
+        self.con.execute(f"DROP TABLE {order}")
+        self._hand_back()
+        return rows
+
+    def _hand_back(self) -> None:
+        """Let go of the table blocks DuckDB keeps cached up to its limit, for the next table's pages (a
+        lower ``memory_limit`` evicts them at once; they are read from the file again when needed)."""
+        try:
+            self.con.execute(f"SET memory_limit = '{IDLE_MEMORY}'")
+        except _duckdb().Error:
+            pass  # some still in use: they stay, as they would have
+        self.con.execute(f"SET memory_limit = '{self.memory_mb}MB'")
+
+    def _write_in_key_order(self, table: Table, work: str, order: str) -> int:
+        """``table`` anew from the work table's rows: one per key (the first staged), in key order; its row
+        count."""
+        keys = ", ".join(f'"{k}"' for k in table.keys)
+        self.con.execute(f"CREATE OR REPLACE TABLE {order} AS SELECT row_number() OVER (ORDER BY {keys}) AS pos, "
+                         f"first_row FROM (SELECT {keys}, min(rowid) AS first_row FROM {work} GROUP BY ALL)")
+        rows = int(self.scalar(f"SELECT count(*) FROM {order}"))
+        self.con.begin()  # one transaction: a commit per batch would write each one out (three times slower)
+        try:
+            self.con.execute(f'CREATE OR REPLACE TABLE "{table.name}" AS SELECT * FROM {work} LIMIT 0')
+            for start in range(0, rows, BATCH):
+                self.con.execute(f'INSERT INTO "{table.name}" SELECT w.* FROM {order} o JOIN {work} w '
+                                 f"ON w.rowid = o.first_row WHERE o.pos > {start} AND o.pos <= {start + BATCH} "
+                                 "ORDER BY o.pos")
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        return rows
 
     def profile_keys(self, staged: Staged) -> list[str]:
         """The profile attributes the staged users carry (for a users table typed without the org's schema)."""
