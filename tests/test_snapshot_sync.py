@@ -69,6 +69,20 @@ def test_a_full_sync_holds_the_org(org: Sandbox, tmp_path) -> None:
     assert all(a == b for a, b in raw)
 
 
+def test_a_first_sync_without_since_holds_the_last_seven_days_of_the_system_log(org: Sandbox, tmp_path) -> None:
+    # Okta: a System Log request without since starts 7 days before until. A first sync given no since
+    # sent since=None (the text) and stopped with "since='None' is not a timestamp".
+    path = str(tmp_path / "org.duckdb")
+    report = sync_org(_session(org), path, tables=["system_log"])
+    assert not report.notes
+    con = duckdb.connect(path, read_only=True)
+    oldest, held = con.execute("SELECT min(published), count(*) FROM system_log").fetchone()
+    with _admin_http(org) as http:
+        week = http.get("/api/v1/logs", params={"limit": 1000}).json()  # Okta's default window: 7 days
+    assert held == len(week) > 0
+    assert oldest.timestamp() >= org.clock() - 7 * 86400 - 60
+
+
 def test_a_second_sync_fetches_only_what_changed(org: Sandbox, tmp_path) -> None:
     path = str(tmp_path / "org.duckdb")
     session = _session(org)
