@@ -234,3 +234,52 @@ def test_a_bug_in_a_worker_surfaces_and_an_empty_batch_returns_at_once():
         pull_many(broken, [(n, request) for n in range(40)], concurrency=4, progress=False)
     empty = pull_many(broken, [], concurrency=4, progress=False)
     assert (empty.data, empty.done, empty.failures) == ({}, set(), [])
+
+
+class _Counted:
+    """A long list of parts that counts how many have been taken from it."""
+
+    def __init__(self, parts: list) -> None:
+        self.parts, self.taken = parts, 0
+
+    def __len__(self) -> int:
+        return len(self.parts)
+
+    def __iter__(self):
+        for part in self.parts:
+            self.taken += 1
+            yield part
+
+
+def test_a_long_fan_out_hands_its_requests_to_the_workers_a_few_at_a_time():
+    # 100,000 values used to become 100,000 futures before the first answer (about 200 MB); now the pool
+    # gets a few per worker and more as they finish, and every value is still pulled once.
+    import httpx
+
+    from okta_magic.http.client import OktaClient
+    from okta_magic.pulls.fanout import QUEUED_PER_WORKER, pull_many
+    from okta_magic.pulls.request import parse_request
+
+    gate, seen = threading.Event(), []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        gate.wait(10)
+        seen.append(request.url.path)
+        return httpx.Response(200, json=[{"id": request.url.path.rsplit("/", 1)[-1]}])
+
+    client = OktaClient("https://dev-1.okta.com", lambda: "Bearer x", transport=httpx.MockTransport(handler),
+                        progress=False)
+    parts = _Counted([(n, parse_request(f"GET /api/v1/users/u{n}")) for n in range(3000)])
+    result: dict = {}
+    worker = threading.Thread(target=lambda: result.setdefault("batch", pull_many(
+        client, parts, concurrency=2, progress=False)))
+    worker.start()
+    try:
+        deadline = threading.Event()
+        deadline.wait(1.0)  # the workers are blocked in their first requests by now
+        assert 0 < parts.taken <= QUEUED_PER_WORKER * 3 + 1  # concurrency 2: three threads
+    finally:
+        gate.set()
+        worker.join(60)
+    batch = result["batch"]
+    assert batch.done == set(range(3000)) and len(seen) == 3000 and not batch.errors

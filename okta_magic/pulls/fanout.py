@@ -26,8 +26,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +101,7 @@ class _Run:
         self.gate = threading.Semaphore(concurrency)  # request chains under way (see _Slot)
         self.stop = threading.Event()
         self.over = threading.Event()  # every request finished, or the batch stopped, or a worker failed
+        self.wake = threading.Event()  # a request finished: room for the next ones (see _Queued)
         self.left = total
         self.batch = Batch()
         self.view = view
@@ -114,6 +115,7 @@ class _Run:
             self.left -= 1
             if self.left <= 0 or self.stop.is_set():
                 self.over.set()
+        self.wake.set()
 
     def halt(self) -> None:
         """Stop the workers: no new request is sent, the streams in flight are closed."""
@@ -279,6 +281,38 @@ def _workers(concurrency: int) -> int:
     return concurrency + concurrency // 2
 
 
+QUEUED_PER_WORKER = 4  # jobs handed to the thread pool ahead of its workers (see _Queued)
+
+
+class _Queued:
+    """The batch's jobs handed to the thread pool a few at a time, as earlier ones finish, not all at once: a
+    future and its job's arguments for each of 100,000 values held about 200 MB before the first answer."""
+
+    def __init__(self, executor: ThreadPoolExecutor, parts: Iterator[tuple[Any, ApiRequest]], room: int,
+                 job: Callable[[Any, ApiRequest], tuple[Any, ...]]) -> None:
+        self._executor, self._parts, self._room, self._job = executor, parts, max(1, room), job
+        self._live: list[Future[None]] = []
+
+    def top_up(self, stop: threading.Event) -> None:
+        """Hand the pool jobs until ``room`` are waiting or running (none once ``stop`` is set)."""
+        while len(self._live) < self._room and not stop.is_set():
+            part = next(self._parts, None)
+            if part is None:
+                return
+            self._live.append(self._executor.submit(*self._job(*part)))
+
+    def reap(self) -> None:
+        """Forget the finished jobs; a job that raised (a bug: a worker's errors are the batch's) raises here."""
+        live: list[Future[None]] = []
+        done: list[Future[None]] = []
+        for future in self._live:
+            (done if future.done() else live).append(future)
+        self._live = live
+        for future in done:
+            if not future.cancelled() and future.exception() is not None:
+                future.result()
+
+
 def pull_many(client: OktaClient, parts: Sequence[tuple[Any, ApiRequest]], *, concurrency: int,
               progress: bool | Callable[[Progress], object] = True, keep_links: bool = False,
               timeout: float | None = None, where: str = "", feed: InOrder | None = None,
@@ -290,22 +324,26 @@ def pull_many(client: OktaClient, parts: Sequence[tuple[Any, ApiRequest]], *, co
     """
     view = BatchView(progress, len(parts), where)
     run = _Run(view, len(parts), concurrency, feed)
-    executor = ThreadPoolExecutor(max_workers=max(1, min(_workers(concurrency), len(parts) or 1)),
-                                  thread_name_prefix="okta-fanout")
+    workers = max(1, min(_workers(concurrency), len(parts) or 1))
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="okta-fanout")
+    queued = _Queued(executor, iter(parts), QUEUED_PER_WORKER * workers,
+                     lambda key, request: (_job, client, key, request, run, keep_links, timeout, decode))
     try:
-        futures = [executor.submit(_job, client, key, request, run, keep_links, timeout, decode)
-                   for key, request in parts]
+        queued.top_up(run.stop)
         view.open()  # the first requests are on their way: the bar is drawn during their round trip
         from okta_magic import frames  # noqa: F401  (their pages' decoder, imported during that round trip too)
 
         # One event, not a wait on every pending future after each answer (that is O(n) a time, O(n²) a batch).
-        while not run.over.wait(0.2 if feed is None else 0):
+        while not run.over.is_set():
             if feed is not None:
                 feed.wait(0.2)
                 feed.drain()
-        for future in futures:
-            if future.done() and not future.cancelled() and future.exception() is not None:
-                future.result()  # a bug in a worker surfaces here
+            else:
+                run.wake.wait(0.2)
+                run.wake.clear()
+            queued.reap()  # a bug in a worker surfaces here
+            queued.top_up(run.stop)
+        queued.reap()
     except KeyboardInterrupt:
         run.batch.interrupted = True
     except BaseException:
