@@ -11,6 +11,7 @@ move the clock or need other options. ``free_port`` is a function: call it for e
 from __future__ import annotations
 
 import os
+import signal
 import socket
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -98,6 +99,11 @@ def sandbox_factory() -> Iterator[Callable[..., Sandbox]]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "own_sandbox: the shell's %okta_login --sandbox starts a sandbox of its own "
                                        "(the test moves the clock, writes data, or stops the sandbox)")
+    # A suite started in the background by a non-interactive shell (`make test &`, a CI step run that way)
+    # inherits SIGINT ignored, and Python then installs no Ctrl-C handler: the tests' Ctrl-C
+    # (_thread.interrupt_main) would never arrive and they would fail on how they were started.
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _sandbox_state(sandbox: Sandbox) -> tuple[Any, ...]:
