@@ -43,7 +43,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -51,7 +50,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+import _harness as harness
+from _harness import ROOT, machine, rss_high_water_mb
+
 FANOUT_PATH = "/api/v1/users/{uid}/groups"
 FANOUT_BUCKET = "/api/v1/users/{id}"
 LATENCY = 0.2
@@ -65,13 +66,6 @@ MEMBERS_BUCKET = "/api/v1/groups/{id}"
 def digest(pairs: list[tuple[str, str]]) -> str:
     """A short fingerprint of a set of pairs (order-free), to check that contenders agree."""
     return hashlib.sha256("\n".join(sorted(f"{a} {b}" for a, b in pairs)).encode()).hexdigest()[:16]
-
-
-def rss_high_water_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def okta_magic_session(spec: dict[str, Any]) -> Any:
@@ -256,31 +250,13 @@ WORKERS = {"each": work_each, "loop": work_loop, "sdk": work_sdk, "floor-async":
 
 def run_worker(mode: str, spec: dict[str, Any], python: str = sys.executable,
                timeout: float | None = None) -> dict[str, Any]:
-    """Run one contender in a fresh interpreter; its figures come back as the last line of JSON."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(spec, handle)
-    try:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        out = subprocess.run([python, __file__, "--worker", mode, "--spec", handle.name], capture_output=True,
-                             text=True, env=env, timeout=timeout)
-    finally:
-        os.unlink(handle.name)
-    if out.returncode != 0:
-        return {"failed": (out.stderr.strip().splitlines() or ["(no output)"])[-1]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    """One contender of this script in a fresh interpreter; a failed one is a ``failed`` figure."""
+    figures = harness.run_worker(__file__, mode, spec, python, timeout)
+    figures.pop("tail", None)
+    return figures
 
 
 # -- the conductor ------------------------------------------------------------------------------
-
-
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "?")
-    memory = next((int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal")), 0)
-    load = os.getloadavg()[0]
-    return (f"{platform.system()} {platform.release()}, Python {platform.python_version()}, {os.cpu_count()} cores "
-            f"({cpu}), {memory:,} MiB RAM, load {load:.2f} at start")
 
 
 def fanout(sb: Any, token: str, args: argparse.Namespace, log: Any) -> None:
@@ -498,8 +474,7 @@ def main() -> None:
     parser.add_argument("--spec")
     args = parser.parse_args()
     if args.worker:
-        spec = json.loads(Path(args.spec).read_text())
-        print(json.dumps(WORKERS[args.worker](spec)))
+        harness.serve(WORKERS, args.worker, args.spec)
         return
 
     sys.path.insert(0, str(ROOT))

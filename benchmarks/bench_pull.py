@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -50,7 +49,9 @@ from typing import Any
 
 STARTED = time.perf_counter()  # a worker's clock starts before any of its imports
 
-ROOT = Path(__file__).resolve().parent.parent
+import _harness as harness  # noqa: E402 (after the clock starts)
+from _harness import ROOT, machine, rss_high_water_mb  # noqa: E402
+
 CONTENDERS = ("floor", "cold", "warm", "normalize", "sdk")
 
 
@@ -359,15 +360,6 @@ WORKERS = {"parts": work_parts, "floor": work_floor, "cold": work_cold, "warm": 
            "sdk": work_sdk, "parquet": work_parquet}
 
 
-def rss_high_water_mb() -> float:
-    """This process's peak resident memory (VmHWM). Not getrusage's ru_maxrss: on Linux that survives
-    exec, so a child of the big sandbox process would report the parent's size."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def worker(mode: str, spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     figures = WORKERS[mode](spec)
@@ -378,32 +370,15 @@ def worker(mode: str, spec_path: str) -> None:
 
 
 def run_worker(mode: str, spec: dict[str, Any], python: str) -> dict[str, Any]:
-    import tempfile
-
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(spec, handle)
-    try:
-        out = subprocess.run([python, __file__, "--worker", mode, "--spec", handle.name], capture_output=True,
-                             text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=1800)
-    finally:
-        os.unlink(handle.name)
-    if out.returncode != 0:
-        return {"failed": (out.stderr.strip().splitlines() or ["(no output)"])[-1]}
-    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    """One contender of this script in a fresh interpreter, with the load average when it ended."""
+    figures = harness.run_worker(__file__, mode, spec, python, timeout=1800)
+    if "failed" in figures:
+        return {"failed": figures["failed"]}
     figures["load"] = round(os.getloadavg()[0], 2)
     return figures
 
 
 # -- the conductor ------------------------------------------------------------------------------
-
-
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "?")
-    memory = next((int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal")), 0)
-    return (f"{platform.system()} {platform.release()}, Python {platform.python_version()}, {os.cpu_count()} cores "
-            f"({cpu}), {memory:,} MiB RAM, load {os.getloadavg()[0]:.2f} at start")
 
 
 def rounds(spec: dict[str, Any], args: argparse.Namespace, log: Any) -> dict[str, list[dict[str, Any]]]:

@@ -38,17 +38,17 @@ import argparse
 import json
 import math
 import os
-import platform
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+import _harness as harness
+from _harness import ROOT, machine, rss_high_water_mb
+
 LATENCY = 0.2
 RAISED = 10_000_000  # a bucket's per-minute limit that no run reaches
 STEAMPIPE_IN_FLIGHT = 10
@@ -58,13 +58,6 @@ PAGES = {"users": 200, "groups": 10_000, "group_members": 1000, "apps": 200, "ap
 
 
 # -- the workers (each runs in its own subprocess) ----------------------------------------------
-
-
-def rss_high_water_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def work_sync(spec: dict[str, Any]) -> dict[str, Any]:
@@ -186,28 +179,14 @@ WORKERS = {"sync": work_sync, "steampipe": work_steampipe, "sdk": work_sdk}
 
 
 def run_worker(mode: str, spec: dict[str, Any], python: str = sys.executable) -> dict[str, Any]:
-    """Run one worker in a fresh interpreter (``python``); its figures come back as the last line of JSON."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(spec, handle)
-    try:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        out = subprocess.run([python, __file__, "--worker", mode, "--spec", handle.name],
-                             capture_output=True, text=True, env=env)
-    finally:
-        os.unlink(handle.name)
-    if out.returncode != 0:
-        raise SystemExit(f"{mode} worker failed: " + "\n".join(out.stderr.strip().splitlines()[-15:]))
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    """One worker of this script in a fresh interpreter (``python``); a failed one stops the run."""
+    figures = harness.run_worker(__file__, mode, spec, python)
+    if "failed" in figures:
+        raise SystemExit(f"{mode} worker failed: {figures['tail']}")
+    return figures
 
 
 # -- the conductor ------------------------------------------------------------------------------
-
-
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "?")
-    return (f"{platform.system()} {platform.release()}, Python {platform.python_version()}, {os.cpu_count()} cores "
-            f"({cpu}), load {os.getloadavg()[0]:.2f} at start")
 
 
 def measured(sb: Any, mode: str, spec: dict[str, Any], python: str = sys.executable) -> tuple[dict[str, Any], Any]:
@@ -407,8 +386,7 @@ def main() -> None:
     parser.add_argument("--spec")
     args = parser.parse_args()
     if args.worker:
-        spec = json.loads(Path(args.spec).read_text())
-        print(json.dumps(WORKERS[args.worker](spec)))
+        harness.serve(WORKERS, args.worker, args.spec)
         return
     sys.path.insert(0, str(ROOT))
     from okta_magic.sandbox import Sandbox
